@@ -1,0 +1,42 @@
+// Second entrypoint: the agent runner inside the agent image (DESIGN §5).
+import { Redis } from 'ioredis';
+import { AgentRunner } from './runner.js';
+import { parseRunnerOptions, RunnerUsageError } from './runner-options.js';
+
+function log(msg: string): void {
+  process.stderr.write(`switchboard-agent: ${msg}\n`);
+}
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = parseRunnerOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof RunnerUsageError) {
+      log(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const redis = new Redis(options.redisUrl, { connectionName: `switchboard:agent:${options.jobId}` });
+  const controlRedis = new Redis(options.redisUrl, { connectionName: `switchboard:agent-control:${options.jobId}` });
+  const runner = new AgentRunner(options, { redis, controlRedis, env: process.env, log });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => runner.cancel(`the agent was stopped (${sig})`));
+  }
+  try {
+    const outcome = await runner.run();
+    log(`job ${options.jobId} ${outcome}`);
+    return outcome === 'done' ? 0 : 1;
+  } finally {
+    await redis.quit().catch(() => undefined);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`crashed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(70);
+  },
+);

@@ -1,0 +1,90 @@
+// What the runner is told: the contract's arguments (DESIGN §5) and its
+// environment. Parsed once, with every problem named.
+import { parseArgs } from 'node:util';
+
+export interface RunnerOptions {
+  jobId: string;
+  redisUrl: string;
+  platform: string;
+  channelId: string;
+  request: string;
+  project: string;
+  userId: string;
+  redisPrefix: string;
+  issue?: number;
+  prompt: string;
+  image: string;
+  /** Git URL to clone, unless a workspace is bind-mounted. */
+  repo?: string;
+  branch: string;
+  workspaceDir: string;
+  /** True when /workspace is the project's bind-mounted checkout. */
+  workspaceMounted: boolean;
+  command: string[];
+}
+
+export class RunnerUsageError extends Error {}
+
+export function parseRunnerOptions(argv: string[], env: Record<string, string | undefined>): RunnerOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      headless: { type: 'boolean' },
+      'job-id': { type: 'string' },
+      'redis-url': { type: 'string' },
+      platform: { type: 'string' },
+      'channel-id': { type: 'string' },
+    },
+  });
+  const problems: string[] = [];
+  const need = (v: string | undefined, what: string) => {
+    if (!v) problems.push(`missing ${what}`);
+    return v ?? '';
+  };
+  const jobId = need(values['job-id'] ?? env.JOB_ID, '--job-id');
+  const redisUrl = need(values['redis-url'], '--redis-url');
+  const channelId = need(values['channel-id'] ?? env.CHANNEL_ID, '--channel-id');
+  const request = need(positionals.join(' ').trim() || undefined, 'the request (last argument)');
+  const project = need(env.PROJECT, 'PROJECT in the environment');
+  let command: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(env.SWITCHBOARD_AGENT_COMMAND ?? '');
+    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'string')) throw new Error();
+    command = parsed as string[];
+  } catch {
+    problems.push('SWITCHBOARD_AGENT_COMMAND must be a JSON array of strings (the project\'s agent.command)');
+  }
+  const workspaceMounted = env.SWITCHBOARD_WORKSPACE_MOUNTED === 'true';
+  if (!workspaceMounted && !env.SWITCHBOARD_REPO) problems.push('SWITCHBOARD_REPO is missing and no workspace is mounted');
+  if (problems.length) throw new RunnerUsageError(`switchboard agent runner: ${problems.join('; ')}`);
+  const issue = env.SWITCHBOARD_ISSUE ? Number(env.SWITCHBOARD_ISSUE) : undefined;
+  return {
+    jobId,
+    redisUrl,
+    platform: values.platform ?? 'slack',
+    channelId,
+    request,
+    project,
+    userId: env.USER_ID ?? '',
+    redisPrefix: env.REDIS_PREFIX ?? 'sb:',
+    issue: Number.isFinite(issue) ? issue : undefined,
+    prompt: env.SWITCHBOARD_PROMPT || request,
+    image: env.SWITCHBOARD_IMAGE ?? 'unknown',
+    repo: env.SWITCHBOARD_REPO || undefined,
+    branch: env.SWITCHBOARD_BRANCH || 'main',
+    workspaceDir: env.SWITCHBOARD_WORKSPACE_DIR || '/workspace',
+    workspaceMounted,
+    command,
+  };
+}
+
+/** `{prompt}` (and `{issue}`, `{project}`) substituted into each argument: no shell involved. */
+export function commandFor(options: Pick<RunnerOptions, 'command' | 'prompt' | 'issue' | 'project'>): string[] {
+  return options.command.map((part) =>
+    part
+      .replaceAll('{prompt}', options.prompt)
+      .replaceAll('{issue}', options.issue === undefined ? '' : String(options.issue))
+      .replaceAll('{project}', options.project),
+  );
+}

@@ -1,0 +1,144 @@
+// The agent runner: one process per job inside the agent image. It prepares
+// the workspace, runs the project's agent command, and reports every step as
+// an event; it obeys cancel messages and keeps its heartbeat while alive.
+import { hostname } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { AgentEventBody, ControlMessage } from '../domain/events.js';
+import { keys as keysFor } from '../domain/keys.js';
+import { EventPublisher } from './event-publisher.js';
+import { startHeartbeat } from './heartbeat.js';
+import { ControlListener } from './control-listener.js';
+import { runCommand, type RunningCommand } from './run-command.js';
+import { LineBatcher } from './line-batcher.js';
+import { findPrUrl, summarize } from './result.js';
+import { commandFor, type RunnerOptions } from './runner-options.js';
+
+const STEPS = ['prepare workspace', 'run agent', 'finish'] as const;
+const CANCEL_GRACE_MS = 10_000;
+const KEEP_OUTPUT_LINES = 200;
+
+export interface RunnerDeps {
+  /** Connection for events and heartbeat. */
+  redis: Redis;
+  /** A second connection, for the blocking read of control messages. */
+  controlRedis: Redis;
+  /** Environment handed to the agent command (the runner's own, minus nothing). */
+  env: NodeJS.ProcessEnv;
+  log: (msg: string) => void;
+}
+
+export type RunnerOutcome = 'done' | 'failed';
+
+export class AgentRunner {
+  private readonly events: EventPublisher;
+  private current?: RunningCommand;
+  private cancelled?: string;
+
+  constructor(
+    private readonly options: RunnerOptions,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId);
+  }
+
+  /** Stops the job from outside (SIGTERM to the runner, or a cancel message). */
+  cancel(reason: string): void {
+    if (this.cancelled) return;
+    this.cancelled = reason;
+    this.current?.terminate(CANCEL_GRACE_MS);
+  }
+
+  async run(): Promise<RunnerOutcome> {
+    const k = keysFor(this.options.redisPrefix);
+    const stopHeartbeat = startHeartbeat(this.deps.redis, k.jobHeartbeat(this.options.jobId), (e) => this.deps.log(`heartbeat: ${e.message}`));
+    const control = new ControlListener(this.deps.controlRedis, k.jobControl(this.options.jobId), (m) => this.onControl(m));
+    const controlLoop = control.run();
+    try {
+      return await this.steps();
+    } finally {
+      control.close();
+      await controlLoop;
+      await stopHeartbeat();
+    }
+  }
+
+  private onControl(msg: ControlMessage): void {
+    if (msg.type === 'cancel') this.cancel(`cancelled by <@${msg.by}>${msg.reason ? `: ${msg.reason}` : ''}`);
+    // Answers are for agents that ask questions; the command runner asks none.
+  }
+
+  private async emit(body: AgentEventBody): Promise<void> {
+    await this.events.publish(body);
+  }
+
+  private async progress(step: number, text?: string): Promise<void> {
+    await this.emit({ type: 'progress', step, total: STEPS.length, name: STEPS[step - 1] ?? '', text });
+  }
+
+  private async fail(step: number, reason: string, retryable: boolean): Promise<RunnerOutcome> {
+    await this.emit({ type: 'failed', reason, step, name: STEPS[step - 1], retryable });
+    return 'failed';
+  }
+
+  private async steps(): Promise<RunnerOutcome> {
+    const o = this.options;
+    await this.emit({ type: 'started', project: o.project, ref: o.issue === undefined ? o.request : `#${o.issue}`, image: o.image, host: hostname() });
+
+    await this.progress(1, o.workspaceMounted ? 'using the mounted workspace' : `cloning ${o.repo} (${o.branch})`);
+    const prepared = await this.prepareWorkspace();
+    if (this.cancelled) return this.fail(1, this.cancelled, true);
+    if (!prepared.ok) return this.fail(1, prepared.reason, true);
+
+    await this.progress(2, commandFor(o)[0]);
+    const output: string[] = [];
+    const batcher = new LineBatcher((lines) => {
+      void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`));
+    });
+    const argv = commandFor(o);
+    this.current = runCommand(argv, {
+      cwd: o.workspaceDir,
+      env: this.deps.env,
+      onLine: (line) => {
+        output.push(line);
+        if (output.length > KEEP_OUTPUT_LINES) output.shift();
+        batcher.add(line);
+      },
+    });
+    if (this.cancelled) this.current.terminate(CANCEL_GRACE_MS);
+    const result = await this.current.done;
+    batcher.flush();
+
+    if (this.cancelled) return this.fail(2, this.cancelled, true);
+    if (result.spawnError) return this.fail(2, `the agent command could not start: ${result.spawnError}`, false);
+    if (result.exitCode !== 0) {
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+      const last = output.filter((l) => l.trim()).at(-1);
+      return this.fail(2, `${argv[0]} ${how}${last ? `: ${last.slice(0, 300)}` : ''}`, true);
+    }
+
+    await this.progress(3);
+    await this.emit({ type: 'done', summary: summarize(output, `${argv[0]} finished without output`), prUrl: findPrUrl(output), branch: o.branch });
+    return 'done';
+  }
+
+  private async prepareWorkspace(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const o = this.options;
+    if (o.workspaceMounted) {
+      return existsSync(o.workspaceDir) ? { ok: true } : { ok: false, reason: `the workspace ${o.workspaceDir} is not mounted` };
+    }
+    if (existsSync(o.workspaceDir) && readdirSync(o.workspaceDir).length > 0) {
+      return { ok: false, reason: `${o.workspaceDir} is not empty, so the repository cannot be cloned into it` };
+    }
+    const lines: string[] = [];
+    this.current = runCommand(['git', 'clone', '--depth', '50', '--branch', o.branch, o.repo ?? '', o.workspaceDir], {
+      cwd: '/',
+      env: { ...this.deps.env, GIT_TERMINAL_PROMPT: '0' },
+      onLine: (line) => lines.push(line),
+    });
+    const result = await this.current.done;
+    if (result.exitCode === 0) return { ok: true };
+    const why = result.spawnError ?? lines.filter((l) => l.startsWith('fatal:')).at(-1) ?? lines.at(-1) ?? `exit code ${result.exitCode}`;
+    return { ok: false, reason: `git clone of ${o.repo} (${o.branch}) failed: ${why}` };
+  }
+}

@@ -1,0 +1,56 @@
+// Turns a job and its project into what the spawner starts (DESIGN §5).
+import type { JobRecord } from '../domain/job.js';
+import type { Project } from '../config/catalogue.js';
+import type { AgentSpec } from '../spawners/spawner.js';
+
+export interface AgentSettings {
+  image: string;
+  redisUrl: string;
+  redisPrefix: string;
+  /** Where the values of a project's `env` names come from (the dispatcher's environment). */
+  secrets: Record<string, string | undefined>;
+}
+
+export function promptFor(job: Pick<JobRecord, 'issue' | 'project' | 'request'>, project: Project): string {
+  const where = project.tracker ? `${project.tracker.repo} (${project.tracker.type})` : project.name;
+  return `Fix issue #${job.issue} of ${where}. The request, as written in Slack: "${job.request}"`;
+}
+
+export function buildAgentSpec(job: JobRecord, project: Project, settings: AgentSettings): { spec: AgentSpec; missingEnv: string[] } {
+  const env: Record<string, string> = {
+    JOB_ID: job.id,
+    PROJECT: job.project,
+    CHANNEL_ID: job.channel,
+    USER_ID: job.user,
+    REDIS_PREFIX: settings.redisPrefix,
+    SWITCHBOARD_ISSUE: String(job.issue),
+    SWITCHBOARD_PROMPT: promptFor(job, project),
+    SWITCHBOARD_IMAGE: settings.image,
+    SWITCHBOARD_BRANCH: project.branch,
+  };
+  if ('command' in project.agent) env.SWITCHBOARD_AGENT_COMMAND = JSON.stringify(project.agent.command);
+  if (project.workspace) env.SWITCHBOARD_WORKSPACE_MOUNTED = 'true';
+  else if (project.repo) env.SWITCHBOARD_REPO = project.repo;
+  const missingEnv: string[] = [];
+  for (const name of project.env) {
+    const value = settings.secrets[name];
+    if (value === undefined) missingEnv.push(name);
+    else env[name] = value;
+  }
+  return {
+    spec: {
+      jobId: job.id,
+      project: job.project,
+      channel: job.channel,
+      user: job.user,
+      request: job.request,
+      image: settings.image,
+      redisUrl: settings.redisUrl,
+      redisPrefix: settings.redisPrefix,
+      env,
+      workspace: project.workspace,
+      resources: project.resources,
+    },
+    missingEnv,
+  };
+}

@@ -1,0 +1,119 @@
+// The job as the dispatcher sees it: who asked for what, where it is, and how
+// it ended. Kept in Redis (state/job-store.ts) so any replica can pick it up.
+import type { AgentEvent } from './events.js';
+
+export type JobState = 'queued' | 'starting' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
+
+export interface JobRecord {
+  id: string;
+  project: string;
+  issue: number;
+  /** The original request, as the user wrote it (Slack formatting removed). */
+  request: string;
+  channel: string;
+  user: string;
+  /** Thread the job talks in: the request message, or the status message itself. */
+  threadTs?: string;
+  /** The one status message that is updated in place. */
+  statusTs?: string;
+  state: JobState;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  step?: number;
+  totalSteps?: number;
+  stepName?: string;
+  stepText?: string;
+  /** The last few agent log lines, newest last. */
+  recentLogs: string[];
+  host?: string;
+  summary?: string;
+  prUrl?: string;
+  branch?: string;
+  commit?: string;
+  reason?: string;
+  retryable?: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd?: number;
+  /** Id of the last stream entry applied to this record. */
+  cursor: string;
+}
+
+export const RECENT_LOG_LINES = 3;
+const MAX_LOG_LINE = 300;
+
+export function isFinished(job: Pick<JobRecord, 'state'>): boolean {
+  return TERMINAL_STATES.has(job.state);
+}
+
+/**
+ * The record after one agent event: pure, so the relay and its tests agree on
+ * what an event means. Events after the end change nothing.
+ */
+export function applyEvent(job: JobRecord, event: AgentEvent): JobRecord {
+  if (isFinished(job)) return job;
+  switch (event.type) {
+    case 'started':
+      return { ...job, state: 'running', startedAt: job.startedAt ?? event.ts, host: event.host };
+    case 'progress':
+      return {
+        ...job,
+        state: 'running',
+        step: event.step,
+        totalSteps: event.total,
+        stepName: event.name,
+        stepText: event.text,
+      };
+    case 'log': {
+      const line = event.text.length > MAX_LOG_LINE ? `${event.text.slice(0, MAX_LOG_LINE)}…` : event.text;
+      return { ...job, recentLogs: [...job.recentLogs, line].slice(-RECENT_LOG_LINES) };
+    }
+    case 'usage':
+      return {
+        ...job,
+        promptTokens: job.promptTokens + event.promptTokens,
+        completionTokens: job.completionTokens + event.completionTokens,
+        costUsd: event.costUsd === undefined ? job.costUsd : (job.costUsd ?? 0) + event.costUsd,
+      };
+    case 'question':
+      return job; // answered through the thread in a later capability
+    case 'done':
+      return {
+        ...job,
+        state: 'done',
+        finishedAt: event.ts,
+        summary: event.summary,
+        prUrl: event.prUrl,
+        branch: event.branch,
+        commit: event.commit,
+      };
+    case 'failed':
+      return {
+        ...job,
+        state: 'failed',
+        finishedAt: event.ts,
+        reason: event.reason,
+        retryable: event.retryable,
+        step: event.step ?? job.step,
+        stepName: event.name ?? job.stepName,
+      };
+  }
+}
+
+/** The record after the dispatcher itself ends a job (lapsed heartbeat, timeout, lost container). */
+export function failJob(job: JobRecord, reason: string, now: number, retryable = true): JobRecord {
+  if (isFinished(job)) return job;
+  return { ...job, state: 'failed', finishedAt: now, reason, retryable };
+}
+
+/** "4m 12s", "1h 3m", "38s". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
+}

@@ -1,0 +1,28 @@
+// One pino logger for the process; child loggers carry the correlation ids
+// (Slack event id, job id, channel) so a 3 a.m. reader can follow one request.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths that may hold secrets anywhere in a logged object. */
+const REDACT_PATHS = [
+  'token', '*.token', 'botToken', '*.botToken', 'appToken', '*.appToken',
+  'signingSecret', '*.signingSecret', 'authorization', '*.authorization', 'headers.authorization',
+  'env', '*.env',
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'switchboard' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/** A logger that drops everything (tests, tools). */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,42 @@
+// Reads one job's event stream from a cursor with blocking reads (no polling),
+// on a connection of its own so that the block never holds up other commands.
+import type { Redis } from 'ioredis';
+import { parseAgentEvent, type AgentEvent } from '../domain/events.js';
+
+export type StreamEntry = { id: string; event: AgentEvent } | { id: string; error: string };
+
+type XReadReply = [string, [string, string[]][]][] | null;
+
+export class EventReader {
+  constructor(
+    private readonly redis: Redis,
+    private readonly streamKey: string,
+    private cursor: string,
+  ) {}
+
+  get position(): string {
+    return this.cursor;
+  }
+
+  /** Waits up to `blockMs` for entries after the cursor (0: don't wait). */
+  async read(blockMs: number, count = 100): Promise<StreamEntry[]> {
+    const reply = (blockMs > 0
+      ? await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, this.cursor)
+      : await this.redis.xread('COUNT', count, 'STREAMS', this.streamKey, this.cursor)) as XReadReply;
+    const out: StreamEntry[] = [];
+    for (const [, entries] of reply ?? []) {
+      for (const [id, fields] of entries) {
+        this.cursor = id;
+        const at = fields.indexOf('e');
+        const parsed = parseAgentEvent(at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined);
+        out.push(parsed.ok ? { id, event: parsed.event } : { id, error: parsed.error });
+      }
+    }
+    return out;
+  }
+
+  /** Ends a blocking read in progress. */
+  close(): void {
+    this.redis.disconnect();
+  }
+}

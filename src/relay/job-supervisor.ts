@@ -1,0 +1,200 @@
+// Runs one job from "queued" to its end: starts (or adopts) the agent, relays
+// its events into the job record and the chat, and fails the job when the
+// agent goes silent, overstays, or exits without a result. Everything it
+// needs survives in Redis, so another replica can take over mid-job.
+import type { Redis } from 'ioredis';
+import { applyEvent, failJob, isFinished, type JobRecord } from '../domain/job.js';
+import type { Keys } from '../domain/keys.js';
+import type { Catalogue } from '../config/catalogue.js';
+import type { ChannelLock } from '../state/channel-lock.js';
+import type { JobStore } from '../state/job-store.js';
+import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js';
+import type { Logger } from '../observability/logger.js';
+import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
+import { EventReader } from './event-reader.js';
+import type { JobNotifier } from './job-notifier.js';
+import { StatusThrottle } from './status-throttle.js';
+
+export interface SupervisorTimings {
+  /** How long one blocking read waits before the loop checks heartbeat, timeout and exit. */
+  readBlockMs: number;
+  /** How long an agent may take to send its first heartbeat. */
+  startupGraceMs: number;
+  /** Channel lock lease, renewed while the job runs. */
+  lockLeaseMs: number;
+  /** Minimum time between two updates of one job's status message. */
+  statusIntervalMs: number;
+  /** SIGTERM → SIGKILL grace when the dispatcher stops an agent. */
+  stopGraceSeconds: number;
+  /** How long to wait for the container to go after the final event. */
+  exitWaitMs: number;
+}
+
+export const DEFAULT_TIMINGS: SupervisorTimings = {
+  readBlockMs: 2000,
+  startupGraceMs: 120_000,
+  lockLeaseMs: 10 * 60_000,
+  statusIntervalMs: 3000,
+  stopGraceSeconds: 10,
+  exitWaitMs: 30_000,
+};
+
+export interface SupervisorDeps {
+  redis: Redis;
+  keys: Keys;
+  store: JobStore;
+  lock: ChannelLock;
+  spawner: JobSpawner;
+  notifier: JobNotifier;
+  catalogue: () => Catalogue;
+  agent: AgentSettings;
+  logger: Logger;
+  timings?: Partial<SupervisorTimings>;
+}
+
+/** 'finished': the job ended and was announced; 'handed-over': shutdown, another replica continues. */
+export type SupervisionResult = 'finished' | 'handed-over';
+
+const READ_COUNT = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class JobSupervisor {
+  private readonly t: SupervisorTimings;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.t = { ...DEFAULT_TIMINGS, ...deps.timings };
+  }
+
+  async supervise(jobId: string, signal: AbortSignal): Promise<SupervisionResult> {
+    const { store, logger } = this.deps;
+    const log = logger.child({ jobId });
+    let job = await store.get(jobId);
+    if (!job) {
+      log.error('job record is missing (expired or never written): nothing to run');
+      return 'finished';
+    }
+    const throttle = new StatusThrottle((j) => this.deps.notifier.updateStatus(j), this.t.statusIntervalMs, log);
+    if (isFinished(job)) return this.finish(job, throttle, undefined, log);
+
+    const project = this.deps.catalogue().get(job.project);
+    if (!project) {
+      return this.finish(failJob(job, `project ${job.project} is no longer in the project catalogue`, Date.now(), false), throttle, undefined, log);
+    }
+    if (!(await this.holdChannel(job))) {
+      return this.finish(failJob(job, 'another job took this channel while this one waited', Date.now()), throttle, undefined, log);
+    }
+
+    const { spec, missingEnv } = buildAgentSpec(job, project, this.deps.agent);
+    if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
+    let handle: AgentHandle;
+    try {
+      if (job.state === 'queued') {
+        job = { ...job, state: 'starting' };
+        await store.save(job);
+        throttle.offer(job);
+      }
+      handle = await this.deps.spawner.start(spec);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not start the agent');
+      return this.finish(failJob(job, `the agent could not be started: ${(err as Error).message}`, Date.now()), throttle, undefined, log);
+    }
+    log.info({ agent: handle.ref.slice(0, 12), adopted: handle.adopted }, handle.adopted ? 'took over a running agent' : 'agent started');
+
+    let exit: AgentExit | undefined;
+    void handle.exited.then((e) => (exit = e));
+    const reader = new EventReader(this.deps.redis.duplicate(), this.deps.keys.jobEvents(jobId), job.cursor);
+    const onAbort = () => reader.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const spawnedAt = Date.now();
+    let sawHeartbeat = false;
+    let lastRenewal = Date.now();
+
+    try {
+      while (!isFinished(job)) {
+        if (signal.aborted) {
+          throttle.cancel();
+          log.info('shutting down: leaving the agent running for another replica');
+          return 'handed-over';
+        }
+        const exitedBeforeRead = exit;
+        let entries;
+        try {
+          entries = await reader.read(exitedBeforeRead ? 0 : this.t.readBlockMs, READ_COUNT);
+        } catch (err) {
+          if (signal.aborted) continue;
+          log.warn({ err: (err as Error).message }, 'reading agent events failed; retrying');
+          await sleep(1000);
+          continue;
+        }
+        const before: JobRecord = job;
+        for (const entry of entries) {
+          if ('error' in entry) {
+            log.warn({ streamId: entry.id, problem: entry.error }, 'skipped a malformed agent event');
+          } else {
+            job = applyEvent(job, entry.event);
+          }
+          job = { ...job, cursor: entry.id };
+        }
+        if (job !== before) {
+          await store.save(job);
+          if (!isFinished(job)) throttle.offer(job);
+        }
+        if (isFinished(job)) break;
+
+        const now = Date.now();
+        if (exitedBeforeRead && entries.length < READ_COUNT) {
+          // The stream is drained and no result came: the agent died without a word.
+          const code = exitedBeforeRead.exitCode === null ? 'an unknown code' : `code ${exitedBeforeRead.exitCode}`;
+          job = failJob(job, `the agent exited with ${code} without reporting a result${exitedBeforeRead.detail ? ` (${exitedBeforeRead.detail})` : ''}`, now);
+          break;
+        }
+        const alive = (await this.deps.redis.exists(this.deps.keys.jobHeartbeat(jobId))) === 1;
+        sawHeartbeat ||= alive;
+        if (!alive && (sawHeartbeat || now - spawnedAt > this.t.startupGraceMs)) {
+          job = failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);
+          await this.stopAgent(jobId, log);
+          break;
+        }
+        if (job.startedAt !== undefined && now - job.startedAt > project.timeoutMinutes * 60_000) {
+          job = failJob(job, `the job ran longer than its ${project.timeoutMinutes}-minute limit`, now);
+          await this.stopAgent(jobId, log);
+          break;
+        }
+        if (now - lastRenewal > this.t.lockLeaseMs / 4) {
+          lastRenewal = now;
+          if (!(await this.deps.lock.renew(job.channel, job.id, this.t.lockLeaseMs))) log.warn('lost the channel lock while running');
+        }
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      reader.close();
+    }
+    return this.finish(job, throttle, handle, log);
+  }
+
+  /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
+  private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
+    await this.deps.store.save(job);
+    await throttle.final(job);
+    if (await this.deps.store.claimResultAnnouncement(job.id)) {
+      await this.deps.notifier.postResult(job).catch((err: Error) => log.error({ err: err.message }, 'could not post the result'));
+    }
+    await this.deps.lock.release(job.channel, job.id);
+    log.info({ state: job.state, reason: job.reason }, `job ${job.state}`);
+    if (handle) {
+      const gone = await Promise.race([handle.exited.then(() => true), sleep(this.t.exitWaitMs).then(() => false)]);
+      if (!gone) await this.stopAgent(job.id, log);
+    }
+    return 'finished';
+  }
+
+  private async stopAgent(jobId: string, log: Logger): Promise<void> {
+    await this.deps.spawner.stop(jobId, this.t.stopGraceSeconds).catch((err: Error) => log.error({ err: err.message }, 'could not stop the agent'));
+  }
+
+  /** Confirms this job still owns its channel, or takes it back if the lease lapsed while nobody held it. */
+  private async holdChannel(job: JobRecord): Promise<boolean> {
+    if (await this.deps.lock.renew(job.channel, job.id, this.t.lockLeaseMs)) return true;
+    return (await this.deps.lock.acquire(job.channel, job.id, this.t.lockLeaseMs)).acquired;
+  }
+}

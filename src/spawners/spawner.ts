@@ -1,0 +1,64 @@
+// The spawner port: how a job's agent gets a place to run. Docker and
+// Kubernetes implement it; the dispatcher knows nothing else about them.
+
+export interface AgentSpec {
+  jobId: string;
+  project: string;
+  channel: string;
+  user: string;
+  /** The original request, passed as the runner's last argument. */
+  request: string;
+  image: string;
+  /** Redis URL as seen from inside the agent. */
+  redisUrl: string;
+  redisPrefix: string;
+  /** Everything the runner reads from its environment (contract env + project settings). */
+  env: Record<string, string>;
+  /** Host path bind-mounted as /workspace (docker only). */
+  workspace?: string;
+  resources: { cpus: number; memoryBytes: number };
+}
+
+export interface AgentExit {
+  /** null when the exit code could not be learned (the agent was already gone). */
+  exitCode: number | null;
+  detail?: string;
+}
+
+export interface AgentHandle {
+  jobId: string;
+  /** Container id or Job name, for logs. */
+  ref: string;
+  /** True when the agent was already running (a replica took over the job). */
+  adopted: boolean;
+  /** Resolves once the agent has stopped, whatever the reason. */
+  exited: Promise<AgentExit>;
+}
+
+export interface JobSpawner {
+  readonly kind: 'docker' | 'kubernetes';
+  /**
+   * Starts the agent for a job, or adopts it if one already exists for that
+   * job id: calling it twice never runs a job twice.
+   */
+  start(spec: AgentSpec): Promise<AgentHandle>;
+  /** Stops a job's agent: SIGTERM, then a kill after the grace period. Missing agents are fine. */
+  stop(jobId: string, graceSeconds: number): Promise<void>;
+  /** Throws with a readable reason when the backend cannot be reached. */
+  ping(): Promise<void>;
+}
+
+/** The labels every agent carries (DESIGN §5). */
+export function agentLabels(spec: Pick<AgentSpec, 'jobId' | 'project' | 'channel'>): Record<string, string> {
+  return {
+    'switchboard.job-id': spec.jobId,
+    'switchboard.project': spec.project,
+    'switchboard.channel': spec.channel,
+    'app.kubernetes.io/managed-by': 'switchboard',
+  };
+}
+
+/** The runner's arguments (DESIGN §5). */
+export function agentArgs(spec: Pick<AgentSpec, 'jobId' | 'redisUrl' | 'channel' | 'request'>): string[] {
+  return ['--headless', '--job-id', spec.jobId, '--redis-url', spec.redisUrl, '--platform', 'slack', '--channel-id', spec.channel, spec.request];
+}

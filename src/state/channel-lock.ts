@@ -1,0 +1,62 @@
+// One job per channel. The lock's value is the owning job's id (the owner
+// token); only the owner may renew or release it, and a lease TTL frees a
+// channel whose owner vanished without anyone to release it.
+import type { Redis } from 'ioredis';
+import type { Keys } from '../domain/keys.js';
+
+/**
+ * KEYS[1] lock key · ARGV[1] owner token · ARGV[2] lease ms
+ * Returns 1 when the caller owns the lock (renewed), 0 otherwise.
+ */
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+/**
+ * KEYS[1] lock key · ARGV[1] owner token
+ * Returns 1 when the lock was released, 0 when the caller did not own it.
+ */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+export type AcquireResult = { acquired: true } | { acquired: false; holder: string };
+
+export class ChannelLock {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  /** Atomically takes the channel for `owner`, or tells who holds it. */
+  async acquire(channel: string, owner: string, leaseMs: number): Promise<AcquireResult> {
+    const key = this.keys.channelLock(channel);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ok = await this.redis.set(key, owner, 'PX', leaseMs, 'NX');
+      if (ok === 'OK') return { acquired: true };
+      const holder = await this.redis.get(key);
+      if (holder !== null) return holder === owner ? { acquired: true } : { acquired: false, holder };
+      // The holder's lease ended between SET and GET: try again.
+    }
+    return { acquired: false, holder: 'unknown' };
+  }
+
+  /** Extends the lease if `owner` still holds the channel. */
+  async renew(channel: string, owner: string, leaseMs: number): Promise<boolean> {
+    return (await this.redis.eval(RENEW, 1, this.keys.channelLock(channel), owner, String(leaseMs))) === 1;
+  }
+
+  /** Frees the channel if `owner` holds it; never frees someone else's lock. */
+  async release(channel: string, owner: string): Promise<boolean> {
+    return (await this.redis.eval(RELEASE, 1, this.keys.channelLock(channel), owner)) === 1;
+  }
+
+  async holder(channel: string): Promise<string | null> {
+    return this.redis.get(this.keys.channelLock(channel));
+  }
+}

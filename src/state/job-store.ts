@@ -1,0 +1,41 @@
+// Job records live in one Redis string per job (JSON), with a TTL so finished
+// jobs age out. Only the dispatcher replica relaying a job writes it.
+import type { Redis } from 'ioredis';
+import type { Keys } from '../domain/keys.js';
+import type { JobRecord } from '../domain/job.js';
+
+export const JOB_RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
+
+export class JobStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async save(job: JobRecord): Promise<void> {
+    await this.redis.set(this.keys.job(job.id), JSON.stringify(job), 'EX', JOB_RECORD_TTL_SECONDS);
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const raw = await this.redis.get(this.keys.job(jobId));
+    return raw === null ? undefined : (JSON.parse(raw) as JobRecord);
+  }
+
+  /** Reads, changes and writes one record; returns the new record. */
+  async update(jobId: string, change: (job: JobRecord) => JobRecord): Promise<JobRecord | undefined> {
+    const job = await this.get(jobId);
+    if (!job) return undefined;
+    const next = change(job);
+    if (next !== job) await this.save(next);
+    return next;
+  }
+
+  /**
+   * Claims the one-time right to announce a job's result, so that two
+   * replicas that both saw the end never post it twice.
+   */
+  async claimResultAnnouncement(jobId: string): Promise<boolean> {
+    const key = `${this.keys.job(jobId)}:announced`;
+    return (await this.redis.set(key, '1', 'EX', JOB_RECORD_TTL_SECONDS, 'NX')) === 'OK';
+  }
+}
