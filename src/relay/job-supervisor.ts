@@ -10,6 +10,7 @@ import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
 import { EventReader } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
@@ -49,6 +50,7 @@ export interface SupervisorDeps {
   catalogue: () => Catalogue;
   agent: AgentSettings;
   logger: Logger;
+  metrics?: Metrics;
   timings?: Partial<SupervisorTimings>;
 }
 
@@ -129,6 +131,7 @@ export class JobSupervisor {
         const before: JobRecord = job;
         for (const entry of entries) {
           if ('error' in entry) {
+            this.deps.metrics?.agentEventsSkipped.inc();
             log.warn({ streamId: entry.id, problem: entry.error }, 'skipped a malformed agent event');
           } else {
             job = applyEvent(job, entry.event);
@@ -180,12 +183,20 @@ export class JobSupervisor {
       await this.deps.notifier.postResult(job).catch((err: Error) => log.error({ err: err.message }, 'could not post the result'));
     }
     await this.deps.lock.release(job.channel, job.id);
+    this.deps.metrics?.jobsFinished.inc({ state: job.state });
     log.info({ state: job.state, reason: job.reason }, `job ${job.state}`);
     if (handle) {
       const gone = await Promise.race([handle.exited.then(() => true), sleep(this.t.exitWaitMs).then(() => false)]);
       if (!gone) await this.stopAgent(job.id, log);
     }
     return 'finished';
+  }
+
+  /** Ends a job that could not be supervised at all (its processing kept crashing). */
+  async finishFailed(job: JobRecord): Promise<void> {
+    const log = this.deps.logger.child({ jobId: job.id });
+    await this.finish(job, new StatusThrottle((j) => this.deps.notifier.updateStatus(j), 0, log), undefined, log);
+    await this.stopAgent(job.id, log);
   }
 
   private async stopAgent(jobId: string, log: Logger): Promise<void> {

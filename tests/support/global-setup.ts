@@ -3,11 +3,7 @@
 // themselves with unique key prefixes.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
-export const PID_FILE = join(tmpdir(), 'switchboard-test-redis.pid');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,7 +44,8 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(`could not start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
   });
   child.unref();
-  writeFileSync(PID_FILE, String(child.pid));
+  // Shared with global-teardown.ts, which jest runs in this same process.
+  (globalThis as { __SB_TEST_REDIS__?: number }).__SB_TEST_REDIS__ = child.pid;
   await waitForPing(port, Date.now() + 10_000);
   process.env.REDIS_URL = `redis://127.0.0.1:${port}`;
 }

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
-import { PID_FILE } from './global-setup.js';
-
+// Stops the redis-server that global-setup.ts started (if it started one).
 export default async function globalTeardown(): Promise<void> {
-  if (!existsSync(PID_FILE)) return;
-  const pid = Number(readFileSync(PID_FILE, 'utf8'));
-  unlinkSync(PID_FILE);
-  try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+  const pid = (globalThis as { __SB_TEST_REDIS__?: number }).__SB_TEST_REDIS__;
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
 }

@@ -204,6 +204,7 @@ export class SlackEmulator {
       text: m.text,
       ts,
       ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+      ...(m.thread_ts && this.ws.get(m.channel, m.thread_ts)?.user ? { parent_user_id: this.ws.get(m.channel, m.thread_ts)?.user } : {}),
       channel: m.channel,
       event_ts: ts,
       team: this.teamId,

@@ -53,6 +53,32 @@ export function slashCommandBody(
   };
 }
 
+interface FoundButton {
+  block_id?: string;
+  text?: unknown;
+  value?: string;
+  type?: string;
+}
+
+/** The element with this action_id in the message's blocks (actions blocks and section accessories). */
+function findElement(blocks: unknown[] | undefined, actionId: string): FoundButton | undefined {
+  for (const b of blocks ?? []) {
+    const block = b as { block_id?: string; elements?: unknown[]; accessory?: unknown };
+    for (const el of [...(block.elements ?? []), block.accessory]) {
+      const e = el as { action_id?: string; text?: unknown; value?: string; type?: string } | undefined;
+      if (e?.action_id === actionId) {
+        return {
+          ...(block.block_id !== undefined ? { block_id: block.block_id } : {}),
+          ...(e.text !== undefined ? { text: e.text } : {}),
+          ...(e.value !== undefined ? { value: e.value } : {}),
+          ...(e.type !== undefined ? { type: e.type } : {}),
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
 export function blockActionsPayload(
   id: Identity,
   a: { channel: string; user: string; message_ts: string; thread_ts?: string; action_id: string; value?: string; block_id?: string },
@@ -61,6 +87,8 @@ export function blockActionsPayload(
   triggerId: string,
 ): Record<string, unknown> {
   const actionTs = (Date.now() / 1000).toFixed(6);
+  const found = findElement(message?.blocks, a.action_id);
+  const value = a.value ?? found?.value;
   return {
     type: 'block_actions',
     user: { id: a.user, username: a.user.toLowerCase(), name: a.user.toLowerCase(), team_id: id.teamId },
@@ -92,11 +120,11 @@ export function blockActionsPayload(
     response_url: responseUrl,
     actions: [
       {
-        type: 'button',
+        type: found?.type ?? 'button',
         action_id: a.action_id,
-        block_id: a.block_id ?? 'emulated-block',
-        text: { type: 'plain_text', text: a.action_id, emoji: true },
-        ...(a.value !== undefined ? { value: a.value } : {}),
+        block_id: a.block_id ?? found?.block_id ?? 'emulated-block',
+        text: found?.text ?? { type: 'plain_text', text: a.action_id, emoji: true },
+        ...(value !== undefined ? { value } : {}),
         action_ts: actionTs,
       },
     ],

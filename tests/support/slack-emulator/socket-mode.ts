@@ -125,11 +125,28 @@ export class SocketHub {
     }
   }
 
-  close(): Promise<void> {
-    for (const ws of this.wss.clients) ws.terminate();
-    for (const ws of this.open) ws.terminate();
-    this.open.clear();
+  /** Closes every connection with a proper close handshake (so clients see a clean close), then stops. */
+  async close(graceMs = 500): Promise<void> {
     for (const w of this.connectWaiters) w();
-    return new Promise((resolve) => this.wss.close(() => resolve()));
+    const clients = [...this.wss.clients];
+    this.open.clear();
+    await Promise.all(
+      clients.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            const timer = setTimeout(() => {
+              ws.terminate();
+              resolve();
+            }, graceMs);
+            ws.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            if (ws.readyState === WebSocket.OPEN) ws.close(1001, 'emulator shutting down');
+          }),
+      ),
+    );
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

@@ -1,0 +1,80 @@
+// What the bot answers to anything said to it. Platform-neutral: listeners
+// hand in text and identities, and render the reply they get back.
+import { helpText, normalizeSlackText, parseIntent } from '../domain/intents.js';
+import type { JobRecord } from '../domain/job.js';
+import { projectsFor, type Catalogue } from '../config/catalogue.js';
+import type { ChannelLock } from '../state/channel-lock.js';
+import type { JobStore } from '../state/job-store.js';
+import type { JobRequests, RequestOutcome } from './job-requests.js';
+
+export interface ChatRequest {
+  text: string;
+  channel: string;
+  user: string;
+  /** True for an @mention, a DM or the slash command. */
+  addressed: boolean;
+  /** Message to reply under (unset for slash commands). */
+  threadTs?: string;
+  botUserId?: string;
+}
+
+export type Reply =
+  | { kind: 'silent' }
+  | { kind: 'help'; text: string }
+  | { kind: 'not-understood'; text: string; hint?: string }
+  | { kind: 'info'; text: string }
+  | { kind: 'status'; job?: JobRecord; link?: string }
+  | RequestOutcome;
+
+export interface ChatRequestsDeps {
+  jobs: JobRequests;
+  catalogue: () => Catalogue;
+  lock: ChannelLock;
+  store: JobStore;
+  threadLink: (job: JobRecord) => Promise<string | undefined>;
+}
+
+export class ChatRequests {
+  constructor(private readonly deps: ChatRequestsDeps) {}
+
+  async handle(req: ChatRequest): Promise<Reply> {
+    const text = normalizeSlackText(req.text, req.botUserId);
+    const intent = parseIntent(text, { addressed: req.addressed, botUserId: req.botUserId });
+    switch (intent.kind) {
+      case 'ignore':
+        return { kind: 'silent' };
+      case 'help':
+        return { kind: 'help', text: helpText() };
+      case 'unknown':
+        return { kind: 'not-understood', text: intent.text, hint: intent.hint };
+      case 'fix':
+        return this.deps.jobs.request({
+          channel: req.channel,
+          user: req.user,
+          issue: intent.issue,
+          project: intent.project,
+          repo: intent.repo,
+          text,
+          threadTs: req.threadTs,
+        });
+      case 'projects': {
+        const usable = projectsFor(this.deps.catalogue(), req.channel, req.user);
+        return {
+          kind: 'info',
+          text: usable.length
+            ? `Projects you can start here:\n${usable.map((p) => `• \`${p.name}\`${p.tracker ? ` (${p.tracker.repo})` : ''}`).join('\n')}`
+            : 'No project is open to you in this channel. Ask whoever runs Switchboard to add it to the project catalogue.',
+        };
+      }
+      case 'status': {
+        const holder = await this.deps.lock.holder(req.channel);
+        const job = holder ? await this.deps.store.get(holder) : undefined;
+        return { kind: 'status', job, link: job ? await this.deps.threadLink(job).catch(() => undefined) : undefined };
+      }
+      case 'cancel':
+      case 'list':
+      case 'retry':
+        return { kind: 'info', text: `\`${intent.kind}\` is not available in this version of Switchboard yet. Say \`help\` for what works.` };
+    }
+  }
+}

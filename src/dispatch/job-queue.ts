@@ -1,0 +1,113 @@
+// The dispatch queue (BullMQ): jobs wait here for one of MAX_CONCURRENT_JOBS
+// slots shared by every replica. A job stays "active" for as long as its agent
+// runs, so the global concurrency limit is the number of running agents.
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.js';
+
+export const QUEUE_NAME = 'jobs';
+
+export interface QueuedJobData {
+  jobId: string;
+  channel: string;
+}
+
+/** Runs one job to its end; 'handed-over' puts it back for another replica. */
+export type JobProcessor = (jobId: string, signal: AbortSignal) => Promise<'finished' | 'handed-over'>;
+
+export interface JobQueueOptions {
+  redisUrl: string;
+  /** BullMQ key prefix (keys.queuePrefix). */
+  prefix: string;
+  maxConcurrentJobs: number;
+  logger: Logger;
+}
+
+const ATTEMPTS = 3;
+
+/** "larger runs earlier" (catalogue) → BullMQ's "1 is the highest priority". */
+export function queuePriority(projectPriority: number): number {
+  return Math.min(2_097_152, Math.max(1, 1_000_000 - Math.round(projectPriority)));
+}
+
+export class JobQueue {
+  private readonly connection: Redis;
+  readonly queue: Queue<QueuedJobData>;
+  private worker?: Worker<QueuedJobData>;
+  private workerConnection?: Redis;
+  private readonly shutdown = new AbortController();
+
+  constructor(private readonly options: JobQueueOptions) {
+    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'switchboard:queue' });
+    this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.connection, prefix: options.prefix });
+  }
+
+  /** Sets the cluster-wide cap; every replica sets the same value. */
+  async init(): Promise<void> {
+    await this.queue.setGlobalConcurrency(this.options.maxConcurrentJobs);
+  }
+
+  async enqueue(data: QueuedJobData, projectPriority: number): Promise<void> {
+    await this.queue.add('run', data, {
+      jobId: data.jobId, // BullMQ ignores a second add with the same id
+      priority: queuePriority(projectPriority),
+      attempts: ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: { age: 24 * 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+    });
+  }
+
+  /** Jobs still waiting for a slot. */
+  async waiting(): Promise<QueuedJobData[]> {
+    const jobs = await this.queue.getJobs(['waiting', 'prioritized', 'delayed']);
+    return jobs.filter((j): j is Job<QueuedJobData> => Boolean(j)).map((j) => j.data);
+  }
+
+  /**
+   * Starts taking jobs. `onGiveUp` hears of a job whose processing kept
+   * crashing, so that its user is told and its channel freed.
+   */
+  startWorker(process: JobProcessor, onGiveUp: (jobId: string, error: string) => Promise<void>): void {
+    const log = this.options.logger;
+    const workerConnection = (this.workerConnection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'switchboard:worker' }));
+    this.worker = new Worker<QueuedJobData>(
+      QUEUE_NAME,
+      async (job, token) => {
+        const result = await process(job.data.jobId, this.shutdown.signal);
+        if (result === 'handed-over') {
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
+      },
+      {
+        connection: workerConnection,
+        prefix: this.options.prefix,
+        concurrency: this.options.maxConcurrentJobs,
+        // A replica that dies mid-job stalls it; another replica adopts the agent.
+        maxStalledCount: 100,
+      },
+    );
+    this.worker.on('failed', (job, err) => {
+      if (!job) return;
+      log.error({ jobId: job.data.jobId, attempt: job.attemptsMade, err: err.message }, 'processing a job crashed');
+      if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        void onGiveUp(job.data.jobId, err.message).catch((e: Error) => log.error({ jobId: job.data.jobId, err: e.message }, 'could not fail the job'));
+      }
+    });
+    this.worker.on('error', (err) => log.error({ err: err.message }, 'queue worker error'));
+  }
+
+  async ping(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  /** Stops taking jobs, hands running ones over (their agents keep running), closes connections. */
+  async close(): Promise<void> {
+    this.shutdown.abort();
+    await this.worker?.close();
+    await this.queue.close();
+    this.workerConnection?.disconnect();
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,116 @@
+// Turns "fix #58 in billing-api" into a queued job — or into a clear no:
+// unknown project, not allowed here, or the channel is busy. Only one job
+// holds a channel; the lock is taken before anything is posted or queued.
+import { randomBytes } from 'node:crypto';
+import { failJob, type JobRecord } from '../domain/job.js';
+import { UserFacingError } from '../domain/errors.js';
+import { findProjectByRepo, mayDispatch, projectsFor, type Catalogue, type Project } from '../config/catalogue.js';
+import type { ChannelLock } from '../state/channel-lock.js';
+import type { JobStore } from '../state/job-store.js';
+import type { JobNotifier } from '../relay/job-notifier.js';
+import type { Logger } from '../observability/logger.js';
+import type { QueuedJobData } from './job-queue.js';
+
+export interface FixRequest {
+  channel: string;
+  user: string;
+  issue: number;
+  project?: string;
+  /** owner/name when the request named a repository. */
+  repo?: string;
+  /** The request as written (Slack formatting removed). */
+  text: string;
+  /** The message to thread under; unset for slash commands (the status message starts the thread). */
+  threadTs?: string;
+}
+
+export type RequestOutcome =
+  | { kind: 'queued'; job: JobRecord }
+  | { kind: 'busy'; running?: JobRecord; link?: string }
+  | { kind: 'rejected'; message: string };
+
+export interface JobRequestsDeps {
+  catalogue: () => Catalogue;
+  lock: ChannelLock;
+  store: JobStore;
+  notifier: JobNotifier & { threadLink(job: JobRecord): Promise<string | undefined> };
+  enqueue: (data: QueuedJobData, priority: number) => Promise<void>;
+  lockLeaseMs: number;
+  logger: Logger;
+}
+
+export const newJobId = (): string => randomBytes(6).toString('hex');
+
+const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
+
+export class JobRequests {
+  constructor(private readonly deps: JobRequestsDeps) {}
+
+  /** Which project a request means, or why it can't be known (a user-facing message). */
+  resolveProject(req: Pick<FixRequest, 'channel' | 'user' | 'issue' | 'project' | 'repo'>): { project: Project } | { message: string } {
+    const cat = this.deps.catalogue();
+    const usable = projectsFor(cat, req.channel, req.user);
+    const offer = usable.length ? `Projects you can use here: ${names(usable)}.` : 'No project is open to you in this channel; ask whoever runs Switchboard.';
+    if (req.project) {
+      const project = cat.get(req.project);
+      return project ? { project } : { message: `I don't know a project called \`${req.project}\`. ${offer}` };
+    }
+    if (req.repo) {
+      const project = findProjectByRepo(cat, req.repo);
+      return project ? { project } : { message: `No configured project works on \`${req.repo}\`. ${offer}` };
+    }
+    const pinned = usable.filter((p) => p.channels?.includes(req.channel));
+    if (pinned.length === 1 && pinned[0]) return { project: pinned[0] };
+    if (usable.length === 1 && usable[0]) return { project: usable[0] };
+    if (usable.length === 0) return { message: offer };
+    return { message: `Which project? Say \`fix #${req.issue} in <project>\`. ${offer}` };
+  }
+
+  async request(req: FixRequest): Promise<RequestOutcome> {
+    const resolved = this.resolveProject(req);
+    if ('message' in resolved) return { kind: 'rejected', message: resolved.message };
+    const { project } = resolved;
+    const allowed = mayDispatch(project, req.channel, req.user);
+    if (!allowed.ok) return { kind: 'rejected', message: allowed.reason };
+
+    const jobId = newJobId();
+    const lock = await this.deps.lock.acquire(req.channel, jobId, this.deps.lockLeaseMs);
+    if (!lock.acquired) {
+      const running = await this.deps.store.get(lock.holder);
+      const link = running ? await this.deps.notifier.threadLink(running).catch(() => undefined) : undefined;
+      return { kind: 'busy', running, link };
+    }
+
+    let job: JobRecord = {
+      id: jobId,
+      project: project.name,
+      issue: req.issue,
+      request: req.text,
+      channel: req.channel,
+      user: req.user,
+      threadTs: req.threadTs,
+      state: 'queued',
+      createdAt: Date.now(),
+      recentLogs: [],
+      promptTokens: 0,
+      completionTokens: 0,
+      cursor: '0',
+    };
+    const log = this.deps.logger.child({ jobId, channel: req.channel, project: project.name });
+    try {
+      await this.deps.store.save(job);
+      const statusTs = await this.deps.notifier.postStatus(job);
+      job = { ...job, statusTs, threadTs: job.threadTs ?? statusTs };
+      await this.deps.store.save(job);
+      await this.deps.enqueue({ jobId, channel: req.channel }, project.priority);
+    } catch (err) {
+      await this.deps.store.save(failJob(job, `could not be queued: ${(err as Error).message}`, Date.now())).catch(() => undefined);
+      await this.deps.lock.release(req.channel, jobId);
+      if (err instanceof UserFacingError) return { kind: 'rejected', message: err.message };
+      log.error({ err: (err as Error).message }, 'could not queue the job');
+      return { kind: 'rejected', message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.` };
+    }
+    log.info({ issue: req.issue, user: req.user }, 'job queued');
+    return { kind: 'queued', job };
+  }
+}

@@ -1,0 +1,133 @@
+// Wires one dispatcher replica: config in, running Slack app, queue worker and
+// relay out. main.ts calls it for production; end-to-end tests call it too.
+import type { Config } from './config/env.js';
+import { redactConfig } from './config/redact.js';
+import { CatalogueWatcher } from './config/catalogue.js';
+import { keys as keysFor } from './domain/keys.js';
+import { failJob } from './domain/job.js';
+import type { Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { healthRoutes } from './observability/http-routes.js';
+import { connectRedis } from './state/redis.js';
+import { ChannelLock } from './state/channel-lock.js';
+import { JobStore } from './state/job-store.js';
+import { EventDedupe } from './state/event-dedupe.js';
+import { DockerSpawner } from './spawners/docker/docker-spawner.js';
+import type { JobSpawner } from './spawners/spawner.js';
+import { JobQueue } from './dispatch/job-queue.js';
+import { JobRequests } from './dispatch/job-requests.js';
+import { ChatRequests } from './dispatch/chat-requests.js';
+import { JobSupervisor, DEFAULT_TIMINGS, type SupervisorTimings } from './relay/job-supervisor.js';
+import { createSlackApp, registerErrorHandler } from './slack/app.js';
+import { SlackJobNotifier } from './slack/slack-job-notifier.js';
+import { registerMessageListeners } from './slack/listeners/messages.js';
+import { registerCommandListeners } from './slack/listeners/commands.js';
+
+export interface DispatcherOptions {
+  logger: Logger;
+  /** Where the values of projects' `env` names come from; default process.env. */
+  secrets?: Record<string, string | undefined>;
+  timings?: Partial<SupervisorTimings>;
+}
+
+export interface RunningDispatcher {
+  stop(): Promise<void>;
+}
+
+function createSpawner(config: Config, logger: Logger): JobSpawner {
+  if (config.spawner.type === 'kubernetes') {
+    throw new Error('SPAWNER_TYPE=kubernetes is not available in this version yet: use SPAWNER_TYPE=docker');
+  }
+  return new DockerSpawner({ dockerHost: config.spawner.dockerHost, network: config.spawner.dockerNetwork, logger });
+}
+
+export async function startDispatcher(config: Config, options: DispatcherOptions): Promise<RunningDispatcher> {
+  const { logger } = options;
+  logger.info({ config: redactConfig(config) }, 'starting the dispatcher');
+  const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const keys = keysFor(config.redis.prefix);
+  const metrics = new Metrics();
+
+  const catalogue = await CatalogueWatcher.open(config.projectsFile, {
+    onReload: (c) => logger.info({ projects: [...c.projects.keys()] }, 'project catalogue reloaded'),
+    onError: (e) => logger.error({ problems: e.message }, 'project catalogue edit is invalid: still using the previous one'),
+  });
+  logger.info({ projects: [...catalogue.current().projects.keys()], file: config.projectsFile }, 'project catalogue loaded');
+
+  const redis = connectRedis(config.redis.url, 'dispatcher');
+  const lock = new ChannelLock(redis, keys);
+  const store = new JobStore(redis, keys);
+  const dedupe = new EventDedupe(redis, keys);
+  const spawner = createSpawner(config, logger);
+  const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
+  await queue.init();
+
+  const routes = healthRoutes(
+    [
+      { name: 'redis', check: async () => void (await redis.ping()) },
+      { name: `spawner (${spawner.kind})`, check: () => spawner.ping() },
+    ],
+    metrics,
+  );
+  const app = createSlackApp({ slack: config.slack, port: config.port, routes, logger });
+  registerErrorHandler(app, logger);
+  const notifier = new SlackJobNotifier(app.client);
+
+  const jobs = new JobRequests({
+    catalogue: () => catalogue.current(),
+    lock,
+    store,
+    notifier,
+    enqueue: (data, priority) => queue.enqueue(data, priority),
+    lockLeaseMs: timings.lockLeaseMs,
+    logger,
+  });
+  const chat = new ChatRequests({ jobs, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
+  registerMessageListeners(app, { chat, dedupe, logger, metrics });
+  registerCommandListeners(app, { chat, logger, metrics });
+
+  const supervisor = new JobSupervisor({
+    redis,
+    keys,
+    store,
+    lock,
+    spawner,
+    notifier,
+    catalogue: () => catalogue.current(),
+    agent: { image: config.spawner.agentImage, redisUrl: config.redis.url, redisPrefix: config.redis.prefix, secrets: options.secrets ?? process.env },
+    logger,
+    metrics,
+    timings,
+  });
+  queue.startWorker(
+    (jobId, signal) => supervisor.supervise(jobId, signal),
+    async (jobId, error) => {
+      const job = await store.get(jobId);
+      if (!job) return;
+      await supervisor.finishFailed(failJob(job, `Switchboard could not run the job (internal error, ref \`${jobId}\`): ${error}`, Date.now()));
+    },
+  );
+
+  // Queued jobs keep their channel while they wait; running ones are renewed by their supervisor.
+  const leaseKeeper = setInterval(() => {
+    void queue
+      .waiting()
+      .then((waiting) => Promise.all(waiting.map((w) => lock.renew(w.channel, w.jobId, timings.lockLeaseMs))))
+      .catch((err: Error) => logger.warn({ err: err.message }, 'could not renew the leases of queued jobs'));
+  }, timings.lockLeaseMs / 4);
+
+  await app.start(config.port);
+  logger.info({ mode: config.slack.mode, port: config.port, spawner: spawner.kind }, 'Switchboard is up');
+
+  return {
+    async stop() {
+      logger.info('shutting down: no new jobs; running agents are left for another replica');
+      clearInterval(leaseKeeper);
+      await app.stop().catch((err: Error) => logger.warn({ err: err.message }, 'stopping the Slack app failed'));
+      await queue.close();
+      catalogue.close();
+      redis.disconnect();
+      logger.info('stopped');
+    },
+  };
+}

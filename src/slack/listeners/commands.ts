@@ -1,0 +1,27 @@
+// The /switchboard slash command: same language as messages. Answers are
+// ephemeral; a started job's status message opens a thread in the channel.
+import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { ChatRequests } from '../../dispatch/chat-requests.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { renderReply } from '../render/replies.js';
+
+export const SLASH_COMMAND = '/switchboard';
+
+export function registerCommandListeners(app: App, deps: { chat: ChatRequests; logger: Logger; metrics: Metrics }): void {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+    await ack();
+    deps.metrics.slackEvents.inc({ kind: 'slash_command' });
+    const log = deps.logger.child({ channel: command.channel_id, user: command.user_id, triggerId: command.trigger_id });
+    const reply = await deps.chat.handle({
+      text: command.text || 'help',
+      channel: command.channel_id,
+      user: command.user_id,
+      addressed: true,
+      botUserId: context.botUserId,
+    });
+    log.info({ reply: reply.kind }, 'answered /switchboard');
+    const rendered = renderReply(reply);
+    if (rendered) await respond({ response_type: 'ephemeral', ...rendered });
+  });
+}

@@ -1,0 +1,32 @@
+// Small Block Kit builders that respect Slack's limits, so a long log line or
+// summary can never get a message rejected.
+export type Block = Record<string, unknown>;
+
+export interface SlackMessage {
+  /** Plain fallback for notifications and screen readers. */
+  text: string;
+  blocks: Block[];
+}
+
+export const SECTION_TEXT_LIMIT = 3000;
+export const CONTEXT_TEXT_LIMIT = 2000;
+
+export function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+export const section = (mrkdwn: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: clip(mrkdwn, SECTION_TEXT_LIMIT) } });
+
+export const context = (...mrkdwn: string[]): Block => ({
+  type: 'context',
+  elements: mrkdwn.slice(0, 10).map((t) => ({ type: 'mrkdwn', text: clip(t, CONTEXT_TEXT_LIMIT) })),
+});
+
+/** A preformatted block, with Slack's ``` fences escaped out of the content. */
+export const preformatted = (lines: string[]): Block =>
+  section('```' + clip(lines.join('\n').replaceAll('```', "'''"), SECTION_TEXT_LIMIT - 6) + '```');
+
+/** Escapes &, < and > so user text cannot forge mentions or links. */
+export function escapeMrkdwn(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}

@@ -1,0 +1,68 @@
+// How a job looks in Slack: the one status message that is updated in place,
+// and the final result posted into the thread.
+import { formatDuration, type JobRecord } from '../../domain/job.js';
+import { context, escapeMrkdwn, preformatted, section, type SlackMessage } from './blocks.js';
+
+const title = (job: JobRecord) => `*${escapeMrkdwn(job.project)} #${job.issue}*`;
+
+const stepLabel = (job: JobRecord) =>
+  job.step !== undefined && job.totalSteps !== undefined ? `step ${job.step}/${job.totalSteps}${job.stepName ? ` (${escapeMrkdwn(job.stepName)})` : ''}` : '';
+
+function elapsed(job: JobRecord, now: number): string {
+  const from = job.startedAt ?? job.createdAt;
+  return formatDuration((job.finishedAt ?? now) - from);
+}
+
+function headline(job: JobRecord, now: number): { emoji: string; line: string } {
+  switch (job.state) {
+    case 'queued':
+      return { emoji: ':hourglass_flowing_sand:', line: 'queued: waiting for a free agent slot' };
+    case 'starting':
+      return { emoji: ':rocket:', line: 'starting the agent…' };
+    case 'running':
+      return { emoji: ':gear:', line: `running${stepLabel(job) ? ` · ${stepLabel(job)}` : ''} · ${elapsed(job, now)}` };
+    case 'done':
+      return { emoji: ':white_check_mark:', line: `done in ${elapsed(job, now)}` };
+    case 'failed':
+      return { emoji: ':x:', line: `failed${stepLabel(job) ? ` at ${stepLabel(job)}` : ''} after ${elapsed(job, now)}` };
+    case 'cancelled':
+      return { emoji: ':no_entry_sign:', line: `cancelled after ${elapsed(job, now)}` };
+  }
+}
+
+export function renderStatus(job: JobRecord, now = Date.now()): SlackMessage {
+  const { emoji, line } = headline(job, now);
+  const blocks = [section(`${emoji} ${title(job)} — ${line}`)];
+  if (job.state === 'running' && job.stepText) blocks.push(context(escapeMrkdwn(job.stepText)));
+  if (job.state === 'running' && job.recentLogs.length) blocks.push(preformatted(job.recentLogs));
+  if (job.state === 'failed' && job.reason) blocks.push(section(`*Why:* ${escapeMrkdwn(job.reason)}`));
+  if (job.state === 'done' && job.prUrl) blocks.push(section(`:link: <${job.prUrl}|Pull request>`));
+  blocks.push(context(`requested by <@${job.user}> · job \`${job.id}\`${job.host ? ` · on ${escapeMrkdwn(job.host)}` : ''}`));
+  return { text: `${job.project} #${job.issue}: ${line}`, blocks };
+}
+
+function usageLine(job: JobRecord): string | undefined {
+  if (!job.promptTokens && !job.completionTokens) return undefined;
+  const cost = job.costUsd !== undefined ? ` · $${job.costUsd.toFixed(2)}` : '';
+  return `tokens: ${job.promptTokens.toLocaleString('en-US')} in / ${job.completionTokens.toLocaleString('en-US')} out${cost}`;
+}
+
+export function renderResult(job: JobRecord, now = Date.now()): SlackMessage {
+  const took = elapsed(job, now);
+  const facts = [`took ${took}`, usageLine(job), job.branch ? `branch \`${escapeMrkdwn(job.branch)}\`` : undefined].filter(
+    (f): f is string => f !== undefined,
+  );
+  if (job.state === 'done') {
+    const blocks = [section(`:white_check_mark: ${title(job)} is done${job.prUrl ? ` — <${job.prUrl}|pull request>` : ''}`)];
+    if (job.summary) blocks.push(section(escapeMrkdwn(job.summary).split('\n').map((l) => `> ${l}`).join('\n')));
+    blocks.push(context(facts.join(' · ')));
+    return { text: `${job.project} #${job.issue} is done${job.prUrl ? `: ${job.prUrl}` : ''}`, blocks };
+  }
+  const verb = job.state === 'cancelled' ? 'was cancelled' : 'failed';
+  const blocks = [
+    section(`:x: ${title(job)} ${verb}${stepLabel(job) ? ` at ${stepLabel(job)}` : ''}`),
+    section(`*Why:* ${escapeMrkdwn(job.reason ?? 'no reason was given')}`),
+    context(`${facts.join(' · ')} · the channel is free again: say \`fix #${job.issue} in ${escapeMrkdwn(job.project)}\` to try again`),
+  ];
+  return { text: `${job.project} #${job.issue} ${verb}: ${job.reason ?? 'no reason was given'}`, blocks };
+}
