@@ -1,7 +1,6 @@
 // The project catalogue (PROJECTS_FILE, DESIGN §3): parsing, validation with
 // every problem named by its path, permission checks and live reload.
-import { readFile } from 'node:fs/promises';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './env.js';
@@ -323,14 +322,15 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
  */
 export function parseCatalogue(yamlText: string, source: string): Catalogue {
   const hint = 'see projects.example.yml';
-  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
       doc.errors.map((e) => {
         const line = e.linePos?.[0];
-        const where = line ? `line ${line.line}, column ${line.col}` : 'YAML';
-        return `${where}: ${e.message.split('\n')[0]} — fix the YAML syntax (indent with spaces, quote values containing ': ' or '#')`;
+        const where = line ? `line ${line.line}, column ${line.col}` : '(file)';
+        const what = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        return `${where}: ${what} — fix the YAML syntax (indent with spaces, quote values containing ': ' or ' #')`;
       }),
     );
   }
@@ -472,27 +472,31 @@ export function findProjectByRepo(cat: Catalogue, ownerRepo: string): Project | 
 
 export interface CatalogueWatcherOptions {
   onReload?: (c: Catalogue) => void;
-  /** Called with a ConfigError when an edit is invalid; the last good catalogue stays in use. */
+  /** Called with a ConfigError when an edit is invalid or the file vanished; the last good catalogue stays in use. */
   onError?: (e: Error) => void;
   /** Poll interval; default 2000 ms. */
   intervalMs?: number;
 }
 
 /**
- * Keeps the catalogue current: polls the file (fs.watchFile survives editors
- * that replace the file by rename, which fs.watch does not), reloads on change
- * and keeps the last good catalogue when the new content is invalid.
+ * Keeps the catalogue current without a restart. It polls the file's stat
+ * (inode, size, mtime, ctime) on a timer: unlike fs.watch this survives
+ * editors and ConfigMap updates that replace the file by rename, and unlike
+ * fs.watchFile the baseline is the stat taken just before the last read, so an
+ * edit made right after a load is never missed. A change is read once its stat
+ * has been stable for one interval. An invalid edit is reported
+ * through onError (once per distinct content) and the last good catalogue
+ * stays in use.
  */
 export class CatalogueWatcher {
   private catalogue: Catalogue | undefined;
   private lastText: string | undefined;
+  private lastSignature: string | undefined;
+  private pendingSignature: string | undefined;
   private chain: Promise<unknown> = Promise.resolve();
-  private watching = false;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
   private closed = false;
-  private readonly listener = (curr: Stats, prev: Stats) => {
-    if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
-    void this.reload().catch(() => undefined);
-  };
 
   constructor(
     readonly file: string,
@@ -502,7 +506,7 @@ export class CatalogueWatcher {
   /** Loads the catalogue once (throws ConfigError if invalid), then watches the file. */
   static async open(file: string, opts: CatalogueWatcherOptions = {}): Promise<CatalogueWatcher> {
     const w = new CatalogueWatcher(file, opts);
-    await w.load();
+    await w.reload();
     w.start();
     return w;
   }
@@ -513,17 +517,17 @@ export class CatalogueWatcher {
     return this.catalogue;
   }
 
-  /** Starts polling (idempotent). `open()` calls it. */
+  /** Starts polling (idempotent; `open()` calls it). The timer does not keep the process alive. */
   start(): void {
-    if (this.watching || this.closed) return;
-    this.watching = true;
-    watchFile(this.file, { interval: this.opts.intervalMs ?? 2000, persistent: false }, this.listener);
+    if (this.timer !== undefined || this.closed) return;
+    this.timer = setInterval(() => void this.poll(), this.opts.intervalMs ?? 2000);
+    this.timer.unref();
   }
 
   /**
-   * Re-reads the file now (also what a change triggers). Resolves with the
-   * catalogue in use afterwards; an invalid file is reported through onError
-   * and rejects, leaving the last good catalogue in place.
+   * Re-reads the file now (what a detected change does; also handy for
+   * SIGHUP). Resolves with the catalogue in use afterwards; an invalid file
+   * rejects with a ConfigError and leaves the last good catalogue in place.
    */
   reload(): Promise<Catalogue> {
     const next = this.chain.then(() => this.load());
@@ -533,35 +537,71 @@ export class CatalogueWatcher {
 
   close(): void {
     this.closed = true;
-    if (this.watching) unwatchFile(this.file, this.listener);
-    this.watching = false;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      const signature = await this.signature();
+      if (signature === this.lastSignature) {
+        this.pendingSignature = undefined;
+      } else if (signature !== this.pendingSignature) {
+        // Changed: wait one more interval for it to settle, so a file being
+        // written in place (truncate, then write) is not read half-way.
+        this.pendingSignature = signature;
+      } else {
+        this.pendingSignature = undefined;
+        await this.reload().catch(() => undefined);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async signature(): Promise<string> {
+    try {
+      const st = await stat(this.file);
+      return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    } catch (e) {
+      return `error:${(e as NodeJS.ErrnoException).code ?? 'unknown'}`;
+    }
   }
 
   private async load(): Promise<Catalogue> {
+    // Stat before reading: a change that lands during the read shows up as a
+    // new signature on the next poll instead of being lost.
+    const signature = await this.signature();
+    const sameFile = signature === this.lastSignature;
+    this.lastSignature = signature;
     let text: string;
     try {
       text = await readCatalogueFile(this.file);
     } catch (e) {
+      if (!sameFile) this.report(e as Error);
       this.lastText = undefined;
-      return this.fail(e as Error);
+      throw e;
     }
     if (this.catalogue !== undefined && text === this.lastText) return this.catalogue;
+    const changed = text !== this.lastText;
+    this.lastText = text;
     let cat: Catalogue;
     try {
       cat = parseCatalogue(text, this.file);
     } catch (e) {
-      this.lastText = text;
-      return this.fail(e as Error);
+      if (changed) this.report(e as Error);
+      throw e;
     }
-    this.lastText = text;
     const first = this.catalogue === undefined;
     this.catalogue = cat;
     if (!first && !this.closed) this.opts.onReload?.(cat);
     return cat;
   }
 
-  private fail(err: Error): never {
+  /** Problems with an edit go to onError; before the first good load the caller gets the throw. */
+  private report(err: Error): void {
     if (this.catalogue !== undefined && !this.closed) this.opts.onError?.(err);
-    throw err;
   }
 }

@@ -178,15 +178,21 @@ export class JobSupervisor {
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
   private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
     await this.deps.store.save(job);
+    // Free the channel first: the result tells people they may ask again.
+    await this.deps.lock.release(job.channel, job.id);
     await throttle.final(job);
     if (await this.deps.store.claimResultAnnouncement(job.id)) {
       await this.deps.notifier.postResult(job).catch((err: Error) => log.error({ err: err.message }, 'could not post the result'));
     }
-    await this.deps.lock.release(job.channel, job.id);
     this.deps.metrics?.jobsFinished.inc({ state: job.state });
     log.info({ state: job.state, reason: job.reason }, `job ${job.state}`);
     if (handle) {
-      const gone = await Promise.race([handle.exited.then(() => true), sleep(this.t.exitWaitMs).then(() => false)]);
+      let timer: NodeJS.Timeout | undefined;
+      const gone = await Promise.race([
+        handle.exited.then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.t.exitWaitMs))),
+      ]);
+      clearTimeout(timer);
       if (!gone) await this.stopAgent(job.id, log);
     }
     return 'finished';

@@ -1,0 +1,97 @@
+// The whole path, with real parts: a Slack message (through the emulator, in
+// both Slack modes) → the dispatcher → BullMQ → a real agent container built
+// from our Dockerfile → events in Redis Streams → one status message updated
+// in the thread → the final result → the container gone.
+import { jest } from '@jest/globals';
+import { startHarness, type Harness } from '../support/dispatcher-harness.js';
+import { eventually } from '../support/eventually.js';
+import type { RecordedMessage } from '../support/slack-emulator/index.js';
+
+jest.setTimeout(120_000);
+
+const projects = (workspace: string) => `
+projects:
+  demo:
+    workspace: ${workspace}
+    agent:
+      command: ["sh", "-c", "echo 'reading issue {issue}'; sleep 3; echo 'writing the fix'; sleep 3; echo 'Opened https://github.com/acme/demo/pull/7'"]
+  broken:
+    workspace: ${workspace}
+    agent:
+      command: ["sh", "-c", "echo 'compiling'; echo 'error: 3 tests failed' >&2; exit 1"]
+`;
+
+const botReplies = (h: Harness, channel: string, threadTs: string): RecordedMessage[] =>
+  h.emu.messages({ channel, thread_ts: threadTs }).filter((m) => m.bot_id !== undefined);
+
+describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
+  let h: Harness;
+  const channel = mode === 'socket' ? 'C0E2ESOCK' : 'C0E2EHTTP';
+
+  beforeAll(async () => {
+    h = await startHarness({ mode, projectsYaml: projects });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  test('fix #58 in demo runs one agent container and reports its progress and result in the thread', async () => {
+    const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #58 in demo' });
+
+    const running = await eventually(async () => {
+      const list = await h.containers(channel);
+      return list.find((c) => c.State === 'running');
+    }, 'a running agent container for the channel');
+    const jobId = running.Labels['switchboard.job-id'];
+    expect(jobId).toMatch(/^[0-9a-f]{12}$/);
+    expect(running.Labels['switchboard.project']).toBe('demo');
+    expect(running.Labels['switchboard.channel']).toBe(channel);
+
+    // The status message lives in the request's thread and is updated in place.
+    const status = await h.emu.waitFor(
+      () => botReplies(h, channel, request.ts).find((m) => m.updates > 0 && /running/.test(m.text ?? '')),
+      { what: 'an updated status message saying running', timeoutMs: 30_000 },
+    );
+    expect(status.text).toContain('demo #58');
+
+    // The same request while the job runs: a busy reply that links the job's thread, and no second container.
+    const again = await h.emu.userSays({ channel, user: 'U0BOB', text: 'fix #58 in demo' });
+    const busy = await h.emu.waitFor(() => botReplies(h, channel, again.ts).find((m) => /busy/.test(m.text ?? '')), {
+      what: 'a busy reply',
+    });
+    expect(JSON.stringify(busy.blocks)).toContain(`/archives/${channel}/p${request.ts.replace('.', '')}`);
+    const during = await h.containers(channel);
+    expect(during).toHaveLength(1);
+
+    const result = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /is done/.test(m.text ?? '')), {
+      what: 'the final result',
+      timeoutMs: 60_000,
+    });
+    expect(result.text).toContain('https://github.com/acme/demo/pull/7');
+    const finalStatus = h.emu.messages({ channel }).find((m) => m.ts === status.ts);
+    expect(finalStatus?.text).toMatch(/done in/);
+    expect(finalStatus?.history.some((v) => /running/.test(v.text ?? ''))).toBe(true);
+
+    await eventually(async () => (await h.containers(channel)).length === 0, 'the agent container to be removed');
+  });
+
+  test('an agent command that exits 1 fails the job with its reason, and the channel accepts a new job', async () => {
+    const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #7 in broken' });
+    const failure = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /failed/.test(m.text ?? '') && m.updates === 0 && m !== botReplies(h, channel, request.ts)[0]), {
+      what: 'the failure message',
+      timeoutMs: 60_000,
+    });
+    expect(failure.text).toContain('exited with code 1');
+    expect(failure.text).toContain('error: 3 tests failed');
+
+    const next = await h.emu.userSays({ channel, user: 'U0BOB', text: 'fix #8 in broken' });
+    const accepted = await h.emu.waitFor(() => botReplies(h, channel, next.ts)[0], { what: 'a reply to the next request' });
+    expect(accepted.text).toContain('broken #8');
+    expect(accepted.text).not.toMatch(/busy/);
+    await h.emu.waitFor(() => botReplies(h, channel, next.ts).find((m) => m.ts !== accepted.ts && /failed/.test(m.text ?? '')), {
+      what: 'the second job to end',
+      timeoutMs: 60_000,
+    });
+    await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
+  });
+});

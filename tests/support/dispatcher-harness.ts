@@ -1,0 +1,93 @@
+// Starts a real dispatcher in this process against the Slack emulator, the
+// test Redis and the real Docker engine, with its own key prefix and channel.
+import Docker from 'dockerode';
+import { mkdtempSync, chmodSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config/env.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher.js';
+import type { SupervisorTimings } from '../../src/relay/job-supervisor.js';
+import { SlackEmulator } from './slack-emulator/index.js';
+import { freePort } from './free-port.js';
+
+export const AGENT_IMAGE = process.env.AGENT_IMAGE ?? 'switchboard-agent:latest';
+
+export interface Harness {
+  emu: SlackEmulator;
+  config: Config;
+  docker: Docker;
+  prefix: string;
+  workspace: string;
+  /** Agent containers (running or not) of one channel. */
+  containers(channel: string): Promise<Docker.ContainerInfo[]>;
+  stop(): Promise<void>;
+}
+
+export async function assertAgentImage(docker: Docker): Promise<void> {
+  try {
+    await docker.getImage(AGENT_IMAGE).inspect();
+  } catch {
+    throw new Error(`the agent image ${AGENT_IMAGE} is missing: build it first with  docker build --target agent -t ${AGENT_IMAGE} .  (.ci/run does)`);
+  }
+}
+
+export async function startHarness(opts: { mode: 'socket' | 'http'; projectsYaml: (workspace: string) => string; timings?: Partial<SupervisorTimings> }): Promise<Harness> {
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  await assertAgentImage(docker);
+  const workspace = mkdtempSync(join(tmpdir(), 'sb-e2e-ws-'));
+  chmodSync(workspace, 0o755); // the agent runs as uid 1000
+  const projectsFile = join(mkdtempSync(join(tmpdir(), 'sb-e2e-cfg-')), 'projects.yml');
+  writeFileSync(projectsFile, opts.projectsYaml(workspace));
+  const emu = await SlackEmulator.start();
+  const port = await freePort();
+  const prefix = `sbtest:${randomBytes(4).toString('hex')}:`;
+  const config = loadConfig({
+    SLACK_MODE: opts.mode,
+    SLACK_BOT_TOKEN: emu.botToken,
+    SLACK_APP_TOKEN: opts.mode === 'socket' ? emu.appToken : undefined,
+    SLACK_SIGNING_SECRET: opts.mode === 'http' ? emu.signingSecret : undefined,
+    SLACK_API_URL: emu.apiUrl,
+    PORT: String(port),
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_PREFIX: prefix,
+    AGENT_IMAGE,
+    // Agents share the host's network so they reach the test Redis on 127.0.0.1.
+    DOCKER_NETWORK: 'host',
+    PROJECTS_FILE: projectsFile,
+    MAX_CONCURRENT_JOBS: '2',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+  });
+  const dispatcher: RunningDispatcher = await startDispatcher(config, {
+    logger: createLogger(config.logLevel),
+    timings: { statusIntervalMs: 250, readBlockMs: 500, exitWaitMs: 15_000, ...opts.timings },
+  });
+  if (opts.mode === 'http') emu.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);
+
+  const containers = (channel: string) =>
+    docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.channel=${channel}`, `app.kubernetes.io/managed-by=switchboard`] }) });
+
+  return {
+    emu,
+    config,
+    docker,
+    prefix,
+    workspace,
+    containers,
+    async stop() {
+      await dispatcher.stop();
+      await emu.close();
+      const leftovers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['app.kubernetes.io/managed-by=switchboard'] }) });
+      for (const c of leftovers) {
+        if (c.Names.some((n) => n.includes('switchboard-job-'))) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+      }
+      const redis = new Redis(config.redis.url);
+      const stale = await redis.keys(`${prefix}*`);
+      if (stale.length) await redis.del(...stale);
+      await redis.quit();
+      rmSync(workspace, { recursive: true, force: true });
+    },
+  };
+}

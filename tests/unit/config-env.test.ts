@@ -1,0 +1,171 @@
+import { ConfigError, loadConfig } from '../../src/config/env.js';
+
+const BOT = 'xoxb-1111-2222-SeCrEtBoTtOkEn';
+const APP = 'xapp-1-A111-3333-SeCrEtApPtOkEn';
+const SIGNING = '8f742231b10e8888abcd99yyyzzz85a5';
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('applies every default of DESIGN §3', () => {
+    expect(loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP })).toEqual({
+      slack: { mode: 'socket', botToken: BOT, appToken: APP, apiUrl: 'https://slack.com/api/' },
+      port: 3000,
+      redis: { url: 'redis://localhost:6379', prefix: 'sb:' },
+      spawner: { type: 'docker', agentImage: 'switchboard-agent:latest', dockerHost: '/var/run/docker.sock' },
+      projectsFile: './projects.yml',
+      maxConcurrentJobs: 4,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: BOT,
+      SLACK_SIGNING_SECRET: SIGNING,
+      SLACK_MODE: 'HTTP',
+      SLACK_API_URL: 'http://127.0.0.1:9999/api',
+      PORT: '8080',
+      REDIS_URL: 'rediss://:pw@redis.internal:6380/2',
+      REDIS_PREFIX: 'sbtest:',
+      SPAWNER_TYPE: 'kubernetes',
+      AGENT_IMAGE: 'registry.local/agent:1.2',
+      DOCKER_HOST: 'unix:///run/docker.sock',
+      DOCKER_NETWORK: 'switchboard_default',
+      K8S_NAMESPACE: 'agents',
+      PROJECTS_FILE: '/etc/switchboard/projects.yml',
+      MAX_CONCURRENT_JOBS: '12',
+      OLLAMA_URL: 'http://gpu-box:11434',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toEqual({
+      slack: { mode: 'http', botToken: BOT, signingSecret: SIGNING, apiUrl: 'http://127.0.0.1:9999/api/' },
+      port: 8080,
+      redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: 'sbtest:' },
+      spawner: {
+        type: 'kubernetes',
+        agentImage: 'registry.local/agent:1.2',
+        dockerHost: 'unix:///run/docker.sock',
+        dockerNetwork: 'switchboard_default',
+        k8sNamespace: 'agents',
+      },
+      projectsFile: '/etc/switchboard/projects.yml',
+      maxConcurrentJobs: 12,
+      ollamaUrl: 'http://gpu-box:11434/',
+      logLevel: 'debug',
+    });
+  });
+
+  it('keeps a SLACK_API_URL that already ends with /', () => {
+    expect(loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'https://slack-gov.com/api/' }).slack.apiUrl).toBe(
+      'https://slack-gov.com/api/',
+    );
+  });
+
+  it('treats empty and blank values as unset', () => {
+    const config = loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '', REDIS_URL: '  ', OLLAMA_URL: '', LOG_LEVEL: '' });
+    expect(config.port).toBe(3000);
+    expect(config.redis.url).toBe('redis://localhost:6379');
+    expect(config.ollamaUrl).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+    expect(problemsOf({ SLACK_BOT_TOKEN: '', SLACK_APP_TOKEN: APP })).toEqual([expect.stringMatching(/^SLACK_BOT_TOKEN: required — /)]);
+  });
+
+  it('ignores unrelated variables', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PATH: '/usr/bin', HOME: '/root' })).not.toThrow();
+  });
+
+  it('reports every problem at once, one line per variable, in table order', () => {
+    const problems = problemsOf({
+      SLACK_MODE: 'websocket',
+      SLACK_API_URL: 'slack.com/api',
+      PORT: '70000',
+      REDIS_URL: 'http://localhost:6379',
+      SPAWNER_TYPE: 'podman',
+      K8S_NAMESPACE: 'Bad_NS',
+      MAX_CONCURRENT_JOBS: '0',
+      OLLAMA_URL: 'gpu-box:11434',
+      LOG_LEVEL: 'verbose',
+    });
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'SLACK_BOT_TOKEN',
+      'SLACK_MODE',
+      'SLACK_API_URL',
+      'PORT',
+      'REDIS_URL',
+      'SPAWNER_TYPE',
+      'K8S_NAMESPACE',
+      'MAX_CONCURRENT_JOBS',
+      'OLLAMA_URL',
+      'LOG_LEVEL',
+    ]);
+    // Every line is `NAME: what is wrong — how to fix it`.
+    for (const p of problems) expect(p).toMatch(/^[A-Z0-9_]+: .+ — .+/);
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: required — copy the Bot User OAuth Token/],
+    [{ SLACK_BOT_TOKEN: BOT }, /^SLACK_APP_TOKEN: required when SLACK_MODE=socket — create an app-level token with the connections:write scope .* or set SLACK_MODE=http$/],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'http' }, /^SLACK_SIGNING_SECRET: required when SLACK_MODE=http — .*Signing Secret.*or set SLACK_MODE=socket$/],
+    [{ SLACK_BOT_TOKEN: 'xoxp-1-2-3', SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: must start with xoxb- but looks like a user token \(xoxp-…\) — /],
+    [{ SLACK_BOT_TOKEN: APP, SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: must start with xoxb- but looks like an app-level token/],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: BOT }, /^SLACK_APP_TOKEN: must start with xapp- but looks like a bot token/],
+    [{ SLACK_BOT_TOKEN: `"${BOT}"`, SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: must not be quoted — /],
+    [{ SLACK_BOT_TOKEN: `${BOT}\n`, SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: contains whitespace — /],
+    [{ SLACK_BOT_TOKEN: 'xoxb-', SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: is only the xoxb- prefix — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'ftp://slack.com/api' }, /^SLACK_API_URL: must use http:\/\/ or https:\/\//],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '0' }, /^PORT: must be at least 1 — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '65536' }, /^PORT: must be between 1 and 65535 — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '3000.5' }, /^PORT: must be a whole number — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, REDIS_URL: 'localhost:6379' }, /^REDIS_URL: must use redis:\/\/ or rediss:\/\//],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, REDIS_URL: 'redis:///0' }, /^REDIS_URL: has no host — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, MAX_CONCURRENT_JOBS: 'two' }, /^MAX_CONCURRENT_JOBS: must be a whole number — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, MAX_CONCURRENT_JOBS: '-1' }, /^MAX_CONCURRENT_JOBS: must be a whole number — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, DOCKER_HOST: 'docker.sock' }, /^DOCKER_HOST: must be a socket path or URL — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, LOG_LEVEL: 'verbose' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent — /],
+  ])('%j → %s', (env, expected) => {
+    expect(problemsOf(env)).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it('skips mode-dependent checks when SLACK_MODE itself is invalid', () => {
+    expect(problemsOf({ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'both' })).toEqual([expect.stringMatching(/^SLACK_MODE: must be one of socket, http — /)]);
+  });
+
+  it('never puts a secret value into a problem or the message', () => {
+    const redisPassword = 'RedisPassw0rdSecret';
+    const env = {
+      SLACK_BOT_TOKEN: 'xoxp-9999-SeCrEtUsErToKeN',
+      SLACK_APP_TOKEN: 'not-a-token-SeCrEtAppValue',
+      SLACK_SIGNING_SECRET: 'secret with spaces SeCrEtSiGn',
+      REDIS_URL: `http://:${redisPassword}@redis:6379`,
+      OLLAMA_URL: `ftp://user:${redisPassword}@gpu`,
+    };
+    let error: ConfigError | undefined;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error?.problems).toHaveLength(5);
+    for (const text of [error!.message, ...error!.problems]) {
+      expect(text).not.toMatch(/SeCrEt|Passw0rd/);
+    }
+  });
+
+  it('ConfigError carries code, source and a readable message', () => {
+    const err = new ConfigError('environment', ['A: one — fix a', 'B: two — fix b']);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.name).toBe('ConfigError');
+    expect(err.source).toBe('environment');
+    expect(err.message).toBe('Invalid configuration in environment:\n  - A: one — fix a\n  - B: two — fix b');
+  });
+});
