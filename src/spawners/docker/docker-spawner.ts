@@ -36,7 +36,7 @@ export class DockerSpawner implements JobSpawner {
     try {
       await this.docker.ping();
     } catch (err) {
-      throw new Error(`Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`);
+      throw new Error(`Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -74,7 +74,9 @@ export class DockerSpawner implements JobSpawner {
     } catch (err) {
       if (statusOf(err) === 409) return this.adopt(name, spec.jobId, log);
       if (statusOf(err) === 404) {
-        throw new Error(`agent image ${spec.image} is not on the Docker engine: build it (docker build --target agent -t ${spec.image} .) or set AGENT_IMAGE`);
+        throw new Error(`agent image ${spec.image} is not on the Docker engine: build it (docker build --target agent -t ${spec.image} .) or set AGENT_IMAGE`, {
+          cause: err,
+        });
       }
       throw err;
     }
