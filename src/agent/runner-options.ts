@@ -25,18 +25,32 @@ export interface RunnerOptions {
 
 export class RunnerUsageError extends Error {}
 
+const VALUE_OPTIONS = new Set(['--job-id', '--redis-url', '--platform', '--channel-id']);
+const OPTION_NAMES = new Set(['--headless', ...VALUE_OPTIONS]);
+
 export function parseRunnerOptions(argv: string[], env: Record<string, string | undefined>): RunnerOptions {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      headless: { type: 'boolean' },
-      'job-id': { type: 'string' },
-      'redis-url': { type: 'string' },
-      platform: { type: 'string' },
-      'channel-id': { type: 'string' },
-    },
-  });
+  // The request is the last argument and may itself look like an option
+  // ("-h", "--force"): take it off before parsing the rest, unless `--` marks it.
+  const marked = argv.includes('--');
+  const last = argv.at(-1);
+  const lastIsRequest = !marked && last !== undefined && !OPTION_NAMES.has(last) && !VALUE_OPTIONS.has(argv.at(-2) ?? '');
+  let values: { headless?: boolean; 'job-id'?: string; 'redis-url'?: string; platform?: string; 'channel-id'?: string };
+  let parsed: string[];
+  try {
+    ({ values, positionals: parsed } = parseArgs({
+      args: lastIsRequest ? argv.slice(0, -1) : argv,
+      allowPositionals: true,
+      options: {
+        headless: { type: 'boolean' },
+        'job-id': { type: 'string' },
+        'redis-url': { type: 'string' },
+        platform: { type: 'string' },
+        'channel-id': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new RunnerUsageError(`switchboard agent runner: ${(err as Error).message}`, { cause: err });
+  }
   const problems: string[] = [];
   const need = (v: string | undefined, what: string) => {
     if (!v) problems.push(`missing ${what}`);
@@ -45,13 +59,14 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
   const jobId = need(values['job-id'] ?? env.JOB_ID, '--job-id');
   const redisUrl = need(values['redis-url'], '--redis-url');
   const channelId = need(values['channel-id'] ?? env.CHANNEL_ID, '--channel-id');
+  const positionals = lastIsRequest && last !== undefined ? [...parsed, last] : parsed;
   const request = need(positionals.join(' ').trim() || undefined, 'the request (last argument)');
   const project = need(env.PROJECT, 'PROJECT in the environment');
   let command: string[] = [];
   try {
-    const parsed: unknown = JSON.parse(env.SWITCHBOARD_AGENT_COMMAND ?? '');
-    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'string')) throw new Error();
-    command = parsed as string[];
+    const given: unknown = JSON.parse(env.SWITCHBOARD_AGENT_COMMAND ?? '');
+    if (!Array.isArray(given) || given.length === 0 || !given.every((p) => typeof p === 'string')) throw new Error();
+    command = given as string[];
   } catch {
     problems.push('SWITCHBOARD_AGENT_COMMAND must be a JSON array of strings (the project\'s agent.command)');
   }
@@ -81,10 +96,11 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
 
 /** `{prompt}` (and `{issue}`, `{project}`) substituted into each argument: no shell involved. */
 export function commandFor(options: Pick<RunnerOptions, 'command' | 'prompt' | 'issue' | 'project'>): string[] {
-  return options.command.map((part) =>
-    part
-      .replaceAll('{prompt}', options.prompt)
-      .replaceAll('{issue}', options.issue === undefined ? '' : String(options.issue))
-      .replaceAll('{project}', options.project),
-  );
+  const values: Record<string, string> = {
+    prompt: options.prompt,
+    issue: options.issue === undefined ? '' : String(options.issue),
+    project: options.project,
+  };
+  // One pass with a function: `$` in a prompt stays literal, and placeholders inside the prompt stay as written.
+  return options.command.map((part) => part.replace(/\{(prompt|issue|project)\}/g, (_, name: string) => values[name] ?? ''));
 }

@@ -138,7 +138,9 @@ export class AgentRunner {
     });
     const result = await this.current.done;
     if (result.exitCode === 0) return { ok: true };
-    const why = result.spawnError ?? lines.filter((l) => l.startsWith('fatal:')).at(-1) ?? lines.at(-1) ?? `exit code ${result.exitCode}`;
+    // git names the real cause first ("… does not appear to be a git repository") and a generic line last.
+    const said = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
+    const why = result.spawnError ?? (said.length ? said.join(' ').slice(0, 300) : undefined) ?? lines.at(-1) ?? `exit code ${result.exitCode}`;
     return { ok: false, reason: `git clone of ${o.repo} (${o.branch}) failed: ${why}` };
   }
 }

@@ -72,6 +72,12 @@ export class JobRequests {
     const { project } = resolved;
     const allowed = mayDispatch(project, req.channel, req.user);
     if (!allowed.ok) return { kind: 'rejected', message: allowed.reason };
+    if (!('command' in project.agent)) {
+      return {
+        kind: 'rejected',
+        message: `${project.name} uses the built-in \`${project.agent.backend}\` agent, which this version of Switchboard cannot run yet. Give it an \`agent.command\` in the project catalogue instead.`,
+      };
+    }
 
     const jobId = newJobId();
     const lock = await this.deps.lock.acquire(req.channel, jobId, this.deps.lockLeaseMs);

@@ -84,7 +84,7 @@ export function parseAgentEvent(raw: string | undefined): ParsedEvent {
     return { ok: false, error: 'field "e" is not JSON' };
   }
   if (doc && typeof doc === 'object' && 'v' in doc && (doc as { v: unknown }).v !== EVENT_SCHEMA_VERSION) {
-    return { ok: false, error: `unknown schema version v=${String((doc as { v: unknown }).v)}` };
+    return { ok: false, error: `unknown schema version v=${JSON.stringify((doc as { v: unknown }).v) ?? 'undefined'}` };
   }
   const parsed = agentEventSchema.safeParse(doc);
   if (!parsed.success) {

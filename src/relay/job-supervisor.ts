@@ -12,7 +12,7 @@ import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js'
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
-import { EventReader } from './event-reader.js';
+import { EventReader, type StreamEntry } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
 import { StatusThrottle } from './status-throttle.js';
 
@@ -94,8 +94,16 @@ export class JobSupervisor {
         job = { ...job, state: 'starting' };
         await store.save(job);
         throttle.offer(job);
+        handle = await this.deps.spawner.start(spec);
+      } else {
+        // Taking over from a replica that stopped: attach to its agent, never start a second one.
+        handle = (await this.deps.spawner.attach(jobId)) ?? {
+          jobId,
+          ref: 'gone',
+          adopted: true,
+          exited: Promise.resolve({ exitCode: null, detail: 'the agent was already gone when this dispatcher took the job over' }),
+        };
       }
-      handle = await this.deps.spawner.start(spec);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'could not start the agent');
       return this.finish(failJob(job, `the agent could not be started: ${(err as Error).message}`, Date.now()), throttle, undefined, log);
@@ -128,20 +136,7 @@ export class JobSupervisor {
           await sleep(1000);
           continue;
         }
-        const before: JobRecord = job;
-        for (const entry of entries) {
-          if ('error' in entry) {
-            this.deps.metrics?.agentEventsSkipped.inc();
-            log.warn({ streamId: entry.id, problem: entry.error }, 'skipped a malformed agent event');
-          } else {
-            job = applyEvent(job, entry.event);
-          }
-          job = { ...job, cursor: entry.id };
-        }
-        if (job !== before) {
-          await store.save(job);
-          if (!isFinished(job)) throttle.offer(job);
-        }
+        job = await this.applyEntries(job, entries, throttle, log);
         if (isFinished(job)) break;
 
         const now = Date.now();
@@ -154,6 +149,12 @@ export class JobSupervisor {
         const alive = (await this.deps.redis.exists(this.deps.keys.jobHeartbeat(jobId))) === 1;
         sawHeartbeat ||= alive;
         if (!alive && (sawHeartbeat || now - spawnedAt > this.t.startupGraceMs)) {
+          // A runner that just finished deletes its heartbeat right after its last event: read once more first.
+          const late = await reader.read(0, READ_COUNT);
+          if (late.length) {
+            job = await this.applyEntries(job, late, throttle, log);
+            continue;
+          }
           job = failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);
           await this.stopAgent(jobId, log);
           break;
@@ -173,6 +174,25 @@ export class JobSupervisor {
       reader.close();
     }
     return this.finish(job, throttle, handle, log);
+  }
+
+  /** Applies stream entries to the record (skipping malformed ones), saves it and offers it to the chat. */
+  private async applyEntries(job: JobRecord, entries: StreamEntry[], throttle: StatusThrottle, log: Logger): Promise<JobRecord> {
+    let next = job;
+    for (const entry of entries) {
+      if ('error' in entry) {
+        this.deps.metrics?.agentEventsSkipped.inc();
+        log.warn({ streamId: entry.id, problem: entry.error }, 'skipped a malformed agent event');
+      } else {
+        next = applyEvent(next, entry.event);
+      }
+      next = { ...next, cursor: entry.id };
+    }
+    if (next !== job) {
+      await this.deps.store.save(next);
+      if (!isFinished(next)) throttle.offer(next);
+    }
+    return next;
   }
 
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */

@@ -42,6 +42,11 @@ export interface JobSpawner {
    * job id: calling it twice never runs a job twice.
    */
   start(spec: AgentSpec): Promise<AgentHandle>;
+  /**
+   * The agent of a job that was started before (a replica taking over), or
+   * undefined when it is gone. Never starts a new one.
+   */
+  attach(jobId: string): Promise<AgentHandle | undefined>;
   /** Stops a job's agent: SIGTERM, then a kill after the grace period. Missing agents are fine. */
   stop(jobId: string, graceSeconds: number): Promise<void>;
   /** Throws with a readable reason when the backend cannot be reached. */

@@ -3,7 +3,7 @@
 import Docker from 'dockerode';
 import { mkdtempSync, chmodSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/env.js';
@@ -26,17 +26,24 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function assertAgentImage(docker: Docker): Promise<void> {
+export async function assertAgentImage(docker: Docker, image: string = AGENT_IMAGE): Promise<void> {
   try {
-    await docker.getImage(AGENT_IMAGE).inspect();
+    await docker.getImage(image).inspect();
   } catch {
-    throw new Error(`the agent image ${AGENT_IMAGE} is missing: build it first with  docker build --target agent -t ${AGENT_IMAGE} .  (.ci/run does)`);
+    throw new Error(`the agent image ${image} is missing: build it first with  docker build --target agent -t ${image} .  (.ci/run does)`);
   }
 }
 
-export async function startHarness(opts: { mode: 'socket' | 'http'; projectsYaml: (workspace: string) => string; timings?: Partial<SupervisorTimings> }): Promise<Harness> {
+export async function startHarness(opts: {
+  mode: 'socket' | 'http';
+  projectsYaml: (workspace: string) => string;
+  timings?: Partial<SupervisorTimings>;
+  /** Image the dispatcher starts agents from (a failure fixture, say); default AGENT_IMAGE. */
+  agentImage?: string;
+}): Promise<Harness> {
+  const agentImage = opts.agentImage ?? AGENT_IMAGE;
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  await assertAgentImage(docker);
+  await assertAgentImage(docker, agentImage);
   const workspace = mkdtempSync(join(tmpdir(), 'sb-e2e-ws-'));
   chmodSync(workspace, 0o755); // the agent runs as uid 1000
   const projectsFile = join(mkdtempSync(join(tmpdir(), 'sb-e2e-cfg-')), 'projects.yml');
@@ -53,7 +60,7 @@ export async function startHarness(opts: { mode: 'socket' | 'http'; projectsYaml
     PORT: String(port),
     REDIS_URL: process.env.REDIS_URL,
     REDIS_PREFIX: prefix,
-    AGENT_IMAGE,
+    AGENT_IMAGE: agentImage,
     // Agents share the host's network so they reach the test Redis on 127.0.0.1.
     DOCKER_NETWORK: 'host',
     PROJECTS_FILE: projectsFile,
@@ -79,15 +86,15 @@ export async function startHarness(opts: { mode: 'socket' | 'http'; projectsYaml
     async stop() {
       await dispatcher.stop();
       await emu.close();
-      const leftovers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['app.kubernetes.io/managed-by=switchboard'] }) });
-      for (const c of leftovers) {
-        if (c.Names.some((n) => n.includes('switchboard-job-'))) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-      }
+      // Remove only this harness's agents: the jobs recorded under its own prefix.
       const redis = new Redis(config.redis.url);
       const stale = await redis.keys(`${prefix}*`);
+      const jobIds = new Set(stale.map((k) => /^.*?job:([0-9a-f]+)(?::|$)/.exec(k.slice(prefix.length))?.[1]).filter((id): id is string => Boolean(id)));
+      for (const id of jobIds) await docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
       if (stale.length) await redis.del(...stale);
       await redis.quit();
       rmSync(workspace, { recursive: true, force: true });
+      rmSync(dirname(projectsFile), { recursive: true, force: true });
     },
   };
 }

@@ -24,7 +24,7 @@ export const context = (...mrkdwn: string[]): Block => ({
 
 /** A preformatted block, with Slack's ``` fences escaped out of the content. */
 export const preformatted = (lines: string[]): Block =>
-  section('```' + clip(lines.join('\n').replaceAll('```', "'''"), SECTION_TEXT_LIMIT - 6) + '```');
+  section('```' + clip(escapeMrkdwn(lines.join('\n')).replaceAll('```', "'''"), SECTION_TEXT_LIMIT - 6) + '```');
 
 /** Escapes &, < and > so user text cannot forge mentions or links. */
 export function escapeMrkdwn(text: string): string {

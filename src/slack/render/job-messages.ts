@@ -64,5 +64,5 @@ export function renderResult(job: JobRecord, now = Date.now()): SlackMessage {
     section(`*Why:* ${escapeMrkdwn(job.reason ?? 'no reason was given')}`),
     context(`${facts.join(' · ')} · the channel is free again: say \`fix #${job.issue} in ${escapeMrkdwn(job.project)}\` to try again`),
   ];
-  return { text: `${job.project} #${job.issue} ${verb}: ${job.reason ?? 'no reason was given'}`, blocks };
+  return { text: `${job.project} #${job.issue} ${verb}: ${escapeMrkdwn(job.reason ?? 'no reason was given')}`, blocks };
 }

@@ -16,7 +16,7 @@ export function renderReply(reply: Reply, now = Date.now()): SlackMessage | unde
       return { text: 'How to use Switchboard', blocks: [section(reply.text)] };
     case 'not-understood':
       return {
-        text: `I didn't understand "${reply.text}".`,
+        text: `I didn't understand "${escapeMrkdwn(reply.text)}".`,
         blocks: [
           section(`:thinking_face: I didn't understand “${escapeMrkdwn(reply.text)}”.${reply.hint ? ` ${reply.hint}` : ''}`),
           context('Try `fix #58 in billing-api`, or say `help` for everything I understand.'),

@@ -72,7 +72,11 @@ export class DockerSpawner implements JobSpawner {
         },
       });
     } catch (err) {
-      if (statusOf(err) === 409) return this.adopt(name, spec.jobId, log);
+      if (statusOf(err) === 409) {
+        const adopted = await this.adopt(name, spec.jobId, log);
+        if (adopted) return adopted;
+        throw new Error(`the container for job ${spec.jobId} vanished while being started; ask again`, { cause: err });
+      }
       if (statusOf(err) === 404) {
         throw new Error(`agent image ${spec.image} is not on the Docker engine: build it (docker build --target agent -t ${spec.image} .) or set AGENT_IMAGE`, {
           cause: err,
@@ -87,15 +91,18 @@ export class DockerSpawner implements JobSpawner {
     return { jobId: spec.jobId, ref: container.id, adopted: false, exited };
   }
 
-  private async adopt(name: string, jobId: string, log: Logger): Promise<AgentHandle> {
+  async attach(jobId: string): Promise<AgentHandle | undefined> {
+    const name = containerName(jobId);
+    return this.adopt(name, jobId, this.options.logger.child({ jobId, container: name }));
+  }
+
+  private async adopt(name: string, jobId: string, log: Logger): Promise<AgentHandle | undefined> {
     const container = this.docker.getContainer(name);
     let info: Docker.ContainerInspectInfo;
     try {
       info = await container.inspect();
     } catch (err) {
-      if (statusOf(err) === 404) {
-        return { jobId, ref: name, adopted: true, exited: Promise.resolve({ exitCode: null, detail: 'container already removed' }) };
-      }
+      if (statusOf(err) === 404) return undefined;
       throw err;
     }
     if (info.State.Status === 'created') {

@@ -1,0 +1,132 @@
+// DockerSpawner against the real engine, with failure fixtures built from the
+// real agent image: names, labels and arguments of DESIGN §5, adoption of a
+// job's existing container, exit codes that survive AutoRemove, and readable
+// errors when the engine or the image is missing.
+import { jest } from '@jest/globals';
+import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { DockerSpawner } from '../../src/spawners/docker/docker-spawner.js';
+import type { AgentSpec } from '../../src/spawners/spawner.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { eventually } from '../support/eventually.js';
+import { buildAgentFixtures, type FixtureImages } from '../support/fixtures/agent-images.js';
+
+jest.setTimeout(120_000);
+
+const DOCKER_SOCKET = '/var/run/docker.sock';
+const docker = new Docker({ socketPath: DOCKER_SOCKET });
+const spawner = new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'none', logger: silentLogger });
+const run = randomBytes(3).toString('hex');
+const jobIds: string[] = [];
+let fixtures: FixtureImages;
+
+/** A fresh 12-hex job id, remembered for cleanup. */
+function newJobId(): string {
+  const id = randomBytes(6).toString('hex');
+  jobIds.push(id);
+  return id;
+}
+
+function spec(jobId: string, image: string): AgentSpec {
+  return {
+    jobId,
+    project: 'demo',
+    channel: `C0SPAWN${run.toUpperCase()}`,
+    user: 'U0ALICE',
+    request: 'fix #58 in demo',
+    image,
+    redisUrl: 'redis://127.0.0.1:6379',
+    redisPrefix: 'sbtest:spawner:',
+    env: { JOB_ID: jobId, PROJECT: 'demo', CHANNEL_ID: `C0SPAWN${run.toUpperCase()}`, USER_ID: 'U0ALICE', REDIS_PREFIX: 'sbtest:spawner:' },
+    resources: { cpus: 0.5, memoryBytes: 256 * 1024 * 1024 },
+  };
+}
+
+const containersOf = (jobId: string) => docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) });
+
+beforeAll(async () => {
+  fixtures = await buildAgentFixtures(['crashing', 'hanging']);
+});
+
+afterAll(async () => {
+  for (const id of jobIds) {
+    await docker
+      .getContainer(`switchboard-job-${id}`)
+      .remove({ force: true })
+      .catch(() => undefined);
+  }
+  await fixtures?.remove();
+});
+
+test('start() runs the agent under the job\'s name, with the labels and arguments of the contract', async () => {
+  const jobId = newJobId();
+  const s = spec(jobId, fixtures.tag('hanging'));
+  const handle = await spawner.start(s);
+  expect(handle).toMatchObject({ jobId, adopted: false });
+
+  const info = await docker.getContainer(handle.ref).inspect();
+  expect(info.Name).toBe(`/switchboard-job-${jobId}`);
+  expect(info.State.Running).toBe(true);
+  expect(info.Config.Labels).toMatchObject({
+    'switchboard.job-id': jobId,
+    'switchboard.project': 'demo',
+    'switchboard.channel': s.channel,
+    'app.kubernetes.io/managed-by': 'switchboard',
+  });
+  expect(info.Config.Cmd).toEqual(['--headless', '--job-id', jobId, '--redis-url', s.redisUrl, '--platform', 'slack', '--channel-id', s.channel, 'fix #58 in demo']);
+  expect(info.Config.Env).toEqual(expect.arrayContaining([`JOB_ID=${jobId}`, 'PROJECT=demo', `CHANNEL_ID=${s.channel}`, 'USER_ID=U0ALICE', 'REDIS_PREFIX=sbtest:spawner:']));
+  expect(info.HostConfig.AutoRemove).toBe(true);
+  expect(info.HostConfig.NetworkMode).toBe('none');
+
+  await spawner.stop(jobId, 1);
+  // SIGTERM is ignored by the fixture's sleeping PID 1: the grace ends in a kill.
+  expect(await handle.exited).toMatchObject({ exitCode: 137 });
+  await eventually(async () => (await containersOf(jobId)).length === 0, 'the stopped container to be removed');
+});
+
+test('a second start() for the same job adopts the running container instead of starting another', async () => {
+  const jobId = newJobId();
+  const first = await spawner.start(spec(jobId, fixtures.tag('hanging')));
+  const second = await spawner.start(spec(jobId, fixtures.tag('hanging')));
+
+  expect(first.adopted).toBe(false);
+  expect(second.adopted).toBe(true);
+  expect(second.ref).toBe(first.ref);
+  const list = await containersOf(jobId);
+  expect(list.map((c) => c.Id)).toEqual([first.ref]);
+
+  // The adopted handle follows the same container to its end.
+  await spawner.stop(jobId, 1);
+  const [a, b] = await Promise.all([first.exited, second.exited]);
+  expect(a.exitCode).toBe(137);
+  expect(b.exitCode).toBe(137);
+});
+
+test('the exit code of a container that exits at once is not lost to AutoRemove', async () => {
+  const jobId = newJobId();
+  const handle = await spawner.start(spec(jobId, fixtures.tag('crashing')));
+
+  expect(await handle.exited).toEqual({ exitCode: 3, detail: undefined });
+  await eventually(async () => (await containersOf(jobId)).length === 0, 'the exited container to be removed');
+});
+
+test('stop() of a job without a container is fine', async () => {
+  await expect(spawner.stop(newJobId(), 1)).resolves.toBeUndefined();
+});
+
+test('ping() answers for the real engine, and names the host when the engine is not there', async () => {
+  await expect(spawner.ping()).resolves.toBeUndefined();
+
+  const nowhere = new DockerSpawner({ dockerHost: '/nonexistent.sock', logger: silentLogger });
+  await expect(nowhere.ping()).rejects.toThrow(/^Docker engine at \/nonexistent\.sock does not answer: .*ENOENT/);
+});
+
+test('a missing image is reported with how to build it, and leaves no container behind', async () => {
+  const jobId = newJobId();
+  const image = `switchboard-agent-fixture:missing-${run}`;
+
+  await expect(spawner.start(spec(jobId, image))).rejects.toThrow(
+    `agent image ${image} is not on the Docker engine: build it (docker build --target agent -t ${image} .) or set AGENT_IMAGE`,
+  );
+  expect(await containersOf(jobId)).toHaveLength(0);
+});

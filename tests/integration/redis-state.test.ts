@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { keys, type Keys } from '../../src/domain/keys.js';
+import type { JobRecord } from '../../src/domain/job.js';
+import { ChannelLock } from '../../src/state/channel-lock.js';
+import { JobStore, JOB_RECORD_TTL_SECONDS } from '../../src/state/job-store.js';
+import { EventDedupe } from '../../src/state/event-dedupe.js';
+import { eventually } from '../support/eventually.js';
+
+const LONG_LEASE = 60_000;
+
+let redis: Redis;
+let prefix: string;
+let k: Keys;
+
+function redisUrl(): string {
+  const url = process.env.REDIS_URL;
+  if (!url) throw new Error('REDIS_URL is not set: tests/support/global-setup.ts starts redis-server');
+  return url;
+}
+
+async function deleteKeys(client: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (found.length) await client.del(...found);
+  } while (cursor !== '0');
+}
+
+beforeAll(() => {
+  redis = new Redis(redisUrl(), { connectionName: 'sbtest:redis-state' });
+});
+
+beforeEach(() => {
+  prefix = `sbtest:${randomBytes(4).toString('hex')}:`;
+  k = keys(prefix);
+});
+
+afterEach(async () => {
+  await deleteKeys(redis, `${prefix}*`);
+});
+
+afterAll(async () => {
+  await redis.quit();
+});
+
+function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
+  return {
+    id,
+    project: 'billing-api',
+    issue: 58,
+    request: 'fix #58 in billing-api',
+    channel: 'C0123ABCD',
+    user: 'U0123ABCD',
+    state: 'queued',
+    createdAt: 1_700_000_000_000,
+    recentLogs: [],
+    promptTokens: 0,
+    completionTokens: 0,
+    cursor: '0',
+    ...over,
+  };
+}
+
+describe('ChannelLock', () => {
+  test('the first owner takes a free channel, with a lease', async () => {
+    const lock = new ChannelLock(redis, k);
+    expect(await lock.acquire('C1', 'job-a', LONG_LEASE)).toEqual({ acquired: true });
+    expect(await lock.holder('C1')).toBe('job-a');
+    const ttl = await redis.pttl(k.channelLock('C1'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(LONG_LEASE);
+  });
+
+  test('a second owner is refused and told who holds the channel', async () => {
+    const lock = new ChannelLock(redis, k);
+    await lock.acquire('C1', 'job-a', LONG_LEASE);
+    expect(await lock.acquire('C1', 'job-b', LONG_LEASE)).toEqual({ acquired: false, holder: 'job-a' });
+    expect(await lock.holder('C1')).toBe('job-a');
+  });
+
+  test('acquiring again as the same owner is fine', async () => {
+    const lock = new ChannelLock(redis, k);
+    await lock.acquire('C1', 'job-a', LONG_LEASE);
+    expect(await lock.acquire('C1', 'job-a', LONG_LEASE)).toEqual({ acquired: true });
+  });
+
+  test('channels are independent', async () => {
+    const lock = new ChannelLock(redis, k);
+    expect(await lock.acquire('C1', 'job-a', LONG_LEASE)).toEqual({ acquired: true });
+    expect(await lock.acquire('C2', 'job-b', LONG_LEASE)).toEqual({ acquired: true });
+  });
+
+  test('only the owner can renew', async () => {
+    const lock = new ChannelLock(redis, k);
+    await lock.acquire('C1', 'job-a', 5_000);
+    expect(await lock.renew('C1', 'job-b', LONG_LEASE)).toBe(false);
+    expect(await redis.pttl(k.channelLock('C1'))).toBeLessThanOrEqual(5_000);
+    expect(await lock.renew('C1', 'job-a', LONG_LEASE)).toBe(true);
+    expect(await redis.pttl(k.channelLock('C1'))).toBeGreaterThan(5_000);
+  });
+
+  test('renewing a free channel does not take it', async () => {
+    const lock = new ChannelLock(redis, k);
+    expect(await lock.renew('C1', 'job-a', LONG_LEASE)).toBe(false);
+    expect(await lock.holder('C1')).toBeNull();
+  });
+
+  test("only the owner can release; someone else's release leaves the lock alone", async () => {
+    const lock = new ChannelLock(redis, k);
+    await lock.acquire('C1', 'job-a', LONG_LEASE);
+    expect(await lock.release('C1', 'job-b')).toBe(false);
+    expect(await lock.holder('C1')).toBe('job-a');
+    expect(await lock.release('C1', 'job-a')).toBe(true);
+    expect(await lock.holder('C1')).toBeNull();
+    expect(await lock.acquire('C1', 'job-b', LONG_LEASE)).toEqual({ acquired: true });
+  });
+
+  test('releasing twice is harmless', async () => {
+    const lock = new ChannelLock(redis, k);
+    await lock.acquire('C1', 'job-a', LONG_LEASE);
+    expect(await lock.release('C1', 'job-a')).toBe(true);
+    expect(await lock.release('C1', 'job-a')).toBe(false);
+  });
+
+  test('a lapsed lease frees the channel for the next owner', async () => {
+    const lock = new ChannelLock(redis, k);
+    await lock.acquire('C1', 'vanished-job', 200);
+    await eventually(async () => (await lock.holder('C1')) === null, 'the lease to lapse', 10_000);
+    expect(await lock.acquire('C1', 'job-b', LONG_LEASE)).toEqual({ acquired: true });
+    expect(await lock.renew('C1', 'vanished-job', LONG_LEASE)).toBe(false);
+    expect(await lock.release('C1', 'vanished-job')).toBe(false);
+    expect(await lock.holder('C1')).toBe('job-b');
+  });
+
+  test('20 concurrent acquires on separate connections: exactly one winner, the rest told who won', async () => {
+    const clients = Array.from({ length: 20 }, (_, i) => new Redis(redisUrl(), { connectionName: `sbtest:lock-${i}` }));
+    try {
+      await Promise.all(clients.map((c) => c.ping()));
+      const results = await Promise.all(clients.map((c, i) => new ChannelLock(c, k).acquire('C-race', `job-${i}`, LONG_LEASE)));
+      const winners = results.flatMap((r, i) => (r.acquired ? [`job-${i}`] : []));
+      expect(winners).toHaveLength(1);
+      const holder = await new ChannelLock(redis, k).holder('C-race');
+      expect(holder).toBe(winners[0]);
+      for (const r of results) if (!r.acquired) expect(r.holder).toBe(holder);
+    } finally {
+      await Promise.all(clients.map((c) => c.quit()));
+    }
+  });
+});
+
+describe('JobStore', () => {
+  test('save then get returns the same record, with a TTL', async () => {
+    const store = new JobStore(redis, k);
+    const record = job('j1', { recentLogs: ['a', 'b'], prUrl: 'https://github.com/a/b/pull/1', costUsd: 0.5 });
+    await store.save(record);
+    expect(await store.get('j1')).toEqual(record);
+    const ttl = await redis.ttl(k.job('j1'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(JOB_RECORD_TTL_SECONDS);
+  });
+
+  test('get of an unknown job is undefined', async () => {
+    expect(await new JobStore(redis, k).get('nope')).toBeUndefined();
+  });
+
+  test('update changes and stores the record and returns it', async () => {
+    const store = new JobStore(redis, k);
+    await store.save(job('j1'));
+    const next = await store.update('j1', (j) => ({ ...j, state: 'running', step: 2 }));
+    expect(next).toMatchObject({ state: 'running', step: 2 });
+    expect(await store.get('j1')).toEqual(next);
+  });
+
+  test('update of an unknown job does nothing and does not create it', async () => {
+    const store = new JobStore(redis, k);
+    let called = false;
+    expect(
+      await store.update('ghost', (j) => {
+        called = true;
+        return j;
+      }),
+    ).toBeUndefined();
+    expect(called).toBe(false);
+    expect(await redis.exists(k.job('ghost'))).toBe(0);
+  });
+
+  test('the result is announced once, however many replicas claim it', async () => {
+    const store = new JobStore(redis, k);
+    const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimResultAnnouncement('j1')));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.claimResultAnnouncement('j1')).toBe(false);
+    expect(await store.claimResultAnnouncement('j2')).toBe(true);
+  });
+
+  test('jobs of different prefixes do not see each other', async () => {
+    await new JobStore(redis, k).save(job('j1'));
+    const other = keys(`${prefix}other:`);
+    expect(await new JobStore(redis, other).get('j1')).toBeUndefined();
+  });
+});
+
+describe('EventDedupe', () => {
+  test('the first sighting of an event id is true, every redelivery false', async () => {
+    const dedupe = new EventDedupe(redis, k);
+    expect(await dedupe.firstSighting('Ev01')).toBe(true);
+    expect(await dedupe.firstSighting('Ev01')).toBe(false);
+    expect(await dedupe.firstSighting('Ev01')).toBe(false);
+    expect(await dedupe.firstSighting('Ev02')).toBe(true);
+  });
+
+  test('concurrent deliveries of one event: exactly one is first', async () => {
+    const dedupe = new EventDedupe(redis, k);
+    const seen = await Promise.all(Array.from({ length: 10 }, () => dedupe.firstSighting('Ev-race')));
+    expect(seen.filter(Boolean)).toHaveLength(1);
+  });
+
+  test('remembered ids expire', async () => {
+    await new EventDedupe(redis, k).firstSighting('Ev03');
+    expect(await redis.ttl(k.slackEvent('Ev03'))).toBeGreaterThan(0);
+  });
+});
