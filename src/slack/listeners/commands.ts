@@ -20,6 +20,7 @@ export function registerCommandListeners(app: App, deps: { chat: ChatRequests; l
       addressed: true,
       botUserId: context.botUserId,
     });
+    if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     log.info({ reply: reply.kind }, 'answered /switchboard');
     const rendered = renderReply(reply);
     if (rendered) await respond({ response_type: 'ephemeral', ...rendered });

@@ -40,6 +40,7 @@ export function registerMessageListeners(app: App, deps: MessageListenerDeps): v
     const addressed = msg.channel_type === 'im' || kind === 'app_mention' || (botUserId !== undefined && msg.text.includes(`<@${botUserId}>`));
     const threadTs = msg.thread_ts ?? msg.ts;
     const reply = await deps.chat.handle({ text: msg.text, channel: msg.channel, user: msg.user, addressed, threadTs, botUserId });
+    if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     if (reply.kind !== 'silent') log.info({ reply: reply.kind }, 'answered a message');
     const rendered = renderReply(reply);
     if (rendered) await args.client.chat.postMessage({ channel: msg.channel, thread_ts: threadTs, ...rendered });
