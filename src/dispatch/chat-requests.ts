@@ -38,8 +38,9 @@ export class ChatRequests {
   constructor(private readonly deps: ChatRequestsDeps) {}
 
   async handle(req: ChatRequest): Promise<Reply> {
+    // parseIntent normalizes by itself; `text` is the request as stored and shown.
     const text = normalizeSlackText(req.text, req.botUserId);
-    const intent = parseIntent(text, { addressed: req.addressed, botUserId: req.botUserId });
+    const intent = parseIntent(req.text, { addressed: req.addressed, botUserId: req.botUserId });
     switch (intent.kind) {
       case 'ignore':
         return { kind: 'silent' };

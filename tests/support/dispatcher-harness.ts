@@ -15,12 +15,27 @@ import { freePort } from './free-port.js';
 
 export const AGENT_IMAGE = process.env.AGENT_IMAGE ?? 'switchboard-agent:latest';
 
+/** One dispatcher replica of a harness; stop() is graceful (running jobs are handed over) and idempotent. */
+export interface Replica {
+  port: number;
+  stop(): Promise<void>;
+}
+
 export interface Harness {
   emu: SlackEmulator;
   config: Config;
   docker: Docker;
   prefix: string;
   workspace: string;
+  /** The dispatcher the harness started with. */
+  dispatcher: Replica;
+  /**
+   * Starts another dispatcher replica sharing this harness's emulator, Redis
+   * prefix, projects file and agent image (socket mode: it opens its own
+   * Socket Mode connection; http mode: the emulator keeps delivering to the
+   * first replica's URL). harness.stop() stops it too.
+   */
+  startReplica(): Promise<Replica>;
   /** Agent containers (running or not) of one channel. */
   containers(channel: string): Promise<Docker.ContainerInfo[]>;
   stop(): Promise<void>;
@@ -51,7 +66,7 @@ export async function startHarness(opts: {
   const emu = await SlackEmulator.start();
   const port = await freePort();
   const prefix = `sbtest:${randomBytes(4).toString('hex')}:`;
-  const config = loadConfig({
+  const env = {
     SLACK_MODE: opts.mode,
     SLACK_BOT_TOKEN: emu.botToken,
     SLACK_APP_TOKEN: opts.mode === 'socket' ? emu.appToken : undefined,
@@ -66,11 +81,20 @@ export async function startHarness(opts: {
     PROJECTS_FILE: projectsFile,
     MAX_CONCURRENT_JOBS: '2',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
-  });
-  const dispatcher: RunningDispatcher = await startDispatcher(config, {
-    logger: createLogger(config.logLevel),
-    timings: { statusIntervalMs: 250, readBlockMs: 500, exitWaitMs: 15_000, ...opts.timings },
-  });
+  };
+  const config = loadConfig(env);
+  const replicas: Replica[] = [];
+  const launch = async (replicaConfig: Config): Promise<Replica> => {
+    const running: RunningDispatcher = await startDispatcher(replicaConfig, {
+      logger: createLogger(replicaConfig.logLevel),
+      timings: { statusIntervalMs: 250, readBlockMs: 500, exitWaitMs: 15_000, ...opts.timings },
+    });
+    let stopping: Promise<void> | undefined;
+    const replica: Replica = { port: replicaConfig.port, stop: () => (stopping ??= running.stop()) };
+    replicas.push(replica);
+    return replica;
+  };
+  const dispatcher = await launch(config);
   if (opts.mode === 'http') emu.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);
 
   const containers = (channel: string) =>
@@ -82,9 +106,14 @@ export async function startHarness(opts: {
     docker,
     prefix,
     workspace,
+    dispatcher,
+    async startReplica() {
+      return launch(loadConfig({ ...env, PORT: String(await freePort()) }));
+    },
     containers,
     async stop() {
-      await dispatcher.stop();
+      // Every replica before the emulator: a Socket Mode client whose server vanishes tries to reconnect.
+      for (const replica of replicas) await replica.stop();
       await emu.close();
       // Remove only this harness's agents: the jobs recorded under its own prefix.
       const redis = new Redis(config.redis.url);
