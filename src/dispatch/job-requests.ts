@@ -2,7 +2,7 @@
 // unknown project, not allowed here, or the channel is busy. Only one job
 // holds a channel; the lock is taken before anything is posted or queued.
 import { randomBytes } from 'node:crypto';
-import { failJob, type JobRecord } from '../domain/job.js';
+import { failJob, newJob, type JobRecord } from '../domain/job.js';
 import { UserFacingError } from '../domain/errors.js';
 import { findProjectByRepo, mayDispatch, projectsFor, type Catalogue, type Project } from '../config/catalogue.js';
 import type { ChannelLock } from '../state/channel-lock.js';
@@ -87,7 +87,7 @@ export class JobRequests {
       return { kind: 'busy', running, link };
     }
 
-    let job: JobRecord = {
+    let job: JobRecord = newJob({
       id: jobId,
       project: project.name,
       issue: req.issue,
@@ -95,13 +95,8 @@ export class JobRequests {
       channel: req.channel,
       user: req.user,
       threadTs: req.threadTs,
-      state: 'queued',
       createdAt: Date.now(),
-      recentLogs: [],
-      promptTokens: 0,
-      completionTokens: 0,
-      cursor: '0',
-    };
+    });
     const log = this.deps.logger.child({ jobId, channel: req.channel, project: project.name });
     try {
       await this.deps.store.save(job);

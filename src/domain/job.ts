@@ -42,6 +42,11 @@ export interface JobRecord {
   cursor: string;
 }
 
+/** A job as it is first recorded, before anything has run. */
+export function newJob(fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & { threadTs?: string }): JobRecord {
+  return { ...fields, state: 'queued', recentLogs: [], promptTokens: 0, completionTokens: 0, cursor: '0' };
+}
+
 export const RECENT_LOG_LINES = 3;
 const MAX_LOG_LINE = 300;
 

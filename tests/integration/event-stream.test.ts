@@ -6,6 +6,7 @@ import { EventPublisher } from '../../src/agent/event-publisher.js';
 import { HEARTBEAT_TTL_MS, startHeartbeat } from '../../src/agent/heartbeat.js';
 import { EventReader, type StreamEntry } from '../../src/relay/event-reader.js';
 import { eventually } from '../support/eventually.js';
+import { deleteKeys, redisUrl } from '../support/redis.js';
 
 let redis: Redis;
 let prefix: string;
@@ -14,25 +15,10 @@ let jobId: string;
 /** Reader connections opened by a test; closed afterwards if the test did not. */
 let extra: Redis[] = [];
 
-function redisUrl(): string {
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error('REDIS_URL is not set: tests/support/global-setup.ts starts redis-server');
-  return url;
-}
-
 function readerConnection(name: string): Redis {
   const c = new Redis(redisUrl(), { connectionName: name });
   extra.push(c);
   return c;
-}
-
-async function deleteKeys(client: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) await client.del(...found);
-  } while (cursor !== '0');
 }
 
 /** True once the connection called `name` is parked in a blocking command. */

@@ -6,27 +6,14 @@ import { ChannelLock } from '../../src/state/channel-lock.js';
 import { JobStore, JOB_RECORD_TTL_SECONDS } from '../../src/state/job-store.js';
 import { EventDedupe } from '../../src/state/event-dedupe.js';
 import { eventually } from '../support/eventually.js';
+import { aJob } from '../support/jobs.js';
+import { deleteKeys, redisUrl } from '../support/redis.js';
 
 const LONG_LEASE = 60_000;
 
 let redis: Redis;
 let prefix: string;
 let k: Keys;
-
-function redisUrl(): string {
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error('REDIS_URL is not set: tests/support/global-setup.ts starts redis-server');
-  return url;
-}
-
-async function deleteKeys(client: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) await client.del(...found);
-  } while (cursor !== '0');
-}
 
 beforeAll(() => {
   redis = new Redis(redisUrl(), { connectionName: 'sbtest:redis-state' });
@@ -45,23 +32,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function job(id: string, over: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id,
-    project: 'billing-api',
-    issue: 58,
-    request: 'fix #58 in billing-api',
-    channel: 'C0123ABCD',
-    user: 'U0123ABCD',
-    state: 'queued',
-    createdAt: 1_700_000_000_000,
-    recentLogs: [],
-    promptTokens: 0,
-    completionTokens: 0,
-    cursor: '0',
-    ...over,
-  };
-}
+const job = (id: string, over: Partial<JobRecord> = {}): JobRecord => aJob({ id, ...over });
 
 describe('ChannelLock', () => {
   test('the first owner takes a free channel, with a lease', async () => {

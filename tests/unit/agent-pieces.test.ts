@@ -8,6 +8,7 @@ import { agentArgs, agentLabels } from '../../src/spawners/spawner.js';
 import { dockerConnection } from '../../src/spawners/docker/docker-connection.js';
 import type { Project } from '../../src/config/catalogue.js';
 import type { JobRecord } from '../../src/domain/job.js';
+import { aJob } from '../support/jobs.js';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -50,20 +51,7 @@ function project(over: Partial<Project> = {}): Project {
   };
 }
 
-const JOB: JobRecord = {
-  id: 'a1b2c3d4e5f6',
-  project: 'billing-api',
-  issue: 58,
-  request: 'fix #58 in billing-api',
-  channel: 'C0123ABCD',
-  user: 'U0123ABCD',
-  state: 'queued',
-  createdAt: 1_700_000_000_000,
-  recentLogs: [],
-  promptTokens: 0,
-  completionTokens: 0,
-  cursor: '0',
-};
+const JOB: JobRecord = aJob();
 
 const SETTINGS: AgentSettings = {
   image: 'switchboard-agent:test',

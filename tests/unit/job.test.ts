@@ -1,25 +1,9 @@
 import { EVENT_SCHEMA_VERSION, type AgentEvent, type AgentEventBody } from '../../src/domain/events.js';
-import { applyEvent, failJob, formatDuration, isFinished, RECENT_LOG_LINES, type JobRecord } from '../../src/domain/job.js';
+import { aJob, T0 } from '../support/jobs.js';
+import { applyEvent, failJob, formatDuration, isFinished, RECENT_LOG_LINES } from '../../src/domain/job.js';
 
-const T0 = 1_700_000_000_000;
 
-function newJob(over: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id: 'a1b2c3d4e5f6',
-    project: 'billing-api',
-    issue: 58,
-    request: 'fix #58 in billing-api',
-    channel: 'C0123ABCD',
-    user: 'U0123ABCD',
-    state: 'queued',
-    createdAt: T0,
-    recentLogs: [],
-    promptTokens: 0,
-    completionTokens: 0,
-    cursor: '0',
-    ...over,
-  };
-}
+const newJob = aJob;
 
 let seq = 0;
 const ev = (body: AgentEventBody, ts = T0 + 1000): AgentEvent =>

@@ -1,4 +1,5 @@
 import type { JobRecord, JobState } from '../../src/domain/job.js';
+import { aJob } from '../support/jobs.js';
 import { clip, escapeMrkdwn, preformatted, type SlackMessage } from '../../src/slack/render/blocks.js';
 import { renderResult, renderStatus } from '../../src/slack/render/job-messages.js';
 import { renderReply } from '../../src/slack/render/replies.js';
@@ -12,23 +13,7 @@ const THREAD = 'https://acme.slack.com/archives/C0123ABCD/p1700000000000100';
 const MENTION = '<!channel>';
 const HUGE = 10_000;
 
-function job(state: JobState, over: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id: 'a1b2c3d4e5f6',
-    project: 'billing-api',
-    issue: 58,
-    request: 'fix #58 in billing-api',
-    channel: 'C0123ABCD',
-    user: 'U0123ABCD',
-    state,
-    createdAt: T0,
-    recentLogs: [],
-    promptTokens: 0,
-    completionTokens: 0,
-    cursor: '0',
-    ...over,
-  };
-}
+const job = (state: JobState, over: Partial<JobRecord> = {}): JobRecord => aJob({ state, ...over });
 
 /** Everything a person might see: the fallback text and every text in the blocks. */
 const visible = (m: SlackMessage): string => `${m.text}\n${JSON.stringify(m.blocks)}`;
