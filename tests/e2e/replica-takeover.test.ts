@@ -5,7 +5,7 @@
 // running agent to the other, and a message seen by both starts one job.
 import { jest } from '@jest/globals';
 import type Docker from 'dockerode';
-import { startHarness, type Harness } from '../support/dispatcher-harness.js';
+import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { eventCallback } from '../support/slack-emulator/payloads.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
@@ -27,9 +27,6 @@ projects:
 
 /** How long to keep looking for a duplicate after the thing we expect once has appeared. */
 const DUPLICATE_WATCH_MS = 4000;
-
-const botReplies = (h: Harness, channel: string, threadTs: string): RecordedMessage[] =>
-  h.emu.messages({ channel, thread_ts: threadTs }).filter((m) => m.bot_id !== undefined);
 
 const doneMessages = (h: Harness, channel: string, threadTs: string) => botReplies(h, channel, threadTs).filter((m) => /is done/.test(m.text ?? ''));
 

@@ -3,9 +3,8 @@
 // from our Dockerfile → events in Redis Streams → one status message updated
 // in the thread → the final result → the container gone.
 import { jest } from '@jest/globals';
-import { startHarness, type Harness } from '../support/dispatcher-harness.js';
+import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
-import type { RecordedMessage } from '../support/slack-emulator/index.js';
 
 jest.setTimeout(120_000);
 
@@ -20,9 +19,6 @@ projects:
     agent:
       command: ["sh", "-c", "echo 'compiling'; echo 'error: 3 tests failed' >&2; exit 1"]
 `;
-
-const botReplies = (h: Harness, channel: string, threadTs: string): RecordedMessage[] =>
-  h.emu.messages({ channel, thread_ts: threadTs }).filter((m) => m.bot_id !== undefined);
 
 describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
   let h: Harness;

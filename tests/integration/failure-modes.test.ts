@@ -6,7 +6,7 @@
 // starts nothing.
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { startHarness, type Harness } from '../support/dispatcher-harness.js';
+import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
 import { buildAgentFixtures, SPAM_LOG_EVENTS, SPAM_MALFORMED_EVENTS, SPAM_SUMMARY, type FixtureImages } from '../support/fixtures/agent-images.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
@@ -25,9 +25,6 @@ projects:
 
 /** Short enough that a silent agent is noticed in seconds, long enough for a container to start. */
 const timings = { startupGraceMs: 3000, stopGraceSeconds: 1 };
-
-const botReplies = (h: Harness, channel: string, threadTs: string): RecordedMessage[] =>
-  h.emu.messages({ channel, thread_ts: threadTs }).filter((m) => m.bot_id !== undefined);
 
 /** The result posted into the thread after the status message (never updated, unlike the status). */
 const resultOf = (h: Harness, channel: string, threadTs: string, pattern: RegExp) =>

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config/env.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher.js';
 import type { SupervisorTimings } from '../../src/relay/job-supervisor.js';
-import { SlackEmulator } from './slack-emulator/index.js';
+import { SlackEmulator, type RecordedMessage } from './slack-emulator/index.js';
 import { freePort } from './free-port.js';
 
 export const AGENT_IMAGE = process.env.AGENT_IMAGE ?? 'switchboard-agent:latest';
@@ -40,6 +40,10 @@ export interface Harness {
   containers(channel: string): Promise<Docker.ContainerInfo[]>;
   stop(): Promise<void>;
 }
+
+/** The bot's messages in one thread (the status message first). */
+export const botReplies = (h: Pick<Harness, 'emu'>, channel: string, threadTs: string): RecordedMessage[] =>
+  h.emu.messages({ channel, thread_ts: threadTs }).filter((m) => m.bot_id !== undefined);
 
 export async function assertAgentImage(docker: Docker, image: string = AGENT_IMAGE): Promise<void> {
   try {
