@@ -21,6 +21,8 @@ export interface RunnerOptions {
   /** True when /workspace is the project's bind-mounted checkout. */
   workspaceMounted: boolean;
   command: string[];
+  /** Names of environment variables whose values must never leave the container in events. */
+  secretNames: string[];
 }
 
 export class RunnerUsageError extends Error {}
@@ -91,6 +93,7 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     workspaceDir: env.SWITCHBOARD_WORKSPACE_DIR || '/workspace',
     workspaceMounted,
     command,
+    secretNames: (env.SWITCHBOARD_SECRET_NAMES ?? '').split(',').map((n) => n.trim()).filter(Boolean),
   };
 }
 

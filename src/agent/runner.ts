@@ -13,6 +13,7 @@ import { runCommand, type RunningCommand } from './run-command.js';
 import { LineBatcher } from './line-batcher.js';
 import { findPrUrl, summarize } from './result.js';
 import { commandFor, type RunnerOptions } from './runner-options.js';
+import { redactSecrets } from '../config/redact.js';
 
 const STEPS = ['prepare workspace', 'run agent', 'finish'] as const;
 const CANCEL_GRACE_MS = 10_000;
@@ -68,8 +69,23 @@ export class AgentRunner {
     // Answers are for agents that ask questions; the command runner asks none.
   }
 
+  /** Publishes an event with the project's secret values blanked out of its text. */
   private async emit(body: AgentEventBody): Promise<void> {
-    await this.events.publish(body);
+    const secrets = this.options.secretNames.map((n) => this.deps.env[n]).filter((v): v is string => Boolean(v));
+    if (secrets.length === 0) return this.events.publish(body);
+    const clean = (t: string) => redactSecrets(t, secrets);
+    switch (body.type) {
+      case 'log':
+        return this.events.publish({ ...body, text: clean(body.text) });
+      case 'progress':
+        return this.events.publish({ ...body, text: body.text === undefined ? undefined : clean(body.text) });
+      case 'done':
+        return this.events.publish({ ...body, summary: clean(body.summary) });
+      case 'failed':
+        return this.events.publish({ ...body, reason: clean(body.reason) });
+      default:
+        return this.events.publish(body);
+    }
   }
 
   private async progress(step: number, text?: string): Promise<void> {

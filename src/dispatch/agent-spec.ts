@@ -31,6 +31,8 @@ export function buildAgentSpec(job: JobRecord, project: Project, settings: Agent
   if ('command' in project.agent) env.SWITCHBOARD_AGENT_COMMAND = JSON.stringify(project.agent.command);
   if (project.workspace) env.SWITCHBOARD_WORKSPACE_MOUNTED = 'true';
   else if (project.repo) env.SWITCHBOARD_REPO = project.repo;
+  // The runner blanks these values out of everything it reports (logs, summary, reasons).
+  if (project.env.length) env.SWITCHBOARD_SECRET_NAMES = project.env.join(',');
   const missingEnv: string[] = [];
   for (const name of project.env) {
     const value = settings.secrets[name];

@@ -24,6 +24,8 @@ export type Reply =
   | { kind: 'not-understood'; text: string; hint?: string }
   | { kind: 'info'; text: string }
   | { kind: 'status'; job?: JobRecord; link?: string }
+  /** Something broke on our side; `ref` finds the log line. Nothing was started. */
+  | { kind: 'internal-error'; ref: string }
   | RequestOutcome;
 
 export interface ChatRequestsDeps {
@@ -36,6 +38,16 @@ export interface ChatRequestsDeps {
 
 export class ChatRequests {
   constructor(private readonly deps: ChatRequestsDeps) {}
+
+  /** Like handle(), but a failure becomes an "internal error, ref X" reply after `onError` has logged it. */
+  async answer(req: ChatRequest, ref: string, onError: (err: Error) => void): Promise<Reply> {
+    try {
+      return await this.handle(req);
+    } catch (err) {
+      onError(err as Error);
+      return { kind: 'internal-error', ref };
+    }
+  }
 
   async handle(req: ChatRequest): Promise<Reply> {
     // parseIntent normalizes by itself; `text` is the request as stored and shown.

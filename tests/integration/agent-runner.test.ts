@@ -40,17 +40,18 @@ function options(overrides: Partial<RunnerOptions> & Pick<RunnerOptions, 'jobId'
     image: 'switchboard-agent:test',
     branch: 'main',
     workspaceMounted: false,
+    secretNames: [],
     ...overrides,
   };
 }
 
 /** A runner with its own two connections, as main.ts builds it; `logs` keeps what it says on stderr. */
-function runnerFor(opts: RunnerOptions): { runner: AgentRunner; logs: string[] } {
+function runnerFor(opts: RunnerOptions, env: NodeJS.ProcessEnv = process.env): { runner: AgentRunner; logs: string[] } {
   const conn = new Redis(REDIS_URL);
   const control = new Redis(REDIS_URL);
   connections.push(conn, control);
   const logs: string[] = [];
-  return { runner: new AgentRunner(opts, { redis: conn, controlRedis: control, env: process.env, log: (m) => logs.push(m) }), logs };
+  return { runner: new AgentRunner(opts, { redis: conn, controlRedis: control, env, log: (m) => logs.push(m) }), logs };
 }
 
 async function eventsOf(jobId: string): Promise<AgentEvent[]> {
@@ -168,4 +169,30 @@ test('a cancel message stops a long command: failed naming who cancelled, and ru
   expect(failed).toMatchObject({ type: 'failed', step: 2, retryable: true });
   expect(failed?.type === 'failed' && failed.reason).toBe('cancelled by <@U1>: wrong issue');
   expect(await redis.exists(heartbeat)).toBe(0);
+});
+
+test("the project's secret values never leave the container: blanked out of log lines, summary and reasons", async () => {
+  const jobId = newJobId();
+  const workspaceDir = mkdtempSync(join(tmp, 'mounted-'));
+  const token = 'ghp_S3cretTokenValue1234567890';
+  const { runner } = runnerFor(
+    options({
+      jobId,
+      workspaceMounted: true,
+      workspaceDir,
+      secretNames: ['GITHUB_TOKEN'],
+      command: ['sh', '-c', 'echo "using token $GITHUB_TOKEN"; echo "auth failed for $GITHUB_TOKEN" >&2; exit 4'],
+    }),
+    { ...process.env, GITHUB_TOKEN: token },
+  );
+
+  expect(await runner.run()).toBe('failed');
+
+  const raw = JSON.stringify(await redis.xrange(`${prefix}job:${jobId}:events`, '-', '+'));
+  expect(raw).not.toContain(token);
+  const events = await eventsOf(jobId);
+  const log = events.find((e) => e.type === 'log');
+  expect(log?.type === 'log' && log.text).toContain('using token [redacted]');
+  const failed = events.at(-1);
+  expect(failed?.type === 'failed' && failed.reason).toContain('auth failed for [redacted]');
 });

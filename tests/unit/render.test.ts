@@ -245,6 +245,12 @@ describe('renderReply', () => {
     expect(renderReply({ kind: 'status' }, NOW)!.text).toMatch(/Nothing is running.*fix #58/);
   });
 
+  test('internal-error: says nothing was started and gives the ref to look up', () => {
+    const text = renderReply({ kind: 'internal-error', ref: 'Ev0123ABC' }, NOW)!.text;
+    expect(text).toContain('nothing was started');
+    expect(text).toContain('Ev0123ABC');
+  });
+
   test.each<[string, Reply]>([
     ['help', { kind: 'help', text: 'h'.repeat(HUGE) }],
     ['not-understood', { kind: 'not-understood', text: `${MENTION}`.padEnd(HUGE, '<'), hint: 'x'.repeat(HUGE) }],

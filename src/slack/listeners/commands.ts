@@ -13,13 +13,12 @@ export function registerCommandListeners(app: App, deps: { chat: ChatRequests; l
     await ack();
     deps.metrics.slackEvents.inc({ kind: 'slash_command' });
     const log = deps.logger.child({ channel: command.channel_id, user: command.user_id, triggerId: command.trigger_id });
-    const reply = await deps.chat.handle({
-      text: command.text || 'help',
-      channel: command.channel_id,
-      user: command.user_id,
-      addressed: true,
-      botUserId: context.botUserId,
-    });
+    const ref = command.trigger_id;
+    const reply = await deps.chat.answer(
+      { text: command.text || 'help', channel: command.channel_id, user: command.user_id, addressed: true, botUserId: context.botUserId },
+      ref,
+      (err) => log.error({ err: err.message, stack: err.stack, ref }, 'could not answer /switchboard'),
+    );
     if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     log.info({ reply: reply.kind }, 'answered /switchboard');
     const rendered = renderReply(reply);

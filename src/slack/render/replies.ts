@@ -24,6 +24,8 @@ export function renderReply(reply: Reply, now = Date.now()): SlackMessage | unde
       };
     case 'info':
       return plain(reply.text);
+    case 'internal-error':
+      return plain(`:boom: Something went wrong on my side, so nothing was started (internal error, ref \`${reply.ref}\`). Try again in a minute; if it keeps happening, give the ref to whoever runs Switchboard.`);
     case 'rejected':
       return plain(`:warning: ${reply.message}`);
     case 'busy': {

@@ -1,0 +1,151 @@
+// What the bot answers, with the real parts behind it: Redis for the lock and
+// job records, the Slack emulator (through the real WebClient) for the status
+// message, and a catalogue parsed from YAML. The queue is a list we read back.
+import { Redis } from 'ioredis';
+import { WebClient } from '@slack/web-api';
+import { parseCatalogue } from '../../src/config/catalogue.js';
+import { keys as keysFor } from '../../src/domain/keys.js';
+import { ChannelLock } from '../../src/state/channel-lock.js';
+import { JobStore } from '../../src/state/job-store.js';
+import { JobRequests } from '../../src/dispatch/job-requests.js';
+import { ChatRequests, type ChatRequest } from '../../src/dispatch/chat-requests.js';
+import type { QueuedJobData } from '../../src/dispatch/job-queue.js';
+import { SlackJobNotifier } from '../../src/slack/slack-job-notifier.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { SlackEmulator } from '../support/slack-emulator/index.js';
+import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
+
+const CATALOGUE = parseCatalogue(
+  `
+projects:
+  billing-api:
+    repo: https://github.com/acme/billing-api.git
+    tracker: { type: github, repo: acme/billing-api }
+    agent: { command: ["agent", "{prompt}"] }
+  payments:
+    repo: https://github.com/acme/payments.git
+    agent: { command: ["agent", "{prompt}"] }
+    channels: [C0PAYMENTS]
+  local-llm:
+    repo: https://github.com/acme/llm.git
+    agent: { backend: ollama, model: "qwen2.5-coder:32b" }
+`,
+  'test catalogue',
+);
+
+let emu: SlackEmulator;
+let redis: Redis;
+let prefix: string;
+let queued: QueuedJobData[];
+let chat: ChatRequests;
+let lock: ChannelLock;
+
+const say = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({ text, channel: 'C0GENERAL', user: 'U0ALICE', addressed: true, threadTs: '1700000000.000100', ...over });
+
+beforeAll(async () => {
+  emu = await SlackEmulator.start();
+});
+afterAll(async () => {
+  await emu.close();
+});
+
+beforeEach(() => {
+  redis = new Redis(redisUrl());
+  prefix = uniquePrefix();
+  const k = keysFor(prefix);
+  lock = new ChannelLock(redis, k);
+  const store = new JobStore(redis, k);
+  const notifier = new SlackJobNotifier(new WebClient(emu.botToken, { slackApiUrl: emu.apiUrl }));
+  queued = [];
+  const jobs = new JobRequests({
+    catalogue: () => CATALOGUE,
+    lock,
+    store,
+    notifier,
+    enqueue: async (data) => void queued.push(data),
+    lockLeaseMs: 60_000,
+    logger: silentLogger,
+  });
+  chat = new ChatRequests({ jobs, catalogue: () => CATALOGUE, lock, store, threadLink: (j) => notifier.threadLink(j) });
+});
+
+afterEach(async () => {
+  if (redis.status === 'end') return; // the test closed it
+  await deleteKeys(redis, `${prefix}*`);
+  await redis.quit();
+});
+
+test('fix #58 in billing-api queues one job, posts its status message in the thread and holds the channel', async () => {
+  const reply = await chat.handle(say('fix #58 in billing-api'));
+  expect(reply.kind).toBe('queued');
+  expect(queued).toHaveLength(1);
+  expect(await lock.holder('C0GENERAL')).toBe(queued[0]?.jobId);
+  const status = emu.messages({ channel: 'C0GENERAL', thread_ts: '1700000000.000100' }).find((m) => m.bot_id);
+  expect(status?.text).toContain('billing-api #58');
+});
+
+test('a second request in a busy channel is refused with the running job, and nothing is queued', async () => {
+  // As from the slash command: no request message, so the status message opens the thread.
+  await chat.handle(say('fix #58 in billing-api', { threadTs: undefined }));
+  const reply = await chat.handle(say('fix #59 in billing-api', { user: 'U0BOB' }));
+  expect(reply.kind).toBe('busy');
+  expect(reply.kind === 'busy' && reply.running?.issue).toBe(58);
+  expect(reply.kind === 'busy' && reply.link).toContain('/archives/C0GENERAL/');
+  expect(queued).toHaveLength(1);
+});
+
+test('the repository form finds the project', async () => {
+  const reply = await chat.handle(say('fix https://github.com/acme/billing-api/issues/7'));
+  expect(reply.kind === 'queued' && reply.job.project).toBe('billing-api');
+});
+
+test('an unknown project is refused with the projects this channel may use', async () => {
+  const reply = await chat.handle(say('fix #1 in nope'));
+  expect(reply).toEqual({ kind: 'rejected', message: expect.stringContaining("I don't know a project called `nope`") });
+  expect(reply.kind === 'rejected' && reply.message).toContain('`billing-api`');
+  expect(reply.kind === 'rejected' && reply.message).not.toContain('`payments`');
+  expect(queued).toHaveLength(0);
+  expect(await lock.holder('C0GENERAL')).toBeNull();
+});
+
+test('a project pinned to other channels is refused with where to ask', async () => {
+  const reply = await chat.handle(say('fix #3 in payments'));
+  expect(reply.kind === 'rejected' && reply.message).toContain('<#C0PAYMENTS>');
+  expect(queued).toHaveLength(0);
+});
+
+test('fix #5 without a project: the channel pinned project, else a question which', async () => {
+  const pinned = await chat.handle(say('fix #5', { channel: 'C0PAYMENTS' }));
+  expect(pinned.kind === 'queued' && pinned.job.project).toBe('payments');
+  const ask = await chat.handle(say('fix #5'));
+  expect(ask.kind === 'rejected' && ask.message).toMatch(/Which project\?/);
+});
+
+test('a project on the built-in ollama agent is refused with what to do instead', async () => {
+  const reply = await chat.handle(say('fix #2 in local-llm'));
+  expect(reply.kind === 'rejected' && reply.message).toContain('agent.command');
+  expect(queued).toHaveLength(0);
+});
+
+test('projects, status and help', async () => {
+  const projects = await chat.handle(say('projects'));
+  expect(projects.kind === 'info' && projects.text).toContain('`billing-api`');
+  expect(await chat.handle(say('status'))).toEqual({ kind: 'status', job: undefined, link: undefined });
+  await chat.handle(say('fix #58 in billing-api'));
+  const status = await chat.handle(say('status'));
+  expect(status.kind === 'status' && status.job?.issue).toBe(58);
+  expect((await chat.handle(say('help'))).kind).toBe('help');
+});
+
+test('chatter that is not addressed to the bot is ignored', async () => {
+  expect(await chat.handle(say('I will fix the build later', { addressed: false }))).toEqual({ kind: 'silent' });
+});
+
+test('when Redis is gone, the answer is an internal error with a ref, and the error is reported', async () => {
+  redis.disconnect();
+  const errors: Error[] = [];
+  const reply = await chat.answer(say('fix #58 in billing-api'), 'Ev0REF', (e) => errors.push(e));
+  expect(reply).toEqual({ kind: 'internal-error', ref: 'Ev0REF' });
+  expect(errors).toHaveLength(1);
+  expect(queued).toHaveLength(0);
+});
