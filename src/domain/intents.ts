@@ -206,7 +206,7 @@ const RULES: readonly Rule[] = [
   },
   {
     examples: ['fix #58'],
-    meaning: "the channel's default project, else the one project whose tracker has #58, else I ask which",
+    meaning: "this channel's project (the one pinned to it, or the only one it may use), else I ask which",
     parse: (t) => fixWhere(t, (f) => f.project === undefined && f.repo === undefined),
   },
   {
@@ -221,12 +221,12 @@ const RULES: readonly Rule[] = [
   },
   {
     examples: ['cancel', 'stop'],
-    meaning: "cancel the job (in the job's thread, or use its Cancel button)",
+    meaning: 'cancel the job (coming soon)',
     parse: simple(new RegExp(`^(?:cancel|stop)${JOB_OBJECT}$`, 'i'), { kind: 'cancel' }),
   },
   {
     examples: ['list', 'jobs'],
-    meaning: 'running and queued jobs you may see',
+    meaning: 'running and queued jobs you may see (coming soon)',
     parse: simple(/^(?:(?:list|show)(?:\s+(?:all\s+|the\s+)?jobs)?|jobs)$/i, { kind: 'list' }),
   },
   {
@@ -236,7 +236,7 @@ const RULES: readonly Rule[] = [
   },
   {
     examples: ['retry'],
-    meaning: "run the same job again (in a finished job's thread, or use its Retry button)",
+    meaning: 'run the same job again (coming soon)',
     parse: simple(new RegExp(`^retry${JOB_OBJECT}$`, 'i'), { kind: 'retry' }),
   },
   {
@@ -279,6 +279,6 @@ export function helpText(): string {
     '*Switchboard* starts a coding agent on an issue and keeps you posted in a thread.',
     'Say it in a channel, @mention me, DM me, or use `/switchboard &lt;text&gt;`:',
     ...lines,
-    'Anything else you say to me, I try to interpret — and I confirm with buttons before anything runs.',
+    'Anything else you say to me, I tell you I did not understand, with an example.',
   ].join('\n');
 }
