@@ -59,6 +59,8 @@ export async function startHarness(opts: {
   timings?: Partial<SupervisorTimings>;
   /** Image the dispatcher starts agents from (a failure fixture, say); default AGENT_IMAGE. */
   agentImage?: string;
+  /** MAX_CONCURRENT_JOBS; default 2. */
+  maxConcurrentJobs?: number;
 }): Promise<Harness> {
   const agentImage = opts.agentImage ?? AGENT_IMAGE;
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -83,7 +85,7 @@ export async function startHarness(opts: {
     // Agents share the host's network so they reach the test Redis on 127.0.0.1.
     DOCKER_NETWORK: 'host',
     PROJECTS_FILE: projectsFile,
-    MAX_CONCURRENT_JOBS: '2',
+    MAX_CONCURRENT_JOBS: String(opts.maxConcurrentJobs ?? 2),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
   };
   const config = loadConfig(env);
