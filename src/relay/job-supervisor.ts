@@ -108,7 +108,8 @@ export class JobSupervisor {
       log.error({ err: (err as Error).message }, 'could not start the agent');
       return this.finish(failJob(job, `the agent could not be started: ${(err as Error).message}`, Date.now()), throttle, undefined, log);
     }
-    log.info({ agent: handle.ref.slice(0, 12), adopted: handle.adopted }, handle.adopted ? 'took over a running agent' : 'agent started');
+    const took = handle.ref === 'gone' ? 'took over a job whose agent is already gone' : 'took over a running agent';
+    log.info({ agent: handle.ref.slice(0, 12), adopted: handle.adopted }, handle.adopted ? took : 'agent started');
 
     let exit: AgentExit | undefined;
     void handle.exited.then((e) => (exit = e));
