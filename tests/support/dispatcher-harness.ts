@@ -27,6 +27,13 @@ export interface Harness {
   docker: Docker;
   prefix: string;
   workspace: string;
+  /** The project catalogue every replica reads. */
+  projectsFile: string;
+  /**
+   * The environment the harness's replicas are configured from (loadConfig's
+   * input; unset names omitted): what a dispatcher in another process needs.
+   */
+  env: Record<string, string>;
   /** The dispatcher the harness started with. */
   dispatcher: Replica;
   /**
@@ -61,7 +68,29 @@ export async function startHarness(opts: {
   agentImage?: string;
   /** MAX_CONCURRENT_JOBS; default 2. */
   maxConcurrentJobs?: number;
-}): Promise<Harness> {
+  /** false: see the next signature. */
+  dispatcher?: true;
+}): Promise<Harness>;
+/**
+ * With `dispatcher: false` the harness starts no dispatcher of its own (a test
+ * runs one elsewhere, in another process say); startReplica() still works.
+ */
+export async function startHarness(opts: {
+  mode: 'socket';
+  projectsYaml: (workspace: string) => string;
+  timings?: Partial<SupervisorTimings>;
+  agentImage?: string;
+  maxConcurrentJobs?: number;
+  dispatcher: false;
+}): Promise<Omit<Harness, 'dispatcher'>>;
+export async function startHarness(opts: {
+  mode: 'socket' | 'http';
+  projectsYaml: (workspace: string) => string;
+  timings?: Partial<SupervisorTimings>;
+  agentImage?: string;
+  maxConcurrentJobs?: number;
+  dispatcher?: boolean;
+}): Promise<Harness | Omit<Harness, 'dispatcher'>> {
   const agentImage = opts.agentImage ?? AGENT_IMAGE;
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   await assertAgentImage(docker, agentImage);
@@ -100,7 +129,7 @@ export async function startHarness(opts: {
     replicas.push(replica);
     return replica;
   };
-  const dispatcher = await launch(config);
+  const dispatcher = opts.dispatcher === false ? undefined : await launch(config);
   if (opts.mode === 'http') emu.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);
 
   const containers = (channel: string) =>
@@ -112,7 +141,9 @@ export async function startHarness(opts: {
     docker,
     prefix,
     workspace,
-    dispatcher,
+    projectsFile,
+    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    ...(dispatcher ? { dispatcher } : {}),
     async startReplica() {
       return launch(loadConfig({ ...env, PORT: String(await freePort()) }));
     },

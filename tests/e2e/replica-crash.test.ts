@@ -1,0 +1,220 @@
+// DESIGN §1: "a replica may die at any moment". Replica A is a real OS process
+// (node dist/main.js) on the Slack emulator, the test Redis and the real Docker
+// engine; it takes a job, starts its agent, and is killed with SIGKILL: no
+// shutdown code runs, its BullMQ lock simply lapses. Replica B (in-process)
+// must take the job over from BullMQ's stalled check, attach to the same
+// container, relay the rest and post the result once.
+import { jest } from '@jest/globals';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type Docker from 'dockerode';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { keys as keysFor } from '../../src/domain/keys.js';
+import { QUEUE_NAME } from '../../src/dispatch/job-queue.js';
+import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
+import { eventually, sleep } from '../support/eventually.js';
+import { freePort } from '../support/free-port.js';
+import type { RecordedMessage } from '../support/slack-emulator/index.js';
+
+// A's lock (30 s) must lapse and B's stalled checker (every 30 s) must see it twice: allow plenty.
+jest.setTimeout(240_000);
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const LINES = 18;
+
+// demo runs about 90 s and prints a line every 5 s, so it is still running when B takes over.
+const projects = (workspace: string) => `
+projects:
+  demo:
+    workspace: ${workspace}
+    agent:
+      command: ["sh", "-c", "echo 'reading issue {issue}'; i=1; while [ $i -le ${LINES} ]; do echo \\"working $i of ${LINES}\\"; sleep 5; i=$((i+1)); done; echo 'Opened https://github.com/acme/demo/pull/58'"]
+  broken:
+    workspace: ${workspace}
+    agent:
+      command: ["sh", "-c", "echo 'error: 3 tests failed' >&2; exit 1"]
+`;
+
+/** How long to keep looking for a duplicate after the thing we expect once has appeared. */
+const DUPLICATE_WATCH_MS = 4000;
+/** From the kill to B relaying the job: A's lock lapses (≤ 30 s), then up to two stalled checks 30 s apart. */
+const TAKEOVER_MS = 120_000;
+
+type Harnessless = Omit<Harness, 'dispatcher'>;
+
+const doneMessages = (h: Harnessless, channel: string, threadTs: string) => botReplies(h, channel, threadTs).filter((m) => /is done/.test(m.text ?? ''));
+
+/** Every version a message had, oldest first: versions[k] is how it looked after k updates. */
+const versions = (m: RecordedMessage) => [...m.history, { text: m.text, blocks: m.blocks }];
+
+/** The highest "working i of 18" a version of the status message shows (0: none). */
+const lastWorkingLine = (v: { blocks?: unknown[] }): number =>
+  Math.max(0, ...[...JSON.stringify(v.blocks ?? []).matchAll(new RegExp(`working (\\d+) of ${LINES}`, 'g'))].map((x) => Number(x[1])));
+
+interface ContainerWatch {
+  ids: Set<string>;
+  stop(): Promise<void>;
+}
+
+/** Records every distinct container that carries a job's label, until stopped. */
+function watchJobContainers(docker: Docker, jobId: string): ContainerWatch {
+  const ids = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const list = await docker
+        .listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) })
+        .catch(() => [] as Docker.ContainerInfo[]);
+      for (const c of list) ids.add(c.Id);
+      await sleep(150);
+    }
+  })();
+  return {
+    ids,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+interface ReplicaProcess {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a dispatcher replica as its own OS process, configured like the harness's replicas. */
+function spawnReplica(h: Harnessless, port: number): ReplicaProcess {
+  const env = { ...h.env, PORT: String(port), LOG_LEVEL: 'info', PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const child = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(`[stderr] ${d.toString()}`));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output, exited };
+}
+
+const isRunning = (p: ReplicaProcess) => p.child.exitCode === null && p.child.signalCode === null;
+
+/** Asserts the channel takes a new job (a status message, not a busy reply), and waits for that job to end. */
+async function expectChannelFree(h: Harnessless, channel: string): Promise<void> {
+  const next = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'fix #9 in broken' });
+  const accepted = await h.emu.waitFor(() => botReplies(h, channel, next.ts)[0], { what: 'a reply to the next request', timeoutMs: 15_000 });
+  expect(accepted.text).toContain('broken #9');
+  expect(accepted.text).not.toMatch(/busy/);
+  await h.emu.waitFor(() => botReplies(h, channel, next.ts).find((m) => m.ts !== accepted.ts && /failed/.test(m.text ?? '')), {
+    what: 'the next job to end',
+    timeoutMs: 60_000,
+  });
+  await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
+}
+
+describe('a dispatcher replica that dies (socket mode, A in its own process)', () => {
+  let h: Harnessless | undefined;
+  let a: ReplicaProcess | undefined;
+  let watch: ContainerWatch | undefined;
+  let passed = false;
+
+  beforeAll(async () => {
+    // A runs the built dispatcher, exactly as `npm start` would.
+    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    // The harness brings the emulator, prefix and catalogue, but no dispatcher: A is the only replica at first.
+    h = await startHarness({ mode: 'socket', projectsYaml: projects, dispatcher: false });
+    const harness = h;
+    const port = await freePort();
+    const replica = (a = spawnReplica(harness, port));
+    await eventually(async () => {
+      if (!isRunning(replica)) throw new Error(`replica A exited with ${replica.child.exitCode ?? replica.child.signalCode}`);
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      await res.body?.cancel();
+      return res.status === 200;
+    }, "replica A's /readyz to answer 200");
+    await harness.emu.waitFor(() => harness.emu.socketConnections() === 1, { what: "replica A's Socket Mode connection", timeoutMs: 15_000 });
+  });
+
+  afterAll(async () => {
+    await watch?.stop();
+    if (a && isRunning(a)) {
+      a.child.kill('SIGKILL');
+      await a.exited;
+    }
+    if (a && !passed) process.stderr.write(`\n----- replica A (node dist/main.js) output -----\n${a.output.join('')}\n----- end of replica A output -----\n`);
+    await h?.stop();
+  });
+
+  test('a replica killed with SIGKILL mid-job: another replica takes the job over from BullMQ\'s stalled check, attaches to the same container, and the result is posted once', async () => {
+    const harness = h as Harnessless;
+    const replicaA = a as ReplicaProcess;
+    const channel = 'C0CRASHED';
+
+    // Only A is up, so A takes the job and starts its agent.
+    const request = await harness.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #58 in demo' });
+    const first = await eventually(async () => (await harness.containers(channel)).find((c) => c.State === 'running'), 'a running agent container');
+    const jobId = first.Labels['switchboard.job-id'] as string;
+    expect(jobId).toMatch(/^[0-9a-f]{12}$/);
+    watch = watchJobContainers(harness.docker, jobId);
+    const status = await harness.emu.waitFor(
+      () => botReplies(harness, channel, request.ts).find((m) => m.updates > 0 && /running/.test(m.text ?? '')),
+      { what: 'the status message saying running', timeoutMs: 30_000 },
+    );
+
+    // A dies without a chance to hand anything over.
+    process.kill(replicaA.child.pid as number, 'SIGKILL');
+    expect(await replicaA.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await harness.emu.waitFor(() => harness.emu.socketConnections() === 0, { what: "the emulator to see A's connection gone", timeoutMs: 15_000 });
+    const atKill = harness.emu.messages({ channel }).find((m) => m.ts === status.ts) as RecordedMessage;
+    const updatesAtKill = atKill.updates;
+    const workingAtKill = Math.max(...versions(atKill).map(lastWorkingLine));
+    expect((await harness.docker.getContainer(first.Id).inspect()).State.Running).toBe(true);
+
+    // B comes up in-process; nobody told it about the job: BullMQ's stalled check has to hand it over.
+    await harness.startReplica();
+    expect(harness.emu.socketConnections()).toBe(1);
+
+    // B relays the agent's later progress into the same status message...
+    await harness.emu.waitFor(
+      () => {
+        const now = harness.emu.messages({ channel }).find((m) => m.ts === status.ts) as RecordedMessage;
+        return versions(now)
+          .slice(updatesAtKill + 1)
+          .find((v) => /running/.test(v.text ?? '') && lastWorkingLine(v) > workingAtKill);
+      },
+      { what: `the status message updated after the kill with a line later than "working ${workingAtKill} of ${LINES}"`, timeoutMs: TAKEOVER_MS },
+    );
+    // ...and posts the result once.
+    const result = await harness.emu.waitFor(() => doneMessages(harness, channel, request.ts)[0], { what: 'the final result', timeoutMs: TAKEOVER_MS });
+    expect(result.text).toContain('https://github.com/acme/demo/pull/58');
+    await sleep(DUPLICATE_WATCH_MS); // room for a second announcement, if one were coming
+    expect(doneMessages(harness, channel, request.ts)).toHaveLength(1);
+
+    const finalStatus = harness.emu.messages({ channel }).find((m) => m.ts === status.ts) as RecordedMessage;
+    expect(finalStatus.text).toMatch(/done in/);
+    // Exactly one status message in the thread: B did not post a second one.
+    expect(botReplies(harness, channel, request.ts).filter((m) => /demo #58/.test(m.text ?? '') && !/is done/.test(m.text ?? ''))).toHaveLength(1);
+
+    // It was BullMQ's stalled check that moved the job to B: stalled once, then completed.
+    const connection = new Redis(harness.config.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: keysFor(harness.prefix).queuePrefix });
+    try {
+      const bullJob = await queue.getJob(jobId);
+      expect(bullJob?.stalledCounter).toBe(1);
+      expect(await bullJob?.getState()).toBe('completed');
+    } finally {
+      await queue.close();
+      await connection.quit();
+    }
+
+    // The agent is gone, and it was the one and only container this job ever had.
+    await eventually(async () => (await harness.containers(channel)).length === 0, 'the agent container to be removed');
+    await watch.stop();
+    expect([...watch.ids]).toEqual([first.Id]);
+
+    await expectChannelFree(harness, channel);
+    passed = true;
+  });
+});
