@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { QUEUE_NAME } from '../../src/dispatch/job-queue.js';
-import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
+import { botReplies, expectChannelFree, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
@@ -42,9 +42,8 @@ const DUPLICATE_WATCH_MS = 4000;
 /** From the kill to B relaying the job: A's lock lapses (≤ 30 s), then up to two stalled checks 30 s apart. */
 const TAKEOVER_MS = 120_000;
 
-type Harnessless = Omit<Harness, 'dispatcher'>;
 
-const doneMessages = (h: Harnessless, channel: string, threadTs: string) => botReplies(h, channel, threadTs).filter((m) => /is done/.test(m.text ?? ''));
+const doneMessages = (h: Harness, channel: string, threadTs: string) => botReplies(h, channel, threadTs).filter((m) => /is done/.test(m.text ?? ''));
 
 /** Every version a message had, oldest first: versions[k] is how it looked after k updates. */
 const versions = (m: RecordedMessage) => [...m.history, { text: m.text, blocks: m.blocks }];
@@ -87,7 +86,7 @@ interface ReplicaProcess {
 }
 
 /** Starts a dispatcher replica as its own OS process, configured like the harness's replicas. */
-function spawnReplica(h: Harnessless, port: number): ReplicaProcess {
+function spawnReplica(h: Harness, port: number): ReplicaProcess {
   const env = { ...h.env, PORT: String(port), LOG_LEVEL: 'info', PATH: process.env.PATH ?? '/usr/bin:/bin' };
   const child = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -101,21 +100,8 @@ function spawnReplica(h: Harnessless, port: number): ReplicaProcess {
 
 const isRunning = (p: ReplicaProcess) => p.child.exitCode === null && p.child.signalCode === null;
 
-/** Asserts the channel takes a new job (a status message, not a busy reply), and waits for that job to end. */
-async function expectChannelFree(h: Harnessless, channel: string): Promise<void> {
-  const next = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'fix #9 in broken' });
-  const accepted = await h.emu.waitFor(() => botReplies(h, channel, next.ts)[0], { what: 'a reply to the next request', timeoutMs: 15_000 });
-  expect(accepted.text).toContain('broken #9');
-  expect(accepted.text).not.toMatch(/busy/);
-  await h.emu.waitFor(() => botReplies(h, channel, next.ts).find((m) => m.ts !== accepted.ts && /failed/.test(m.text ?? '')), {
-    what: 'the next job to end',
-    timeoutMs: 60_000,
-  });
-  await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
-}
-
 describe('a dispatcher replica that dies (socket mode, A in its own process)', () => {
-  let h: Harnessless | undefined;
+  let h: Harness | undefined;
   let a: ReplicaProcess | undefined;
   let watch: ContainerWatch | undefined;
   let passed = false;
@@ -148,7 +134,7 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
   });
 
   test('a replica killed with SIGKILL mid-job: another replica takes the job over from BullMQ\'s stalled check, attaches to the same container, and the result is posted once', async () => {
-    const harness = h as Harnessless;
+    const harness = h as Harness;
     const replicaA = a as ReplicaProcess;
     const channel = 'C0CRASHED';
 

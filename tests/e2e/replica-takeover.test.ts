@@ -5,7 +5,7 @@
 // running agent to the other, and a message seen by both starts one job.
 import { jest } from '@jest/globals';
 import type Docker from 'dockerode';
-import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
+import { botReplies, expectChannelFree, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { eventCallback } from '../support/slack-emulator/payloads.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
@@ -63,19 +63,6 @@ function watchJobContainers(docker: Docker, jobId: string): ContainerWatch {
   return watch;
 }
 
-/** Asserts the channel takes a new job (a status message, not a busy reply), and waits for that job to end. */
-async function expectChannelFree(h: Harness, channel: string): Promise<void> {
-  const next = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'fix #9 in broken' });
-  const accepted = await h.emu.waitFor(() => botReplies(h, channel, next.ts)[0], { what: 'a reply to the next request', timeoutMs: 15_000 });
-  expect(accepted.text).toContain('broken #9');
-  expect(accepted.text).not.toMatch(/busy/);
-  await h.emu.waitFor(() => botReplies(h, channel, next.ts).find((m) => m.ts !== accepted.ts && /failed/.test(m.text ?? '')), {
-    what: 'the next job to end',
-    timeoutMs: 60_000,
-  });
-  await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
-}
-
 describe('dispatcher replicas sharing one Redis (socket mode)', () => {
   let h: Harness | undefined;
 
@@ -103,7 +90,7 @@ describe('dispatcher replicas sharing one Redis (socket mode)', () => {
 
     // Replica B comes up, then A shuts down gracefully: the agent must keep running for B.
     const replicaB = await harness.startReplica();
-    await harness.dispatcher.stop();
+    await harness.dispatcher?.stop();
     const updatesAtHandover = (harness.emu.messages({ channel }).find((m) => m.ts === status.ts) as RecordedMessage).updates;
     const afterStop = await harness.docker.getContainer(first.Id).inspect();
     expect(afterStop.State.Running).toBe(true);

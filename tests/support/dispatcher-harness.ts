@@ -12,6 +12,7 @@ import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher.js
 import type { SupervisorTimings } from '../../src/relay/job-supervisor.js';
 import { SlackEmulator, type RecordedMessage } from './slack-emulator/index.js';
 import { freePort } from './free-port.js';
+import { eventually } from './eventually.js';
 
 export const AGENT_IMAGE = process.env.AGENT_IMAGE ?? 'switchboard-agent:latest';
 
@@ -34,8 +35,8 @@ export interface Harness {
    * input; unset names omitted): what a dispatcher in another process needs.
    */
   env: Record<string, string>;
-  /** The dispatcher the harness started with. */
-  dispatcher: Replica;
+  /** The dispatcher the harness started with (none with `dispatcher: false`). */
+  dispatcher?: Replica;
   /**
    * Starts another dispatcher replica sharing this harness's emulator, Redis
    * prefix, projects file and agent image (socket mode: it opens its own
@@ -60,7 +61,7 @@ export async function assertAgentImage(docker: Docker, image: string = AGENT_IMA
   }
 }
 
-export async function startHarness(opts: {
+export interface HarnessOptions {
   mode: 'socket' | 'http';
   projectsYaml: (workspace: string) => string;
   timings?: Partial<SupervisorTimings>;
@@ -68,29 +69,11 @@ export async function startHarness(opts: {
   agentImage?: string;
   /** MAX_CONCURRENT_JOBS; default 2. */
   maxConcurrentJobs?: number;
-  /** false: see the next signature. */
-  dispatcher?: true;
-}): Promise<Harness>;
-/**
- * With `dispatcher: false` the harness starts no dispatcher of its own (a test
- * runs one elsewhere, in another process say); startReplica() still works.
- */
-export async function startHarness(opts: {
-  mode: 'socket';
-  projectsYaml: (workspace: string) => string;
-  timings?: Partial<SupervisorTimings>;
-  agentImage?: string;
-  maxConcurrentJobs?: number;
-  dispatcher: false;
-}): Promise<Omit<Harness, 'dispatcher'>>;
-export async function startHarness(opts: {
-  mode: 'socket' | 'http';
-  projectsYaml: (workspace: string) => string;
-  timings?: Partial<SupervisorTimings>;
-  agentImage?: string;
-  maxConcurrentJobs?: number;
+  /** false: start no dispatcher here (a test runs one elsewhere, in another process say); startReplica() still works. */
   dispatcher?: boolean;
-}): Promise<Harness | Omit<Harness, 'dispatcher'>> {
+}
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const agentImage = opts.agentImage ?? AGENT_IMAGE;
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   await assertAgentImage(docker, agentImage);
@@ -163,4 +146,17 @@ export async function startHarness(opts: {
       rmSync(dirname(projectsFile), { recursive: true, force: true });
     },
   };
+}
+
+/** Asserts the channel takes a new job (a status message, not a busy reply) of the failing `broken` project, and waits for it to end. */
+export async function expectChannelFree(h: Harness, channel: string): Promise<void> {
+  const next = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'fix #9 in broken' });
+  const accepted = await h.emu.waitFor(() => botReplies(h, channel, next.ts)[0], { what: 'a reply to the next request', timeoutMs: 15_000 });
+  expect(accepted.text).toContain('broken #9');
+  expect(accepted.text).not.toMatch(/busy/);
+  await h.emu.waitFor(() => botReplies(h, channel, next.ts).find((m) => m.ts !== accepted.ts && /failed/.test(m.text ?? '')), {
+    what: 'the next job to end',
+    timeoutMs: 60_000,
+  });
+  await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
 }
