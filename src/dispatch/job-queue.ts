@@ -2,7 +2,8 @@
 // slots shared by every replica. A job stays "active" for as long as its agent
 // runs, so the global concurrency limit is the number of running agents.
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../state/redis.js';
 import type { Logger } from '../observability/logger.js';
 
 export const QUEUE_NAME = 'jobs';
@@ -38,7 +39,8 @@ export class JobQueue {
   private readonly shutdown = new AbortController();
 
   constructor(private readonly options: JobQueueOptions) {
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'switchboard:queue' });
+    // BullMQ needs maxRetriesPerRequest: null, and the worker's blocking reads a connection of their own.
+    this.connection = connectRedis(options.redisUrl, 'queue', { maxRetriesPerRequest: null });
     this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.connection, prefix: options.prefix });
   }
 
@@ -70,7 +72,7 @@ export class JobQueue {
    */
   startWorker(process: JobProcessor, onGiveUp: (jobId: string, error: string) => Promise<void>): void {
     const log = this.options.logger;
-    const workerConnection = (this.workerConnection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'switchboard:worker' }));
+    const workerConnection = (this.workerConnection = connectRedis(this.options.redisUrl, 'worker', { maxRetriesPerRequest: null }));
     this.worker = new Worker<QueuedJobData>(
       QUEUE_NAME,
       async (job, token) => {

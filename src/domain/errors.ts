@@ -1,6 +1,7 @@
 // Errors with stable codes. Only UserFacingError text reaches chat verbatim;
 // anything else becomes "internal error, ref X" there and a full log line here.
-export type ErrorCode = 'CONFIG_INVALID' | 'CHAT_NOT_IN_CHANNEL' | 'AGENT_IMAGE_MISSING' | 'INTERNAL';
+/** ConfigError (config/env.ts) carries CONFIG_INVALID; user-facing errors carry these. */
+export type ErrorCode = 'CHAT_NOT_IN_CHANNEL';
 
 export class UserFacingError extends Error {
   constructor(

@@ -59,7 +59,6 @@ export const agentEventSchema = z.discriminatedUnion('type', [
 ]);
 
 export type AgentEvent = z.infer<typeof agentEventSchema>;
-export type AgentEventType = AgentEvent['type'];
 /** An event as the runner writes it, before the envelope fields are stamped. */
 export type AgentEventBody = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'v' | 'jobId' | 'seq' | 'ts'> : never) : never;
 

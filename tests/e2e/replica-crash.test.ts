@@ -8,7 +8,6 @@ import { jest } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type Docker from 'dockerode';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { keys as keysFor } from '../../src/domain/keys.js';
@@ -16,6 +15,7 @@ import { QUEUE_NAME } from '../../src/dispatch/job-queue.js';
 import { botReplies, expectChannelFree, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
+import { DUPLICATE_WATCH_MS, doneMessages, versions, watchJobContainers, type ContainerWatch } from '../support/job-watch.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 
 // A's lock (30 s) must lapse and B's stalled checker (every 30 s) must see it twice: allow plenty.
@@ -37,47 +37,13 @@ projects:
       command: ["sh", "-c", "echo 'error: 3 tests failed' >&2; exit 1"]
 `;
 
-/** How long to keep looking for a duplicate after the thing we expect once has appeared. */
-const DUPLICATE_WATCH_MS = 4000;
 /** From the kill to B relaying the job: A's lock lapses (≤ 30 s), then up to two stalled checks 30 s apart. */
 const TAKEOVER_MS = 120_000;
 
 
-const doneMessages = (h: Harness, channel: string, threadTs: string) => botReplies(h, channel, threadTs).filter((m) => /is done/.test(m.text ?? ''));
-
-/** Every version a message had, oldest first: versions[k] is how it looked after k updates. */
-const versions = (m: RecordedMessage) => [...m.history, { text: m.text, blocks: m.blocks }];
-
 /** The highest "working i of 18" a version of the status message shows (0: none). */
 const lastWorkingLine = (v: { blocks?: unknown[] }): number =>
   Math.max(0, ...[...JSON.stringify(v.blocks ?? []).matchAll(new RegExp(`working (\\d+) of ${LINES}`, 'g'))].map((x) => Number(x[1])));
-
-interface ContainerWatch {
-  ids: Set<string>;
-  stop(): Promise<void>;
-}
-
-/** Records every distinct container that carries a job's label, until stopped. */
-function watchJobContainers(docker: Docker, jobId: string): ContainerWatch {
-  const ids = new Set<string>();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const list = await docker
-        .listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) })
-        .catch(() => [] as Docker.ContainerInfo[]);
-      for (const c of list) ids.add(c.Id);
-      await sleep(150);
-    }
-  })();
-  return {
-    ids,
-    async stop() {
-      running = false;
-      await loop;
-    },
-  };
-}
 
 interface ReplicaProcess {
   child: ChildProcess;

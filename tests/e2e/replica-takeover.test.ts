@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import { botReplies, expectChannelFree, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { eventCallback } from '../support/slack-emulator/payloads.js';
+import { DUPLICATE_WATCH_MS, doneMessages, versions, watchJobContainers as watchContainers, type ContainerWatch } from '../support/job-watch.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 
 jest.setTimeout(120_000);
@@ -25,40 +26,12 @@ projects:
       command: ["sh", "-c", "echo 'error: 3 tests failed' >&2; exit 1"]
 `;
 
-/** How long to keep looking for a duplicate after the thing we expect once has appeared. */
-const DUPLICATE_WATCH_MS = 4000;
 
-const doneMessages = (h: Harness, channel: string, threadTs: string) => botReplies(h, channel, threadTs).filter((m) => /is done/.test(m.text ?? ''));
-
-/** Every version a message had, oldest first: versions[k] is how it looked after k updates. */
-const versions = (m: RecordedMessage) => [...m.history, { text: m.text, blocks: m.blocks }];
-
-interface ContainerWatch {
-  ids: Set<string>;
-  stop(): Promise<void>;
-}
 const watches: ContainerWatch[] = [];
 
-/** Records every distinct container that carries a job's label, until stopped (afterEach stops it if a test failed). */
+/** Watches a job's containers; afterEach stops the watch if a test failed. */
 function watchJobContainers(docker: Docker, jobId: string): ContainerWatch {
-  const ids = new Set<string>();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const list = await docker
-        .listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) })
-        .catch(() => [] as Docker.ContainerInfo[]);
-      for (const c of list) ids.add(c.Id);
-      await sleep(150);
-    }
-  })();
-  const watch = {
-    ids,
-    async stop() {
-      running = false;
-      await loop;
-    },
-  };
+  const watch = watchContainers(docker, jobId);
   watches.push(watch);
   return watch;
 }
