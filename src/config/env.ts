@@ -1,76 +1,39 @@
-// Environment configuration (DESIGN §3). `loadConfig` is pure: it reads only the
-// `env` record it is given, reports every problem at once and never echoes a
-// secret's value back (problems end up in logs and on terminals).
+// Environment configuration (DESIGN §3), from one schema. Each setting is one
+// entry of `configSchema`: where it sits in `Config`, its env name, its check,
+// its default and whether it is a secret (which decides how it is redacted,
+// see redact.ts). Adding a variable is one edit here.
+//
+// `loadConfig` is pure: it reads only the `env` record it is given, reports
+// every problem at once and never echoes a secret's value back (problems end
+// up in logs and on terminals).
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+export { ConfigError };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface Config {
-  slack: { mode: 'socket' | 'http'; botToken: string; appToken?: string; signingSecret?: string; apiUrl: string };
-  port: number;
-  redis: { url: string; prefix: string };
-  spawner: {
-    type: 'docker' | 'kubernetes';
-    agentImage: string;
-    dockerHost: string;
-    dockerNetwork?: string;
-    k8sNamespace?: string;
-  };
-  projectsFile: string;
-  maxConcurrentJobs: number;
-  ollamaUrl?: string;
-  logLevel: LogLevel;
+/**
+ * How a secret setting is shown: `token` keeps its well-known prefix
+ * (`xoxb-…(redacted)`), `secret` is hidden whole, `url` has its credentials
+ * masked (`redis://:***@host`). Settings without `secret` are printed as is.
+ */
+export type SecretKind = 'token' | 'secret' | 'url';
+
+export interface EnvSetting {
+  env: string;
+  secret?: SecretKind;
 }
 
-/** Misconfiguration: every problem is one line `NAME: what is wrong — how to fix it`. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+/** The metadata of each setting in `configSchema`; read by loadConfig, ENV_NAMES and redaction. */
+export const envSettings = z.registry<EnvSetting>();
 
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
+/** Marks `field` as read from the variable `env`. */
+function fromEnv<T extends z.ZodType>(env: string, field: T, secret?: SecretKind): T {
+  envSettings.add(field, secret === undefined ? { env } : { env, secret });
+  return field;
 }
-
-export const DEFAULTS = {
-  SLACK_MODE: 'socket',
-  SLACK_API_URL: 'https://slack.com/api/',
-  PORT: 3000,
-  REDIS_URL: 'redis://localhost:6379',
-  REDIS_PREFIX: 'sb:',
-  SPAWNER_TYPE: 'docker',
-  AGENT_IMAGE: 'switchboard-agent:latest',
-  DOCKER_HOST: '/var/run/docker.sock',
-  PROJECTS_FILE: './projects.yml',
-  MAX_CONCURRENT_JOBS: 4,
-  LOG_LEVEL: 'info',
-} as const;
-
-/** Every variable `loadConfig` reads, in the order of DESIGN §3 (problems are reported in this order). */
-export const ENV_NAMES = [
-  'SLACK_BOT_TOKEN',
-  'SLACK_APP_TOKEN',
-  'SLACK_SIGNING_SECRET',
-  'SLACK_MODE',
-  'SLACK_API_URL',
-  'PORT',
-  'REDIS_URL',
-  'REDIS_PREFIX',
-  'SPAWNER_TYPE',
-  'AGENT_IMAGE',
-  'DOCKER_HOST',
-  'DOCKER_NETWORK',
-  'K8S_NAMESPACE',
-  'PROJECTS_FILE',
-  'MAX_CONCURRENT_JOBS',
-  'OLLAMA_URL',
-  'LOG_LEVEL',
-] as const;
-type EnvName = (typeof ENV_NAMES)[number];
 
 const BOT_TOKEN_HINT = 'copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions in your Slack app settings';
 const APP_TOKEN_HINT =
@@ -143,62 +106,126 @@ function oneOf<const T extends string>(values: readonly T[], hint: string) {
     .pipe(z.enum(values as [T, ...T[]], { error: () => `must be one of ${values.join(', ')} — ${hint}` }));
 }
 
-const schema = z.object({
-  SLACK_BOT_TOKEN: z
-    .string({ error: required(BOT_TOKEN_HINT) })
-    .superRefine((v, ctx) => {
-      const p = tokenProblem(v, 'xoxb-', BOT_TOKEN_HINT);
-      if (p) ctx.addIssue({ code: 'custom', message: p });
-    }),
-  SLACK_APP_TOKEN: checked((v) => tokenProblem(v, 'xapp-', APP_TOKEN_HINT)).optional(),
-  SLACK_SIGNING_SECRET: checked((v) =>
-    /\s/.test(v)
-      ? 'contains whitespace — copy the Signing Secret again from Basic Information → App Credentials'
-      : undefined,
-  ).optional(),
-  SLACK_MODE: oneOf(['socket', 'http'], 'socket for Socket Mode (no public URL), http for signed HTTP requests to /slack/events').default(
-    DEFAULTS.SLACK_MODE,
+const DEFAULT_SLACK_MODE = 'socket';
+
+/** The whole environment, shaped as `Config`. Field order is DESIGN §3's table order (problems are reported in it). */
+export const configSchema = z.object({
+  slack: z.object({
+    botToken: fromEnv(
+      'SLACK_BOT_TOKEN',
+      z.string({ error: required(BOT_TOKEN_HINT) }).superRefine((v, ctx) => {
+        const p = tokenProblem(v, 'xoxb-', BOT_TOKEN_HINT);
+        if (p) ctx.addIssue({ code: 'custom', message: p });
+      }),
+      'token',
+    ),
+    appToken: fromEnv('SLACK_APP_TOKEN', checked((v) => tokenProblem(v, 'xapp-', APP_TOKEN_HINT)).optional(), 'token'),
+    signingSecret: fromEnv(
+      'SLACK_SIGNING_SECRET',
+      checked((v) =>
+        /\s/.test(v) ? 'contains whitespace — copy the Signing Secret again from Basic Information → App Credentials' : undefined,
+      ).optional(),
+      'secret',
+    ),
+    mode: fromEnv(
+      'SLACK_MODE',
+      oneOf(['socket', 'http'], 'socket for Socket Mode (no public URL), http for signed HTTP requests to /slack/events').default(DEFAULT_SLACK_MODE),
+    ),
+    apiUrl: fromEnv(
+      'SLACK_API_URL',
+      checked((v) => urlProblem(v, ['http', 'https'], 'https://slack.com/api/'))
+        .transform(withSlash)
+        .default('https://slack.com/api/'),
+      'url',
+    ),
+  }),
+  port: fromEnv('PORT', positiveInt(65535, 'set PORT to a free TCP port such as 3000').default(3000)),
+  redis: z.object({
+    url: fromEnv(
+      'REDIS_URL',
+      checked((v) => urlProblem(v, ['redis', 'rediss'], 'redis://[:password@]host:6379[/db] (rediss:// for TLS)')).default('redis://localhost:6379'),
+      'url',
+    ),
+    prefix: fromEnv(
+      'REDIS_PREFIX',
+      checked((v) => (/\s/.test(v) ? 'must not contain whitespace — use something short like sb: or switchboard:' : undefined)).default('sb:'),
+    ),
+  }),
+  spawner: z.object({
+    type: fromEnv(
+      'SPAWNER_TYPE',
+      oneOf(['docker', 'kubernetes'], 'docker runs agents on the local engine, kubernetes runs them as Jobs').default('docker'),
+    ),
+    agentImage: fromEnv(
+      'AGENT_IMAGE',
+      checked((v) =>
+        /\s/.test(v) ? 'must not contain whitespace — use an image reference such as switchboard-agent:latest' : undefined,
+      ).default('switchboard-agent:latest'),
+    ),
+    dockerHost: fromEnv(
+      'DOCKER_HOST',
+      checked((v) =>
+        v.startsWith('/') || /^(unix|tcp|http|https|ssh|npipe):\/\/\S+$/.test(v)
+          ? undefined
+          : 'must be a socket path or URL — use /var/run/docker.sock, unix:///var/run/docker.sock or tcp://host:2375',
+      ).default('/var/run/docker.sock'),
+      'url',
+    ),
+    dockerNetwork: fromEnv(
+      'DOCKER_NETWORK',
+      checked((v) =>
+        /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v)
+          ? undefined
+          : 'is not a valid network name — use a name from `docker network ls`, or unset it to use the dispatcher’s own network',
+      ).optional(),
+    ),
+    k8sNamespace: fromEnv(
+      'K8S_NAMESPACE',
+      checked((v) =>
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v) && v.length <= 63
+          ? undefined
+          : 'is not a valid namespace name (lowercase letters, digits and -, at most 63) — or unset it to use the in-cluster namespace',
+      ).optional(),
+    ),
+  }),
+  projectsFile: fromEnv('PROJECTS_FILE', z.string().default('./projects.yml')),
+  maxConcurrentJobs: fromEnv(
+    'MAX_CONCURRENT_JOBS',
+    positiveInt(undefined, 'set the number of agents that may run at once across all replicas, e.g. 4').default(4),
   ),
-  SLACK_API_URL: checked((v) => urlProblem(v, ['http', 'https'], 'https://slack.com/api/'))
-    .transform(withSlash)
-    .default(DEFAULTS.SLACK_API_URL),
-  PORT: positiveInt(65535, 'set PORT to a free TCP port such as 3000').default(DEFAULTS.PORT),
-  REDIS_URL: checked((v) => urlProblem(v, ['redis', 'rediss'], 'redis://[:password@]host:6379[/db] (rediss:// for TLS)')).default(
-    DEFAULTS.REDIS_URL,
+  ollamaUrl: fromEnv(
+    'OLLAMA_URL',
+    checked((v) => urlProblem(v, ['http', 'https'], 'http://ollama:11434/ (or unset it for no local inference)'))
+      .transform(withSlash)
+      .optional(),
+    'url',
   ),
-  REDIS_PREFIX: checked((v) =>
-    /\s/.test(v) ? 'must not contain whitespace — use something short like sb: or switchboard:' : undefined,
-  ).default(DEFAULTS.REDIS_PREFIX),
-  SPAWNER_TYPE: oneOf(['docker', 'kubernetes'], 'docker runs agents on the local engine, kubernetes runs them as Jobs').default(
-    DEFAULTS.SPAWNER_TYPE,
-  ),
-  AGENT_IMAGE: checked((v) =>
-    /\s/.test(v) ? 'must not contain whitespace — use an image reference such as switchboard-agent:latest' : undefined,
-  ).default(DEFAULTS.AGENT_IMAGE),
-  DOCKER_HOST: checked((v) =>
-    v.startsWith('/') || /^(unix|tcp|http|https|ssh|npipe):\/\/\S+$/.test(v)
-      ? undefined
-      : 'must be a socket path or URL — use /var/run/docker.sock, unix:///var/run/docker.sock or tcp://host:2375',
-  ).default(DEFAULTS.DOCKER_HOST),
-  DOCKER_NETWORK: checked((v) =>
-    /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v)
-      ? undefined
-      : 'is not a valid network name — use a name from `docker network ls`, or unset it to use the dispatcher’s own network',
-  ).optional(),
-  K8S_NAMESPACE: checked((v) =>
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v) && v.length <= 63
-      ? undefined
-      : 'is not a valid namespace name (lowercase letters, digits and -, at most 63) — or unset it to use the in-cluster namespace',
-  ).optional(),
-  PROJECTS_FILE: z.string().default(DEFAULTS.PROJECTS_FILE),
-  MAX_CONCURRENT_JOBS: positiveInt(undefined, 'set the number of agents that may run at once across all replicas, e.g. 4').default(
-    DEFAULTS.MAX_CONCURRENT_JOBS,
-  ),
-  OLLAMA_URL: checked((v) => urlProblem(v, ['http', 'https'], 'http://ollama:11434/ (or unset it for no local inference)'))
-    .transform(withSlash)
-    .optional(),
-  LOG_LEVEL: oneOf(LOG_LEVELS, 'info is a good default, debug when investigating').default(DEFAULTS.LOG_LEVEL),
+  logLevel: fromEnv('LOG_LEVEL', oneOf(LOG_LEVELS, 'info is a good default, debug when investigating').default('info')),
 });
+
+export type Config = z.output<typeof configSchema>;
+
+/** One setting of `configSchema`: where it sits in Config, and its metadata. */
+export interface SettingAt extends EnvSetting {
+  path: readonly string[];
+}
+
+function collectSettings(schema: z.ZodObject, path: readonly string[]): SettingAt[] {
+  const out: SettingAt[] = [];
+  for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
+    const meta = envSettings.get(field);
+    if (meta) out.push({ ...meta, path: [...path, key] });
+    else if (field instanceof z.ZodObject) out.push(...collectSettings(field, [...path, key]));
+    else throw new Error(`config schema: ${[...path, key].join('.')} is neither a setting (fromEnv) nor a group`);
+  }
+  return out;
+}
+
+/** Every setting, in table order. */
+export const SETTINGS: readonly SettingAt[] = collectSettings(configSchema, []);
+
+/** Every variable `loadConfig` reads, in the order of DESIGN §3 (problems are reported in this order). */
+export const ENV_NAMES: readonly string[] = SETTINGS.map((s) => s.env);
 
 /**
  * Parses and validates the environment. Empty (or blank) values count as
@@ -207,30 +234,39 @@ const schema = z.object({
  * @throws ConfigError listing every problem.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const input: Partial<Record<EnvName, string>> = {};
-  for (const name of ENV_NAMES) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== '') input[name] = value;
+  // The schema's input, shaped like Config; groups always exist, unset settings stay absent.
+  const input: Record<string, unknown> = {};
+  const raw: Record<string, string> = {};
+  const envAt = new Map<string, string>();
+  for (const s of SETTINGS) {
+    envAt.set(s.path.join('.'), s.env);
+    let group = input;
+    for (const key of s.path.slice(0, -1)) group = (group[key] ??= {}) as Record<string, unknown>;
+    const value = env[s.env];
+    if (value !== undefined && value.trim() !== '') {
+      group[s.path[s.path.length - 1]!] = value;
+      raw[s.env] = value;
+    }
   }
 
   const problems: { name: string; text: string }[] = [];
-  const parsed = schema.safeParse(input);
+  const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      problems.push({ name: String(issue.path[0] ?? 'environment'), text: issue.message });
+      problems.push({ name: envAt.get(issue.path.join('.')) ?? 'environment', text: issue.message });
     }
   }
 
   // Cross-field rules run on the raw input so they are reported together with
   // everything else (zod skips object refinements once a field has failed).
-  const mode = input.SLACK_MODE?.toLowerCase() ?? DEFAULTS.SLACK_MODE;
-  if (mode === 'socket' && input.SLACK_APP_TOKEN === undefined) {
+  const mode = raw.SLACK_MODE?.toLowerCase() ?? DEFAULT_SLACK_MODE;
+  if (mode === 'socket' && raw.SLACK_APP_TOKEN === undefined) {
     problems.push({
       name: 'SLACK_APP_TOKEN',
       text: `required when SLACK_MODE=socket — ${APP_TOKEN_HINT}, or set SLACK_MODE=http`,
     });
   }
-  if (mode === 'http' && input.SLACK_SIGNING_SECRET === undefined) {
+  if (mode === 'http' && raw.SLACK_SIGNING_SECRET === undefined) {
     problems.push({
       name: 'SLACK_SIGNING_SECRET',
       text: 'required when SLACK_MODE=http — copy the Signing Secret from Basic Information → App Credentials and set it, or set SLACK_MODE=socket',
@@ -238,28 +274,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   if (problems.length > 0 || !parsed.success) {
-    const order = (n: string) => ENV_NAMES.indexOf(n as EnvName);
+    const order = (n: string) => ENV_NAMES.indexOf(n);
     const sorted = problems.map((p, i) => ({ ...p, i })).sort((a, b) => order(a.name) - order(b.name) || a.i - b.i);
     throw new ConfigError(
       'environment',
       sorted.map((p) => `${p.name}: ${p.text}`),
     );
   }
-
-  const e = parsed.data;
-  const config: Config = {
-    slack: { mode: e.SLACK_MODE, botToken: e.SLACK_BOT_TOKEN, apiUrl: e.SLACK_API_URL },
-    port: e.PORT,
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    spawner: { type: e.SPAWNER_TYPE, agentImage: e.AGENT_IMAGE, dockerHost: e.DOCKER_HOST },
-    projectsFile: e.PROJECTS_FILE,
-    maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
-    logLevel: e.LOG_LEVEL,
-  };
-  if (e.SLACK_APP_TOKEN !== undefined) config.slack.appToken = e.SLACK_APP_TOKEN;
-  if (e.SLACK_SIGNING_SECRET !== undefined) config.slack.signingSecret = e.SLACK_SIGNING_SECRET;
-  if (e.DOCKER_NETWORK !== undefined) config.spawner.dockerNetwork = e.DOCKER_NETWORK;
-  if (e.K8S_NAMESPACE !== undefined) config.spawner.k8sNamespace = e.K8S_NAMESPACE;
-  if (e.OLLAMA_URL !== undefined) config.ollamaUrl = e.OLLAMA_URL;
-  return config;
+  return parsed.data;
 }

@@ -1,6 +1,6 @@
 // Redaction: what may be printed about the configuration, and scrubbing known
 // secret values out of free text (error messages, agent log lines).
-import type { Config } from './env.js';
+import { SETTINGS, type Config, type SecretKind } from './env.js';
 
 const MASK = '***';
 
@@ -30,43 +30,57 @@ export function redactUrl(url: string): string {
   return out.replace(/([?&](?:password|pass|token|secret|auth)=)[^&#]*/gi, `$1${MASK}`);
 }
 
-/** A copy of the configuration that is safe to log. */
-export function redactConfig(config: Config): Record<string, unknown> {
-  const slack: Record<string, unknown> = {
-    mode: config.slack.mode,
-    botToken: redactToken(config.slack.botToken),
-    apiUrl: redactUrl(config.slack.apiUrl),
-  };
-  if (config.slack.appToken !== undefined) slack.appToken = redactToken(config.slack.appToken);
-  if (config.slack.signingSecret !== undefined) slack.signingSecret = '(redacted)';
+function valueAt(config: Config, path: readonly string[]): unknown {
+  let v: unknown = config;
+  for (const key of path) v = v === undefined || v === null ? undefined : (v as Record<string, unknown>)[key];
+  return v;
+}
 
-  const out: Record<string, unknown> = {
-    slack,
-    port: config.port,
-    redis: { url: redactUrl(config.redis.url), prefix: config.redis.prefix },
-    spawner: { ...config.spawner, dockerHost: redactUrl(config.spawner.dockerHost) },
-    projectsFile: config.projectsFile,
-    maxConcurrentJobs: config.maxConcurrentJobs,
-    logLevel: config.logLevel,
-  };
-  if (config.ollamaUrl !== undefined) out.ollamaUrl = redactUrl(config.ollamaUrl);
+function shown(value: unknown, secret: SecretKind | undefined): unknown {
+  if (typeof value !== 'string') return value;
+  switch (secret) {
+    case 'token':
+      return redactToken(value);
+    case 'secret':
+      return '(redacted)';
+    case 'url':
+      return redactUrl(value);
+    case undefined:
+      return value;
+  }
+}
+
+/** A copy of the configuration that is safe to log: each setting shown as its schema entry says (env.ts). */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const value = valueAt(config, s.path);
+    let group = out;
+    for (const key of s.path.slice(0, -1)) group = (group[key] ??= {}) as Record<string, unknown>;
+    if (value !== undefined) group[s.path[s.path.length - 1]!] = shown(value, s.secret);
+  }
   return out;
 }
 
-/** The secret values in a configuration, for `redactSecrets`. */
+/** The secret values in a configuration, for `redactSecrets`: every secret setting, and the credentials of URL settings. */
 export function configSecrets(config: Config): string[] {
-  const secrets = [config.slack.botToken, config.slack.appToken, config.slack.signingSecret];
-  for (const url of [config.redis.url, config.ollamaUrl]) {
-    if (url === undefined) continue;
+  const secrets: string[] = [];
+  for (const s of SETTINGS) {
+    const value = valueAt(config, s.path);
+    if (typeof value !== 'string' || s.secret === undefined) continue;
+    if (s.secret !== 'url') {
+      secrets.push(value);
+      continue;
+    }
     try {
-      const u = new URL(url);
+      const u = new URL(value);
       if (u.password) secrets.push(decodeURIComponent(u.password), u.password);
       else if (u.username) secrets.push(decodeURIComponent(u.username), u.username);
     } catch {
-      // not a URL: nothing to extract
+      // not a URL (a socket path): nothing to extract
     }
   }
-  return secrets.filter((s): s is string => s !== undefined && s !== '');
+  return secrets.filter((s) => s !== '');
 }
 
 /** Secrets shorter than this are ignored: replacing them would shred ordinary text. */

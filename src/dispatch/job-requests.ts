@@ -3,7 +3,7 @@
 // holds a channel; the lock is taken before anything is posted or queued.
 import { randomBytes } from 'node:crypto';
 import { failJob, newJob, type JobRecord } from '../domain/job.js';
-import { UserFacingError } from '../domain/errors.js';
+import { UserFacingError } from '../errors.js';
 import { findProjectByRepo, mayDispatch, projectsFor, type Catalogue, type Project } from '../config/catalogue.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';

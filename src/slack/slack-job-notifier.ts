@@ -3,7 +3,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { JobRecord } from '../domain/job.js';
 import type { JobNotifier } from '../relay/job-notifier.js';
-import { UserFacingError } from '../domain/errors.js';
+import { ErrorCode, UserFacingError } from '../errors.js';
 import { renderResult, renderStatus } from './render/job-messages.js';
 
 export class SlackJobNotifier implements JobNotifier {
@@ -15,7 +15,7 @@ export class SlackJobNotifier implements JobNotifier {
       .catch((err: { data?: { error?: string } }) => {
         const code = err.data?.error;
         if (code === 'not_in_channel' || code === 'channel_not_found' || code === 'is_archived') {
-          throw new UserFacingError('CHAT_NOT_IN_CHANNEL', "I can't post in this channel: invite me with `/invite @Switchboard` and ask again.");
+          throw new UserFacingError(ErrorCode.ChatNotInChannel, "I can't post in this channel: invite me with `/invite @Switchboard` and ask again.");
         }
         throw err;
       });
