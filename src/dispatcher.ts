@@ -2,7 +2,7 @@
 // relay out. main.ts calls it for production; end-to-end tests call it too.
 import type { Config } from './config/env.js';
 import { redactConfig } from './config/redact.js';
-import { CatalogueWatcher } from './config/catalogue.js';
+import { CatalogueWatcher } from './config/catalogue-watcher.js';
 import { keys as keysFor } from './domain/keys.js';
 import { failJob } from './domain/job.js';
 import type { Logger } from './observability/logger.js';

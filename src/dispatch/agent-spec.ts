@@ -1,6 +1,6 @@
 // Turns a job and its project into what the spawner starts (DESIGN §5).
 import type { JobRecord } from '../domain/job.js';
-import type { Project } from '../config/catalogue.js';
+import type { Project } from '../domain/project.js';
 import type { AgentSpec } from '../spawners/spawner.js';
 
 export interface AgentSettings {

@@ -2,7 +2,8 @@
 // hand in text and identities, and render the reply they get back.
 import { helpText, normalizeSlackText, parseIntent } from '../domain/intents.js';
 import type { JobRecord } from '../domain/job.js';
-import { projectsFor, type Catalogue } from '../config/catalogue.js';
+import type { Catalogue } from '../domain/project.js';
+import { projectsFor } from '../domain/permissions.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobRequests, RequestOutcome } from './job-requests.js';

@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { failJob, newJob, type JobRecord } from '../domain/job.js';
 import { UserFacingError } from '../errors.js';
-import { findProjectByRepo, mayDispatch, projectsFor, type Catalogue, type Project } from '../config/catalogue.js';
+import type { Catalogue, Project } from '../domain/project.js';
+import { mayDispatch, projectsFor } from '../domain/permissions.js';
+import { findProjectByRepo } from '../domain/repositories.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobNotifier } from '../relay/job-notifier.js';

@@ -12,6 +12,8 @@
 //   conversation, and a bot that answers chatter is worse than one that stays
 //   quiet. The bare `?` is help only when addressed, for the same reason.
 
+import { PROJECT_NAME } from './project.js';
+
 export type Intent =
   | { kind: 'fix'; issue: number; project?: string; repo?: string }
   | { kind: 'status' }
@@ -37,7 +39,6 @@ export interface GrammarEntry {
 }
 
 export const MAX_ISSUE = 1e9;
-const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 
 // ---------------------------------------------------------------- normalising
 

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { applyEvent, failJob, isFinished, type JobRecord } from '../domain/job.js';
 import type { Keys } from '../domain/keys.js';
-import type { Catalogue } from '../config/catalogue.js';
+import type { Catalogue } from '../domain/project.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js';

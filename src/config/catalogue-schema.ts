@@ -1,0 +1,128 @@
+// The catalogue's YAML shape (PROJECTS_FILE, DESIGN §3) as zod schemas, with
+// the wording of every problem a field can have.
+import { z } from 'zod';
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const GIT_URL = /^(?:(?:https?|ssh|git|file):\/\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
+
+export const BUILTIN_DEFAULTS = { branch: 'main', timeoutMinutes: 60, cpus: 2, memory: '4g' } as const;
+
+// ---------------------------------------------------------------- memory sizes
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+const DOCKER_MIN_MEMORY = 6 * 2 ** 20;
+
+/**
+ * Parses a memory size: a number of bytes, `512m`, `4g`, `1.5g`, `4Gi`,
+ * `2048Mi`, `4GB`. Every suffix is binary (1024-based), as in
+ * `docker run --memory`; so `4G` and `4Gi` are the same. Returns undefined
+ * when the text is not a size.
+ */
+export function parseMemory(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const [, num = '', unit = '', suffix = ''] = m;
+  if (unit === '' && suffix.toLowerCase().startsWith('i')) return undefined;
+  const bytes = Math.round(Number(num) * (UNITS[unit.toLowerCase()] ?? 1));
+  return bytes > 0 ? bytes : undefined;
+}
+
+const idList = (re: RegExp, what: string, hint: string) =>
+  z
+    .array(z.string().regex(re, { error: `not a ${what} ID — ${hint}` }), { error: `must be a list of ${what} IDs` })
+    .min(1, { error: `is empty, so nobody could use it — omit it to allow any ${what}, or list at least one ID` });
+
+const channels = idList(CHANNEL_ID, 'channel', 'use the channel ID (C0123ABCD, from channel details), not its #name');
+const users = idList(USER_ID, 'user', 'use the member ID (U0123ABCD, from the profile’s ⋯ menu → Copy member ID), not a name');
+const admins = z.array(z.string().regex(USER_ID, { error: 'not a user ID — use the member ID (U0123ABCD), not a name' }), {
+  error: 'must be a list of user IDs',
+});
+const envNames = z.array(
+  z.string().regex(ENV_NAME, { error: 'not an environment variable name — use UPPER_SNAKE_CASE like GITHUB_TOKEN (names only, never values)' }),
+  { error: 'must be a list of environment variable names' },
+);
+const memory = z.union([z.string(), z.number()], { error: 'must be a size like 512m, 4g or 4Gi, or a number of bytes' }).superRefine((v, ctx) => {
+  const bytes = parseMemory(v);
+  if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'must be a size like 512m, 4g or 4Gi, or a number of bytes' });
+  else if (bytes < DOCKER_MIN_MEMORY) ctx.addIssue({ code: 'custom', message: 'is below the 6m minimum a container accepts — give at least 6m' });
+});
+const resources = z.strictObject({
+  cpus: z.number({ error: 'must be a number of CPUs, like 2 or 0.5' }).positive({ error: 'must be more than 0' }).optional(),
+  memory: memory.optional(),
+});
+export const agent = z.strictObject({
+  command: z
+    .array(z.string().min(1, { error: 'must not be empty' }), {
+      error: 'must be a list of arguments, like ["claude", "-p", "{prompt}"]',
+    })
+    .min(1, { error: 'must not be empty — give the CLI and its arguments, like ["claude", "-p", "{prompt}"]' })
+    .optional(),
+  backend: z.literal('ollama', { error: 'the only built-in backend is ollama' }).optional(),
+  model: z.string().min(1, { error: 'must not be empty' }).optional(),
+});
+const priority = z.number({ error: 'must be a whole number (larger runs earlier)' }).int({ error: 'must be a whole number (larger runs earlier)' });
+const timeoutMinutes = z
+  .number({ error: 'must be a number of minutes, like 60' })
+  .int({ error: 'must be a whole number of minutes' })
+  .positive({ error: 'must be at least 1' });
+const branch = z.string({ error: 'must be a branch name' }).min(1, { error: 'must not be empty' });
+
+const inheritable = {
+  branch: branch.optional(),
+  agent: agent.optional(),
+  channels: channels.optional(),
+  users: users.optional(),
+  admins: admins.optional(),
+  env: envNames.optional(),
+  priority: priority.optional(),
+  timeoutMinutes: timeoutMinutes.optional(),
+  resources: resources.optional(),
+};
+export const defaultsSchema = z.strictObject(inheritable);
+
+const trackerSchema = z
+  .strictObject({
+    type: z.enum(['github', 'gitlab', 'jira'], { error: 'must be github, gitlab or jira' }),
+    repo: z.string({ error: 'required — owner/name for github, group/name for gitlab, the project key for jira' }).min(1),
+  })
+  .superRefine((t, ctx) => {
+    if (t.type === 'github' && !/^[\w.-]+\/[\w.-]+$/.test(t.repo)) {
+      ctx.addIssue({ code: 'custom', path: ['repo'], message: 'must be owner/name, like acme/billing-api' });
+    }
+    if (t.type === 'gitlab' && !/^[\w.-]+(\/[\w.-]+)+$/.test(t.repo)) {
+      ctx.addIssue({ code: 'custom', path: ['repo'], message: 'must be the project path, like acme/billing-api or group/sub/name' });
+    }
+  });
+
+export const projectSchema = z.strictObject({
+  repo: z.string({ error: 'must be a git URL' }).regex(GIT_URL, {
+    error: 'is not a git URL — use https://host/owner/name.git or git@host:owner/name.git',
+  }).optional(),
+  workspace: z.string({ error: 'must be an absolute path' }).regex(/^\//, {
+    error: 'must be an absolute host path, like /srv/checkouts/billing-api',
+  }).optional(),
+  tracker: trackerSchema.optional(),
+  ...inheritable,
+});
+
+export const topSchema = z.strictObject({
+  defaults: z.unknown().optional(),
+  projects: z.record(z.string(), z.unknown(), {
+    error: (i) =>
+      i.input === undefined || i.input === null
+        ? 'required — define your projects under projects:, see projects.example.yml'
+        : 'must be a mapping of project name → settings, not a list — see projects.example.yml',
+  }),
+});
+
+export const ALLOWED_KEYS: Record<string, readonly string[]> = {
+  top: Object.keys(topSchema.shape),
+  defaults: Object.keys(defaultsSchema.shape),
+  project: Object.keys(projectSchema.shape),
+  tracker: ['type', 'repo'],
+  agent: Object.keys(agent.shape),
+  resources: Object.keys(resources.shape),
+};

@@ -1,0 +1,32 @@
+// A project of the catalogue, as the rest of Switchboard sees it: already
+// validated, defaults merged. Pure data; config/ builds it from PROJECTS_FILE.
+
+/** Letters, digits, '.', '_' and '-', starting with a letter or digit. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]*$/i;
+
+export interface Project {
+  name: string;
+  /** git URL the agent clones; exactly one of repo / workspace. */
+  repo?: string;
+  /** Absolute host path, bind-mounted as /workspace (docker only). */
+  workspace?: string;
+  branch: string;
+  tracker?: { type: 'github' | 'gitlab' | 'jira'; repo: string };
+  agent: { command: string[] } | { backend: 'ollama'; model: string };
+  /** Channel IDs that may dispatch it; undefined = any channel. */
+  channels?: string[];
+  /** User IDs that may dispatch it; undefined = any user. */
+  users?: string[];
+  admins: string[];
+  /** Names of environment variables passed through to the agent. */
+  env: string[];
+  priority: number;
+  timeoutMinutes: number;
+  resources: { cpus: number; memoryBytes: number };
+}
+
+export interface Catalogue {
+  readonly projects: ReadonlyMap<string, Project>;
+  /** Case-insensitive lookup by project name. */
+  get(name: string): Project | undefined;
+}
