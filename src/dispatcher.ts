@@ -5,6 +5,7 @@ import { redactConfig } from './config/redact.js';
 import { CatalogueWatcher } from './config/catalogue-watcher.js';
 import { keys as keysFor } from './domain/keys.js';
 import { failJob } from './domain/job.js';
+import { ErrorCode, SwitchboardError } from './errors.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { healthRoutes } from './observability/http-routes.js';
@@ -36,7 +37,9 @@ export interface RunningDispatcher {
 
 function createSpawner(config: Config, logger: Logger): JobSpawner {
   if (config.spawner.type === 'kubernetes') {
-    throw new Error('SPAWNER_TYPE=kubernetes is not available in this version yet: use SPAWNER_TYPE=docker');
+    throw new SwitchboardError(ErrorCode.SpawnerUnsupported, 'SPAWNER_TYPE=kubernetes is not available in this version yet', {
+      operatorHint: 'use SPAWNER_TYPE=docker',
+    });
   }
   return new DockerSpawner({ dockerHost: config.spawner.dockerHost, network: config.spawner.dockerNetwork, logger });
 }
@@ -50,7 +53,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
 
   const catalogue = await CatalogueWatcher.open(config.projectsFile, {
     onReload: (c) => logger.info({ projects: [...c.projects.keys()] }, 'project catalogue reloaded'),
-    onError: (e) => logger.error({ problems: e.message }, 'project catalogue edit is invalid: still using the previous one'),
+    onError: (err) => logger.error({ err }, 'project catalogue edit is invalid: still using the previous one'),
   });
   logger.info({ projects: [...catalogue.current().projects.keys()], file: config.projectsFile }, 'project catalogue loaded');
 
@@ -101,10 +104,11 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   });
   queue.startWorker(
     (jobId, signal) => supervisor.supervise(jobId, signal),
-    async (jobId, error) => {
+    async (jobId) => {
+      // The crash itself is logged by the queue; chat only gets the ref.
       const job = await store.get(jobId);
       if (!job) return;
-      await supervisor.finishFailed(failJob(job, `Switchboard could not run the job (internal error, ref \`${jobId}\`): ${error}`, Date.now()));
+      await supervisor.finishFailed(failJob(job, `Switchboard could not run the job (internal error, ref \`${jobId}\`)`, Date.now()));
     },
   );
 
@@ -113,7 +117,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     void queue
       .waiting()
       .then((waiting) => Promise.all(waiting.map((w) => lock.renew(w.channel, w.jobId, timings.lockLeaseMs))))
-      .catch((err: Error) => logger.warn({ err: err.message }, 'could not renew the leases of queued jobs'));
+      .catch((err: unknown) => logger.warn({ err }, 'could not renew the leases of queued jobs'));
   }, timings.lockLeaseMs / 4);
 
   await app.start(config.port);
@@ -123,7 +127,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
-      await app.stop().catch((err: Error) => logger.warn({ err: err.message }, 'stopping the Slack app failed'));
+      await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();
       catalogue.close();
       redis.disconnect();

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       logger.fatal({ problems: err.problems }, err.message);
       process.exit(78);
     }
-    logger.fatal({ err: (err as Error).message, stack: (err as Error).stack }, 'could not start');
+    logger.fatal({ err }, 'could not start');
     process.exit(1);
   }
   let stopping = false;
@@ -34,8 +34,8 @@ async function main(): Promise<void> {
       logger.info({ signal: sig }, 'signal received');
       void dispatcher.stop().then(
         () => process.exit(0),
-        (err: Error) => {
-          logger.error({ err: err.message }, 'unclean shutdown');
+        (err: unknown) => {
+          logger.error({ err }, 'unclean shutdown');
           process.exit(1);
         },
       );

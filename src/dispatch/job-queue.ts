@@ -92,12 +92,12 @@ export class JobQueue {
     );
     this.worker.on('failed', (job, err) => {
       if (!job) return;
-      log.error({ jobId: job.data.jobId, attempt: job.attemptsMade, err: err.message }, 'processing a job crashed');
+      log.error({ jobId: job.data.jobId, attempt: job.attemptsMade, err }, 'processing a job crashed');
       if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
-        void onGiveUp(job.data.jobId, err.message).catch((e: Error) => log.error({ jobId: job.data.jobId, err: e.message }, 'could not fail the job'));
+        void onGiveUp(job.data.jobId, err.message).catch((e: unknown) => log.error({ jobId: job.data.jobId, err: e }, 'could not fail the job'));
       }
     });
-    this.worker.on('error', (err) => log.error({ err: err.message }, 'queue worker error'));
+    this.worker.on('error', (err) => log.error({ err }, 'queue worker error'));
   }
 
   async ping(): Promise<void> {

@@ -107,10 +107,11 @@ export class JobRequests {
       await this.deps.store.save(job);
       await this.deps.enqueue({ jobId, channel: req.channel }, project.priority);
     } catch (err) {
-      await this.deps.store.save(failJob(job, `could not be queued: ${(err as Error).message}`, Date.now())).catch(() => undefined);
+      const reason = err instanceof UserFacingError ? err.userText : `could not be queued (internal error, ref \`${jobId}\`)`;
+      await this.deps.store.save(failJob(job, reason ?? 'could not be queued', Date.now())).catch(() => undefined);
       await this.deps.lock.release(req.channel, jobId);
-      if (err instanceof UserFacingError) return { kind: 'rejected', message: err.message };
-      log.error({ err: (err as Error).message }, 'could not queue the job');
+      if (err instanceof UserFacingError && err.userText !== undefined) return { kind: 'rejected', message: err.userText };
+      log.error({ err }, 'could not queue the job');
       return { kind: 'rejected', message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.` };
     }
     log.info({ issue: req.issue, user: req.user }, 'job queued');

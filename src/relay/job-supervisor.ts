@@ -15,6 +15,7 @@ import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
 import { EventReader, type StreamEntry } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
 import { StatusThrottle } from './status-throttle.js';
+import { userTextOf } from '../errors.js';
 
 export interface SupervisorTimings {
   /** How long one blocking read waits before the loop checks heartbeat, timeout and exit. */
@@ -105,8 +106,10 @@ export class JobSupervisor {
         };
       }
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'could not start the agent');
-      return this.finish(failJob(job, `the agent could not be started: ${(err as Error).message}`, Date.now()), throttle, undefined, log);
+      log.error({ err }, 'could not start the agent');
+      // Only an error's user text reaches chat; operator hints and host details stay in the log.
+      const why = userTextOf(err, `internal error, ref \`${jobId}\``);
+      return this.finish(failJob(job, `the agent could not be started: ${why}`, Date.now()), throttle, undefined, log);
     }
     const took = handle.ref === 'gone' ? 'took over a job whose agent is already gone' : 'took over a running agent';
     log.info({ agent: handle.ref.slice(0, 12), adopted: handle.adopted }, handle.adopted ? took : 'agent started');
@@ -133,7 +136,7 @@ export class JobSupervisor {
           entries = await reader.read(exitedBeforeRead ? 0 : this.t.readBlockMs, READ_COUNT);
         } catch (err) {
           if (signal.aborted) continue;
-          log.warn({ err: (err as Error).message }, 'reading agent events failed; retrying');
+          log.warn({ err }, 'reading agent events failed; retrying');
           await sleep(1000);
           continue;
         }
@@ -203,7 +206,7 @@ export class JobSupervisor {
     await this.deps.lock.release(job.channel, job.id);
     await throttle.final(job);
     if (await this.deps.store.claimResultAnnouncement(job.id)) {
-      await this.deps.notifier.postResult(job).catch((err: Error) => log.error({ err: err.message }, 'could not post the result'));
+      await this.deps.notifier.postResult(job).catch((err: unknown) => log.error({ err }, 'could not post the result'));
     }
     this.deps.metrics?.jobsFinished.inc({ state: job.state });
     log.info({ state: job.state, reason: job.reason }, `job ${job.state}`);
@@ -227,7 +230,7 @@ export class JobSupervisor {
   }
 
   private async stopAgent(jobId: string, log: Logger): Promise<void> {
-    await this.deps.spawner.stop(jobId, this.t.stopGraceSeconds).catch((err: Error) => log.error({ err: err.message }, 'could not stop the agent'));
+    await this.deps.spawner.stop(jobId, this.t.stopGraceSeconds).catch((err: unknown) => log.error({ err }, 'could not stop the agent'));
   }
 
   /** Confirms this job still owns its channel, or takes it back if the lease lapsed while nobody held it. */

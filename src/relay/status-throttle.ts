@@ -50,6 +50,6 @@ export class StatusThrottle {
     this.lastSentAt = Date.now();
     this.inFlight = this.inFlight
       .then(() => this.send(job))
-      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not update the status message'));
+      .catch((err: unknown) => this.log.warn({ err }, 'could not update the status message'));
   }
 }

@@ -32,6 +32,6 @@ export function createSlackApp({ slack, port, routes, logger }: SlackAppOptions)
 export function registerErrorHandler(app: App, logger: Logger): void {
   app.error(async (error) => {
     const original = (error as { original?: Error }).original;
-    logger.error({ err: (original ?? error).message, code: (error as { code?: string }).code, stack: (original ?? error).stack }, 'unhandled error in a Slack listener');
+    logger.error({ err: original ?? error, code: (error as { code?: string }).code }, 'unhandled error in a Slack listener');
   });
 }

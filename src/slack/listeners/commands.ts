@@ -17,7 +17,7 @@ export function registerCommandListeners(app: App, deps: { chat: ChatRequests; l
     const reply = await deps.chat.answer(
       { text: command.text || 'help', channel: command.channel_id, user: command.user_id, addressed: true, botUserId: context.botUserId },
       ref,
-      (err) => log.error({ err: err.message, stack: err.stack, ref }, 'could not answer /switchboard'),
+      (err) => log.error({ err, ref }, 'could not answer /switchboard'),
     );
     if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     log.info({ reply: reply.kind }, 'answered /switchboard');

@@ -40,7 +40,7 @@ export function registerMessageListeners(app: App, deps: MessageListenerDeps): v
     const addressed = msg.channel_type === 'im' || kind === 'app_mention' || (botUserId !== undefined && msg.text.includes(`<@${botUserId}>`));
     const threadTs = msg.thread_ts ?? msg.ts;
     const reply = await deps.chat.answer({ text: msg.text, channel: msg.channel, user: msg.user, addressed, threadTs, botUserId }, eventId ?? msg.ts, (err) =>
-      log.error({ err: err.message, stack: err.stack, ref: eventId ?? msg.ts }, 'could not answer a message'),
+      log.error({ err, ref: eventId ?? msg.ts }, 'could not answer a message'),
     );
     if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     if (reply.kind !== 'silent') log.info({ reply: reply.kind }, 'answered a message');

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Logger } from '../../observability/logger.js';
 import { agentArgs, agentLabels, type AgentExit, type AgentHandle, type AgentSpec, type JobSpawner } from '../spawner.js';
 import { dockerConnection } from './docker-connection.js';
+import { ErrorCode, SwitchboardError } from '../../errors.js';
 
 export interface DockerSpawnerOptions {
   dockerHost: string;
@@ -36,7 +37,11 @@ export class DockerSpawner implements JobSpawner {
     try {
       await this.docker.ping();
     } catch (err) {
-      throw new Error(`Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, { cause: err });
+      throw new SwitchboardError(ErrorCode.DockerUnreachable, `Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, {
+        userText: 'the machine that runs agents does not answer right now',
+        operatorHint: 'check that the Docker engine runs and that DOCKER_HOST points at its socket',
+        cause: err,
+      });
     }
   }
 
@@ -75,12 +80,22 @@ export class DockerSpawner implements JobSpawner {
       if (statusOf(err) === 409) {
         const adopted = await this.adopt(name, spec.jobId, log);
         if (adopted) return adopted;
-        throw new Error(`the container for job ${spec.jobId} vanished while being started; ask again`, { cause: err });
-      }
-      if (statusOf(err) === 404) {
-        throw new Error(`agent image ${spec.image} is not on the Docker engine: build it (docker build --target agent -t ${spec.image} .) or set AGENT_IMAGE`, {
+        throw new SwitchboardError(ErrorCode.AgentStartFailed, `the container for job ${spec.jobId} vanished while being started`, {
+          userText: 'the agent container vanished while being started; ask again',
           cause: err,
         });
+      }
+      if (statusOf(err) === 404) {
+        // The operator's fix stays in the message (logs); the user only hears that the image is missing.
+        throw new SwitchboardError(
+          ErrorCode.AgentImageMissing,
+          `agent image ${spec.image} is not on the Docker engine: build it (docker build --target agent -t ${spec.image} .) or set AGENT_IMAGE`,
+          {
+            userText: 'the agent image is not installed on this Switchboard; whoever runs it will find the fix in its logs',
+            operatorHint: `docker build --target agent -t ${spec.image} .  (or set AGENT_IMAGE)`,
+            cause: err,
+          },
+        );
       }
       throw err;
     }

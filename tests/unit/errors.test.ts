@@ -1,0 +1,51 @@
+import { Writable } from 'node:stream';
+import { ConfigError, ErrorCode, isCodedError, SwitchboardError, UserFacingError, userTextOf } from '../../src/errors.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+const imageMissing = () =>
+  new SwitchboardError(ErrorCode.AgentImageMissing, 'agent image x:1 is not on the Docker engine: build it (docker build --target agent -t x:1 .)', {
+    userText: 'the agent image is not installed on this Switchboard',
+    operatorHint: 'docker build --target agent -t x:1 .',
+    cause: new Error('(HTTP code 404) no such image'),
+  });
+
+describe('coded errors', () => {
+  it('keep the user text and the operator hint apart', () => {
+    const err = imageMissing();
+    expect(err.code).toBe('AGENT_IMAGE_MISSING');
+    expect(isCodedError(err)).toBe(true);
+    expect(userTextOf(err, 'internal error')).toBe('the agent image is not installed on this Switchboard');
+    expect(userTextOf(err, 'internal error')).not.toContain('docker build');
+  });
+
+  it('never hand an uncoded error’s message to the user', () => {
+    expect(userTextOf(new Error('connect ECONNREFUSED 10.0.0.5:6379 redis://:pw@…'), 'internal error, ref `abc`')).toBe('internal error, ref `abc`');
+    expect(userTextOf(new SwitchboardError(ErrorCode.AgentStartFailed, 'operator detail'), 'fallback')).toBe('fallback');
+    expect(userTextOf('a string', 'fallback')).toBe('fallback');
+  });
+
+  it('UserFacingError text is its user text; ConfigError keeps its code and problems', () => {
+    const refusal = new UserFacingError(ErrorCode.ChatNotInChannel, 'invite me first');
+    expect(refusal.userText).toBe('invite me first');
+    expect(refusal).toBeInstanceOf(SwitchboardError);
+    const config = new ConfigError('environment', ['PORT: bad — fix it']);
+    expect(config.code).toBe(ErrorCode.ConfigInvalid);
+    expect(config.userText).toBeUndefined();
+  });
+
+  it('logged as { err }, keep stack, cause, code and operator hint', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    createLogger('info', sink).error({ err: imageMissing() }, 'could not start the agent');
+    const logged = JSON.parse(lines[0] ?? '{}') as { err: Record<string, unknown> };
+    expect(logged.err.code).toBe('AGENT_IMAGE_MISSING');
+    expect(logged.err.operatorHint).toBe('docker build --target agent -t x:1 .');
+    expect(String(logged.err.stack)).toMatch(/at /);
+    expect(JSON.stringify(logged.err)).toContain('no such image');
+  });
+});
