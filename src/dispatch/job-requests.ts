@@ -1,8 +1,8 @@
 // Turns "fix #58 in billing-api" into a queued job — or into a clear no:
 // unknown project, not allowed here, or the channel is busy. Only one job
 // holds a channel; the lock is taken before anything is posted or queued.
-import { randomBytes } from 'node:crypto';
 import { failJob, newJob, type JobRecord } from '../domain/job.js';
+import { newJobId } from '../domain/job-id.js';
 import { UserFacingError } from '../domain/errors.js';
 import { findProjectByRepo, mayDispatch, projectsFor, type Catalogue, type Project } from '../config/catalogue.js';
 import type { ChannelLock } from '../state/channel-lock.js';
@@ -38,8 +38,6 @@ export interface JobRequestsDeps {
   lockLeaseMs: number;
   logger: Logger;
 }
-
-export const newJobId = (): string => randomBytes(6).toString('hex');
 
 const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
 

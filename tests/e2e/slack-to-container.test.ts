@@ -5,6 +5,7 @@
 import { jest } from '@jest/globals';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
+import { isJobId } from '../../src/domain/job-id.js';
 
 jest.setTimeout(120_000);
 
@@ -39,7 +40,7 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
       return list.find((c) => c.State === 'running');
     }, 'a running agent container for the channel');
     const jobId = running.Labels['switchboard.job-id'];
-    expect(jobId).toMatch(/^[0-9a-f]{12}$/);
+    expect(isJobId(jobId)).toBe(true);
     expect(running.Labels['switchboard.project']).toBe('demo');
     expect(running.Labels['switchboard.channel']).toBe(channel);
 

@@ -11,6 +11,7 @@ import { eventually } from '../support/eventually.js';
 import { buildAgentFixtures, SPAM_LOG_EVENTS, SPAM_MALFORMED_EVENTS, SPAM_SUMMARY, type FixtureImages } from '../support/fixtures/agent-images.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 import type { JobRecord } from '../../src/domain/job.js';
+import { isJobId } from '../../src/domain/job-id.js';
 
 jest.setTimeout(120_000);
 
@@ -37,7 +38,7 @@ const resultOf = (h: Harness, channel: string, threadTs: string, pattern: RegExp
   );
 
 const jobIdOf = (status: RecordedMessage): string => {
-  const id = /job `([0-9a-f]{12})`/.exec(JSON.stringify(status.blocks))?.[1];
+  const id = /job `([a-z0-9]+)`/.exec(JSON.stringify(status.blocks))?.[1];
   if (!id) throw new Error(`no job id in the status message: ${JSON.stringify(status.blocks)}`);
   return id;
 };
@@ -101,7 +102,7 @@ describe('an agent that crashes at once', () => {
     expect(await redis.exists(`${h.prefix}lock:channel:${other}`)).toBe(0);
     expect(await h.containers(other)).toHaveLength(0);
     const records = await redis.keys(`${h.prefix}job:*`);
-    const mine = await Promise.all(records.filter((k) => /job:[0-9a-f]{12}$/.test(k)).map(async (k) => JSON.parse((await redis.get(k)) ?? '{}') as JobRecord));
+    const mine = await Promise.all(records.filter((k) => isJobId(k.slice(`${h.prefix}job:`.length))).map(async (k) => JSON.parse((await redis.get(k)) ?? '{}') as JobRecord));
     expect(mine.filter((j) => j.channel === other)).toEqual([]);
   });
 });
