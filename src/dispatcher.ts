@@ -29,6 +29,8 @@ export interface DispatcherOptions {
   /** Where the values of projects' `env` names come from; default process.env. */
   secrets?: Record<string, string | undefined>;
   timings?: Partial<SupervisorTimings>;
+  /** The supervisors' clock (heartbeat grace, time limits); default Date.now. */
+  now?: () => number;
 }
 
 export interface RunningDispatcher {
@@ -101,6 +103,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     logger,
     metrics,
     timings,
+    now: options.now,
   });
   queue.startWorker(
     (jobId, signal) => supervisor.supervise(jobId, signal),

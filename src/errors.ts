@@ -15,6 +15,7 @@ export enum ErrorCode {
   AgentStartFailed = 'AGENT_START_FAILED',
   DockerUnreachable = 'DOCKER_UNREACHABLE',
   SpawnerUnsupported = 'SPAWNER_UNSUPPORTED',
+  JobIdInvalid = 'JOB_ID_INVALID',
 }
 
 export interface CodedError extends Error {

@@ -4,6 +4,7 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../state/redis.js';
+import { assertJobId } from '../domain/job-id.js';
 import type { Logger } from '../observability/logger.js';
 
 export const QUEUE_NAME = 'jobs';
@@ -50,6 +51,7 @@ export class JobQueue {
   }
 
   async enqueue(data: QueuedJobData, projectPriority: number): Promise<void> {
+    assertJobId(data.jobId); // becomes BullMQ's job id: one BullMQ refuses would fail every request for it
     await this.queue.add('run', data, {
       jobId: data.jobId, // BullMQ ignores a second add with the same id
       priority: queuePriority(projectPriority),

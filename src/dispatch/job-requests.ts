@@ -1,8 +1,8 @@
 // Turns "fix #58 in billing-api" into a queued job — or into a clear no:
 // unknown project, not allowed here, or the channel is busy. Only one job
 // holds a channel; the lock is taken before anything is posted or queued.
-import { randomBytes } from 'node:crypto';
 import { failJob, newJob, type JobRecord } from '../domain/job.js';
+import { newJobId } from '../domain/job-id.js';
 import { UserFacingError } from '../errors.js';
 import type { Catalogue, Project } from '../domain/project.js';
 import { mayDispatch, projectsFor } from '../domain/permissions.js';
@@ -40,8 +40,6 @@ export interface JobRequestsDeps {
   lockLeaseMs: number;
   logger: Logger;
 }
-
-export const newJobId = (): string => randomBytes(6).toString('hex');
 
 const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
 

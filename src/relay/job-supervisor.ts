@@ -4,6 +4,7 @@
 // needs survives in Redis, so another replica can take over mid-job.
 import type { Redis } from 'ioredis';
 import { applyEvent, failJob, isFinished, type JobRecord } from '../domain/job.js';
+import { isJobId } from '../domain/job-id.js';
 import type { Keys } from '../domain/keys.js';
 import type { Catalogue } from '../domain/project.js';
 import type { ChannelLock } from '../state/channel-lock.js';
@@ -53,6 +54,8 @@ export interface SupervisorDeps {
   logger: Logger;
   metrics?: Metrics;
   timings?: Partial<SupervisorTimings>;
+  /** The clock for heartbeat grace, lock renewal and the job's time limit; default Date.now (tests move it forward). */
+  now?: () => number;
 }
 
 /** 'finished': the job ended and was announced; 'handed-over': shutdown, another replica continues. */
@@ -63,13 +66,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class JobSupervisor {
   private readonly t: SupervisorTimings;
+  private readonly now: () => number;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.t = { ...DEFAULT_TIMINGS, ...deps.timings };
+    this.now = deps.now ?? Date.now;
   }
 
   async supervise(jobId: string, signal: AbortSignal): Promise<SupervisionResult> {
     const { store, logger } = this.deps;
+    if (!isJobId(jobId)) {
+      // The id came from a queue entry; it names no record, stream or container we could have made.
+      logger.error({ jobId: String(jobId).slice(0, 40) }, 'queued job has an id Switchboard never makes: dropped');
+      return 'finished';
+    }
     const log = logger.child({ jobId });
     let job = await store.get(jobId);
     if (!job) {
@@ -81,10 +91,10 @@ export class JobSupervisor {
 
     const project = this.deps.catalogue().get(job.project);
     if (!project) {
-      return this.finish(failJob(job, `project ${job.project} is no longer in the project catalogue`, Date.now(), false), throttle, undefined, log);
+      return this.finish(failJob(job, `project ${job.project} is no longer in the project catalogue`, this.now(), false), throttle, undefined, log);
     }
     if (!(await this.holdChannel(job))) {
-      return this.finish(failJob(job, 'another job took this channel while this one waited', Date.now()), throttle, undefined, log);
+      return this.finish(failJob(job, 'another job took this channel while this one waited', this.now()), throttle, undefined, log);
     }
 
     const { spec, missingEnv } = buildAgentSpec(job, project, this.deps.agent);
@@ -109,7 +119,7 @@ export class JobSupervisor {
       log.error({ err }, 'could not start the agent');
       // Only an error's user text reaches chat; operator hints and host details stay in the log.
       const why = userTextOf(err, `internal error, ref \`${jobId}\``);
-      return this.finish(failJob(job, `the agent could not be started: ${why}`, Date.now()), throttle, undefined, log);
+      return this.finish(failJob(job, `the agent could not be started: ${why}`, this.now()), throttle, undefined, log);
     }
     const took = handle.ref === 'gone' ? 'took over a job whose agent is already gone' : 'took over a running agent';
     log.info({ agent: handle.ref.slice(0, 12), adopted: handle.adopted }, handle.adopted ? took : 'agent started');
@@ -119,9 +129,9 @@ export class JobSupervisor {
     const reader = new EventReader(this.deps.redis.duplicate(), this.deps.keys.jobEvents(jobId), job.cursor);
     const onAbort = () => reader.close();
     signal.addEventListener('abort', onAbort, { once: true });
-    const spawnedAt = Date.now();
+    const spawnedAt = this.now();
     let sawHeartbeat = false;
-    let lastRenewal = Date.now();
+    let lastRenewal = this.now();
 
     try {
       while (!isFinished(job)) {
@@ -143,7 +153,7 @@ export class JobSupervisor {
         job = await this.applyEntries(job, entries, throttle, log);
         if (isFinished(job)) break;
 
-        const now = Date.now();
+        const now = this.now();
         if (exitedBeforeRead && entries.length < READ_COUNT) {
           // The stream is drained and no result came: the agent died without a word.
           const code = exitedBeforeRead.exitCode === null ? 'an unknown code' : `code ${exitedBeforeRead.exitCode}`;

@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../domain/keys.js';
 import type { JobRecord } from '../domain/job.js';
+import { assertJobId, isJobId } from '../domain/job-id.js';
 
 export const JOB_RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
 
@@ -13,10 +14,13 @@ export class JobStore {
   ) {}
 
   async save(job: JobRecord): Promise<void> {
+    assertJobId(job.id);
     await this.redis.set(this.keys.job(job.id), JSON.stringify(job), 'EX', JOB_RECORD_TTL_SECONDS);
   }
 
+  /** The record, or undefined; ids that Switchboard never makes (from a lock, a queue entry or a button) have none. */
   async get(jobId: string): Promise<JobRecord | undefined> {
+    if (!isJobId(jobId)) return undefined;
     const raw = await this.redis.get(this.keys.job(jobId));
     return raw === null ? undefined : (JSON.parse(raw) as JobRecord);
   }
@@ -35,6 +39,7 @@ export class JobStore {
    * replicas that both saw the end never post it twice.
    */
   async claimResultAnnouncement(jobId: string): Promise<boolean> {
+    assertJobId(jobId);
     const key = `${this.keys.job(jobId)}:announced`;
     return (await this.redis.set(key, '1', 'EX', JOB_RECORD_TTL_SECONDS, 'NX')) === 'OK';
   }

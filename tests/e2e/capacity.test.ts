@@ -1,6 +1,6 @@
-// MAX_CONCURRENT_JOBS is a cap on running agents: a job in another channel
-// waits in the queue, says so in its status message, and starts when a slot
-// frees up.
+// MAX_CONCURRENT_JOBS is a cap on running agents across every replica: a job
+// in another channel waits in the queue, says so in its status message, and
+// starts when a slot frees up, even when another replica has a worker idle.
 import { jest } from '@jest/globals';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
@@ -18,12 +18,15 @@ projects:
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ mode: 'socket', projectsYaml: projects, maxConcurrentJobs: 1 });
+  // A second replica: each has a worker with a free slot of its own, so only the shared cap can hold a job back.
+  await h.startReplica();
 });
 afterAll(async () => {
   await h?.stop();
 });
 
-test('with one slot, a job in a second channel waits queued until the first ends, and only one agent runs at a time', async () => {
+test('with one slot and two replicas, a job in a second channel waits queued until the first ends, and only one agent runs at a time', async () => {
+  expect(h.emu.socketConnections()).toBe(2);
   const first = await h.emu.userSays({ channel: 'C0CAPONE', user: 'U0ALICE', text: 'fix #1 in demo' });
   await eventually(async () => (await h.containers('C0CAPONE')).find((c) => c.State === 'running'), 'the first agent to run');
 

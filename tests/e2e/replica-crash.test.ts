@@ -17,6 +17,7 @@ import { eventually, sleep } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
 import { DUPLICATE_WATCH_MS, doneMessages, versions, watchJobContainers, type ContainerWatch } from '../support/job-watch.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
+import { isJobId } from '../../src/domain/job-id.js';
 
 // A's lock (30 s) must lapse and B's stalled checker (every 30 s) must see it twice: allow plenty.
 jest.setTimeout(240_000);
@@ -108,7 +109,7 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
     const request = await harness.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #58 in demo' });
     const first = await eventually(async () => (await harness.containers(channel)).find((c) => c.State === 'running'), 'a running agent container');
     const jobId = first.Labels['switchboard.job-id'] as string;
-    expect(jobId).toMatch(/^[0-9a-f]{12}$/);
+    expect(isJobId(jobId)).toBe(true);
     watch = watchJobContainers(harness.docker, jobId);
     const status = await harness.emu.waitFor(
       () => botReplies(harness, channel, request.ts).find((m) => m.updates > 0 && /running/.test(m.text ?? '')),

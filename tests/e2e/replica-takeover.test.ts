@@ -10,6 +10,7 @@ import { eventually, sleep } from '../support/eventually.js';
 import { eventCallback } from '../support/slack-emulator/payloads.js';
 import { DUPLICATE_WATCH_MS, doneMessages, versions, watchJobContainers as watchContainers, type ContainerWatch } from '../support/job-watch.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
+import { isJobId } from '../../src/domain/job-id.js';
 
 jest.setTimeout(120_000);
 
@@ -54,7 +55,7 @@ describe('dispatcher replicas sharing one Redis (socket mode)', () => {
     const request = await harness.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #58 in demo' });
     const first = await eventually(async () => (await harness.containers(channel)).find((c) => c.State === 'running'), 'a running agent container');
     const jobId = first.Labels['switchboard.job-id'] as string;
-    expect(jobId).toMatch(/^[0-9a-f]{12}$/);
+    expect(isJobId(jobId)).toBe(true);
     const watch = watchJobContainers(harness.docker, jobId);
     const status = await harness.emu.waitFor(
       () => botReplies(harness, channel, request.ts).find((m) => m.updates > 0 && /running/.test(m.text ?? '')),

@@ -5,6 +5,11 @@
 import { jest } from '@jest/globals';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
+import { isJobId } from '../../src/domain/job-id.js';
+import { keys } from '../../src/domain/keys.js';
+import { JobQueue } from '../../src/dispatch/job-queue.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { doneMessages, watchChannelContainers } from '../support/job-watch.js';
 
 jest.setTimeout(120_000);
 
@@ -38,8 +43,8 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
       const list = await h.containers(channel);
       return list.find((c) => c.State === 'running');
     }, 'a running agent container for the channel');
-    const jobId = running.Labels['switchboard.job-id'];
-    expect(jobId).toMatch(/^[0-9a-f]{12}$/);
+    const jobId = running.Labels['switchboard.job-id'] as string;
+    expect(isJobId(jobId)).toBe(true);
     expect(running.Labels['switchboard.project']).toBe('demo');
     expect(running.Labels['switchboard.channel']).toBe(channel);
 
@@ -69,6 +74,19 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
     expect(finalStatus?.history.some((v) => /running/.test(v.text ?? ''))).toBe(true);
 
     await eventually(async () => (await h.containers(channel)).length === 0, 'the agent container to be removed');
+    expect(doneMessages(h, channel, request.ts)).toHaveLength(1);
+
+    // BullMQ runs a job again when it thinks its worker stalled: a second run of the finished job
+    // (awaited to its end through BullMQ) must not post the result again.
+    const queue = new JobQueue({ redisUrl: h.config.redis.url, prefix: keys(h.prefix).queuePrefix, maxConcurrentJobs: 1, logger: silentLogger });
+    try {
+      await queue.queue.add('run', { jobId, channel }, { jobId: `${jobId}-again` });
+      await eventually(async () => (await queue.queue.getJobState(`${jobId}-again`)) === 'completed', 'the second run to complete');
+    } finally {
+      await queue.close();
+    }
+    expect(doneMessages(h, channel, request.ts)).toHaveLength(1);
+    expect(botReplies(h, channel, request.ts)).toHaveLength(2); // the status message and the result
   });
 
   test('an agent command that exits 1 fails the job with its reason, and the channel accepts a new job', async () => {
@@ -89,5 +107,36 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
       timeoutMs: 60_000,
     });
     await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
+  });
+
+  test("another bot's `fix #12 in demo` and a message subtype get no reply and start no agent", async () => {
+    const quiet = `${channel}Q`;
+    const containers = watchChannelContainers(h.docker, quiet);
+    let personJob: string | undefined;
+    try {
+      const fromBot = await h.emu.otherBotSays({ channel: quiet, text: 'fix #12 in demo' });
+      const meMessage = await h.emu.userSays({ channel: quiet, user: 'U0ALICE', text: 'fix #12 in demo', subtype: 'me_message' });
+      // A person's request after them takes the channel (not busy) and runs to its end: by then
+      // anything the two earlier events had started would have replied and held the channel.
+      const person = await h.emu.userSays({ channel: quiet, user: 'U0BOB', text: 'fix #13 in broken' });
+      const status = await h.emu.waitFor(() => botReplies(h, quiet, person.ts)[0], { what: "the person's status message", timeoutMs: 15_000 });
+      expect(status.text).toContain('broken #13');
+      expect(status.text).not.toMatch(/busy/);
+      personJob = /job `([a-z0-9]+)`/.exec(JSON.stringify(status.blocks))?.[1];
+      await h.emu.waitFor(() => botReplies(h, quiet, person.ts).find((m) => m.ts !== status.ts && /failed/.test(m.text ?? '')), {
+        what: "the person's job to end",
+        timeoutMs: 60_000,
+      });
+      await eventually(async () => (await h.containers(quiet)).length === 0, 'no agent containers left');
+
+      expect(botReplies(h, quiet, fromBot.ts)).toEqual([]);
+      expect(botReplies(h, quiet, meMessage.ts)).toEqual([]);
+      expect(h.emu.messages({ channel: quiet }).filter((m) => m.bot_id === h.emu.botId && m.thread_ts !== person.ts)).toEqual([]);
+    } finally {
+      await containers.stop();
+    }
+    // Only the person's job ever had an agent here (its own short-lived one may have come and gone between two looks).
+    expect(personJob).toBeDefined();
+    expect([...containers.jobIds].filter((id) => id !== personJob)).toEqual([]);
   });
 });

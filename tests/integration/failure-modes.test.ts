@@ -1,16 +1,19 @@
 // Agents that misbehave (STYLE habit 8): a real dispatcher (Slack emulator,
 // test Redis, real Docker) runs the named failure fixtures of
 // tests/support/fixtures/agent-images.ts — an agent that crashes, one that
-// hangs, one that spams — and must fail or finish each job cleanly, tell the
-// thread why, and free the channel. Also: a request for an unknown project
-// starts nothing.
+// hangs, one that spams, one that goes silent after a while — and the real
+// agent running a command that never ends — and must fail or finish each job
+// cleanly, tell the thread why, and free the channel. Also: a request for an
+// unknown project starts nothing.
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
-import { buildAgentFixtures, SPAM_LOG_EVENTS, SPAM_MALFORMED_EVENTS, SPAM_SUMMARY, type FixtureImages } from '../support/fixtures/agent-images.js';
+import { AGENT_IMAGE } from '../support/dispatcher-harness.js';
+import { buildAgentFixtures, SILENT_AFTER_MS, SPAM_LOG_EVENTS, SPAM_MALFORMED_EVENTS, SPAM_SUMMARY, type FixtureImages } from '../support/fixtures/agent-images.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 import type { JobRecord } from '../../src/domain/job.js';
+import { isJobId } from '../../src/domain/job-id.js';
 
 jest.setTimeout(120_000);
 
@@ -37,7 +40,7 @@ const resultOf = (h: Harness, channel: string, threadTs: string, pattern: RegExp
   );
 
 const jobIdOf = (status: RecordedMessage): string => {
-  const id = /job `([0-9a-f]{12})`/.exec(JSON.stringify(status.blocks))?.[1];
+  const id = /job `([a-z0-9]+)`/.exec(JSON.stringify(status.blocks))?.[1];
   if (!id) throw new Error(`no job id in the status message: ${JSON.stringify(status.blocks)}`);
   return id;
 };
@@ -46,7 +49,7 @@ let fixtures: FixtureImages;
 let redis: Redis;
 
 beforeAll(async () => {
-  fixtures = await buildAgentFixtures(['crashing', 'hanging', 'spamming']);
+  fixtures = await buildAgentFixtures(['crashing', 'hanging', 'spamming', 'going-silent']);
   redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 });
 afterAll(async () => {
@@ -101,7 +104,7 @@ describe('an agent that crashes at once', () => {
     expect(await redis.exists(`${h.prefix}lock:channel:${other}`)).toBe(0);
     expect(await h.containers(other)).toHaveLength(0);
     const records = await redis.keys(`${h.prefix}job:*`);
-    const mine = await Promise.all(records.filter((k) => /job:[0-9a-f]{12}$/.test(k)).map(async (k) => JSON.parse((await redis.get(k)) ?? '{}') as JobRecord));
+    const mine = await Promise.all(records.filter((k) => isJobId(k.slice(`${h.prefix}job:`.length))).map(async (k) => JSON.parse((await redis.get(k)) ?? '{}') as JobRecord));
     expect(mine.filter((j) => j.channel === other)).toEqual([]);
   });
 });
@@ -169,5 +172,73 @@ describe('an agent that spams its event stream', () => {
     expect(updates.every((c) => c.ok)).toBe(true);
 
     await eventually(async () => (await h.containers(channel)).length === 0, 'the spamming agent container to be removed');
+  });
+});
+
+describe('an agent that heartbeats for a while and then goes silent', () => {
+  let h: Harness;
+  const channel = 'C0FMSILENT';
+
+  beforeAll(async () => {
+    // A long start-up grace: the job must fail for the lost heartbeat, never for "never reported in".
+    h = await startHarness({ mode: 'socket', projectsYaml: projects, agentImage: fixtures.tag('going-silent'), timings: { ...timings, startupGraceMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  test('fails the job as "stopped sending heartbeats" and stops and removes its container', async () => {
+    const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #5 in demo' });
+    const running = await eventually(async () => (await h.containers(channel)).find((c) => c.State === 'running'), 'the agent container to run');
+    await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /running/.test(m.text ?? '')), {
+      what: 'the status message saying running (the fixture reported in)',
+      timeoutMs: SILENT_AFTER_MS + 15_000,
+    });
+
+    const failure = await resultOf(h, channel, request.ts, /failed/);
+    expect(failure.text).toContain('the agent stopped sending heartbeats');
+    await eventually(async () => (await h.containers(channel)).length === 0, 'the silent agent container to be removed');
+    await expect(h.docker.getContainer(running.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect(await redis.exists(`${h.prefix}lock:channel:${channel}`)).toBe(0);
+  });
+});
+
+describe('an agent that keeps heart-beating but never finishes', () => {
+  let h: Harness;
+  const channel = 'C0FMSLOW';
+  /** Added to the supervisors' clock once the job runs: its 1-minute limit passes at once. */
+  let clockSkewMs = 0;
+  // The real agent image: its runner heartbeats while the command sleeps.
+  const slowProject = (workspace: string) => `
+projects:
+  slow:
+    workspace: ${workspace}
+    timeoutMinutes: 1
+    agent:
+      command: ["sleep", "600"]
+`;
+
+  beforeAll(async () => {
+    h = await startHarness({ mode: 'socket', projectsYaml: slowProject, agentImage: AGENT_IMAGE, timings, now: () => Date.now() + clockSkewMs });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  test('fails the job when it runs past its timeoutMinutes, naming the limit, and stops the agent', async () => {
+    const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #6 in slow' });
+    const running = await eventually(async () => (await h.containers(channel)).find((c) => c.State === 'running'), 'the agent container to run');
+    await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /running/.test(m.text ?? '')), {
+      what: 'the status message saying running',
+      timeoutMs: 30_000,
+    });
+    expect(await redis.exists(`${h.prefix}job:${running.Labels['switchboard.job-id']}:heartbeat`)).toBe(1);
+
+    clockSkewMs = 2 * 60_000;
+    const failure = await resultOf(h, channel, request.ts, /failed/);
+    expect(failure.text).toContain('the job ran longer than its 1-minute limit');
+    await eventually(async () => (await h.containers(channel)).length === 0, 'the agent container to be stopped and removed');
+    await expect(h.docker.getContainer(running.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect(await redis.exists(`${h.prefix}lock:channel:${channel}`)).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import type { JobRecord } from '../../src/domain/job.js';
 import { ChannelLock } from '../../src/state/channel-lock.js';
 import { JobStore, JOB_RECORD_TTL_SECONDS } from '../../src/state/job-store.js';
 import { EventDedupe } from '../../src/state/event-dedupe.js';
+import { newJobId } from '../../src/domain/job-id.js';
 import { eventually } from '../support/eventually.js';
 import { aJob } from '../support/jobs.js';
 import { deleteKeys, redisUrl } from '../support/redis.js';
@@ -122,53 +123,69 @@ describe('ChannelLock', () => {
 });
 
 describe('JobStore', () => {
+  const j1 = newJobId();
+  const j2 = newJobId();
+
   test('save then get returns the same record, with a TTL', async () => {
     const store = new JobStore(redis, k);
-    const record = job('j1', { recentLogs: ['a', 'b'], prUrl: 'https://github.com/a/b/pull/1', costUsd: 0.5 });
+    const record = job(j1, { recentLogs: ['a', 'b'], prUrl: 'https://github.com/a/b/pull/1', costUsd: 0.5 });
     await store.save(record);
-    expect(await store.get('j1')).toEqual(record);
-    const ttl = await redis.ttl(k.job('j1'));
+    expect(await store.get(j1)).toEqual(record);
+    const ttl = await redis.ttl(k.job(j1));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(JOB_RECORD_TTL_SECONDS);
   });
 
   test('get of an unknown job is undefined', async () => {
-    expect(await new JobStore(redis, k).get('nope')).toBeUndefined();
+    expect(await new JobStore(redis, k).get(newJobId())).toBeUndefined();
   });
 
   test('update changes and stores the record and returns it', async () => {
     const store = new JobStore(redis, k);
-    await store.save(job('j1'));
-    const next = await store.update('j1', (j) => ({ ...j, state: 'running', step: 2 }));
+    await store.save(job(j1));
+    const next = await store.update(j1, (j) => ({ ...j, state: 'running', step: 2 }));
     expect(next).toMatchObject({ state: 'running', step: 2 });
-    expect(await store.get('j1')).toEqual(next);
+    expect(await store.get(j1)).toEqual(next);
   });
 
   test('update of an unknown job does nothing and does not create it', async () => {
     const store = new JobStore(redis, k);
     let called = false;
+    const ghost = newJobId();
     expect(
-      await store.update('ghost', (j) => {
+      await store.update(ghost, (j) => {
         called = true;
         return j;
       }),
     ).toBeUndefined();
     expect(called).toBe(false);
-    expect(await redis.exists(k.job('ghost'))).toBe(0);
+    expect(await redis.exists(k.job(ghost))).toBe(0);
   });
 
   test('the result is announced once, however many replicas claim it', async () => {
     const store = new JobStore(redis, k);
-    const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimResultAnnouncement('j1')));
+    const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimResultAnnouncement(j1)));
     expect(claims.filter(Boolean)).toHaveLength(1);
-    expect(await store.claimResultAnnouncement('j1')).toBe(false);
-    expect(await store.claimResultAnnouncement('j2')).toBe(true);
+    expect(await store.claimResultAnnouncement(j1)).toBe(false);
+    expect(await store.claimResultAnnouncement(j2)).toBe(true);
   });
 
   test('jobs of different prefixes do not see each other', async () => {
-    await new JobStore(redis, k).save(job('j1'));
+    await new JobStore(redis, k).save(job(j1));
     const other = keys(`${prefix}other:`);
-    expect(await new JobStore(redis, other).get('j1')).toBeUndefined();
+    expect(await new JobStore(redis, other).get(j1)).toBeUndefined();
+  });
+
+  test('ids Switchboard never makes are refused before they reach a key: get finds nothing, save and claim throw', async () => {
+    const store = new JobStore(redis, k);
+    // A record planted under an all-digit id (BullMQ refuses those) and under a key pattern.
+    for (const bad of ['106669437810', '*', 'j1:events', '']) {
+      await redis.set(k.job(bad), JSON.stringify(job('a1b2c3d4e5f6')));
+      expect(await store.get(bad)).toBeUndefined();
+      await expect(store.save(job(bad))).rejects.toMatchObject({ code: 'JOB_ID_INVALID' });
+      await expect(store.claimResultAnnouncement(bad)).rejects.toMatchObject({ code: 'JOB_ID_INVALID' });
+    }
+    expect(await redis.exists(`${k.job('106669437810')}:announced`)).toBe(0);
   });
 });
 

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config/env.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher.js';
 import type { SupervisorTimings } from '../../src/relay/job-supervisor.js';
+import { isJobId } from '../../src/domain/job-id.js';
 import { SlackEmulator, type RecordedMessage } from './slack-emulator/index.js';
 import { freePort } from './free-port.js';
 import { eventually } from './eventually.js';
@@ -51,7 +52,7 @@ export interface Harness {
 
 /** The bot's messages in one thread (the status message first). */
 export const botReplies = (h: Pick<Harness, 'emu'>, channel: string, threadTs: string): RecordedMessage[] =>
-  h.emu.messages({ channel, thread_ts: threadTs }).filter((m) => m.bot_id !== undefined);
+  h.emu.messages({ channel, thread_ts: threadTs }).filter((m) => m.bot_id === h.emu.botId);
 
 export async function assertAgentImage(docker: Docker, image: string = AGENT_IMAGE): Promise<void> {
   try {
@@ -69,6 +70,8 @@ export interface HarnessOptions {
   agentImage?: string;
   /** MAX_CONCURRENT_JOBS; default 2. */
   maxConcurrentJobs?: number;
+  /** The replicas' supervisor clock (heartbeat grace, time limits); default Date.now. */
+  now?: () => number;
   /** false: start no dispatcher here (a test runs one elsewhere, in another process say); startReplica() still works. */
   dispatcher?: boolean;
 }
@@ -106,6 +109,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     const running: RunningDispatcher = await startDispatcher(replicaConfig, {
       logger: createLogger(replicaConfig.logLevel),
       timings: { statusIntervalMs: 250, readBlockMs: 500, exitWaitMs: 15_000, ...opts.timings },
+      now: opts.now,
     });
     let stopping: Promise<void> | undefined;
     const replica: Replica = { port: replicaConfig.port, stop: () => (stopping ??= running.stop()) };
@@ -138,7 +142,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       // Remove only this harness's agents: the jobs recorded under its own prefix.
       const redis = new Redis(config.redis.url);
       const stale = await redis.keys(`${prefix}*`);
-      const jobIds = new Set(stale.map((k) => /^.*?job:([0-9a-f]+)(?::|$)/.exec(k.slice(prefix.length))?.[1]).filter((id): id is string => Boolean(id)));
+      const jobIds = new Set(stale.map((k) => /^job:([^:]+)(?::|$)/.exec(k.slice(prefix.length))?.[1]).filter(isJobId));
       for (const id of jobIds) await docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
       if (stale.length) await redis.del(...stale);
       await redis.quit();

@@ -15,25 +15,42 @@ export const doneMessages = (h: Pick<Harness, 'emu'>, channel: string, threadTs:
 export const versions = (m: RecordedMessage) => [...m.history, { text: m.text, blocks: m.blocks }];
 
 export interface ContainerWatch {
+  /** Container ids. */
   ids: Set<string>;
+  /** The jobs those containers ran (their switchboard.job-id labels). */
+  jobIds: Set<string>;
   stop(): Promise<void>;
 }
 
 /** Records every distinct container that carries a job's label, until stopped. */
 export function watchJobContainers(docker: Docker, jobId: string): ContainerWatch {
+  return watchContainers(docker, `switchboard.job-id=${jobId}`);
+}
+
+/** Records every distinct agent container of a channel (any job), until stopped. */
+export function watchChannelContainers(docker: Docker, channel: string): ContainerWatch {
+  return watchContainers(docker, `switchboard.channel=${channel}`);
+}
+
+function watchContainers(docker: Docker, label: string): ContainerWatch {
   const ids = new Set<string>();
+  const jobIds = new Set<string>();
   let running = true;
   const loop = (async () => {
     while (running) {
       const list = await docker
-        .listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) })
+        .listContainers({ all: true, filters: JSON.stringify({ label: [label, 'app.kubernetes.io/managed-by=switchboard'] }) })
         .catch(() => [] as Docker.ContainerInfo[]);
-      for (const c of list) ids.add(c.Id);
+      for (const c of list) {
+        ids.add(c.Id);
+        jobIds.add(c.Labels['switchboard.job-id'] ?? '(no job id label)');
+      }
       await sleep(150);
     }
   })();
   return {
     ids,
+    jobIds,
     async stop() {
       running = false;
       await loop;

@@ -190,16 +190,23 @@ export class SlackEmulator {
     this.requestUrl = url;
   }
 
+  /**
+   * A person's message, delivered as a `message` event (and `app_mention` when it mentions the bot).
+   * `subtype` makes it one of Slack's message subtypes (`me_message`, `thread_broadcast`, …), which
+   * carry a user and text like a plain message.
+   */
   async userSays(m: {
     channel: string;
     user: string;
     text: string;
     thread_ts?: string;
     channel_type?: 'channel' | 'im' | 'group';
+    subtype?: string;
   }): Promise<{ event_id: string; ts: string; mention_event_id?: string }> {
     const ts = this.ws.nextTs();
     this.ws.add({ channel: m.channel, ts, text: m.text, user: m.user, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}) });
     const common = {
+      ...(m.subtype ? { subtype: m.subtype } : {}),
       user: m.user,
       text: m.text,
       ts,
@@ -217,6 +224,33 @@ export class SlackEmulator {
     const mention_event_id = this.ws.nextEventId();
     await this.deliver('events_api', eventCallback(this.identity, { type: 'app_mention', ...common }, mention_event_id), `app_mention event ${mention_event_id}`);
     return { event_id, ts, mention_event_id };
+  }
+
+  /**
+   * Another app's bot posts in a channel (a CI bot, say): a `message` event with its `bot_id`,
+   * `app_id` and bot user, as Slack sends for chat.postMessage by a bot token (no subtype).
+   */
+  async otherBotSays(m: { channel: string; text: string; botId?: string; botUserId?: string; appId?: string }): Promise<{ event_id: string; ts: string }> {
+    const ts = this.ws.nextTs();
+    const botId = m.botId ?? 'B0OTHERBOT';
+    const user = m.botUserId ?? 'U0OTHERBOT';
+    this.ws.add({ channel: m.channel, ts, text: m.text, user, bot_id: botId });
+    const event = {
+      type: 'message',
+      user,
+      bot_id: botId,
+      app_id: m.appId ?? 'A0OTHERAPP',
+      bot_profile: { id: botId, app_id: m.appId ?? 'A0OTHERAPP', name: 'other-bot', team_id: this.teamId },
+      text: m.text,
+      ts,
+      channel: m.channel,
+      event_ts: ts,
+      team: this.teamId,
+      channel_type: channelTypeOf(m.channel),
+    };
+    const event_id = this.ws.nextEventId();
+    await this.deliver('events_api', eventCallback(this.identity, event, event_id), `bot message event ${event_id}`);
+    return { event_id, ts };
   }
 
   async slashCommand(c: { channel: string; user: string; text: string; command?: string }): Promise<{ ackBody: unknown; response_url: string }> {
