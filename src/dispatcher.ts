@@ -21,6 +21,7 @@ import { ChatRequests } from './dispatch/chat-requests.js';
 import { JobSupervisor, DEFAULT_TIMINGS, type SupervisorTimings } from './relay/job-supervisor.js';
 import { createSlackApp, registerErrorHandler } from './slack/app.js';
 import { SlackJobNotifier } from './slack/slack-job-notifier.js';
+import { SlackDelivery, createDeliveryClient, defaultBudgetSettings } from './slack/delivery/index.js';
 import { registerMessageListeners } from './slack/listeners/messages.js';
 import { registerCommandListeners } from './slack/listeners/commands.js';
 
@@ -76,7 +77,19 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   );
   const app = createSlackApp({ slack: config.slack, port: config.port, routes, logger });
   registerErrorHandler(app, logger);
-  const notifier = new SlackJobNotifier(app.client);
+  // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
+  const delivery = new SlackDelivery({
+    client: createDeliveryClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
+    token: config.slack.botToken,
+    redis,
+    keys,
+    budgets: defaultBudgetSettings({ methodLimits: config.slackDelivery.methodBudgets, channelPostLimit: config.slackDelivery.channelPostBudget }),
+    retries: config.slackDelivery.callRetries,
+    logger,
+    metrics,
+  });
+  delivery.start();
+  const notifier = new SlackJobNotifier(delivery);
 
   const jobs = new JobRequests({
     catalogue: () => catalogue.current(),
@@ -88,7 +101,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     logger,
   });
   const chat = new ChatRequests({ jobs, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
-  registerMessageListeners(app, { chat, dedupe, logger, metrics });
+  registerMessageListeners(app, { chat, dedupe, logger, metrics, delivery });
   registerCommandListeners(app, { chat, logger, metrics });
 
   const supervisor = new JobSupervisor({
@@ -132,6 +145,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       clearInterval(leaseKeeper);
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();
+      await delivery.close();
       catalogue.close();
       redis.disconnect();
       logger.info('stopped');

@@ -8,6 +8,7 @@
 // up in logs and on terminals).
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { parseMethodBudgets } from '../slack/delivery/budgets.js';
 
 export { ConfigError };
 
@@ -201,6 +202,32 @@ export const configSchema = z.object({
     'url',
   ),
   logLevel: fromEnv('LOG_LEVEL', oneOf(LOG_LEVELS, 'info is a good default, debug when investigating').default('info')),
+  // Slack delivery (src/slack/delivery): how long one Web API call may take, how often a 5xx or network
+  // error is retried, and the budgets shared by all replicas (Slack's tiers unless overridden).
+  slackDelivery: z.object({
+    callTimeoutMs: fromEnv('SLACK_CALL_TIMEOUT_MS', positiveInt(undefined, 'milliseconds one Slack Web API call may take, e.g. 10000').default(10_000)),
+    callRetries: fromEnv(
+      'SLACK_CALL_RETRIES',
+      checked((v) => (/^\d{1,2}$/.test(v) ? undefined : 'must be a whole number from 0 to 99 — retries after a 5xx or network error, e.g. 3'))
+        .transform(Number)
+        .default(3),
+    ),
+    methodBudgets: fromEnv(
+      'SLACK_METHOD_BUDGETS',
+      z
+        .string()
+        .transform((v, ctx) => {
+          const r = parseMethodBudgets(v);
+          if ('problem' in r) ctx.addIssue({ code: 'custom', message: `${r.problem} — list method=calls-per-minute pairs, comma-separated` });
+          return 'limits' in r ? r.limits : {};
+        })
+        .default({}),
+    ),
+    channelPostBudget: fromEnv(
+      'SLACK_CHANNEL_POST_BUDGET',
+      positiveInt(undefined, 'chat.postMessage calls per minute per channel, e.g. 60 (Slack: about one a second)').default(60),
+    ),
+  }),
 });
 
 export type Config = z.output<typeof configSchema>;

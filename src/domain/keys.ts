@@ -6,6 +6,13 @@ export interface Keys {
   job(jobId: string): string;
   channelLock(channelId: string): string;
   slackEvent(eventId: string): string;
+  /** A shared Slack call budget (token bucket), e.g. `<workspace>:chat.update`. */
+  slackBudget(name: string): string;
+  /** Jobs whose status messages are being refreshed, per workspace (fair share). */
+  slackActiveStatus(workspace: string): string;
+  /** Undeliverable results: a sorted set of item ids by next attempt, and one key per item. */
+  slackOutbox: string;
+  slackOutboxItem(id: string): string;
   /** BullMQ's own prefix (it appends `:{queue}:…`). */
   queuePrefix: string;
 }
@@ -18,6 +25,10 @@ export function keys(prefix: string): Keys {
     job: (id) => `${prefix}job:${id}`,
     channelLock: (c) => `${prefix}lock:channel:${c}`,
     slackEvent: (id) => `${prefix}slack:event:${id}`,
+    slackBudget: (name) => `${prefix}slack:budget:${name}`,
+    slackActiveStatus: (ws) => `${prefix}slack:status:active:${ws}`,
+    slackOutbox: `${prefix}slack:outbox`,
+    slackOutboxItem: (id) => `${prefix}slack:outbox:${id}`,
     queuePrefix: `${prefix}bull`,
   };
 }

@@ -1,5 +1,13 @@
 // Prometheus metrics (GET /metrics). One registry per process.
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the Slack delivery reports when /metrics is scraped. */
+export interface DeliverySnapshot {
+  /** Calls waiting for their budget (or a retry), all lanes together. */
+  queueDepth: number;
+  /** Age of the oldest of them, seconds (0: none). */
+  oldestPendingSeconds: number;
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -8,7 +16,40 @@ export class Metrics {
   readonly agentEventsSkipped = new Counter({ name: 'switchboard_agent_events_skipped_total', help: 'Malformed or unknown-version agent events that were skipped', registers: [this.registry] });
   readonly slackEvents = new Counter({ name: 'switchboard_slack_events_total', help: 'Slack events received, by kind; redeliveries counted as duplicate', labelNames: ['kind'], registers: [this.registry] });
 
+  // Slack delivery (src/slack/delivery).
+  readonly slackCalls = new Counter({
+    name: 'switchboard_slack_calls_total',
+    help: 'Slack Web API calls, by method and outcome (ok, rate_limited = 429, platform_error, server_error, network_error)',
+    labelNames: ['method', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly slackStatusStaleness = new Histogram({
+    name: 'switchboard_slack_status_staleness_seconds',
+    help: 'How long a change to a job waited before its status message showed it',
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly slackOutboxItems = new Gauge({ name: 'switchboard_slack_outbox_items', help: 'Results kept for a later retry because Slack could not take them', registers: [this.registry] });
+  private delivery?: () => DeliverySnapshot;
+  readonly slackQueueDepth: Gauge = new Gauge({
+    name: 'switchboard_slack_delivery_queue_depth',
+    help: 'Slack calls waiting for their budget or a retry',
+    registers: [this.registry],
+    collect: (): void => this.slackQueueDepth.set(this.delivery?.().queueDepth ?? 0),
+  });
+  readonly slackOldestPending: Gauge = new Gauge({
+    name: 'switchboard_slack_delivery_oldest_pending_seconds',
+    help: 'Age of the oldest Slack call still waiting',
+    registers: [this.registry],
+    collect: (): void => this.slackOldestPending.set(this.delivery?.().oldestPendingSeconds ?? 0),
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+  }
+
+  /** The delivery's queue, read at scrape time. */
+  watchDelivery(snapshot: () => DeliverySnapshot): void {
+    this.delivery = snapshot;
   }
 }

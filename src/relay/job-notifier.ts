@@ -1,5 +1,12 @@
 import type { JobRecord } from '../domain/job.js';
 
+/** Paces one job's status refreshes (the fair share of the chat budget). */
+export interface StatusPacer {
+  intervalMs(): number;
+  /** The job's status needs no more refreshes. */
+  close(): void;
+}
+
 /**
  * How the relay tells people about a job. The Slack implementation renders
  * Block Kit; the relay itself never knows which chat it talks to.
@@ -7,8 +14,10 @@ import type { JobRecord } from '../domain/job.js';
 export interface JobNotifier {
   /** Posts the job's status message; returns its id (Slack: ts). */
   postStatus(job: JobRecord): Promise<string>;
-  /** Updates the status message in place. */
-  updateStatus(job: JobRecord): Promise<void>;
+  /** Updates the status message in place; `final` for the job's last state. */
+  updateStatus(job: JobRecord, info?: { changedAt?: number; final?: boolean }): Promise<void>;
   /** Posts the final result into the job's thread. */
   postResult(job: JobRecord): Promise<void>;
+  /** How often this job's status may be refreshed, at least every `baseMs`; absent: every `baseMs`. */
+  statusPacer?(jobId: string, baseMs: number): StatusPacer;
 }

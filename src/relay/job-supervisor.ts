@@ -86,7 +86,7 @@ export class JobSupervisor {
       log.error('job record is missing (expired or never written): nothing to run');
       return 'finished';
     }
-    const throttle = new StatusThrottle((j) => this.deps.notifier.updateStatus(j), this.t.statusIntervalMs, log);
+    const throttle = this.statusThrottle(jobId, this.t.statusIntervalMs, log);
     if (isFinished(job)) return this.finish(job, throttle, undefined, log);
 
     const project = this.deps.catalogue().get(job.project);
@@ -214,10 +214,13 @@ export class JobSupervisor {
     await this.deps.store.save(job);
     // Free the channel first: the result tells people they may ask again.
     await this.deps.lock.release(job.channel, job.id);
-    await throttle.final(job);
-    if (await this.deps.store.claimResultAnnouncement(job.id)) {
-      await this.deps.notifier.postResult(job).catch((err: unknown) => log.error({ err }, 'could not post the result'));
-    }
+    // The result does not wait for the final status update (which may wait for chat.update's budget).
+    const announce = async () => {
+      if (await this.deps.store.claimResultAnnouncement(job.id)) {
+        await this.deps.notifier.postResult(job).catch((err: unknown) => log.error({ err }, 'could not post the result'));
+      }
+    };
+    await Promise.all([throttle.final(job), announce()]);
     this.deps.metrics?.jobsFinished.inc({ state: job.state });
     log.info({ state: job.state, reason: job.reason }, `job ${job.state}`);
     if (handle) {
@@ -235,8 +238,15 @@ export class JobSupervisor {
   /** Ends a job that could not be supervised at all (its processing kept crashing). */
   async finishFailed(job: JobRecord): Promise<void> {
     const log = this.deps.logger.child({ jobId: job.id });
-    await this.finish(job, new StatusThrottle((j) => this.deps.notifier.updateStatus(j), 0, log), undefined, log);
+    await this.finish(job, this.statusThrottle(job.id, 0, log), undefined, log);
     await this.stopAgent(job.id, log);
+  }
+
+  /** Status updates of one job, paced to its fair share of the chat budget when the notifier knows it. */
+  private statusThrottle(jobId: string, baseMs: number, log: Logger): StatusThrottle {
+    const { notifier } = this.deps;
+    const pacer = notifier.statusPacer?.(jobId, baseMs);
+    return new StatusThrottle((j, info) => notifier.updateStatus(j, info), pacer ? () => pacer.intervalMs() : baseMs, log, () => pacer?.close());
   }
 
   private async stopAgent(jobId: string, log: Logger): Promise<void> {

@@ -1,17 +1,24 @@
 // The chat side of a job, on Slack: one status message per job, updated in
-// place (chat.update), and the result posted into the job's thread.
-import type { WebClient } from '@slack/web-api';
+// place (chat.update), and the result posted into the job's thread. Every call
+// goes through the SlackDelivery: budgets, priorities, retries, outbox.
 import type { JobRecord } from '../domain/job.js';
-import type { JobNotifier } from '../relay/job-notifier.js';
+import type { JobNotifier, StatusPacer } from '../relay/job-notifier.js';
 import { ErrorCode, UserFacingError } from '../errors.js';
 import { renderResult, renderStatus } from './render/job-messages.js';
+import type { SlackDelivery } from './delivery/slack-delivery.js';
 
 export class SlackJobNotifier implements JobNotifier {
-  constructor(private readonly client: WebClient) {}
+  constructor(private readonly delivery: SlackDelivery) {}
 
   async postStatus(job: JobRecord): Promise<string> {
-    const res = await this.client.chat
-      .postMessage({ channel: job.channel, thread_ts: job.threadTs, ...renderStatus(job) })
+    const d = await this.delivery
+      .call({
+        method: 'chat.postMessage',
+        args: { channel: job.channel, thread_ts: job.threadTs, ...renderStatus(job) },
+        priority: 'post',
+        jobId: job.id,
+        statusOf: job.id,
+      })
       .catch((err: { data?: { error?: string } }) => {
         const code = err.data?.error;
         if (code === 'not_in_channel' || code === 'channel_not_found' || code === 'is_archived') {
@@ -19,23 +26,46 @@ export class SlackJobNotifier implements JobNotifier {
         }
         throw err;
       });
-    if (!res.ts) throw new Error('Slack accepted the status message but returned no ts');
-    return res.ts;
+    const ts = d.outcome === 'delivered' ? ((d.result as { ts?: string }).ts) : undefined;
+    if (!ts) throw new Error(`Slack did not take the status message (${d.outcome})`);
+    return ts;
   }
 
-  async updateStatus(job: JobRecord): Promise<void> {
-    if (!job.statusTs) return;
-    await this.client.chat.update({ channel: job.channel, ts: job.statusTs, ...renderStatus(job) });
+  async updateStatus(job: JobRecord, info: { changedAt?: number; final?: boolean } = {}): Promise<void> {
+    const { statusTs } = job;
+    if (!statusTs) return;
+    await this.delivery.call({
+      method: 'chat.update',
+      // Rendered when the call goes out, so "updated at" is the time Slack shows it.
+      args: () => ({ channel: job.channel, ts: statusTs, ...renderStatus(job, Date.now()) }),
+      channel: job.channel,
+      priority: info.final ? 'urgent' : 'progress',
+      jobId: job.id,
+      coalesceKey: `status:${job.id}`,
+      statusOf: job.id,
+      durable: info.final === true,
+      ...(info.changedAt !== undefined ? { changedAt: info.changedAt } : {}),
+    });
   }
 
   async postResult(job: JobRecord): Promise<void> {
-    await this.client.chat.postMessage({ channel: job.channel, thread_ts: job.threadTs ?? job.statusTs, ...renderResult(job) });
+    await this.delivery.call({
+      method: 'chat.postMessage',
+      args: { channel: job.channel, thread_ts: job.threadTs ?? job.statusTs, ...renderResult(job) },
+      priority: 'urgent',
+      jobId: job.id,
+      durable: true,
+    });
   }
 
   async threadLink(job: JobRecord): Promise<string | undefined> {
     const ts = job.threadTs ?? job.statusTs;
     if (!ts) return undefined;
-    const res = await this.client.chat.getPermalink({ channel: job.channel, message_ts: ts });
-    return res.permalink;
+    const d = await this.delivery.call({ method: 'chat.getPermalink', args: { channel: job.channel, message_ts: ts }, priority: 'urgent', jobId: job.id });
+    return d.outcome === 'delivered' ? ((d.result as { permalink?: string }).permalink) : undefined;
+  }
+
+  statusPacer(jobId: string, baseMs: number): StatusPacer {
+    return this.delivery.statusPacer(jobId, baseMs);
   }
 }

@@ -2,7 +2,6 @@
 // job records, the Slack emulator (through the real WebClient) for the status
 // message, and a catalogue parsed from YAML. The queue is a list we read back.
 import { Redis } from 'ioredis';
-import { WebClient } from '@slack/web-api';
 import { parseCatalogue } from '../../src/config/catalogue.js';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { ChannelLock } from '../../src/state/channel-lock.js';
@@ -14,6 +13,8 @@ import { SlackJobNotifier } from '../../src/slack/slack-job-notifier.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { SlackEmulator } from '../support/slack-emulator/index.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
+import { testDelivery } from '../support/slack-delivery.js';
+import type { SlackDelivery } from '../../src/slack/delivery/index.js';
 
 const CATALOGUE = parseCatalogue(
   `
@@ -39,6 +40,7 @@ let prefix: string;
 let queued: QueuedJobData[];
 let chat: ChatRequests;
 let lock: ChannelLock;
+let delivery: SlackDelivery;
 
 const say = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({ text, channel: 'C0GENERAL', user: 'U0ALICE', addressed: true, threadTs: '1700000000.000100', ...over });
 
@@ -55,7 +57,8 @@ beforeEach(() => {
   const k = keysFor(prefix);
   lock = new ChannelLock(redis, k);
   const store = new JobStore(redis, k);
-  const notifier = new SlackJobNotifier(new WebClient(emu.botToken, { slackApiUrl: emu.apiUrl }));
+  delivery = testDelivery({ emu, redis, prefix });
+  const notifier = new SlackJobNotifier(delivery);
   queued = [];
   const jobs = new JobRequests({
     catalogue: () => CATALOGUE,
@@ -70,6 +73,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
+  await delivery.close();
   if (redis.status === 'end') return; // the test closed it
   await deleteKeys(redis, `${prefix}*`);
   await redis.quit();

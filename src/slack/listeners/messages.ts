@@ -6,12 +6,15 @@ import type { EventDedupe } from '../../state/event-dedupe.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { renderReply } from '../render/replies.js';
+import type { SlackDelivery } from '../delivery/slack-delivery.js';
 
 export interface MessageListenerDeps {
   chat: ChatRequests;
   dedupe: EventDedupe;
   logger: Logger;
   metrics: Metrics;
+  /** Replies go through the Slack delivery (budgets, priority over progress). */
+  delivery: SlackDelivery;
 }
 
 interface IncomingMessage {
@@ -45,7 +48,7 @@ export function registerMessageListeners(app: App, deps: MessageListenerDeps): v
     if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     if (reply.kind !== 'silent') log.info({ reply: reply.kind }, 'answered a message');
     const rendered = renderReply(reply);
-    if (rendered) await args.client.chat.postMessage({ channel: msg.channel, thread_ts: threadTs, ...rendered });
+    if (rendered) await deps.delivery.call({ method: 'chat.postMessage', args: { channel: msg.channel, thread_ts: threadTs, ...rendered }, priority: 'urgent' });
   }
 
   app.message(async (args: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {

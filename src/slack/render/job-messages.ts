@@ -30,6 +30,12 @@ function headline(job: JobRecord, now: number): { emoji: string; line: string } 
   }
 }
 
+/** When this version of the status message was rendered, in the reader's own time zone (Slack's date token). */
+function refreshedAt(now: number): string {
+  const fallback = new Date(now).toISOString().slice(11, 19);
+  return `updated <!date^${Math.floor(now / 1000)}^{time_secs}|${fallback} UTC>`;
+}
+
 export function renderStatus(job: JobRecord, now = Date.now()): SlackMessage {
   const { emoji, line } = headline(job, now);
   const blocks = [section(`${emoji} ${title(job)} — ${line}`)];
@@ -37,7 +43,7 @@ export function renderStatus(job: JobRecord, now = Date.now()): SlackMessage {
   if (job.state === 'running' && job.recentLogs.length) blocks.push(preformatted(job.recentLogs));
   if (job.state === 'failed' && job.reason) blocks.push(section(`*Why:* ${escapeMrkdwn(job.reason)}`));
   if (job.state === 'done' && job.prUrl) blocks.push(section(`:link: <${job.prUrl}|Pull request>`));
-  blocks.push(context(`requested by <@${job.user}> · job \`${job.id}\`${job.host ? ` · on ${escapeMrkdwn(job.host)}` : ''}`));
+  blocks.push(context(`requested by <@${job.user}> · job \`${job.id}\`${job.host ? ` · on ${escapeMrkdwn(job.host)}` : ''} · ${refreshedAt(now)}`));
   return { text: `${job.project} #${job.issue}: ${line}`, blocks };
 }
 

@@ -1,0 +1,72 @@
+// How many jobs, across all replicas, are refreshing a status message right
+// now: the N of the fair share (N jobs and B updates a minute give each job
+// one update every N/B minutes). Each replica re-announces its own jobs every
+// few seconds; a replica that dies stops announcing and its jobs drop out.
+import type { Redis } from 'ioredis';
+
+/**
+ * KEYS[1] sorted set: job id → last announced (server ms)
+ * ARGV[1] ms after which an unannounced job no longer counts · ARGV[2..] job ids to announce
+ * Returns the number of jobs that count.
+ */
+const ANNOUNCE = `
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+local stale = tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - stale)
+redis.call('PEXPIRE', KEYS[1], stale * 3)
+return redis.call('ZCARD', KEYS[1])`;
+
+export class ActiveStatuses {
+  private readonly local = new Set<string>();
+  private shared = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly announceEveryMs = 2000,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.announce(), this.announceEveryMs);
+    this.timer.unref();
+  }
+
+  add(jobId: string): void {
+    if (this.local.has(jobId)) return;
+    this.local.add(jobId);
+    this.shared += 1; // counted at once; the next announcement corrects it
+    void this.announce();
+  }
+
+  remove(jobId: string): void {
+    if (!this.local.delete(jobId)) return;
+    this.shared = Math.max(this.local.size, this.shared - 1);
+    this.redis.zrem(this.key, jobId).catch(this.onError);
+  }
+
+  /** Jobs refreshing a status message on every replica (at least this replica's own). */
+  count(): number {
+    return Math.max(this.shared, this.local.size);
+  }
+
+  async announce(): Promise<void> {
+    try {
+      const n = await this.redis.eval(ANNOUNCE, 1, this.key, this.announceEveryMs * 5, ...this.local);
+      this.shared = Number(n);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const ids = [...this.local];
+    this.local.clear();
+    if (ids.length) this.redis.zrem(this.key, ...ids).catch(this.onError);
+  }
+}
