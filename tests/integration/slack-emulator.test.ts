@@ -207,6 +207,48 @@ describe('rate limits', () => {
   });
 });
 
+describe('rate limits per workspace, and a time scale', () => {
+  it('keeps each workspace to its own tier limit, answers Retry-After until a slot frees, and records who called when', async () => {
+    emu = await startEmulator({ rateLimits: { 'chat.update': 2 }, rateWindowMs: 30_000, otherWorkspaces: { 'xoxb-other-workspace': 'T0OTHER' } });
+    const first = client(emu, emu.botToken, { rejectRateLimitedCalls: true });
+    const second = client(emu, 'xoxb-other-workspace', { rejectRateLimitedCalls: true });
+    const { ts } = await first.chat.postMessage({ channel: C, text: 'v0' });
+    for (const web of [first, second]) {
+      for (const text of ['a', 'b']) await web.chat.update({ channel: C, ts: ts as string, text });
+    }
+    const err = (await platformError(first.chat.update({ channel: C, ts: ts as string, text: 'c' }))) as unknown as { code: string; retryAfter: number };
+    expect(err.code).toBe(ErrorCode.RateLimitedError);
+    // The oldest of the two calls frees its slot 30 s after it was made.
+    expect(err.retryAfter).toBeGreaterThanOrEqual(29);
+    expect(err.retryAfter).toBeLessThanOrEqual(30);
+    const updates = emu.calls.filter((c) => c.method === 'chat.update');
+    expect(updates.map((c) => [c.team, c.status])).toEqual([
+      ['T0TEST', 200], ['T0TEST', 200], ['T0OTHER', 200], ['T0OTHER', 200], ['T0TEST', 429],
+    ]);
+    expect(emu.calls.map((c) => c.seq)).toEqual(emu.calls.map((_, i) => i));
+    expect(updates.every((c, i) => i === 0 || c.at >= (updates[i - 1] as { at: number }).at)).toBe(true);
+  });
+
+  it('runs the limits faster with a time scale: Tier 3 is 50 calls per 60 s / scale', async () => {
+    emu = await startEmulator({ timeScale: 600 }); // a 100 ms window
+    const web = client(emu, emu.botToken, { rejectRateLimitedCalls: true });
+    const { ts } = await web.chat.postMessage({ channel: C, text: 'v0' });
+    const results = await Promise.allSettled(Array.from({ length: 51 }, (_, i) => web.chat.update({ channel: C, ts: ts as string, text: `v${i}` })));
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    // A window later the budget is back (polled: the emulator's clock, not ours, decides).
+    const again = await (async () => {
+      for (;;) {
+        try {
+          return await web.chat.update({ channel: C, ts: ts as string, text: 'later' });
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    })();
+    expect(again.ok).toBe(true);
+  });
+});
+
 describe('Socket Mode (real Bolt App)', () => {
   async function socketApp(e: SlackEmulator, register: (app: App) => void, receiverOpts: { clientPingTimeout?: number } = {}): Promise<App> {
     const slackApiUrl = e.apiUrl;

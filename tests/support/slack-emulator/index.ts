@@ -88,11 +88,12 @@ export class SlackEmulator {
         botUserId: this.botUserId,
         botId: this.botId,
         appId: this.appId,
-        retryAfterSeconds: opts.retryAfterSeconds ?? 1,
+        ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}),
+        otherWorkspaces: opts.otherWorkspaces ?? {},
         openConnection: () => this.hub.issueUrl(`ws://${this.base}`),
       },
       this.ws,
-      { overrides: opts.rateLimits ?? {}, windowMs: opts.rateWindowMs ?? 60_000 },
+      { overrides: opts.rateLimits ?? {}, windowMs: opts.rateWindowMs ?? 60_000 / (opts.timeScale ?? 1), timeScale: opts.timeScale ?? 1 },
     );
     this.calls = this.api.calls;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {

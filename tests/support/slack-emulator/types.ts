@@ -11,10 +11,18 @@ export interface EmulatorOptions {
   /** Calls per window per method (per workspace), overriding the tier defaults; e.g. { 'chat.update': 5 }.
    * For `chat.postMessage` the figure applies per channel. */
   rateLimits?: Record<string, number>;
-  /** Length of the sliding rate-limit window; default 60 000 ms like Slack. Shorten it in tests. */
+  /** Length of the sliding rate-limit window; default 60 000 ms like Slack (÷ timeScale). Shorten it in tests. */
   rateWindowMs?: number;
-  /** Seconds sent in Retry-After with a 429; default 1. */
+  /** Seconds sent in Retry-After with a 429; default: until the limit frees a slot, rounded up (at least 1). */
   retryAfterSeconds?: number;
+  /**
+   * Runs Slack's rate-limit clock this many times faster (benches, load tests):
+   * the window is 60 s / timeScale unless rateWindowMs is given, and
+   * chat.postMessage refills timeScale per second per channel. Default 1.
+   */
+  timeScale?: number;
+  /** More workspaces (bot token → team id) with rate limits of their own; the same channels and messages. */
+  otherWorkspaces?: Record<string, string>;
   /** Socket Mode envelope / HTTP event retry timeout; default 3000 ms like Slack. */
   ackTimeoutMs?: number;
   /** How many redeliveries after the first attempt; default 3 like Slack. */
@@ -36,6 +44,12 @@ export interface RecordedMessage {
 }
 
 export interface RecordedCall {
+  /** Position in arrival order (0, 1, …). */
+  seq: number;
+  /** When the request arrived (ms since the epoch, emulator clock). */
+  at: number;
+  /** The workspace whose token made the call (unset when the token was missing or wrong). */
+  team?: string;
   method: string;
   /** Decoded arguments (blocks/attachments parsed from JSON), without the token. */
   args: Record<string, unknown>;

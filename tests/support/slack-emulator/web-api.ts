@@ -17,7 +17,10 @@ export interface WebApiConfig {
   botUserId: string;
   botId: string;
   appId: string;
-  retryAfterSeconds: number;
+  /** Fixed Retry-After; unset: the seconds until the limit frees a slot (rounded up, at least 1). */
+  retryAfterSeconds?: number;
+  /** More workspaces the app is installed in: their bot token → team id. Each has its own rate limits. */
+  otherWorkspaces: Record<string, string>;
   /** Issues a Socket Mode URL (apps.connections.open). */
   openConnection: () => string;
 }
@@ -50,7 +53,7 @@ export class WebApi {
   constructor(
     private readonly cfg: WebApiConfig,
     private readonly ws: Workspace,
-    limits: { overrides: Record<string, number>; windowMs: number },
+    limits: { overrides: Record<string, number>; windowMs: number; timeScale: number },
   ) {
     this.limiter = new RateLimiter(limits);
   }
@@ -62,6 +65,9 @@ export class WebApi {
     let bodyToken: string | undefined = str(args.token);
     let status = 200;
     let body: Result;
+    const at = Date.now();
+    let team: string | undefined;
+    let retryAfter = 0;
     try {
       if (raw.length > 0) {
         if (contentType.startsWith('application/json')) {
@@ -83,11 +89,13 @@ export class WebApi {
           throw new ApiError('invalid_post_type');
         }
       }
-      this.authenticate(method, req.headers.authorization, bodyToken);
+      team = this.authenticate(method, req.headers.authorization, bodyToken);
       const spec = METHOD_SPECS[method];
       if (!spec) throw new ApiError('unknown_method');
-      if (!this.limiter.take(method, str(args.channel))) {
+      const limit = this.limiter.take(team, method, str(args.channel), at);
+      if (!limit.ok) {
         status = 429;
+        retryAfter = this.cfg.retryAfterSeconds ?? Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
         throw new ApiError('ratelimited');
       }
       body = { ok: true, ...this.dispatch(method, args) };
@@ -98,6 +106,9 @@ export class WebApi {
     }
     const { token: _t, ...recordedArgs } = args;
     this.calls.push({
+      seq: this.calls.length,
+      at,
+      ...(team ? { team } : {}),
       method,
       args: recordedArgs,
       status,
@@ -105,18 +116,21 @@ export class WebApi {
       ...(body.ok === true ? {} : { error: String(body.error) }),
     });
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-    if (status === 429) headers['retry-after'] = String(this.cfg.retryAfterSeconds);
+    if (status === 429) headers['retry-after'] = String(retryAfter);
     res.writeHead(status, headers).end(JSON.stringify(body));
   }
 
-  private authenticate(method: string, authorization: string | undefined, bodyToken: string | undefined): void {
+  /** Checks the token; returns the workspace (team id) it belongs to. */
+  private authenticate(method: string, authorization: string | undefined, bodyToken: string | undefined): string {
     const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
     const token = bearer ?? bodyToken;
     if (!token) throw new ApiError('not_authed');
-    const kind = token === this.cfg.botToken ? 'bot' : token === this.cfg.appToken ? 'app' : undefined;
+    const other = this.cfg.otherWorkspaces[token];
+    const kind = token === this.cfg.botToken || other !== undefined ? 'bot' : token === this.cfg.appToken ? 'app' : undefined;
     if (!kind) throw new ApiError('invalid_auth');
     const wanted = METHOD_SPECS[method]?.token ?? 'bot';
     if (kind !== wanted) throw new ApiError('not_allowed_token_type');
+    return other ?? this.cfg.teamId;
   }
 
   private dispatch(method: string, args: Args): Result {
