@@ -5,6 +5,7 @@
 import { benchEventRelay } from './event-relay.js';
 import { benchIntentParse } from './intent-parse.js';
 import { benchStatusCoalescing } from './status-coalescing.js';
+import { benchSlackDelivery } from './slack-delivery/index.js';
 import { nowMs, startRedis, type Row } from './support.js';
 
 function fmt(x: number): string {
@@ -35,8 +36,11 @@ async function main(): Promise<number> {
       ['event-relay', () => benchEventRelay(redis.url)],
       ['intent-parse', () => benchIntentParse()],
       ['status-coalescing', () => benchStatusCoalescing()],
+      ['slack-delivery', () => benchSlackDelivery(redis.url)],
     ];
-    for (const [name, fn] of steps) {
+    // BENCH_ONLY=slack-delivery (comma-separated names) runs just those.
+    const only = process.env.BENCH_ONLY?.split(',').map((n) => n.trim());
+    for (const [name, fn] of steps.filter(([n]) => !only || only.includes(n))) {
       const t0 = nowMs();
       process.stdout.write(`running ${name}… `);
       rows.push(...(await fn()));
