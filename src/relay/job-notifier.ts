@@ -14,7 +14,11 @@ export interface StatusPacer {
 export interface JobNotifier {
   /** Posts the job's status message; returns its id (Slack: ts). */
   postStatus(job: JobRecord): Promise<string>;
-  /** Updates the status message in place; `final` for the job's last state. */
+  /**
+   * Updates the status message in place; `final` for the job's last state.
+   * Updates of one job are shown in the order they were made, also when an
+   * earlier one is still in flight (the final state may be handed over then).
+   */
   updateStatus(job: JobRecord, info?: { changedAt?: number; final?: boolean }): Promise<void>;
   /** Posts the final result into the job's thread. */
   postResult(job: JobRecord): Promise<void>;

@@ -2,9 +2,13 @@
 // fixed minimum, or the job's fair share of the workspace budget), always the
 // newest state, and the final state always goes out, last.
 //
-// Never more than one send at a time: while a send is in flight (Slack slow,
-// budget exhausted) new states only replace the one pending state. So after a
-// stalled send at most two more go out: the newest state and the final one.
+// Never more than one regular send at a time: while a send is in flight (Slack
+// slow, budget exhausted) new states only replace the one pending state. So
+// after a stalled send at most two more go out: the newest state and the final
+// one. The final state is handed over at once, even while a send is in flight:
+// the notifier keeps one job's updates in order (SlackDelivery runs one call
+// per message at a time, and a final state replaces an update still waiting
+// for the budget instead of queueing behind it).
 import type { JobRecord } from '../domain/job.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -42,7 +46,7 @@ export class StatusThrottle {
     this.schedule();
   }
 
-  /** Sends `job` after any send in flight, dropping whatever was pending, and stops further updates. */
+  /** Sends `job` now, dropping whatever was pending, and stops further updates. */
   async final(job: JobRecord): Promise<void> {
     if (this.done) return;
     this.done = true;
@@ -50,7 +54,6 @@ export class StatusThrottle {
     const changedAt = this.pendingSince ?? Date.now();
     this.pending = undefined;
     this.pendingSince = undefined;
-    await this.sending;
     this.lastSentAt = Date.now();
     try {
       await this.send(job, { changedAt, final: true });
