@@ -14,7 +14,7 @@ import { sustainedPerWindow, defaultBudgetSettings } from '../../src/slack/deliv
 import type { Row } from '../support.js';
 
 const TIME_SCALE = Number(process.env.BENCH_SLACK_TIME_SCALE ?? 10);
-const JOB_COUNTS = [50, 200];
+const JOB_COUNTS = (process.env.BENCH_SLACK_JOBS ?? '50,200').split(',').map(Number);
 const RUN_S = 60;
 const EVENTS_PER_S = 5;
 /** Jobs start spread over this many seconds, as requests arrive. */
@@ -38,6 +38,8 @@ interface RunResult {
   calls: RecordedCall[];
   stoppedEarly: boolean;
   realMs: number;
+  /** Event-loop delay of the relay process (real ms). */
+  loopDelay: string;
 }
 
 const RELAY_SCRIPT = fileURLToPath(new URL('./relay-process.js', import.meta.url));
@@ -63,13 +65,15 @@ async function runRelay(mode: 'switchboard' | 'naive', jobs: number, redisUrl: s
   const lines: JobLine[] = [];
   let buf = '';
   let err = '';
+  let loopDelay = 'unknown (stopped)';
   child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buf.slice(0, nl)) as JobLine | { end: true };
+      const line = JSON.parse(buf.slice(0, nl)) as JobLine | { end: true; loopDelayP99Ms: number; loopDelayMaxMs: number };
       buf = buf.slice(nl + 1);
       if ('i' in line) lines.push(line);
+      else loopDelay = `${line.loopDelayP99Ms.toFixed(0)} ms p99, ${line.loopDelayMaxMs.toFixed(0)} ms max`;
     }
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -89,7 +93,7 @@ async function runRelay(mode: 'switchboard' | 'naive', jobs: number, redisUrl: s
   const calls = [...emu.calls];
   await emu.close();
   if (lines.length !== jobs) throw new Error(`the ${mode} relay finished ${lines.length} of ${jobs} jobs: ${err}`);
-  return { jobs: lines, calls, stoppedEarly: code === 'deadline', realMs: Date.now() - t0 };
+  return { jobs: lines, calls, stoppedEarly: code === 'deadline', realMs: Date.now() - t0, loopDelay };
 }
 
 function percentile(xs: number[], p: number): number {
@@ -171,7 +175,7 @@ export async function benchSlackDelivery(redisUrl: string): Promise<Row[]> {
         ratio: ratio(a.rateLimited, b.rateLimited),
         target: '0',
         pass: a.rateLimited === 0,
-        note: `${scaleNote}; chat.update calls ${a.chatUpdates} vs naive ${b.chatUpdates}; run ${(ours.realMs / 1000).toFixed(1)} s vs ${(naive.realMs / 1000).toFixed(1)} s real${naive.stoppedEarly ? ` (naive stopped ${DRAIN_S.naive} s after the last done)` : ''}${ours.stoppedEarly ? ' (ours stopped at its drain deadline)' : ''}`,
+        note: `${scaleNote}; chat.update calls ${a.chatUpdates} vs naive ${b.chatUpdates}; run ${(ours.realMs / 1000).toFixed(1)} s vs ${(naive.realMs / 1000).toFixed(1)} s real${naive.stoppedEarly ? ` (naive stopped ${DRAIN_S.naive} s after the last done)` : ''}${ours.stoppedEarly ? ' (ours stopped at its drain deadline)' : ''}; relay event-loop delay (real): ours ${ours.loopDelay}, naive ${naive.loopDelay}`,
       },
       {
         bench,

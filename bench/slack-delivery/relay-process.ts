@@ -11,6 +11,7 @@
 //     retries for ~30 min), one chat.update per event (in order per job), and
 //     the result posted as soon as the job is done.
 // Prints one JSON line per job when it is done: {i, channel, startAt, doneAt}.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebClient, LogLevel } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { applyEvent, newJob, type JobRecord } from '../../src/domain/job.js';
@@ -138,10 +139,14 @@ async function runJob(relay: Relay, i: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const relay = MODE === 'naive' ? naiveRelay() : switchboardRelay();
   await Promise.all(Array.from({ length: JOBS }, (_, i) => runJob(relay, i)));
   await relay.close();
-  report({ end: true });
+  lag.disable();
+  // How late this process's own timers ran: load on the relay, not Slack's budget.
+  report({ end: true, loopDelayP99Ms: lag.percentile(99) / 1e6, loopDelayMaxMs: lag.max / 1e6 });
 }
 
 main().then(

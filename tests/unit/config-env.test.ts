@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       projectsFile: './projects.yml',
       maxConcurrentJobs: 4,
       logLevel: 'info',
+      slackDelivery: { callTimeoutMs: 10_000, callRetries: 3, methodBudgets: {}, channelPostBudget: 60 },
     });
   });
 
@@ -45,6 +46,10 @@ describe('loadConfig', () => {
       MAX_CONCURRENT_JOBS: '12',
       OLLAMA_URL: 'http://gpu-box:11434',
       LOG_LEVEL: 'debug',
+      SLACK_CALL_TIMEOUT_MS: '5000',
+      SLACK_CALL_RETRIES: '0',
+      SLACK_METHOD_BUDGETS: 'chat.update=40,reactions.add=30',
+      SLACK_CHANNEL_POST_BUDGET: '30',
     });
     expect(config).toEqual({
       slack: { mode: 'http', botToken: BOT, signingSecret: SIGNING, apiUrl: 'http://127.0.0.1:9999/api/' },
@@ -61,6 +66,7 @@ describe('loadConfig', () => {
       maxConcurrentJobs: 12,
       ollamaUrl: 'http://gpu-box:11434/',
       logLevel: 'debug',
+      slackDelivery: { callTimeoutMs: 5000, callRetries: 0, methodBudgets: { 'chat.update': 40, 'reactions.add': 30 }, channelPostBudget: 30 },
     });
   });
 
@@ -131,6 +137,9 @@ describe('loadConfig', () => {
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, MAX_CONCURRENT_JOBS: '-1' }, /^MAX_CONCURRENT_JOBS: must be a whole number — /],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, DOCKER_HOST: 'docker.sock' }, /^DOCKER_HOST: must be a socket path or URL — /],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, LOG_LEVEL: 'verbose' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_CALL_RETRIES: 'many' }, /^SLACK_CALL_RETRIES: must be a whole number from 0 to 99 — /],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_METHOD_BUDGETS: 'chat.update:40' }, /^SLACK_METHOD_BUDGETS: "chat.update:40" is not method=calls-per-minute .* — list method=calls-per-minute pairs/],
+    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_CHANNEL_POST_BUDGET: '0' }, /^SLACK_CHANNEL_POST_BUDGET: must be at least 1 — /],
   ])('%j → %s', (env, expected) => {
     expect(problemsOf(env)).toEqual([expect.stringMatching(expected)]);
   });

@@ -31,6 +31,7 @@ describe('redactConfig', () => {
       maxConcurrentJobs: 4,
       ollamaUrl: 'https://ollama:***@gpu.internal:11434/',
       logLevel: 'info',
+      slackDelivery: { callTimeoutMs: 10_000, callRetries: 3, methodBudgets: {}, channelPostBudget: 60 },
     });
     expect(JSON.stringify(safe)).not.toContain('SeCrEt');
   });

@@ -59,6 +59,12 @@ describe('renderStatus', () => {
     expect(m.text).toContain('billing-api #58');
   });
 
+  test('shows when it was last refreshed, in the reader\'s time zone, with a UTC fallback', () => {
+    const m = renderStatus(job('running', { step: 1, totalSteps: 3 }), NOW);
+    const secs = Math.floor(NOW / 1000);
+    expect(blockText(m)).toContain(`updated <!date^${secs}^{time_secs}|${new Date(NOW).toISOString().slice(11, 19)} UTC>`);
+  });
+
   test('starting: says the agent is starting', () => {
     expect(renderStatus(job('starting'), NOW).text).toMatch(/starting/);
   });

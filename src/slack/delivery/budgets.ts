@@ -3,9 +3,10 @@
 // channel (about one message a second, short bursts allowed).
 //
 // Each budget is a token bucket shaped so that no window of `windowMs` ever
-// holds more than the limit: capacity (burst) C and refill (L - C) per window
-// give at most C + (L - C) = L calls in any window, which is what a sliding
-// per-minute counter at Slack (and in our emulator) accepts. The bucket, not a
+// holds more than the limit: capacity (burst) C and refill (L - C - 1) per
+// window give at most L - 1 calls in any window, which is what a sliding
+// per-minute counter at Slack (and in our emulator) accepts, with one call to
+// spare for network jitter (a call granted here arrives a little later there). The bucket, not a
 // fixed per-minute counter, because a fixed window lets 2 × L through across a
 // window boundary, and because a steady refill spreads status updates evenly.
 
@@ -56,7 +57,7 @@ export interface BucketSpec {
 /** A bucket that never lets more than `limit` calls into any `windowMs`. */
 export function bucketShape(limit: number, windowMs: number): Pick<BucketSpec, 'capacity' | 'refillPerMs'> {
   const capacity = Math.min(5, Math.max(1, Math.floor(limit / 15)));
-  return { capacity, refillPerMs: Math.max(limit - capacity, 1) / windowMs };
+  return { capacity, refillPerMs: Math.max(limit - capacity - 1, 1) / windowMs };
 }
 
 /** The buckets one call spends (none: the method has no known limit, e.g. auth.test). */
