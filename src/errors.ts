@@ -16,6 +16,8 @@ export enum ErrorCode {
   DockerUnreachable = 'DOCKER_UNREACHABLE',
   SpawnerUnsupported = 'SPAWNER_UNSUPPORTED',
   JobIdInvalid = 'JOB_ID_INVALID',
+  /** A Slack Web API call failed for good, or the delivery stopped before it went out. */
+  SlackCallFailed = 'SLACK_CALL_FAILED',
 }
 
 export interface CodedError extends Error {

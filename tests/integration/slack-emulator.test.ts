@@ -230,7 +230,7 @@ describe('rate limits per workspace, and a time scale', () => {
   });
 
   it('runs the limits faster with a time scale: Tier 3 is 50 calls per 60 s / scale', async () => {
-    emu = await startEmulator({ timeScale: 600 }); // a 100 ms window
+    emu = await startEmulator({ timeScale: 60 }); // a 1 s window: long enough for 51 calls even on a busy machine
     const web = client(emu, emu.botToken, { rejectRateLimitedCalls: true });
     const { ts } = await web.chat.postMessage({ channel: C, text: 'v0' });
     const results = await Promise.allSettled(Array.from({ length: 51 }, (_, i) => web.chat.update({ channel: C, ts: ts as string, text: `v${i}` })));

@@ -27,6 +27,7 @@ import { DeliveryLane, PRIORITY, type LaneItem, type Priority } from './delivery
 import { classifyFailure } from './slack-calls.js';
 import { ActiveStatuses } from './active-statuses.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { ErrorCode, SwitchboardError } from '../../errors.js';
 
 export type CallArgs = Record<string, unknown>;
 
@@ -95,16 +96,6 @@ interface Pending extends LaneItem {
 const MAX_RATE_LIMITED = 8;
 const STATUS_METHOD = 'chat.update';
 
-export class CallError extends Error {
-  constructor(
-    readonly method: string,
-    override readonly cause: unknown,
-  ) {
-    super(`Slack ${method} failed: ${(cause as Error)?.message ?? String(cause)}`);
-    this.name = 'CallError';
-  }
-}
-
 export const workspaceOf = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 12);
 
 export class SlackDelivery {
@@ -141,7 +132,7 @@ export class SlackDelivery {
 
   /** Makes one Web API call through its budget; resolves when Slack took it (or it was kept), rejects on an error Slack gave. */
   call(req: CallRequest): Promise<Delivery> {
-    if (this.closed) return Promise.reject(new Error('the Slack delivery is closed'));
+    if (this.closed) return Promise.reject(new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${req.method} not sent: the Slack delivery is closed`));
     return new Promise<Delivery>((resolve, reject) => {
       const waiter = { resolve, reject };
       const existing = req.coalesceKey !== undefined ? this.coalescing.get(req.coalesceKey) : undefined;
@@ -220,7 +211,7 @@ export class SlackDelivery {
     for (const item of left) {
       if (item.req.durable || item.outboxEntry) await this.keep(item, new Error('the dispatcher stopped before Slack took it'));
       else if (item.priority === PRIORITY.progress) this.settle(item, { outcome: 'dropped' });
-      else this.fail(item, new Error('the Slack delivery closed before the call went out'));
+      else this.fail(item, new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${item.req.method} not sent: the delivery closed before it went out`));
     }
     await Promise.allSettled([...this.calls]);
   }
@@ -369,7 +360,8 @@ export class SlackDelivery {
   }
 
   private fail(item: Pending, err: unknown): void {
-    const e = err instanceof Error ? err : new CallError(item.req.method, err);
+    // Slack's own errors (WebAPIPlatformError with data.error) reach the caller as they are.
+    const e = err instanceof Error ? err : new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${item.req.method} failed`, { cause: err });
     for (const w of item.waiters) w.reject(e);
   }
 }
