@@ -13,7 +13,7 @@ import { SlackEmulator, type RecordedCall } from '../../tests/support/slack-emul
 import { sustainedPerWindow, defaultBudgetSettings } from '../../src/slack/delivery/budgets.js';
 import type { Row } from '../support.js';
 
-const TIME_SCALE = Number(process.env.BENCH_SLACK_TIME_SCALE ?? 10);
+const TIME_SCALE = Number(process.env.BENCH_SLACK_TIME_SCALE ?? 5);
 const JOB_COUNTS = (process.env.BENCH_SLACK_JOBS ?? '50,200').split(',').map(Number);
 const RUN_S = 60;
 const EVENTS_PER_S = 5;
