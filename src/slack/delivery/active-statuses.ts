@@ -22,6 +22,7 @@ export class ActiveStatuses {
   private readonly local = new Set<string>();
   private shared = 0;
   private timer?: NodeJS.Timeout;
+  private soon = false;
 
   constructor(
     private readonly redis: Redis,
@@ -39,7 +40,13 @@ export class ActiveStatuses {
     if (this.local.has(jobId)) return;
     this.local.add(jobId);
     this.shared += 1; // counted at once; the next announcement corrects it
-    void this.announce();
+    // Many jobs starting together make one announcement, not one each.
+    if (this.soon) return;
+    this.soon = true;
+    setImmediate(() => {
+      this.soon = false;
+      void this.announce();
+    });
   }
 
   remove(jobId: string): void {
