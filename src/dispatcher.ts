@@ -10,7 +10,8 @@ import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { healthRoutes } from './observability/http-routes.js';
 import { connectRedis } from './state/redis.js';
-import { ChannelLock } from './state/channel-lock.js';
+import { ChannelLock, workspaceLock } from './state/channel-lock.js';
+import { AgentCredentials } from './state/agent-credentials.js';
 import { JobStore } from './state/job-store.js';
 import { EventDedupe } from './state/event-dedupe.js';
 import { DockerSpawner } from './spawners/docker/docker-spawner.js';
@@ -44,7 +45,12 @@ function createSpawner(config: Config, logger: Logger): JobSpawner {
       operatorHint: 'use SPAWNER_TYPE=docker',
     });
   }
-  return new DockerSpawner({ dockerHost: config.spawner.dockerHost, network: config.spawner.dockerNetwork, logger });
+  return new DockerSpawner({
+    dockerHost: config.spawner.dockerHost,
+    network: config.spawner.dockerNetwork,
+    runtime: config.spawner.agentRuntime,
+    logger,
+  });
 }
 
 export async function startDispatcher(config: Config, options: DispatcherOptions): Promise<RunningDispatcher> {
@@ -61,6 +67,15 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   logger.info({ projects: [...catalogue.current().projects.keys()], file: config.projectsFile }, 'project catalogue loaded');
 
   const redis = connectRedis(config.redis.url, 'dispatcher');
+  const credentials = new AgentCredentials(redis, keys, logger);
+  try {
+    await credentials.assertCanManage();
+  } catch (err) {
+    redis.disconnect();
+    catalogue.close();
+    throw err;
+  }
+  const stopRestoringUsers = credentials.restoreOnReconnect();
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
   const dedupe = new EventDedupe(redis, keys);
@@ -75,7 +90,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     ],
     metrics,
   );
-  const app = createSlackApp({ slack: config.slack, port: config.port, routes, logger });
+  const app = createSlackApp({ slack: config.slack, port: config.port, host: config.listenHost, routes, logger });
   registerErrorHandler(app, logger);
   // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
   const delivery = new SlackDelivery({
@@ -109,10 +124,18 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     keys,
     store,
     lock,
+    workspaceLock: workspaceLock(redis, keys),
+    credentials,
     spawner,
     notifier,
     catalogue: () => catalogue.current(),
-    agent: { image: config.spawner.agentImage, redisUrl: config.redis.url, redisPrefix: config.redis.prefix, secrets: options.secrets ?? process.env },
+    agent: {
+      image: config.spawner.agentImage,
+      redisUrl: config.redis.agentUrl,
+      redisPrefix: config.redis.prefix,
+      secrets: options.secrets ?? process.env,
+      ...(config.workspaceRoot ? { workspaceRoot: config.workspaceRoot } : {}),
+    },
     logger,
     metrics,
     timings,
@@ -136,13 +159,14 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       .catch((err: unknown) => logger.warn({ err }, 'could not renew the leases of queued jobs'));
   }, timings.lockLeaseMs / 4);
 
-  await app.start(config.port);
-  logger.info({ mode: config.slack.mode, port: config.port, spawner: spawner.kind }, 'Switchboard is up');
+  await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
+  logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
   return {
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
+      stopRestoringUsers();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();
       await delivery.close();

@@ -13,6 +13,8 @@ export enum ErrorCode {
   ChatNotInChannel = 'CHAT_NOT_IN_CHANNEL',
   AgentImageMissing = 'AGENT_IMAGE_MISSING',
   AgentStartFailed = 'AGENT_START_FAILED',
+  AgentImageRoot = 'AGENT_IMAGE_ROOT',
+  RedisAclNotPermitted = 'REDIS_ACL_NOT_PERMITTED',
   DockerUnreachable = 'DOCKER_UNREACHABLE',
   SpawnerUnsupported = 'SPAWNER_UNSUPPORTED',
   JobIdInvalid = 'JOB_ID_INVALID',

@@ -1,7 +1,17 @@
 // Second entrypoint: the agent runner inside the agent image (DESIGN §5).
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { AgentRunner } from './runner.js';
 import { parseRunnerOptions, RunnerUsageError } from './runner-options.js';
+
+/**
+ * The job's own Redis user may run only what the runner needs (state/agent-credentials.ts):
+ * no INFO, so no ready check. After a Redis restart the dispatcher re-creates the user
+ * moments after Redis is back: a refused login or command then means "reconnect and retry".
+ */
+const AGENT_CONNECTION: RedisOptions = {
+  enableReadyCheck: false,
+  reconnectOnError: (err) => (/WRONGPASS|NOAUTH/.test(err.message) ? 2 : false),
+};
 
 function log(msg: string): void {
   process.stderr.write(`switchboard-agent: ${msg}\n`);
@@ -18,8 +28,8 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const redis = new Redis(options.redisUrl, { connectionName: `switchboard:agent:${options.jobId}` });
-  const controlRedis = new Redis(options.redisUrl, { connectionName: `switchboard:agent-control:${options.jobId}` });
+  const redis = new Redis(options.redisUrl, { connectionName: `switchboard:agent:${options.jobId}`, ...AGENT_CONNECTION });
+  const controlRedis = new Redis(options.redisUrl, { connectionName: `switchboard:agent-control:${options.jobId}`, ...AGENT_CONNECTION });
   const runner = new AgentRunner(options, { redis, controlRedis, env: process.env, log });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => runner.cancel(`the agent was stopped (${sig})`));

@@ -59,7 +59,8 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     return v ?? '';
   };
   const jobId = need(values['job-id'] ?? env.JOB_ID, '--job-id');
-  const redisUrl = need(values['redis-url'], '--redis-url');
+  // The URL may come from the env instead (a Kubernetes Job takes it from a Secret), DESIGN §5.
+  const redisUrl = need(values['redis-url'] ?? (env.SWITCHBOARD_REDIS_URL || undefined), '--redis-url (or SWITCHBOARD_REDIS_URL)');
   const channelId = need(values['channel-id'] ?? env.CHANNEL_ID, '--channel-id');
   const positionals = lastIsRequest && last !== undefined ? [...parsed, last] : parsed;
   const request = need(positionals.join(' ').trim() || undefined, 'the request (last argument)');

@@ -1,6 +1,7 @@
 // The catalogue's YAML shape (PROJECTS_FILE, DESIGN §3) as zod schemas, with
 // the wording of every problem a field can have.
 import { z } from 'zod';
+import { workspacePathProblem } from '../domain/workspace-path.js';
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
@@ -101,9 +102,7 @@ export const projectSchema = z.strictObject({
   repo: z.string({ error: 'must be a git URL' }).regex(GIT_URL, {
     error: 'is not a git URL — use https://host/owner/name.git or git@host:owner/name.git',
   }).optional(),
-  workspace: z.string({ error: 'must be an absolute path' }).regex(/^\//, {
-    error: 'must be an absolute host path, like /srv/checkouts/billing-api',
-  }).optional(),
+  workspace: z.string({ error: 'must be an absolute path' }).refine((p) => !workspacePathProblem(p), { error: (i) => workspacePathProblem(String(i.input)) }).optional(),
   tracker: trackerSchema.optional(),
   ...inheritable,
 });

@@ -141,6 +141,11 @@ export const configSchema = z.object({
     ),
   }),
   port: fromEnv('PORT', positiveInt(65535, 'set PORT to a free TCP port such as 3000').default(3000)),
+  // Containment (issue 5): 127.0.0.1 keeps agents on a host-run dispatcher's bridge away from PORT.
+  listenHost: fromEnv(
+    'LISTEN_HOST',
+    checked((v) => (/^[0-9a-fA-F.:]+$|^localhost$/.test(v) ? undefined : 'must be an IP address to bind, e.g. 127.0.0.1 or 0.0.0.0')).default('0.0.0.0'),
+  ),
   redis: z.object({
     url: fromEnv(
       'REDIS_URL',
@@ -150,6 +155,17 @@ export const configSchema = z.object({
     prefix: fromEnv(
       'REDIS_PREFIX',
       checked((v) => (/\s/.test(v) ? 'must not contain whitespace — use something short like sb: or switchboard:' : undefined)).default('sb:'),
+    ),
+    // Containment (issue 5): host and port as agents reach Redis; unset: REDIS_URL's (see loadConfig).
+    agentUrl: fromEnv(
+      'REDIS_AGENT_URL',
+      checked((v) => {
+        const p = urlProblem(v, ['redis', 'rediss'], 'redis://redis:6379 (host and port as agents reach Redis)');
+        if (p) return p;
+        const u = new URL(v);
+        return u.username || u.password ? 'must carry no user or password — each agent gets its own per-job user; give host and port only' : undefined;
+      }).optional(),
+      'url',
     ),
   }),
   spawner: z.object({
@@ -172,13 +188,19 @@ export const configSchema = z.object({
       ).default('/var/run/docker.sock'),
       'url',
     ),
+    // Containment (issue 5): agents' own network, never host or none; an optional runtime.
     dockerNetwork: fromEnv(
       'DOCKER_NETWORK',
-      checked((v) =>
-        /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v)
-          ? undefined
-          : 'is not a valid network name — use a name from `docker network ls`, or unset it to use the dispatcher’s own network',
-      ).optional(),
+      checked((v) => {
+        const lower = v.toLowerCase();
+        if (lower === 'host') return 'must not be host — agents would share the host network and reach the dispatcher and everything on it; unset it to use switchboard-agents';
+        if (lower === 'none') return 'must not be none — agents could not reach Redis to report; unset it to use switchboard-agents';
+        return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? undefined : 'is not a valid network name — use a name like switchboard-agents (created if missing)';
+      }).default('switchboard-agents'),
+    ),
+    agentRuntime: fromEnv(
+      'AGENT_RUNTIME',
+      checked((v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? undefined : 'is not a runtime name — use one from `docker info` (Runtimes), e.g. runsc')).optional(),
     ),
     k8sNamespace: fromEnv(
       'K8S_NAMESPACE',
@@ -189,6 +211,15 @@ export const configSchema = z.object({
       ).optional(),
     ),
   }),
+  // Containment (issue 5): the only host directory under which a project's workspace may lie.
+  workspaceRoot: fromEnv(
+    'WORKSPACE_ROOT',
+    checked((v) =>
+      v.startsWith('/') && v !== '/' && !v.includes(':') && !v.split('/').some((seg) => seg === '..' || seg === '.')
+        ? undefined
+        : 'must be a plain absolute directory other than /, like /srv/checkouts — or unset it for no workspace projects',
+    ).optional(),
+  ),
   projectsFile: fromEnv('PROJECTS_FILE', z.string().default('./projects.yml')),
   maxConcurrentJobs: fromEnv(
     'MAX_CONCURRENT_JOBS',
@@ -230,7 +261,14 @@ export const configSchema = z.object({
   }),
 });
 
-export type Config = z.output<typeof configSchema>;
+/** redis.agentUrl is always set once loaded: REDIS_AGENT_URL, else REDIS_URL's scheme, host and port. */
+export type Config = z.output<typeof configSchema> & { redis: { agentUrl: string } };
+
+/** scheme://host:port of a Redis URL: what agents get, before their own user is added. */
+function agentRedisBase(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
+}
 
 /** One setting of `configSchema`: where it sits in Config, and its metadata. */
 export interface SettingAt extends EnvSetting {
@@ -308,5 +346,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       sorted.map((p) => `${p.name}: ${p.text}`),
     );
   }
-  return parsed.data;
+  const config = parsed.data;
+  return { ...config, redis: { ...config.redis, agentUrl: config.redis.agentUrl ?? agentRedisBase(config.redis.url) } };
 }

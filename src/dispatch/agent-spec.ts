@@ -5,10 +5,13 @@ import type { AgentSpec } from '../spawners/spawner.js';
 
 export interface AgentSettings {
   image: string;
+  /** REDIS_AGENT_URL: scheme, host and port as agents reach Redis; the job's own user is added to it. */
   redisUrl: string;
   redisPrefix: string;
   /** Where the values of a project's `env` names come from (the dispatcher's environment). */
   secrets: Record<string, string | undefined>;
+  /** WORKSPACE_ROOT: a workspace project may run only when its path lies under it. */
+  workspaceRoot?: string;
 }
 
 export function promptFor(job: Pick<JobRecord, 'issue' | 'project' | 'request'>, project: Project): string {
@@ -16,7 +19,20 @@ export function promptFor(job: Pick<JobRecord, 'issue' | 'project' | 'request'>,
   return `Fix issue #${job.issue} of ${where}. The request, as written in Slack: "${job.request}"`;
 }
 
-export function buildAgentSpec(job: JobRecord, project: Project, settings: AgentSettings): { spec: AgentSpec; missingEnv: string[] } {
+/** The agent's --redis-url: its own per-job user on the agents' Redis address (DESIGN §5 Credentials). */
+export function agentRedisUrl(base: string, credential: { username: string; password: string }): string {
+  const url = new URL(base);
+  url.username = encodeURIComponent(credential.username);
+  url.password = encodeURIComponent(credential.password);
+  return url.toString().replace(/\/$/, '');
+}
+
+export function buildAgentSpec(
+  job: JobRecord,
+  project: Project,
+  settings: AgentSettings,
+  credential: { username: string; password: string },
+): { spec: AgentSpec; missingEnv: string[] } {
   const env: Record<string, string> = {
     JOB_ID: job.id,
     PROJECT: job.project,
@@ -47,7 +63,7 @@ export function buildAgentSpec(job: JobRecord, project: Project, settings: Agent
       user: job.user,
       request: job.request,
       image: settings.image,
-      redisUrl: settings.redisUrl,
+      redisUrl: agentRedisUrl(settings.redisUrl, credential),
       redisPrefix: settings.redisPrefix,
       env,
       workspace: project.workspace,

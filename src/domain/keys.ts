@@ -13,6 +13,10 @@ export interface Keys {
   /** Undeliverable results: a sorted set of item ids by next attempt, and one key per item. */
   slackOutbox: string;
   slackOutboxItem(id: string): string;
+  /** One job at a time per workspace: the lock of a workspace, by its host path. */
+  workspaceLock(path: string): string;
+  /** Hash jobId → SHA-256 of its agent's Redis password, for re-creating ACL users after a Redis restart. */
+  agentUsers: string;
   /** BullMQ's own prefix (it appends `:{queue}:…`). */
   queuePrefix: string;
 }
@@ -29,6 +33,8 @@ export function keys(prefix: string): Keys {
     slackActiveStatus: (ws) => `${prefix}slack:status:active:${ws}`,
     slackOutbox: `${prefix}slack:outbox`,
     slackOutboxItem: (id) => `${prefix}slack:outbox:${id}`,
+    workspaceLock: (path) => `${prefix}lock:workspace:${path}`,
+    agentUsers: `${prefix}agent-users`,
     queuePrefix: `${prefix}bull`,
   };
 }

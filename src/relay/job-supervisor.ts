@@ -6,7 +6,10 @@ import type { Redis } from 'ioredis';
 import { applyEvent, failJob, isFinished, type JobRecord } from '../domain/job.js';
 import { isJobId } from '../domain/job-id.js';
 import type { Keys } from '../domain/keys.js';
-import type { Catalogue } from '../domain/project.js';
+import type { Catalogue, Project } from '../domain/project.js';
+import { mayDispatch } from '../domain/permissions.js';
+import { workspaceUnderRootProblem } from '../domain/workspace-path.js';
+import type { AgentCredentials } from '../state/agent-credentials.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js';
@@ -47,6 +50,10 @@ export interface SupervisorDeps {
   keys: Keys;
   store: JobStore;
   lock: ChannelLock;
+  /** One job at a time per workspace, across channels. */
+  workspaceLock: ChannelLock;
+  /** The per-job Redis users agents connect with. */
+  credentials: AgentCredentials;
   spawner: JobSpawner;
   notifier: JobNotifier;
   catalogue: () => Catalogue;
@@ -93,18 +100,29 @@ export class JobSupervisor {
     if (!project) {
       return this.finish(failJob(job, `project ${job.project} is no longer in the project catalogue`, this.now(), false), throttle, undefined, log);
     }
+    if (job.state === 'queued') {
+      // The catalogue may have changed since the job was accepted: it runs only if it would be accepted now.
+      const refusal = this.refusalNow(job, project);
+      if (refusal) return this.finish(failJob(job, refusal, Date.now(), false), throttle, undefined, log);
+    }
     if (!(await this.holdChannel(job))) {
       return this.finish(failJob(job, 'another job took this channel while this one waited', this.now()), throttle, undefined, log);
     }
+    if (project.workspace && !(await this.holdWorkspace(job, project.workspace))) {
+      const holder = await this.deps.workspaceLock.holder(project.workspace);
+      const reason = `the workspace of ${project.name} is in use by another job${holder ? ` (${holder})` : ''}, perhaps from another channel; ask again when it has finished`;
+      return this.finish(failJob(job, reason, Date.now()), throttle, undefined, log);
+    }
 
-    const { spec, missingEnv } = buildAgentSpec(job, project, this.deps.agent);
-    if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
     let handle: AgentHandle;
     try {
       if (job.state === 'queued') {
         job = { ...job, state: 'starting' };
         await store.save(job);
         throttle.offer(job);
+        const credential = await this.deps.credentials.issue(jobId);
+        const { spec, missingEnv } = buildAgentSpec(job, project, this.deps.agent, credential);
+        if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
         handle = await this.deps.spawner.start(spec);
       } else {
         // Taking over from a replica that stopped: attach to its agent, never start a second one.
@@ -181,6 +199,9 @@ export class JobSupervisor {
         if (now - lastRenewal > this.t.lockLeaseMs / 4) {
           lastRenewal = now;
           if (!(await this.deps.lock.renew(job.channel, job.id, this.t.lockLeaseMs))) log.warn('lost the channel lock while running');
+          if (project.workspace && !(await this.deps.workspaceLock.renew(project.workspace, job.id, this.t.lockLeaseMs))) {
+            log.warn('lost the workspace lock while running');
+          }
         }
       }
     } finally {
@@ -212,6 +233,10 @@ export class JobSupervisor {
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
   private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
     await this.deps.store.save(job);
+    // The agent's Redis user goes with the job, however it ended: a lingering agent can write nothing more.
+    await this.deps.credentials.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not delete the agent\'s Redis user'));
+    const workspace = this.deps.catalogue().get(job.project)?.workspace;
+    if (workspace) await this.deps.workspaceLock.release(workspace, job.id);
     // Free the channel first: the result tells people they may ask again.
     await this.deps.lock.release(job.channel, job.id);
     // The result does not wait for the final status update (which may wait for chat.update's budget).
@@ -251,6 +276,23 @@ export class JobSupervisor {
 
   private async stopAgent(jobId: string, log: Logger): Promise<void> {
     await this.deps.spawner.stop(jobId, this.t.stopGraceSeconds).catch((err: unknown) => log.error({ err }, 'could not stop the agent'));
+  }
+
+  /** Why the current catalogue would not run this job now, or undefined when it may run. */
+  private refusalNow(job: JobRecord, project: Project): string | undefined {
+    const allowed = mayDispatch(project, job.channel, job.user);
+    if (!allowed.ok) return `the project catalogue changed after this job was accepted, and it may no longer run: ${allowed.reason}`;
+    if (project.workspace) {
+      const problem = workspaceUnderRootProblem(project.workspace, this.deps.agent.workspaceRoot);
+      if (problem) return `the workspace of ${project.name} cannot be used: it ${problem}. Ask whoever runs Switchboard.`;
+    }
+    return undefined;
+  }
+
+  /** Takes (or confirms) the workspace for this job; false when another job holds it. */
+  private async holdWorkspace(job: JobRecord, workspace: string): Promise<boolean> {
+    if (await this.deps.workspaceLock.renew(workspace, job.id, this.t.lockLeaseMs)) return true;
+    return (await this.deps.workspaceLock.acquire(workspace, job.id, this.t.lockLeaseMs)).acquired;
   }
 
   /** Confirms this job still owns its channel, or takes it back if the lease lapsed while nobody held it. */

@@ -9,11 +9,13 @@ import { boltLogger } from './bolt-logger.js';
 export interface SlackAppOptions {
   slack: Config['slack'];
   port: number;
+  /** Address to bind (LISTEN_HOST): 127.0.0.1 keeps agents on a host-run dispatcher's bridge away from PORT. */
+  host: string;
   routes: HttpRoute[];
   logger: Logger;
 }
 
-export function createSlackApp({ slack, port, routes, logger }: SlackAppOptions): App {
+export function createSlackApp({ slack, port, host, routes, logger }: SlackAppOptions): App {
   const clientOptions = { slackApiUrl: slack.apiUrl };
   const common = { token: slack.botToken, clientOptions, customRoutes: routes, logger: boltLogger(logger) };
   if (slack.mode === 'socket') {
@@ -22,10 +24,11 @@ export function createSlackApp({ slack, port, routes, logger }: SlackAppOptions)
       socketMode: true,
       appToken: slack.appToken,
       // Socket Mode fetches its WebSocket URL with a client of its own: point it at the same API.
-      installerOptions: { port, clientOptions },
+      // Bolt hands `port` to http.Server.listen() as is, which also takes { port, host }: that binds LISTEN_HOST.
+      installerOptions: { port: { port, host } as unknown as number, clientOptions },
     });
   }
-  return new App({ ...common, signingSecret: slack.signingSecret ?? '', port });
+  return new App({ ...common, signingSecret: slack.signingSecret ?? '', port }); // dispatcher.ts passes { port, host } to start()
 }
 
 /** Logs every error that reaches Bolt; users only ever see "internal error, ref X". */

@@ -28,14 +28,20 @@ return 0`;
 export type AcquireResult = { acquired: true } | { acquired: false; holder: string };
 
 export class ChannelLock {
+  private readonly keyOf: (id: string) => string;
+
+  /** `keyOf` picks what is locked: channels by default; `workspaceLock()` locks workspaces the same way. */
   constructor(
     private readonly redis: Redis,
-    private readonly keys: Keys,
-  ) {}
+    keys: Keys,
+    keyOf?: (id: string) => string,
+  ) {
+    this.keyOf = keyOf ?? keys.channelLock;
+  }
 
   /** Atomically takes the channel for `owner`, or tells who holds it. */
   async acquire(channel: string, owner: string, leaseMs: number): Promise<AcquireResult> {
-    const key = this.keys.channelLock(channel);
+    const key = this.keyOf(channel);
     for (let attempt = 0; attempt < 3; attempt++) {
       const ok = await this.redis.set(key, owner, 'PX', leaseMs, 'NX');
       if (ok === 'OK') return { acquired: true };
@@ -48,15 +54,18 @@ export class ChannelLock {
 
   /** Extends the lease if `owner` still holds the channel. */
   async renew(channel: string, owner: string, leaseMs: number): Promise<boolean> {
-    return (await this.redis.eval(RENEW, 1, this.keys.channelLock(channel), owner, String(leaseMs))) === 1;
+    return (await this.redis.eval(RENEW, 1, this.keyOf(channel), owner, String(leaseMs))) === 1;
   }
 
   /** Frees the channel if `owner` holds it; never frees someone else's lock. */
   async release(channel: string, owner: string): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 1, this.keys.channelLock(channel), owner)) === 1;
+    return (await this.redis.eval(RELEASE, 1, this.keyOf(channel), owner)) === 1;
   }
 
   async holder(channel: string): Promise<string | null> {
-    return this.redis.get(this.keys.channelLock(channel));
+    return this.redis.get(this.keyOf(channel));
   }
 }
+
+/** One job at a time per workspace, across channels: the same lease lock, keyed by the workspace's host path. */
+export const workspaceLock = (redis: Redis, keys: Keys): ChannelLock => new ChannelLock(redis, keys, keys.workspaceLock);

@@ -10,12 +10,14 @@ import type { AgentSpec } from '../../src/spawners/spawner.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/eventually.js';
 import { buildAgentFixtures, type FixtureImages } from '../support/fixtures/agent-images.js';
+import { agentNetwork } from '../support/agent-network.js';
+import { AGENT_PIDS_LIMIT } from '../../src/spawners/docker/agent-host-config.js';
 
 jest.setTimeout(120_000);
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
-const spawner = new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'none', logger: silentLogger });
+const spawner = new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: agentNetwork(), logger: silentLogger });
 const run = randomBytes(3).toString('hex');
 const jobIds: string[] = [];
 let fixtures: FixtureImages;
@@ -45,7 +47,7 @@ function spec(jobId: string, image: string): AgentSpec {
 const containersOf = (jobId: string) => docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) });
 
 beforeAll(async () => {
-  fixtures = await buildAgentFixtures(['crashing', 'hanging']);
+  fixtures = await buildAgentFixtures(['crashing', 'hanging', 'rooted', 'unstartable']);
 });
 
 afterAll(async () => {
@@ -76,7 +78,29 @@ test('start() runs the agent under the job\'s name, with the labels and argument
   expect(info.Config.Cmd).toEqual(['--headless', '--job-id', jobId, '--redis-url', s.redisUrl, '--platform', 'slack', '--channel-id', s.channel, 'fix #58 in demo']);
   expect(info.Config.Env).toEqual(expect.arrayContaining([`JOB_ID=${jobId}`, 'PROJECT=demo', `CHANNEL_ID=${s.channel}`, 'USER_ID=U0ALICE', 'REDIS_PREFIX=sbtest:spawner:']));
   expect(info.HostConfig.AutoRemove).toBe(true);
-  expect(info.HostConfig.NetworkMode).toBe('none');
+  expect(info.HostConfig.NetworkMode).toBe(agentNetwork());
+  // Hardening (issue 5): every setting, as the engine applied it.
+  expect(info.Config.User).toBe('node');
+  expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+  expect(info.HostConfig.CapAdd ?? []).toEqual([]);
+  expect(info.HostConfig.Privileged).toBe(false);
+  expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true']);
+  expect(info.HostConfig.PidsLimit).toBe(AGENT_PIDS_LIMIT);
+  expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+  expect(info.HostConfig.Tmpfs).toEqual({ '/tmp': expect.stringContaining('rw') });
+  expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
+  expect(info.HostConfig.MemorySwap).toBe(256 * 1024 * 1024);
+  expect(info.HostConfig.NanoCpus).toBe(0.5e9);
+  expect(info.HostConfig.Init).toBe(true);
+  expect(info.HostConfig.Binds ?? []).toEqual([]);
+  expect(info.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Destination: '/workspace', RW: true })]);
+  // Inside: not root, no capabilities, /workspace and /tmp writable, the rest not.
+  const probe = await execIn(handle.ref, [
+    'sh',
+    '-c',
+    'id -u; grep CapEff /proc/self/status; touch /workspace/w && echo ws-ok; touch /tmp/t && echo tmp-ok; touch /app/x 2>/dev/null || echo root-ro; grep NoNewPrivs /proc/self/status',
+  ]);
+  expect(probe.split('\n')).toEqual(['1000', 'CapEff:\t0000000000000000', 'ws-ok', 'tmp-ok', 'root-ro', 'NoNewPrivs:\t1', '']);
 
   await spawner.stop(jobId, 1);
   // SIGTERM is ignored by the fixture's sleeping PID 1: the grace ends in a kill.
@@ -117,7 +141,7 @@ test('stop() of a job without a container is fine', async () => {
 test('ping() answers for the real engine, and names the host when the engine is not there', async () => {
   await expect(spawner.ping()).resolves.toBeUndefined();
 
-  const nowhere = new DockerSpawner({ dockerHost: '/nonexistent.sock', logger: silentLogger });
+  const nowhere = new DockerSpawner({ dockerHost: '/nonexistent.sock', network: agentNetwork(), logger: silentLogger });
   await expect(nowhere.ping()).rejects.toThrow(/^Docker engine at \/nonexistent\.sock does not answer: .*ENOENT/);
 });
 
@@ -130,3 +154,41 @@ test('a missing image is reported with how to build it, and leaves no container 
   );
   expect(await containersOf(jobId)).toHaveLength(0);
 });
+
+test('an image whose user is root is refused with the reason, before any container exists', async () => {
+  const jobId = newJobId();
+  await expect(spawner.start(spec(jobId, fixtures.tag('rooted')))).rejects.toThrow(/runs as root \(USER "root"\): agents never run as root/);
+  expect(await containersOf(jobId)).toHaveLength(0);
+});
+
+test('a container whose start fails is removed, not left behind', async () => {
+  const jobId = newJobId();
+  await expect(spawner.start(spec(jobId, fixtures.tag('unstartable')))).rejects.toThrow(`the agent container for job ${jobId} could not start`);
+  expect(await containersOf(jobId)).toHaveLength(0);
+});
+
+test('the agents\' network is created when it is missing; host and none are refused', async () => {
+  const name = `sbtest-agents-new-${run}`;
+  const own = new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: name, logger: silentLogger });
+  try {
+    await own.ensureNetwork();
+    const info = await docker.getNetwork(name).inspect();
+    expect(info).toMatchObject({ Name: name, Driver: 'bridge' });
+    await expect(own.ensureNetwork()).resolves.toBeUndefined();
+  } finally {
+    await docker.getNetwork(name).remove().catch(() => undefined);
+  }
+  expect(() => new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'host', logger: silentLogger })).toThrow(/may not use the host network/);
+  expect(() => new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'none', logger: silentLogger })).toThrow(/may not use the none network/);
+});
+
+/** Runs a command in a running container; resolves with its stdout. */
+async function execIn(containerId: string, cmd: string[]): Promise<string> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out: Buffer[] = [];
+  const stdout = { write: (b: Buffer) => out.push(b) } as unknown as NodeJS.WritableStream;
+  docker.modem.demuxStream(stream, stdout, { write: () => true } as unknown as NodeJS.WritableStream);
+  await new Promise((resolve) => stream.on('end', resolve));
+  return Buffer.concat(out).toString();
+}

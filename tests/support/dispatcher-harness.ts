@@ -1,7 +1,7 @@
 // Starts a real dispatcher in this process against the Slack emulator, the
 // test Redis and the real Docker engine, with its own key prefix and channel.
 import Docker from 'dockerode';
-import { mkdtempSync, chmodSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, chmodSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import { isJobId } from '../../src/domain/job-id.js';
 import { SlackEmulator, type RecordedMessage } from './slack-emulator/index.js';
 import { freePort } from './free-port.js';
 import { eventually } from './eventually.js';
+import { agentNetwork } from './agent-network.js';
 
 export const AGENT_IMAGE = process.env.AGENT_IMAGE ?? 'switchboard-agent:latest';
 
@@ -72,6 +73,8 @@ export interface HarnessOptions {
   maxConcurrentJobs?: number;
   /** The replicas' supervisor clock (heartbeat grace, time limits); default Date.now. */
   now?: () => number;
+  /** A Redis of the test's own (REDIS_URL and REDIS_AGENT_URL); default the run's shared one. */
+  redis?: { url: string; agentUrl: string };
   /** false: start no dispatcher here (a test runs one elsewhere, in another process say); startReplica() still works. */
   dispatcher?: boolean;
 }
@@ -80,8 +83,11 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const agentImage = opts.agentImage ?? AGENT_IMAGE;
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   await assertAgentImage(docker, agentImage);
-  const workspace = mkdtempSync(join(tmpdir(), 'sb-e2e-ws-'));
-  chmodSync(workspace, 0o755); // the agent runs as uid 1000
+  // WORKSPACE_ROOT, with the projects' workspace inside it.
+  const workspaceRoot = mkdtempSync(join(tmpdir(), 'sb-e2e-root-'));
+  const workspace = join(workspaceRoot, 'ws');
+  mkdirSync(workspace);
+  chmodSync(workspace, 0o777); // the agent runs as uid 1000
   const projectsFile = join(mkdtempSync(join(tmpdir(), 'sb-e2e-cfg-')), 'projects.yml');
   writeFileSync(projectsFile, opts.projectsYaml(workspace));
   const emu = await SlackEmulator.start();
@@ -94,11 +100,15 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     SLACK_SIGNING_SECRET: opts.mode === 'http' ? emu.signingSecret : undefined,
     SLACK_API_URL: emu.apiUrl,
     PORT: String(port),
-    REDIS_URL: process.env.REDIS_URL,
+    REDIS_URL: opts.redis?.url ?? process.env.REDIS_URL,
+    // Agents reach the test Redis at its address on their own network (tests/support/global-setup.ts)...
+    REDIS_AGENT_URL: opts.redis?.agentUrl ?? process.env.REDIS_AGENT_URL,
     REDIS_PREFIX: prefix,
     AGENT_IMAGE: agentImage,
-    // Agents share the host's network so they reach the test Redis on 127.0.0.1.
-    DOCKER_NETWORK: 'host',
+    DOCKER_NETWORK: agentNetwork(),
+    // ...and not the dispatcher's PORT, bound to loopback only.
+    LISTEN_HOST: '127.0.0.1',
+    WORKSPACE_ROOT: workspaceRoot,
     PROJECTS_FILE: projectsFile,
     MAX_CONCURRENT_JOBS: String(opts.maxConcurrentJobs ?? 2),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
@@ -143,10 +153,13 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       const redis = new Redis(config.redis.url);
       const stale = await redis.keys(`${prefix}*`);
       const jobIds = new Set(stale.map((k) => /^job:([^:]+)(?::|$)/.exec(k.slice(prefix.length))?.[1]).filter(isJobId));
-      for (const id of jobIds) await docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
+      for (const id of jobIds) {
+        await docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
+        await redis.call('ACL', 'DELUSER', `job-${id}`).catch(() => undefined);
+      }
       if (stale.length) await redis.del(...stale);
       await redis.quit();
-      rmSync(workspace, { recursive: true, force: true });
+      rmSync(workspaceRoot, { recursive: true, force: true });
       rmSync(dirname(projectsFile), { recursive: true, force: true });
     },
   };

@@ -19,8 +19,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP })).toEqual({
       slack: { mode: 'socket', botToken: BOT, appToken: APP, apiUrl: 'https://slack.com/api/' },
       port: 3000,
-      redis: { url: 'redis://localhost:6379', prefix: 'sb:' },
-      spawner: { type: 'docker', agentImage: 'switchboard-agent:latest', dockerHost: '/var/run/docker.sock' },
+      listenHost: '0.0.0.0',
+      redis: { url: 'redis://localhost:6379', prefix: 'sb:', agentUrl: 'redis://localhost:6379' },
+      spawner: { type: 'docker', agentImage: 'switchboard-agent:latest', dockerHost: '/var/run/docker.sock', dockerNetwork: 'switchboard-agents' },
       projectsFile: './projects.yml',
       maxConcurrentJobs: 4,
       logLevel: 'info',
@@ -42,6 +43,10 @@ describe('loadConfig', () => {
       DOCKER_HOST: 'unix:///run/docker.sock',
       DOCKER_NETWORK: 'switchboard_default',
       K8S_NAMESPACE: 'agents',
+      LISTEN_HOST: '127.0.0.1',
+      REDIS_AGENT_URL: 'rediss://redis.agents:6380',
+      WORKSPACE_ROOT: '/srv/checkouts',
+      AGENT_RUNTIME: 'runsc',
       PROJECTS_FILE: '/etc/switchboard/projects.yml',
       MAX_CONCURRENT_JOBS: '12',
       OLLAMA_URL: 'http://gpu-box:11434',
@@ -54,20 +59,43 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       slack: { mode: 'http', botToken: BOT, signingSecret: SIGNING, apiUrl: 'http://127.0.0.1:9999/api/' },
       port: 8080,
-      redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: 'sbtest:' },
+      listenHost: '127.0.0.1',
+      redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: 'sbtest:', agentUrl: 'rediss://redis.agents:6380' },
       spawner: {
         type: 'kubernetes',
         agentImage: 'registry.local/agent:1.2',
         dockerHost: 'unix:///run/docker.sock',
         dockerNetwork: 'switchboard_default',
+        agentRuntime: 'runsc',
         k8sNamespace: 'agents',
       },
+      workspaceRoot: '/srv/checkouts',
       projectsFile: '/etc/switchboard/projects.yml',
       maxConcurrentJobs: 12,
       ollamaUrl: 'http://gpu-box:11434/',
       logLevel: 'debug',
       slackDelivery: { callTimeoutMs: 5000, callRetries: 0, methodBudgets: { 'chat.update': 40, 'reactions.add': 30 }, channelPostBudget: 30 },
     });
+  });
+
+  it('gives agents REDIS_URL\'s host and port without its credentials when REDIS_AGENT_URL is unset', () => {
+    const config = loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, REDIS_URL: 'redis://dispatcher:S3cret@redis:6379/0' });
+    expect(config.redis.agentUrl).toBe('redis://redis:6379');
+  });
+
+  it.each([
+    [{ DOCKER_NETWORK: 'host' }, /^DOCKER_NETWORK: must not be host — agents would share the host network and reach the dispatcher/],
+    [{ DOCKER_NETWORK: 'none' }, /^DOCKER_NETWORK: must not be none — agents could not reach Redis/],
+    [{ DOCKER_NETWORK: 'HOST' }, /^DOCKER_NETWORK: must not be host/],
+    [{ REDIS_AGENT_URL: 'redis://job:pw@redis:6379' }, /^REDIS_AGENT_URL: must carry no user or password — each agent gets its own per-job user/],
+    [{ REDIS_AGENT_URL: 'http://redis:6379' }, /^REDIS_AGENT_URL: must use redis:\/\/ or rediss:\/\//],
+    [{ WORKSPACE_ROOT: '/' }, /^WORKSPACE_ROOT: must be a plain absolute directory other than \//],
+    [{ WORKSPACE_ROOT: 'srv/checkouts' }, /^WORKSPACE_ROOT: must be a plain absolute directory/],
+    [{ WORKSPACE_ROOT: '/srv/../etc' }, /^WORKSPACE_ROOT: must be a plain absolute directory/],
+    [{ AGENT_RUNTIME: 'run sc' }, /^AGENT_RUNTIME: is not a runtime name/],
+    [{ LISTEN_HOST: 'every where' }, /^LISTEN_HOST: must be an IP address to bind/],
+  ])('refuses the containment setting %j', (extra, problem) => {
+    expect(problemsOf({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, ...extra })).toEqual([expect.stringMatching(problem)]);
   });
 
   it('keeps a SLACK_API_URL that already ends with /', () => {

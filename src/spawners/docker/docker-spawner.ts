@@ -1,19 +1,26 @@
 // Runs each job's agent as a Docker container, through the engine's socket.
 // The container is named after the job, so Docker itself refuses a second
 // container for the same job: a repeated start adopts the first one.
+// Agents run hardened (agent-host-config.ts) on a network of their own.
 import Docker from 'dockerode';
-import { hostname } from 'node:os';
 import type { Logger } from '../../observability/logger.js';
 import { agentArgs, agentLabels, type AgentExit, type AgentHandle, type AgentSpec, type JobSpawner } from '../spawner.js';
 import { dockerConnection } from './docker-connection.js';
+import { agentHostConfig, rootUserProblem } from './agent-host-config.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
 
 export interface DockerSpawnerOptions {
   dockerHost: string;
-  /** Network for agents; unset: the dispatcher's own container network, else `bridge`. */
-  network?: string;
+  /** The agents' own network (DOCKER_NETWORK), created if missing; never host or none. */
+  network: string;
+  /** Container runtime for agents (AGENT_RUNTIME), e.g. runsc; unset: the engine's default. */
+  runtime?: string;
+  /** Timeout of each Docker call except the long wait for an agent's exit. */
+  callTimeoutMs?: number;
   logger: Logger;
 }
+
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 const containerName = (jobId: string) => `switchboard-job-${jobId}`;
 
@@ -23,14 +30,32 @@ interface DockerError {
 }
 const statusOf = (err: unknown) => (err as DockerError).statusCode;
 
+/** The operator's fix stays in the message (logs); the user only hears that the image is missing. */
+function imageMissing(image: string, cause: unknown): SwitchboardError {
+  return new SwitchboardError(
+    ErrorCode.AgentImageMissing,
+    `agent image ${image} is not on the Docker engine: build it (docker build --target agent -t ${image} .) or set AGENT_IMAGE`,
+    {
+      userText: 'the agent image is not installed on this Switchboard; whoever runs it will find the fix in its logs',
+      operatorHint: `docker build --target agent -t ${image} .  (or set AGENT_IMAGE)`,
+      cause,
+    },
+  );
+}
+
 export class DockerSpawner implements JobSpawner {
   readonly kind = 'docker' as const;
   private readonly docker: Docker;
-  private network?: string;
+  /** Without a timeout: `wait` is a long poll that lasts as long as the agent. */
+  private readonly waiter: Docker;
+  private networkReady?: Promise<void>;
 
   constructor(private readonly options: DockerSpawnerOptions) {
-    this.docker = new Docker(dockerConnection(options.dockerHost));
-    this.network = options.network;
+    if (['host', 'none'].includes(options.network)) {
+      throw new SwitchboardError(ErrorCode.ConfigInvalid, `agents may not use the ${options.network} network`, { operatorHint: 'set DOCKER_NETWORK to a network of their own, e.g. switchboard-agents' });
+    }
+    this.docker = new Docker({ ...dockerConnection(options.dockerHost), timeout: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
+    this.waiter = new Docker(dockerConnection(options.dockerHost));
   }
 
   async ping(): Promise<void> {
@@ -45,36 +70,64 @@ export class DockerSpawner implements JobSpawner {
     }
   }
 
-  /** The network agents join: configured, else the one this dispatcher's container is on, else bridge. */
-  async agentNetwork(): Promise<string> {
-    if (this.network) return this.network;
+  /** Creates the agents' network if it is missing (once per process; two replicas racing is fine). */
+  ensureNetwork(): Promise<void> {
+    this.networkReady ??= this.createNetworkIfMissing().catch((err: unknown) => {
+      this.networkReady = undefined;
+      throw err;
+    });
+    return this.networkReady;
+  }
+
+  private async createNetworkIfMissing(): Promise<void> {
+    const name = this.options.network;
     try {
-      const self = await this.docker.getContainer(hostname()).inspect();
-      this.network = Object.keys(self.NetworkSettings.Networks ?? {})[0] ?? 'bridge';
-    } catch {
-      this.network = 'bridge'; // not running in a container
+      await this.docker.getNetwork(name).inspect();
+      return;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
     }
-    return this.network;
+    try {
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { 'app.kubernetes.io/managed-by': 'switchboard' } });
+      this.options.logger.info({ network: name }, 'created the agents\' network');
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err; // another replica made it first
+    }
+  }
+
+  /** Refuses images that would run the agent as root (an empty USER is root). */
+  private async checkImageUser(image: string): Promise<void> {
+    let info: Docker.ImageInspectInfo;
+    try {
+      info = await this.docker.getImage(image).inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) throw imageMissing(image, err);
+      throw err;
+    }
+    const problem = rootUserProblem(info.Config?.User);
+    if (problem) {
+      throw new SwitchboardError(ErrorCode.AgentImageRoot, `agent image ${image} ${problem}`, {
+        userText: 'the agent image would run as root, which Switchboard refuses; whoever runs it will find the fix in its logs',
+        operatorHint: 'add a non-root USER to the agent image (the Dockerfile\'s agent target uses USER node)',
+      });
+    }
   }
 
   async start(spec: AgentSpec): Promise<AgentHandle> {
     const name = containerName(spec.jobId);
     const log = this.options.logger.child({ jobId: spec.jobId, container: name });
+    await this.checkImageUser(spec.image);
+    await this.ensureNetwork();
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer({
         name,
         Image: spec.image,
         Cmd: agentArgs(spec),
-        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        // HOME on the writable /tmp: the root filesystem is read-only.
+        Env: Object.entries({ HOME: '/tmp', ...spec.env }).map(([k, v]) => `${k}=${v}`),
         Labels: agentLabels(spec),
-        HostConfig: {
-          AutoRemove: true,
-          NetworkMode: await this.agentNetwork(),
-          NanoCpus: Math.round(spec.resources.cpus * 1e9),
-          Memory: spec.resources.memoryBytes,
-          Binds: spec.workspace ? [`${spec.workspace}:/workspace`] : undefined,
-        },
+        HostConfig: agentHostConfig(spec, { network: this.options.network, runtime: this.options.runtime }),
       });
     } catch (err) {
       if (statusOf(err) === 409) {
@@ -85,23 +138,21 @@ export class DockerSpawner implements JobSpawner {
           cause: err,
         });
       }
-      if (statusOf(err) === 404) {
-        // The operator's fix stays in the message (logs); the user only hears that the image is missing.
-        throw new SwitchboardError(
-          ErrorCode.AgentImageMissing,
-          `agent image ${spec.image} is not on the Docker engine: build it (docker build --target agent -t ${spec.image} .) or set AGENT_IMAGE`,
-          {
-            userText: 'the agent image is not installed on this Switchboard; whoever runs it will find the fix in its logs',
-            operatorHint: `docker build --target agent -t ${spec.image} .  (or set AGENT_IMAGE)`,
-            cause: err,
-          },
-        );
-      }
+      if (statusOf(err) === 404) throw imageMissing(spec.image, err);
       throw err;
     }
     // AutoRemove: ask for the exit before starting, or a quick agent is gone before we ask.
     const exited = this.waitForExit(container, 'next-exit');
-    await container.start();
+    try {
+      await container.start();
+    } catch (err) {
+      // A failed start leaves no container behind (AutoRemove only acts on containers that ran).
+      await container.remove({ force: true, v: true }).catch((e: unknown) => log.warn({ err: e }, 'could not remove the container that failed to start'));
+      throw new SwitchboardError(ErrorCode.AgentStartFailed, `the agent container for job ${spec.jobId} could not start: ${(err as Error).message}`, {
+        userText: 'the agent container could not start; whoever runs Switchboard will find why in its logs',
+        cause: err,
+      });
+    }
     log.info({ containerId: container.id.slice(0, 12) }, 'agent container started');
     return { jobId: spec.jobId, ref: container.id, adopted: false, exited };
   }
@@ -134,7 +185,7 @@ export class DockerSpawner implements JobSpawner {
   }
 
   private waitForExit(container: Docker.Container, condition: 'next-exit' | 'not-running'): Promise<AgentExit> {
-    return container.wait({ condition }).then(
+    return this.waiter.getContainer(container.id).wait({ condition }).then(
       (res: { StatusCode: number; Error?: { Message?: string } | null }) => ({
         exitCode: res.StatusCode,
         detail: res.Error?.Message || undefined,
