@@ -189,6 +189,16 @@ describe('the supervisor checks a queued job against the current catalogue befor
     expect((await superviseQueued(yaml))?.reason).toMatch(/workspaces are off: set WORKSPACE_ROOT/);
   });
 
+  test('a workspace in use by a job from another channel is refused, and its lock is left to its holder', async () => {
+    const yaml = 'projects:\n  billing-api:\n    workspace: /srv/checkouts/billing\n    agent: { command: ["true"] }\n';
+    await admin.set(k.workspaceLock('/srv/checkouts/billing'), 'otherjob0001', 'PX', 60_000);
+    const job = await superviseQueued(yaml, '/srv/checkouts');
+    expect(job).toMatchObject({ state: 'failed', retryable: true });
+    expect(job?.reason).toMatch(/^the workspace of billing-api is in use by another job \(otherjob0001\), perhaps from another channel; ask again when it has finished/);
+    expect(await admin.get(k.workspaceLock('/srv/checkouts/billing'))).toBe('otherjob0001');
+    expect(await admin.hlen(k.agentUsers)).toBe(0);
+  });
+
   test('a job that may run gets its user, and loses it when its start fails', async () => {
     const job = await superviseQueued('projects:\n  billing-api:\n    repo: https://example.com/acme/billing-api.git\n    agent: { command: ["true"] }\n');
     expect(job?.reason).toBe('the agent could not be started: the agent image is not installed on this Switchboard; whoever runs it will find the fix in its logs');
