@@ -8,7 +8,8 @@ import { newJobId, type RandomSource } from '../../src/domain/job-id.js';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { parseCatalogue } from '../../src/config/catalogue.js';
 import { JobStore } from '../../src/state/job-store.js';
-import { ChannelLock } from '../../src/state/channel-lock.js';
+import { ChannelLock, workspaceLock } from '../../src/state/channel-lock.js';
+import { AgentCredentials } from '../../src/state/agent-credentials.js';
 import { JobSupervisor } from '../../src/relay/job-supervisor.js';
 import type { JobSpawner } from '../../src/spawners/spawner.js';
 import type { JobNotifier } from '../../src/relay/job-notifier.js';
@@ -73,6 +74,8 @@ test('a queue entry whose id Switchboard never made is dropped by the supervisor
     keys: k,
     store: new JobStore(redis, k),
     lock: new ChannelLock(redis, k),
+    workspaceLock: workspaceLock(redis, k),
+    credentials: new AgentCredentials(redis, k, silentLogger),
     spawner,
     notifier,
     catalogue: () => parseCatalogue('projects: {}\n', 'empty'),
