@@ -6,12 +6,11 @@ import { parseRunnerOptions, RunnerUsageError } from './runner-options.js';
 /**
  * The job's own Redis user may run only what the runner needs (state/agent-credentials.ts):
  * no INFO, so no ready check. After a Redis restart the dispatcher re-creates the user
- * moments after Redis is back: a refused login or command then means "reconnect and retry".
+ * moments after Redis is back; ioredis keeps reconnecting until then.
  */
-const AGENT_CONNECTION: RedisOptions = {
-  enableReadyCheck: false,
-  reconnectOnError: (err) => (/WRONGPASS|NOAUTH/.test(err.message) ? 2 : false),
-};
+const AGENT_CONNECTION: RedisOptions = { enableReadyCheck: false };
+/** Saying goodbye to Redis never keeps the runner alive (its user may already be gone with the job). */
+const QUIT_WAIT_MS = 2000;
 
 function log(msg: string): void {
   process.stderr.write(`switchboard-agent: ${msg}\n`);
@@ -39,7 +38,8 @@ async function main(): Promise<number> {
     log(`job ${options.jobId} ${outcome}`);
     return outcome === 'done' ? 0 : 1;
   } finally {
-    await redis.quit().catch(() => undefined);
+    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, QUIT_WAIT_MS).unref())]);
+    redis.disconnect();
   }
 }
 

@@ -233,10 +233,6 @@ export class JobSupervisor {
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
   private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
     await this.deps.store.save(job);
-    // The agent's Redis user goes with the job, however it ended: a lingering agent can write nothing more.
-    await this.deps.credentials.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not delete the agent\'s Redis user'));
-    const workspace = this.deps.catalogue().get(job.project)?.workspace;
-    if (workspace) await this.deps.workspaceLock.release(workspace, job.id);
     // Free the channel first: the result tells people they may ask again.
     await this.deps.lock.release(job.channel, job.id);
     // The result does not wait for the final status update (which may wait for chat.update's budget).
@@ -257,6 +253,11 @@ export class JobSupervisor {
       clearTimeout(timer);
       if (!gone) await this.stopAgent(job.id, log);
     }
+    // Only once the agent is gone (it may still be tidying up with its own keys): its Redis user
+    // goes with the job, however it ended, and its workspace is free for the next job.
+    await this.deps.credentials.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not delete the agent\'s Redis user'));
+    const workspace = this.deps.catalogue().get(job.project)?.workspace;
+    if (workspace) await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
     return 'finished';
   }
 
