@@ -129,8 +129,16 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const dispatcher = opts.dispatcher === false ? undefined : await launch(config);
   if (opts.mode === 'http') emu.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);
 
-  const containers = (channel: string) =>
-    docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.channel=${channel}`, `app.kubernetes.io/managed-by=switchboard`] }) });
+  // Only this harness's agents: another test run on the same engine may use the same channel id.
+  const own = new Redis(config.redis.url);
+  const containers = async (channel: string) => {
+    const listed = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`switchboard.channel=${channel}`, `app.kubernetes.io/managed-by=switchboard`] }),
+    });
+    const mine = await Promise.all(listed.map(async (c) => (await own.exists(`${prefix}job:${c.Labels['switchboard.job-id'] ?? ''}`)) === 1));
+    return listed.filter((_, i) => mine[i]);
+  };
 
   return {
     emu,
@@ -159,6 +167,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       }
       if (stale.length) await redis.del(...stale);
       await redis.quit();
+      await own.quit();
       rmSync(workspaceRoot, { recursive: true, force: true });
       rmSync(dirname(projectsFile), { recursive: true, force: true });
     },
