@@ -4,6 +4,7 @@
 // missed). See bench/README.md.
 import { benchEventRelay } from './event-relay.js';
 import { benchIntentParse } from './intent-parse.js';
+import { benchIntentAdversarial } from './intent-adversarial.js';
 import { benchStatusCoalescing } from './status-coalescing.js';
 import { benchSlackDelivery } from './slack-delivery/index.js';
 import { nowMs, startRedis, type Row } from './support.js';
@@ -35,6 +36,7 @@ async function main(): Promise<number> {
     const steps: [string, () => Promise<Row[]> | Row[]][] = [
       ['event-relay', () => benchEventRelay(redis.url)],
       ['intent-parse', () => benchIntentParse()],
+      ['intent-adversarial', () => benchIntentAdversarial()],
       ['status-coalescing', () => benchStatusCoalescing()],
       ['slack-delivery', () => benchSlackDelivery(redis.url)],
     ];

@@ -1,6 +1,7 @@
 // Second entrypoint: the agent runner inside the agent image (DESIGN §5).
 import { Redis, type RedisOptions } from 'ioredis';
 import { AgentRunner } from './runner.js';
+import { stripUrlCredentials } from '../domain/text.js';
 import { parseRunnerOptions, RunnerUsageError } from './runner-options.js';
 
 /**
@@ -12,8 +13,9 @@ const AGENT_CONNECTION: RedisOptions = { enableReadyCheck: false };
 /** Saying goodbye to Redis never keeps the runner alive (its user may already be gone with the job). */
 const QUIT_WAIT_MS = 2000;
 
+/** The container's log: URLs lose their credentials (the Redis URL carries the job's password). */
 function log(msg: string): void {
-  process.stderr.write(`switchboard-agent: ${msg}\n`);
+  process.stderr.write(`switchboard-agent: ${stripUrlCredentials(msg)}\n`);
 }
 
 async function main(): Promise<number> {

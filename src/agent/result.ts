@@ -1,7 +1,7 @@
 // What an agent's output says about its result. Agents are arbitrary CLIs, so
 // the summary is their last words and a pull/merge request URL is picked out.
 
-const PR_URL = /https?:\/\/[^\s<>"')]+\/(?:pull|pulls|merge_requests)\/\d+/g;
+const PR_URL = /https?:\/\/[^\s<>"')|]+\/(?:pull|pulls|merge_requests)\/\d+/g;
 const MAX_SUMMARY = 1500;
 
 export function findPrUrl(lines: readonly string[]): string | undefined {

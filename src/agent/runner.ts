@@ -4,7 +4,8 @@
 import { hostname } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import type { AgentEventBody, ControlMessage } from '../domain/events.js';
+import { MAX_EVENT_TEXT, type AgentEventBody, type ControlMessage } from '../domain/events.js';
+import { capText, stripUrlCredentials } from '../domain/text.js';
 import { keys as keysFor } from '../domain/keys.js';
 import { EventPublisher } from './event-publisher.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -18,6 +19,27 @@ import { redactSecrets } from '../config/redact.js';
 const STEPS = ['prepare workspace', 'run agent', 'finish'] as const;
 const CANCEL_GRACE_MS = 10_000;
 const KEEP_OUTPUT_LINES = 200;
+export const CUT_MARKER = ' …[cut: line too long]';
+/** Fields that are enums or ids, never free text. */
+const NOT_TEXT = new Set(['type', 'level', 'kind', 'questionId']);
+
+/**
+ * What the runner publishes instead of `body`: in every text field (summary,
+ * reason, prUrl, branch, ref, choices, …) the project's secret values are
+ * blanked out, credentials are stripped from URLs, and the text is cut to
+ * MAX_EVENT_TEXT with a marker.
+ */
+export function cleanEvent<T extends AgentEventBody>(body: T, secrets: readonly string[]): T {
+  const clean = (t: string) => capText(stripUrlCredentials(secrets.length ? redactSecrets(t, secrets) : t), MAX_EVENT_TEXT, CUT_MARKER);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (NOT_TEXT.has(key)) out[key] = value;
+    else if (typeof value === 'string') out[key] = clean(value);
+    else if (Array.isArray(value)) out[key] = value.map((v: unknown) => (typeof v === 'string' ? clean(v) : v));
+    else out[key] = value;
+  }
+  return out as T;
+}
 
 export interface RunnerDeps {
   /** Connection for events and heartbeat. */
@@ -69,23 +91,10 @@ export class AgentRunner {
     // Answers are for agents that ask questions; the command runner asks none.
   }
 
-  /** Publishes an event with the project's secret values blanked out of its text. */
+  /** Publishes an event after `cleanEvent`: secrets and URL credentials out, texts capped. */
   private async emit(body: AgentEventBody): Promise<void> {
     const secrets = this.options.secretNames.map((n) => this.deps.env[n]).filter((v): v is string => Boolean(v));
-    if (secrets.length === 0) return this.events.publish(body);
-    const clean = (t: string) => redactSecrets(t, secrets);
-    switch (body.type) {
-      case 'log':
-        return this.events.publish({ ...body, text: clean(body.text) });
-      case 'progress':
-        return this.events.publish({ ...body, text: body.text === undefined ? undefined : clean(body.text) });
-      case 'done':
-        return this.events.publish({ ...body, summary: clean(body.summary) });
-      case 'failed':
-        return this.events.publish({ ...body, reason: clean(body.reason) });
-      default:
-        return this.events.publish(body);
-    }
+    return this.events.publish(cleanEvent(body, secrets));
   }
 
   private async progress(step: number, text?: string): Promise<void> {
@@ -115,7 +124,8 @@ export class AgentRunner {
     this.current = runCommand(argv, {
       cwd: o.workspaceDir,
       env: this.deps.env,
-      onLine: (line) => {
+      onLine: (whole) => {
+        const line = capText(whole, MAX_EVENT_TEXT, CUT_MARKER);
         output.push(line);
         if (output.length > KEEP_OUTPUT_LINES) output.shift();
         batcher.add(line);

@@ -87,6 +87,7 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
   if (p.tracker !== undefined) project.tracker = p.tracker;
   const ch = p.channels ?? defaults.channels;
   if (ch !== undefined) project.channels = ch;
+  if (p.allowDMs ?? defaults.allowDMs) project.allowDMs = true;
   const us = p.users ?? defaults.users;
   if (us !== undefined) project.users = us;
   return project;

@@ -2,6 +2,7 @@
 // the wording of every problem a field can have.
 import { z } from 'zod';
 import { workspacePathProblem } from '../domain/workspace-path.js';
+import { ENV_NAMES } from './env.js';
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
@@ -41,8 +42,32 @@ const users = idList(USER_ID, 'user', 'use the member ID (U0123ABCD, from the pr
 const admins = z.array(z.string().regex(USER_ID, { error: 'not a user ID — use the member ID (U0123ABCD), not a name' }), {
   error: 'must be a list of user IDs',
 });
+/** Names the agent contract sets itself (DESIGN §5): a project's env must not override them. */
+const CONTRACT_NAMES = new Set(['JOB_ID', 'PROJECT', 'CHANNEL_ID', 'USER_ID', 'REDIS_PREFIX']);
+const CONTRACT_PREFIXES = ['SWITCHBOARD_'];
+/** The dispatcher's own settings and secrets: handing them to an agent would give it the dispatcher's powers. */
+const DISPATCHER_NAMES = new Set([...ENV_NAMES, 'NODE_OPTIONS', 'DOCKER_HOST']);
+const DISPATCHER_PREFIXES = ['SLACK_', 'REDIS_', 'DOCKER_'];
+
+/** Why a catalogue `env:` name may not be passed through, or undefined when it may. */
+export function reservedEnvName(name: string): string | undefined {
+  if (CONTRACT_NAMES.has(name) || CONTRACT_PREFIXES.some((p) => name.startsWith(p))) {
+    return 'is set by Switchboard itself for every agent (JOB_ID, PROJECT, CHANNEL_ID, USER_ID, REDIS_PREFIX, SWITCHBOARD_*) — remove it, or pass the value under another name';
+  }
+  if (DISPATCHER_NAMES.has(name) || DISPATCHER_PREFIXES.some((p) => name.startsWith(p))) {
+    return "is one of the dispatcher's own settings (SLACK_*, REDIS_*, DOCKER_*, NODE_OPTIONS and the rest of its environment), which an agent must never receive — give the agent a credential of its own under another name, like GITHUB_TOKEN";
+  }
+  return undefined;
+}
+
 const envNames = z.array(
-  z.string().regex(ENV_NAME, { error: 'not an environment variable name — use UPPER_SNAKE_CASE like GITHUB_TOKEN (names only, never values)' }),
+  z
+    .string()
+    .regex(ENV_NAME, { error: 'not an environment variable name — use UPPER_SNAKE_CASE like GITHUB_TOKEN (names only, never values)' })
+    .superRefine((name, ctx) => {
+      const why = reservedEnvName(name);
+      if (why !== undefined) ctx.addIssue({ code: 'custom', message: `${name} ${why}` });
+    }),
   { error: 'must be a list of environment variable names' },
 );
 const memory = z.union([z.string(), z.number()], { error: 'must be a size like 512m, 4g or 4Gi, or a number of bytes' }).superRefine((v, ctx) => {
@@ -76,6 +101,7 @@ const inheritable = {
   agent: agent.optional(),
   channels: channels.optional(),
   users: users.optional(),
+  allowDMs: z.boolean({ error: 'must be true or false (whether a direct message with the bot may start the project)' }).optional(),
   admins: admins.optional(),
   env: envNames.optional(),
   priority: priority.optional(),

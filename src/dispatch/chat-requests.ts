@@ -1,9 +1,9 @@
 // What the bot answers to anything said to it. Platform-neutral: listeners
 // hand in text and identities, and render the reply they get back.
-import { helpText, normalizeSlackText, parseIntent } from '../domain/intents.js';
+import { helpText, isAddressed, MAX_MESSAGE_LENGTH, normalizeSlackText, parseIntent } from '../domain/intents.js';
 import type { JobRecord } from '../domain/job.js';
 import type { Catalogue } from '../domain/project.js';
-import { projectsFor } from '../domain/permissions.js';
+import { projectsFor, type SenderContext } from '../domain/permissions.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobRequests, RequestOutcome } from './job-requests.js';
@@ -17,6 +17,8 @@ export interface ChatRequest {
   /** Message to reply under (unset for slash commands). */
   threadTs?: string;
   botUserId?: string;
+  /** A DM, or a sender from another team (Slack Connect): see domain/permissions.ts. */
+  sender?: SenderContext;
 }
 
 export type Reply =
@@ -24,6 +26,8 @@ export type Reply =
   | { kind: 'help'; text: string }
   | { kind: 'not-understood'; text: string; hint?: string }
   | { kind: 'info'; text: string }
+  /** Refused unread: longer than MAX_MESSAGE_LENGTH. */
+  | { kind: 'too-long'; length: number; limit: number }
   | { kind: 'status'; job?: JobRecord; link?: string }
   /** Something broke on our side; `ref` finds the log line. Nothing was started. */
   | { kind: 'internal-error'; ref: string }
@@ -51,6 +55,10 @@ export class ChatRequests {
   }
 
   async handle(req: ChatRequest): Promise<Reply> {
+    // Before any parsing: a huge message costs nothing, and chatter stays unanswered.
+    if (req.text.length > MAX_MESSAGE_LENGTH) {
+      return isAddressed(req.text, req) ? { kind: 'too-long', length: req.text.length, limit: MAX_MESSAGE_LENGTH } : { kind: 'silent' };
+    }
     // parseIntent normalizes by itself; `text` is the request as stored and shown.
     const text = normalizeSlackText(req.text, req.botUserId);
     const intent = parseIntent(req.text, { addressed: req.addressed, botUserId: req.botUserId });
@@ -70,9 +78,10 @@ export class ChatRequests {
           repo: intent.repo,
           text,
           threadTs: req.threadTs,
+          sender: req.sender,
         });
       case 'projects': {
-        const usable = projectsFor(this.deps.catalogue(), req.channel, req.user);
+        const usable = projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender);
         return {
           kind: 'info',
           text: usable.length

@@ -5,7 +5,7 @@ import { failJob, newJob, type JobRecord } from '../domain/job.js';
 import { newJobId } from '../domain/job-id.js';
 import { UserFacingError } from '../errors.js';
 import type { Catalogue, Project } from '../domain/project.js';
-import { mayDispatch, projectsFor } from '../domain/permissions.js';
+import { mayDispatch, mayUse, projectsFor, type SenderContext } from '../domain/permissions.js';
 import { findProjectByRepo } from '../domain/repositories.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
@@ -24,12 +24,15 @@ export interface FixRequest {
   text: string;
   /** The message to thread under; unset for slash commands (the status message starts the thread). */
   threadTs?: string;
+  /** A DM, or a sender from another team: see domain/permissions.ts. */
+  sender?: SenderContext;
 }
 
 export type RequestOutcome =
   | { kind: 'queued'; job: JobRecord }
   | { kind: 'busy'; running?: JobRecord; link?: string }
-  | { kind: 'rejected'; message: string };
+  /** `message` is plain text; `channels` are where to ask instead (shown as channel links). */
+  | { kind: 'rejected'; message: string; channels?: string[] };
 
 export interface JobRequestsDeps {
   catalogue: () => Catalogue;
@@ -46,18 +49,24 @@ const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join
 export class JobRequests {
   constructor(private readonly deps: JobRequestsDeps) {}
 
-  /** Which project a request means, or why it can't be known (a user-facing message). */
-  resolveProject(req: Pick<FixRequest, 'channel' | 'user' | 'issue' | 'project' | 'repo'>): { project: Project } | { message: string } {
+  /**
+   * Which project a request means, or why it can't be known (a user-facing
+   * message). A project this person may not use is answered exactly like one
+   * that does not exist: replies name only projects the sender may use.
+   */
+  resolveProject(req: Pick<FixRequest, 'channel' | 'user' | 'issue' | 'project' | 'repo' | 'sender'>): { project: Project } | { message: string } {
     const cat = this.deps.catalogue();
-    const usable = projectsFor(cat, req.channel, req.user);
-    const offer = usable.length ? `Projects you can use here: ${names(usable)}.` : 'No project is open to you in this channel; ask whoever runs Switchboard.';
+    const sender = req.sender ?? {};
+    const usable = projectsFor(cat, req.channel, req.user, sender);
+    const offer = usable.length ? `Projects you can use here: ${names(usable)}.` : 'No project is open to you here; ask whoever runs Switchboard.';
+    const open = (p: Project | undefined) => (p !== undefined && mayUse(p, req.user, sender) ? p : undefined);
     if (req.project) {
-      const project = cat.get(req.project);
-      return project ? { project } : { message: `I don't know a project called \`${req.project}\`. ${offer}` };
+      const project = open(cat.get(req.project));
+      return project ? { project } : { message: `I don't know a project called \`${req.project}\` that you can use. ${offer}` };
     }
     if (req.repo) {
-      const project = findProjectByRepo(cat, req.repo);
-      return project ? { project } : { message: `No configured project works on \`${req.repo}\`. ${offer}` };
+      const project = open(findProjectByRepo(cat, req.repo));
+      return project ? { project } : { message: `No project you can use works on \`${req.repo}\`. ${offer}` };
     }
     const pinned = usable.filter((p) => p.channels?.includes(req.channel));
     if (pinned.length === 1 && pinned[0]) return { project: pinned[0] };
@@ -70,8 +79,8 @@ export class JobRequests {
     const resolved = this.resolveProject(req);
     if ('message' in resolved) return { kind: 'rejected', message: resolved.message };
     const { project } = resolved;
-    const allowed = mayDispatch(project, req.channel, req.user);
-    if (!allowed.ok) return { kind: 'rejected', message: allowed.reason };
+    const allowed = mayDispatch(project, req.channel, req.user, req.sender);
+    if (!allowed.ok) return { kind: 'rejected', message: allowed.reason, ...(allowed.channels ? { channels: allowed.channels } : {}) };
     if (!('command' in project.agent)) {
       return {
         kind: 'rejected',

@@ -4,6 +4,15 @@ import { z } from 'zod';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
+/** The runner cuts each text of an event to this many characters (with a marker), so one huge output line stays one sane event. */
+export const MAX_EVENT_TEXT = 64 * 1024;
+/**
+ * The dispatcher skips (and counts) stream entries longer than this, unread:
+ * far above what a runner that caps its texts writes (JSON escaping can make
+ * a capped text six times longer), far below what would stall the relay.
+ */
+export const MAX_EVENT_ENTRY = 1024 * 1024;
+
 const base = {
   v: z.literal(EVENT_SCHEMA_VERSION),
   jobId: z.string().min(1),

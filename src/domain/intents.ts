@@ -39,6 +39,12 @@ export interface GrammarEntry {
 }
 
 export const MAX_ISSUE = 1e9;
+/**
+ * Longer messages are refused before parsing (the caller's job: parseIntent
+ * itself is linear, see bench/intent-parse). Ample for any command; Slack's
+ * own limit is 40,000.
+ */
+export const MAX_MESSAGE_LENGTH = 4000;
 
 // ---------------------------------------------------------------- normalising
 
@@ -79,15 +85,49 @@ export function normalizeSlackText(text: string, botUserId?: string): string {
   s = s.replace(SMART_SINGLE, "'").replace(SMART_DOUBLE, '"').replace(ZERO_WIDTH, '').replace(ODD_SPACES, ' ');
   s = s.replace(/\s+/g, ' ').trim();
   s = s.replace(/^[:,;\s]+/, '');
-  const trimmed = s.replace(/[\s.,!?]+$/, '');
+  const trimmed = trimEnd(s, TRAILING_PUNCTUATION);
   return trimmed === '' ? s : trimmed;
+}
+
+// Trailing trims are loops, not `/[…]+$/` regexes: V8 retries such a regex at
+// every position of a long run that does not reach the end, which is
+// quadratic (a 40,000-character message took seconds). See bench/intent-adversarial.
+const TRAILING_PUNCTUATION = new Set([' ', '.', ',', '!', '?']);
+const SEPARATORS = new Set([' ', ',']);
+const QUOTES = new Set(['"', "'", '`']);
+
+function trimEnd(s: string, chars: ReadonlySet<string>, end = s.length): string {
+  while (end > 0 && chars.has(s[end - 1]!)) end--;
+  return s.slice(0, end);
+}
+
+function trimStart(s: string, chars: ReadonlySet<string>): string {
+  let start = 0;
+  while (start < s.length && chars.has(s[start]!)) start++;
+  return s.slice(start);
+}
+
+const TRAILING_POLITE = ['thank you', 'please', 'thanks', 'pls', 'plz', 'thx', 'ty'];
+
+/** Drops `, thanks`, ` please`, … (each after a space or comma) from the end; linear in the length. */
+function stripTrailingPolite(s: string): string {
+  let end = s.length;
+  for (;;) {
+    const word = TRAILING_POLITE.find((w) => end >= w.length && s.slice(end - w.length, end).toLowerCase() === w);
+    if (word === undefined) break;
+    let cut = end - word.length;
+    const before = cut;
+    while (cut > 0 && SEPARATORS.has(s[cut - 1]!)) cut--;
+    if (cut === before) break; // part of a longer word ("party")
+    end = cut;
+  }
+  return s.slice(0, end);
 }
 
 /** Drops politeness that does not change the meaning: `please fix …`, `… thanks`. */
 function stripPolite(s: string): string {
   let out = s.replace(/^(?:(?:please|pls|plz|kindly|can you|could you|would you)\s+)+/i, '');
-  out = out.replace(/(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty))+$/i, '');
-  out = out.replace(/[\s.,!?]+$/, '');
+  out = trimEnd(stripTrailingPolite(out), TRAILING_PUNCTUATION);
   return out === '' ? s : out;
 }
 
@@ -176,7 +216,7 @@ function parseFix(s: string): FixResult {
 
 /** `"billing-api"`, `'billing-api'` and `\`billing-api\`` all mean billing-api. */
 function unquote(token: string): string {
-  return token.replace(/^["'`]+|["'`]+$/g, '');
+  return trimEnd(trimStart(token, QUOTES), QUOTES);
 }
 
 function fixWhere(s: string, accept: (f: Fix) => boolean): Intent | null {
@@ -249,9 +289,14 @@ const RULES: readonly Rule[] = [
 
 export const GRAMMAR: readonly GrammarEntry[] = RULES.map(({ examples, meaning }) => ({ examples, meaning }));
 
+/** Whether a message speaks to the bot: an @mention, a DM, the slash command, or a mention of the bot in the text. */
+export function isAddressed(text: string, ctx: ParseContext): boolean {
+  return ctx.addressed || (ctx.botUserId !== undefined && text.includes(`<@${ctx.botUserId}`));
+}
+
 /** Parses one message. See the header comment for addressed vs unaddressed. */
 export function parseIntent(text: string, ctx: ParseContext): Intent {
-  const addressed = ctx.addressed || (ctx.botUserId !== undefined && text.includes(`<@${ctx.botUserId}`));
+  const addressed = isAddressed(text, ctx);
   const s = normalizeSlackText(text, ctx.botUserId);
   if (s === '') return addressed ? { kind: 'help' } : { kind: 'ignore' };
 

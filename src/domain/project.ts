@@ -15,8 +15,10 @@ export interface Project {
   agent: { command: string[] } | { backend: 'ollama'; model: string };
   /** Channel IDs that may dispatch it; undefined = any channel. */
   channels?: string[];
-  /** User IDs that may dispatch it; undefined = any user. */
+  /** User IDs that may dispatch it; undefined = any user of this workspace. */
   users?: string[];
+  /** Whether a direct message with the bot may start it; unset = no. */
+  allowDMs?: boolean;
   admins: string[];
   /** Names of environment variables passed through to the agent. */
   env: string[];

@@ -14,6 +14,7 @@ export class Metrics {
   readonly jobsRequested = new Counter({ name: 'switchboard_jobs_requested_total', help: 'Job requests, by outcome (queued, busy, rejected)', labelNames: ['outcome'], registers: [this.registry] });
   readonly jobsFinished = new Counter({ name: 'switchboard_jobs_finished_total', help: 'Jobs that ended, by final state', labelNames: ['state'], registers: [this.registry] });
   readonly agentEventsSkipped = new Counter({ name: 'switchboard_agent_events_skipped_total', help: 'Malformed or unknown-version agent events that were skipped', registers: [this.registry] });
+  readonly agentEventsOversized = new Counter({ name: 'switchboard_agent_events_oversized_total', help: 'Agent events skipped unread because the stream entry was over the size limit', registers: [this.registry] });
   readonly slackEvents = new Counter({ name: 'switchboard_slack_events_total', help: 'Slack events received, by kind; redeliveries counted as duplicate', labelNames: ['kind'], registers: [this.registry] });
 
   // Slack delivery (src/slack/delivery).

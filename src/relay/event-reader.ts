@@ -1,9 +1,9 @@
 // Reads one job's event stream from a cursor with blocking reads (no polling),
 // on a connection of its own so that the block never holds up other commands.
 import type { Redis } from 'ioredis';
-import { parseAgentEvent, type AgentEvent } from '../domain/events.js';
+import { MAX_EVENT_ENTRY, parseAgentEvent, type AgentEvent } from '../domain/events.js';
 
-export type StreamEntry = { id: string; event: AgentEvent } | { id: string; error: string };
+export type StreamEntry = { id: string; event: AgentEvent } | { id: string; error: string; oversized?: boolean };
 
 type XReadReply = [string, [string, string[]][]][] | null;
 
@@ -28,7 +28,13 @@ export class EventReader {
       for (const [id, fields] of entries) {
         this.cursor = id;
         const at = fields.indexOf('e');
-        const parsed = parseAgentEvent(at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined);
+        const raw = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
+        // Not even parsed: an agent that writes huge entries must not stall the relay.
+        if (raw !== undefined && raw.length > MAX_EVENT_ENTRY) {
+          out.push({ id, error: `entry of ${raw.length} characters is over the ${MAX_EVENT_ENTRY} limit`, oversized: true });
+          continue;
+        }
+        const parsed = parseAgentEvent(raw);
         out.push(parsed.ok ? { id, event: parsed.event } : { id, error: parsed.error });
       }
     }

@@ -217,6 +217,7 @@ export class JobSupervisor {
     for (const entry of entries) {
       if ('error' in entry) {
         this.deps.metrics?.agentEventsSkipped.inc();
+        if (entry.oversized) this.deps.metrics?.agentEventsOversized.inc();
         log.warn({ streamId: entry.id, problem: entry.error }, 'skipped a malformed agent event');
       } else {
         next = applyEvent(next, entry.event);

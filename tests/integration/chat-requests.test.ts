@@ -114,7 +114,7 @@ test('an unknown project is refused with the projects this channel may use', asy
 
 test('a project pinned to other channels is refused with where to ask', async () => {
   const reply = await chat.handle(say('fix #3 in payments'));
-  expect(reply.kind === 'rejected' && reply.message).toContain('<#C0PAYMENTS>');
+  expect(reply).toEqual({ kind: 'rejected', message: "payments can't be started from this channel.", channels: ['C0PAYMENTS'] });
   expect(queued).toHaveLength(0);
 });
 

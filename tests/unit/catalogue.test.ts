@@ -262,14 +262,17 @@ projects:
   it('explains a channel refusal and where to ask instead', () => {
     expect(mayDispatch(p('billing-api'), 'C0OTHER', 'U0123ABCD')).toEqual({
       ok: false,
-      reason: "billing-api can't be started from this channel. Ask in one of: <#C0123ABCD>.",
+      refusal: 'channel',
+      reason: "billing-api can't be started from this channel.",
+      channels: ['C0123ABCD'],
     });
-    expect(mayDispatch(p('anywhere'), 'C0OTHER', 'U1')).toMatchObject({ reason: expect.stringContaining('<#C0123ABCD>, <#C0456EFGH>') });
+    expect(mayDispatch(p('anywhere'), 'C0OTHER', 'U1')).toMatchObject({ channels: ['C0123ABCD', 'C0456EFGH'] });
   });
 
-  it('explains a user refusal and who can fix it', () => {
-    const r = mayDispatch(p('billing-api'), 'C0123ABCD', 'U0STRANGER');
-    expect(r).toEqual({ ok: false, reason: expect.stringContaining('<@U0999ABCD>') });
+  it('refuses a user who is not listed without naming the admins or the channels', () => {
+    const r = mayDispatch(p('billing-api'), 'C0OTHER', 'U0STRANGER');
+    expect(r).toEqual({ ok: false, refusal: 'not-listed', reason: expect.stringContaining('whoever runs Switchboard') });
+    expect(JSON.stringify(r)).not.toMatch(/U0999ABCD|C0123ABCD/);
     expect(mayDispatch(p('ops'), 'C1', 'U0STRANGER')).toMatchObject({ ok: false, reason: expect.stringContaining('whoever runs Switchboard') });
   });
 

@@ -5,6 +5,7 @@ import type { ChatRequests } from '../../dispatch/chat-requests.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { renderReply } from '../render/replies.js';
+import { isExternalSender } from '../../domain/permissions.js';
 
 export const SLASH_COMMAND = '/switchboard';
 
@@ -15,7 +16,18 @@ export function registerCommandListeners(app: App, deps: { chat: ChatRequests; l
     const log = deps.logger.child({ channel: command.channel_id, user: command.user_id, triggerId: command.trigger_id });
     const ref = command.trigger_id;
     const reply = await deps.chat.answer(
-      { text: command.text || 'help', channel: command.channel_id, user: command.user_id, addressed: true, botUserId: context.botUserId },
+      {
+        text: command.text || 'help',
+        channel: command.channel_id,
+        user: command.user_id,
+        addressed: true,
+        botUserId: context.botUserId,
+        // Slash commands name the sender's team only in shared channels (user_team).
+        sender: {
+          dm: command.channel_id.startsWith('D'),
+          external: isExternalSender((command as { user_team?: string }).user_team, context.teamId ?? command.team_id),
+        },
+      },
       ref,
       (err) => log.error({ err, ref }, 'could not answer /switchboard'),
     );

@@ -1,12 +1,12 @@
 // How a job looks in Slack: the one status message that is updated in place,
 // and the final result posted into the thread.
 import { formatDuration, type JobRecord } from '../../domain/job.js';
-import { context, escapeMrkdwn, preformatted, section, type SlackMessage } from './blocks.js';
+import { context, linkOrText, preformatted, section, shown, type SlackMessage } from './blocks.js';
 
-const title = (job: JobRecord) => `*${escapeMrkdwn(job.project)} #${job.issue}*`;
+const title = (job: JobRecord) => `*${shown(job.project)} #${job.issue}*`;
 
 const stepLabel = (job: JobRecord) =>
-  job.step !== undefined && job.totalSteps !== undefined ? `step ${job.step}/${job.totalSteps}${job.stepName ? ` (${escapeMrkdwn(job.stepName)})` : ''}` : '';
+  job.step !== undefined && job.totalSteps !== undefined ? `step ${job.step}/${job.totalSteps}${job.stepName ? ` (${shown(job.stepName)})` : ''}` : '';
 
 function elapsed(job: JobRecord, now: number): string {
   const from = job.startedAt ?? job.createdAt;
@@ -39,12 +39,12 @@ function refreshedAt(now: number): string {
 export function renderStatus(job: JobRecord, now = Date.now()): SlackMessage {
   const { emoji, line } = headline(job, now);
   const blocks = [section(`${emoji} ${title(job)} — ${line}`)];
-  if (job.state === 'running' && job.stepText) blocks.push(context(escapeMrkdwn(job.stepText)));
+  if (job.state === 'running' && job.stepText) blocks.push(context(shown(job.stepText)));
   if (job.state === 'running' && job.recentLogs.length) blocks.push(preformatted(job.recentLogs));
-  if (job.state === 'failed' && job.reason) blocks.push(section(`*Why:* ${escapeMrkdwn(job.reason)}`));
-  if (job.state === 'done' && job.prUrl) blocks.push(section(`:link: <${job.prUrl}|Pull request>`));
-  blocks.push(context(`requested by <@${job.user}> · job \`${job.id}\`${job.host ? ` · on ${escapeMrkdwn(job.host)}` : ''} · ${refreshedAt(now)}`));
-  return { text: `${job.project} #${job.issue}: ${line}`, blocks };
+  if (job.state === 'failed' && job.reason) blocks.push(section(`*Why:* ${shown(job.reason)}`));
+  if (job.state === 'done' && job.prUrl) blocks.push(section(`:link: ${linkOrText(job.prUrl, 'Pull request')}`));
+  blocks.push(context(`requested by <@${job.user}> · job \`${job.id}\`${job.host ? ` · on ${shown(job.host)}` : ''} · ${refreshedAt(now)}`));
+  return { text: `${shown(job.project)} #${job.issue}: ${line}`, blocks };
 }
 
 function usageLine(job: JobRecord): string | undefined {
@@ -55,20 +55,20 @@ function usageLine(job: JobRecord): string | undefined {
 
 export function renderResult(job: JobRecord, now = Date.now()): SlackMessage {
   const took = elapsed(job, now);
-  const facts = [`took ${took}`, usageLine(job), job.branch ? `branch \`${escapeMrkdwn(job.branch)}\`` : undefined].filter(
+  const facts = [`took ${took}`, usageLine(job), job.branch ? `branch \`${shown(job.branch)}\`` : undefined].filter(
     (f): f is string => f !== undefined,
   );
   if (job.state === 'done') {
-    const blocks = [section(`:white_check_mark: ${title(job)} is done${job.prUrl ? ` — <${job.prUrl}|pull request>` : ''}`)];
-    if (job.summary) blocks.push(section(escapeMrkdwn(job.summary).split('\n').map((l) => `> ${l}`).join('\n')));
+    const blocks = [section(`:white_check_mark: ${title(job)} is done${job.prUrl ? ` — ${linkOrText(job.prUrl, 'pull request')}` : ''}`)];
+    if (job.summary) blocks.push(section(shown(job.summary).split('\n').map((l) => `> ${l}`).join('\n')));
     blocks.push(context(facts.join(' · ')));
-    return { text: `${job.project} #${job.issue} is done${job.prUrl ? `: ${job.prUrl}` : ''}`, blocks };
+    return { text: `${shown(job.project)} #${job.issue} is done${job.prUrl ? `: ${shown(job.prUrl)}` : ''}`, blocks };
   }
   const verb = job.state === 'cancelled' ? 'was cancelled' : 'failed';
   const blocks = [
     section(`:x: ${title(job)} ${verb}${stepLabel(job) ? ` at ${stepLabel(job)}` : ''}`),
-    section(`*Why:* ${escapeMrkdwn(job.reason ?? 'no reason was given')}`),
-    context(`${facts.join(' · ')} · the channel is free again: say \`fix #${job.issue} in ${escapeMrkdwn(job.project)}\` to try again`),
+    section(`*Why:* ${shown(job.reason ?? 'no reason was given')}`),
+    context(`${facts.join(' · ')} · the channel is free again: say \`fix #${job.issue} in ${shown(job.project)}\` to try again`),
   ];
-  return { text: `${job.project} #${job.issue} ${verb}: ${escapeMrkdwn(job.reason ?? 'no reason was given')}`, blocks };
+  return { text: `${shown(job.project)} #${job.issue} ${verb}: ${shown(job.reason ?? 'no reason was given')}`, blocks };
 }
