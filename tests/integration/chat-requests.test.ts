@@ -30,6 +30,12 @@ projects:
   local-llm:
     repo: https://github.com/acme/llm.git
     agent: { backend: ollama, model: "qwen2.5-coder:32b" }
+  vault:
+    repo: https://github.com/acme/vault.git
+    tracker: { type: github, repo: acme/vault }
+    agent: { command: ["agent", "{prompt}"] }
+    users: [U0ALICE]
+    admins: [U0BOSS]
 `,
   'test catalogue',
 );
@@ -152,4 +158,50 @@ test('when Redis is gone, the answer is an internal error with a ref, and the er
   expect(reply).toEqual({ kind: 'internal-error', ref: 'Ev0REF' });
   expect(errors).toHaveLength(1);
   expect(queued).toHaveLength(0);
+});
+
+describe('limits and permissions (issue 5)', () => {
+  test('a 40,000-character message is refused unread when addressed to the bot, and ignored as chatter', async () => {
+    const huge = `fix #58 in billing-api ${'.'.repeat(40_000)}`;
+    expect(await chat.handle(say(huge))).toEqual({ kind: 'too-long', length: huge.length, limit: 4000 });
+    expect(await chat.handle(say(huge, { addressed: false }))).toEqual({ kind: 'silent' });
+    expect(await chat.handle(say(`<@U0BOT> ${huge}`, { addressed: false, botUserId: 'U0BOT' }))).toMatchObject({ kind: 'too-long' });
+    expect(queued).toHaveLength(0);
+    // At the cap it is still read.
+    expect((await chat.handle(say(`fix #58 in billing-api${' '.repeat(4000 - 22)}`))).kind).toBe('queued');
+  });
+
+  test('a project the sender may not use gets the same answer as one that does not exist, naming only usable projects', async () => {
+    const mallory = { user: 'U0MALLORY' };
+    const forbidden = await chat.handle(say('fix #1 in vault', mallory));
+    const unknown = await chat.handle(say('fix #1 in vaulx', mallory));
+    expect(forbidden.kind === 'rejected' && forbidden.message.replace('vault', 'X')).toBe(unknown.kind === 'rejected' && unknown.message.replace('vaulx', 'X'));
+    const byRepo = await chat.handle(say('fix acme/vault#1', mallory));
+    const unknownRepo = await chat.handle(say('fix acme/vaulx#1', mallory));
+    expect(byRepo.kind === 'rejected' && byRepo.message.replace('acme/vault', 'X')).toBe(unknownRepo.kind === 'rejected' && unknownRepo.message.replace('acme/vaulx', 'X'));
+    for (const r of [forbidden, byRepo]) {
+      // It echoes what was asked, and offers only what this sender may use; no admins.
+      expect(JSON.stringify(r)).not.toContain('U0BOSS');
+      const offered = r.kind === 'rejected' ? (r.message.split('Projects you can use here:')[1] ?? '') : '';
+      expect(offered).toContain('`billing-api`');
+      expect(offered).not.toContain('vault');
+    }
+    const projects = await chat.handle(say('projects', mallory));
+    expect(projects.kind === 'info' && projects.text).not.toContain('vault');
+    expect(queued).toHaveLength(0);
+    expect((await chat.handle(say('fix #1 in vault'))).kind).toBe('queued');
+  });
+
+  test('a DM does not dispatch a project without allowDMs', async () => {
+    const reply = await chat.handle(say('fix #58 in billing-api', { channel: 'D0DM00001', sender: { dm: true } }));
+    expect(reply).toEqual({ kind: 'rejected', message: "billing-api can't be started from a direct message: ask in a channel." });
+    expect(queued).toHaveLength(0);
+  });
+
+  test('a sender from another team is refused unless the project lists them', async () => {
+    const external = { user: 'U0PARTNER', sender: { external: true } };
+    const reply = await chat.handle(say('fix #58 in billing-api', external));
+    expect(reply.kind === 'rejected' && reply.message).toMatch(/I don't know a project called `billing-api` that you can use\. No project is open to you here/);
+    expect(queued).toHaveLength(0);
+  });
 });

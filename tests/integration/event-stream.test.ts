@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { keys, type Keys } from '../../src/domain/keys.js';
-import { EVENT_SCHEMA_VERSION, type AgentEvent } from '../../src/domain/events.js';
+import { EVENT_SCHEMA_VERSION, MAX_EVENT_ENTRY, type AgentEvent } from '../../src/domain/events.js';
 import { EventPublisher } from '../../src/agent/event-publisher.js';
 import { HEARTBEAT_TTL_MS, startHeartbeat } from '../../src/agent/heartbeat.js';
 import { EventReader, type StreamEntry } from '../../src/relay/event-reader.js';
@@ -123,6 +123,17 @@ describe('EventPublisher → EventReader', () => {
     expect(errors[3]).toMatch(/text/);
     expect(events(entries).map((e) => e.type === 'log' && e.text)).toEqual(['before', 'after']);
     expect(reader.position).toBe(entries[5]?.id);
+  });
+
+  test('an oversized entry (an agent writing past the 64 KB text cap) is skipped unread and marked, and the next one arrives', async () => {
+    const key = k.jobEvents(jobId);
+    // What a hostile agent could XADD itself: one 2 MB event.
+    const huge = JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId, seq: 0, ts: Date.now(), type: 'log', level: 'info', text: 'x'.repeat(MAX_EVENT_ENTRY * 2) });
+    await redis.xadd(key, '*', 'e', huge);
+    await new EventPublisher(redis, k, jobId).publish({ type: 'log', text: 'after', level: 'info' });
+    const entries = await new EventReader(redis, key, '0').read(0);
+    expect(entries[0]).toEqual({ id: expect.any(String), error: expect.stringContaining('over the'), oversized: true });
+    expect(events(entries).map((e) => e.type === 'log' && e.text)).toEqual(['after']);
   });
 
   test('a blocking read returns the event published from another connection', async () => {

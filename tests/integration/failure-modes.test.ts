@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
 import { AGENT_IMAGE } from '../support/dispatcher-harness.js';
-import { buildAgentFixtures, SILENT_AFTER_MS, SPAM_LOG_EVENTS, SPAM_MALFORMED_EVENTS, SPAM_SUMMARY, type FixtureImages } from '../support/fixtures/agent-images.js';
+import { buildAgentFixtures, SILENT_AFTER_MS, SPAM_LOG_EVENTS, SPAM_MALFORMED_EVENTS, SPAM_OVERSIZED_EVENTS, SPAM_SUMMARY, type FixtureImages } from '../support/fixtures/agent-images.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 import type { JobRecord } from '../../src/domain/job.js';
 import { isJobId } from '../../src/domain/job-id.js';
@@ -158,9 +158,10 @@ describe('an agent that spams its event stream', () => {
 
     // Everything the fixture wrote is in the stream; the malformed entries were skipped, not fatal.
     const written = await redis.xlen(`${h.prefix}job:${jobId}:events`);
-    expect(written).toBe(SPAM_MALFORMED_EVENTS + 1 + SPAM_LOG_EVENTS + 1);
+    expect(written).toBe(SPAM_MALFORMED_EVENTS + SPAM_OVERSIZED_EVENTS + 1 + SPAM_LOG_EVENTS + 1);
     const metrics = await (await fetch(`http://127.0.0.1:${h.config.port}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`^switchboard_agent_events_skipped_total ${SPAM_MALFORMED_EVENTS}$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^switchboard_agent_events_skipped_total ${SPAM_MALFORMED_EVENTS + SPAM_OVERSIZED_EVENTS}$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^switchboard_agent_events_oversized_total ${SPAM_OVERSIZED_EVENTS}$`, 'm'));
     const record = JSON.parse((await redis.get(`${h.prefix}job:${jobId}`)) ?? 'null') as JobRecord | null;
     expect(record).toMatchObject({ state: 'done', summary: SPAM_SUMMARY });
     expect(record?.recentLogs.at(-1)).toBe(`spam line ${SPAM_LOG_EVENTS - 1}`);
