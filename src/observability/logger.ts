@@ -1,6 +1,7 @@
 // One pino logger for the process; child loggers carry the correlation ids
 // (Slack event id, job id, channel) so a 3 a.m. reader can follow one request.
 import { pino, type Logger } from 'pino';
+import { stripUrlCredentials } from '../domain/text.js';
 
 export type { Logger };
 
@@ -19,6 +20,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Last line of defence: whatever a line says (repo URLs in reasons, error
+      // messages, causes), no URL in it keeps its credentials.
+      hooks: { streamWrite: stripUrlCredentials },
     },
     destination,
   );

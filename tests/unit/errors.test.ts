@@ -49,3 +49,21 @@ describe('coded errors', () => {
     expect(JSON.stringify(logged.err)).toContain('no such image');
   });
 });
+
+describe('the logger', () => {
+  test('strips credentials from every URL in a line, in fields, messages and error causes', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const url = 'https://oauth2:ghp_TOKENvalue123@github.com/acme/demo.git';
+    const err = new Error(`git clone of ${url} failed`, { cause: new Error(`fetch ${url}`) });
+    createLogger('info', sink).error({ err, reason: `git clone of ${url} failed` }, `job failed: ${url}`);
+    expect(lines.join('')).not.toContain('ghp_TOKENvalue123');
+    expect(lines.join('')).toContain('https://github.com/acme/demo.git');
+    expect(() => JSON.parse(lines[0] ?? '')).not.toThrow();
+  });
+});
