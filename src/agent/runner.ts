@@ -117,9 +117,14 @@ export class AgentRunner {
 
     await this.progress(2, commandFor(o)[0]);
     const output: string[] = [];
-    const batcher = new LineBatcher((lines) => {
-      void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`));
-    });
+    const batcher = new LineBatcher(
+      (lines) => {
+        void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`));
+      },
+      undefined,
+      undefined,
+      MAX_EVENT_TEXT,
+    );
     const argv = commandFor(o);
     this.current = runCommand(argv, {
       cwd: o.workspaceDir,

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { AgentRunner } from '../../src/agent/runner.js';
+import { AgentRunner, CUT_MARKER } from '../../src/agent/runner.js';
 import type { RunnerOptions } from '../../src/agent/runner-options.js';
-import { parseAgentEvent, type AgentEvent } from '../../src/domain/events.js';
+import { MAX_EVENT_TEXT, parseAgentEvent, type AgentEvent } from '../../src/domain/events.js';
 import { eventually } from '../support/eventually.js';
 
 jest.setTimeout(60_000);
@@ -195,4 +195,34 @@ test("the project's secret values never leave the container: blanked out of log 
   expect(log?.type === 'log' && log.text).toContain('using token [redacted]');
   const failed = events.at(-1);
   expect(failed?.type === 'failed' && failed.reason).toContain('auth failed for [redacted]');
+});
+
+test('a repo URL with credentials (https://oauth2:TOKEN@…) never reaches an event: progress text and failure reason show it without them', async () => {
+  const jobId = newJobId();
+  // Port 1 refuses at once: the clone fails quickly, with the URL in git's words and ours.
+  const withToken = 'https://oauth2:glpat-TOKENvalue123456@127.0.0.1:1/acme/demo.git';
+  const { runner } = runnerFor(options({ jobId, repo: withToken, workspaceDir: join(tmp, `ws-${jobId}`), command: ['true'] }));
+
+  expect(await runner.run()).toBe('failed');
+
+  const raw = JSON.stringify(await redis.xrange(`${prefix}job:${jobId}:events`, '-', '+'));
+  expect(raw).not.toContain('TOKENvalue');
+  expect(raw).not.toContain('oauth2');
+  const events = await eventsOf(jobId);
+  expect(events[1]).toMatchObject({ type: 'progress', text: 'cloning https://127.0.0.1:1/acme/demo.git (main)' });
+  expect(events.at(-1)?.type === 'failed' && events.at(-1)).toMatchObject({ reason: expect.stringContaining('git clone of https://127.0.0.1:1/acme/demo.git (main) failed') });
+});
+
+test('one 200 KB output line becomes a log event cut to 64 KB, with a marker', async () => {
+  const jobId = newJobId();
+  const workspaceDir = mkdtempSync(join(tmp, 'mounted-'));
+  const { runner } = runnerFor(options({ jobId, workspaceMounted: true, workspaceDir, command: ['sh', '-c', "head -c 200000 /dev/zero | tr '\\000' x; echo; echo after"] }));
+
+  expect(await runner.run()).toBe('done');
+
+  const logs = (await eventsOf(jobId)).flatMap((e) => (e.type === 'log' ? [e.text] : []));
+  const text = logs.join('\n');
+  expect(text).toContain(`${'x'.repeat(1000)}${CUT_MARKER}`);
+  expect(text).toContain('after');
+  for (const t of logs) expect(t.length).toBeLessThanOrEqual(MAX_EVENT_TEXT);
 });

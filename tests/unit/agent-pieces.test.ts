@@ -232,6 +232,14 @@ describe('LineBatcher', () => {
     expect(batches).toEqual([['1', '2', '3'], ['4']]);
   });
 
+  test('a batch ends before its joined text would pass maxChars, so a long line never crowds out the next ones', () => {
+    const batches: string[][] = [];
+    const b = new LineBatcher((lines) => batches.push(lines), 500, 50, 10);
+    for (const l of ['1234', '5678', 'abcdefghij', 'z']) b.add(l);
+    b.flush();
+    expect(batches).toEqual([['1234', '5678'], ['abcdefghij'], ['z']]);
+  });
+
   test('flush() hands over what is pending and nothing twice', () => {
     const batches: string[][] = [];
     const b = new LineBatcher((lines) => batches.push(lines));
