@@ -48,7 +48,8 @@ export function registerMessageListeners(app: App, deps: MessageListenerDeps): v
     const addressed = msg.channel_type === 'im' || kind === 'app_mention' || (botUserId !== undefined && msg.text.includes(`<@${botUserId}>`));
     const threadTs = msg.thread_ts ?? msg.ts;
     const sender = {
-      dm: msg.channel_type === 'im',
+      // Group DMs count as DMs: they are nobody's channel, so only allowDMs opens them.
+      dm: msg.channel_type === 'im' || msg.channel_type === 'mpim',
       external: isExternalSender(msg.user_team ?? msg.team, args.context.teamId ?? body.team_id),
     };
     const reply = await deps.chat.answer({ text: msg.text, channel: msg.channel, user: msg.user, addressed, threadTs, botUserId, sender }, eventId ?? msg.ts, (err) =>

@@ -203,6 +203,8 @@ export class SlackEmulator {
     thread_ts?: string;
     channel_type?: 'channel' | 'im' | 'group';
     subtype?: string;
+    /** The sender's own team, for a Slack Connect user of another organisation (as Slack sends it: `user_team`, and `team`). */
+    user_team?: string;
   }): Promise<{ event_id: string; ts: string; mention_event_id?: string }> {
     const ts = this.ws.nextTs();
     this.ws.add({ channel: m.channel, ts, text: m.text, user: m.user, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}) });
@@ -215,7 +217,8 @@ export class SlackEmulator {
       ...(m.thread_ts && this.ws.get(m.channel, m.thread_ts)?.user ? { parent_user_id: this.ws.get(m.channel, m.thread_ts)?.user } : {}),
       channel: m.channel,
       event_ts: ts,
-      team: this.teamId,
+      team: m.user_team ?? this.teamId,
+      ...(m.user_team ? { user_team: m.user_team, source_team: m.user_team } : {}),
       client_msg_id: randomUUID(),
     };
     const event_id = this.ws.nextEventId();
