@@ -57,3 +57,10 @@ test('a 40,000-character message addressed to the bot is refused unread', async 
   expect(reply.text).toMatch(/too long for me \([\d,]+ characters; I read at most 4,000\)/);
   expect(await h.containers(channel)).toEqual([]);
 });
+
+test('/switchboard from a DM does not start a project without allowDMs either', async () => {
+  const { response_url } = await h.emu.slashCommand({ channel: 'D0CMDDM01', user: 'U0ALICE', text: 'fix #58 in demo' });
+  const resp = await h.emu.waitFor(() => h.emu.responses().find((r) => r.url === response_url), { what: 'the ephemeral answer' });
+  expect(JSON.stringify(resp.body)).toContain("demo can't be started from a direct message");
+  expect(await h.containers('D0CMDDM01')).toEqual([]);
+});

@@ -22,9 +22,10 @@ export function registerCommandListeners(app: App, deps: { chat: ChatRequests; l
         user: command.user_id,
         addressed: true,
         botUserId: context.botUserId,
-        // Slash commands name the sender's team only in shared channels (user_team).
         sender: {
-          dm: command.channel_id.startsWith('D'),
+          // Slack names DMs `directmessage` and group DMs `mpdm-…` in slash command payloads.
+          dm: command.channel_id.startsWith('D') || /^(directmessage$|mpdm-)/.test(String(command.channel_name)),
+          // The sender's own team is named only in shared channels (user_team).
           external: isExternalSender((command as { user_team?: string }).user_team, context.teamId ?? command.team_id),
         },
       },
