@@ -104,6 +104,7 @@ export class JobRequests {
       channel: req.channel,
       user: req.user,
       threadTs: req.threadTs,
+      ...(req.sender?.external ? { external: true } : {}),
       createdAt: Date.now(),
     });
     const log = this.deps.logger.child({ jobId, channel: req.channel, project: project.name });

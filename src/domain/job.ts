@@ -14,6 +14,8 @@ export interface JobRecord {
   request: string;
   channel: string;
   user: string;
+  /** The requester belongs to another Slack team (Slack Connect): a run-time permission re-check needs to know. */
+  external?: boolean;
   /** Thread the job talks in: the request message, or the status message itself. */
   threadTs?: string;
   /** The one status message that is updated in place. */
@@ -43,7 +45,7 @@ export interface JobRecord {
 }
 
 /** A job as it is first recorded, before anything has run. */
-export function newJob(fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & { threadTs?: string }): JobRecord {
+export function newJob(fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & { threadTs?: string; external?: boolean }): JobRecord {
   return { ...fields, state: 'queued', recentLogs: [], promptTokens: 0, completionTokens: 0, cursor: '0' };
 }
 

@@ -203,5 +203,8 @@ describe('limits and permissions (issue 5)', () => {
     const reply = await chat.handle(say('fix #58 in billing-api', external));
     expect(reply.kind === 'rejected' && reply.message).toMatch(/I don't know a project called `billing-api` that you can use\. No project is open to you here/);
     expect(queued).toHaveLength(0);
+    // Listed by name: allowed, and the record says so for the run-time re-check.
+    const listed = await chat.handle(say('fix #7 in vault', { user: 'U0ALICE', sender: { external: true } }));
+    expect(listed.kind === 'queued' && listed.job.external).toBe(true);
   });
 });
