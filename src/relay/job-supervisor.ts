@@ -282,7 +282,7 @@ export class JobSupervisor {
 
   /** Why the current catalogue would not run this job now, or undefined when it may run. */
   private refusalNow(job: JobRecord, project: Project): string | undefined {
-    const allowed = mayDispatch(project, job.channel, job.user);
+    const allowed = mayDispatch(project, job.channel, job.user, { external: job.external === true });
     if (!allowed.ok) return `the project catalogue changed after this job was accepted, and it may no longer run: ${allowed.reason}`;
     if (project.workspace) {
       const problem = workspaceUnderRootProblem(project.workspace, this.deps.agent.workspaceRoot);
