@@ -5,7 +5,6 @@ import { redactConfig } from './config/redact.js';
 import { CatalogueWatcher } from './config/catalogue-watcher.js';
 import { keys as keysFor } from './domain/keys.js';
 import { failJob } from './domain/job.js';
-import { ErrorCode, SwitchboardError } from './errors.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { healthRoutes } from './observability/http-routes.js';
@@ -15,6 +14,8 @@ import { AgentCredentials } from './state/agent-credentials.js';
 import { JobStore } from './state/job-store.js';
 import { EventDedupe } from './state/event-dedupe.js';
 import { DockerSpawner } from './spawners/docker/docker-spawner.js';
+import { KubernetesSpawner } from './spawners/kubernetes/kubernetes-spawner.js';
+import { connectKube } from './spawners/kubernetes/kube-connection.js';
 import type { JobSpawner } from './spawners/spawner.js';
 import { JobQueue } from './dispatch/job-queue.js';
 import { JobRequests } from './dispatch/job-requests.js';
@@ -41,9 +42,9 @@ export interface RunningDispatcher {
 
 function createSpawner(config: Config, logger: Logger): JobSpawner {
   if (config.spawner.type === 'kubernetes') {
-    throw new SwitchboardError(ErrorCode.SpawnerUnsupported, 'SPAWNER_TYPE=kubernetes is not available in this version yet', {
-      operatorHint: 'use SPAWNER_TYPE=docker',
-    });
+    const connection = connectKube({ namespace: config.spawner.k8sNamespace });
+    logger.info({ server: connection.server, namespace: connection.namespace }, 'agents run as Kubernetes Jobs');
+    return new KubernetesSpawner({ connection, logger });
   }
   return new DockerSpawner({
     dockerHost: config.spawner.dockerHost,
@@ -170,6 +171,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();
       await delivery.close();
+      await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
       catalogue.close();
       redis.disconnect();
       logger.info('stopped');

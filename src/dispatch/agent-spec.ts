@@ -88,6 +88,7 @@ export function buildAgentSpec(
       env,
       workspace: project.workspace,
       resources: project.resources,
+      timeoutSeconds: project.timeoutMinutes * 60,
     },
     missingEnv,
   };

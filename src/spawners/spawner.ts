@@ -17,6 +17,19 @@ export interface AgentSpec {
   /** Host path bind-mounted as /workspace (docker only). */
   workspace?: string;
   resources: { cpus: number; memoryBytes: number };
+  /** The project's time limit; Kubernetes turns it into activeDeadlineSeconds. */
+  timeoutSeconds?: number;
+}
+
+/** One agent the backend knows of, found by Switchboard's labels (for a reconciler). */
+export interface AgentInfo {
+  jobId: string;
+  /** Container id or Job name. */
+  ref: string;
+  project: string;
+  channel: string;
+  /** False once the agent has exited (a finished Job or a stopped container not yet removed). */
+  running: boolean;
 }
 
 export interface AgentExit {
@@ -51,6 +64,10 @@ export interface JobSpawner {
   stop(jobId: string, graceSeconds: number): Promise<void>;
   /** Throws with a readable reason when the backend cannot be reached. */
   ping(): Promise<void>;
+  /** Every agent carrying `app.kubernetes.io/managed-by=switchboard`. */
+  list(): Promise<AgentInfo[]>;
+  /** Releases watches and connections; agents keep running. */
+  close(): Promise<void>;
 }
 
 /** The labels every agent carries (DESIGN §5). */

@@ -67,7 +67,7 @@ test('enqueue refuses an id Switchboard never makes before BullMQ sees it', asyn
 test('a queue entry whose id Switchboard never made is dropped by the supervisor without touching Redis keys or the spawner', async () => {
   const k = keysFor(prefix);
   const tripwire = (what: string) => () => Promise.reject(new Error(`${what} must not be called for a malformed id`));
-  const spawner: JobSpawner = { kind: 'docker', start: tripwire('spawner.start'), attach: tripwire('spawner.attach'), stop: tripwire('spawner.stop'), ping: tripwire('spawner.ping') };
+  const spawner: JobSpawner = { kind: 'docker', start: tripwire('spawner.start'), attach: tripwire('spawner.attach'), stop: tripwire('spawner.stop'), ping: tripwire('spawner.ping'), list: tripwire('spawner.list'), close: tripwire('spawner.close') };
   const notifier: JobNotifier = { postStatus: tripwire('postStatus'), updateStatus: tripwire('updateStatus'), postResult: tripwire('postResult') };
   const supervisor = new JobSupervisor({
     redis,

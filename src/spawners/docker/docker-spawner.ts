@@ -4,7 +4,7 @@
 // Agents run hardened (agent-host-config.ts) on a network of their own.
 import Docker from 'dockerode';
 import type { Logger } from '../../observability/logger.js';
-import { agentArgs, agentLabels, type AgentExit, type AgentHandle, type AgentSpec, type JobSpawner } from '../spawner.js';
+import { agentArgs, agentLabels, type AgentExit, type AgentHandle, type AgentInfo, type AgentSpec, type JobSpawner } from '../spawner.js';
 import { dockerConnection } from './docker-connection.js';
 import { agentHostConfig, rootUserProblem } from './agent-host-config.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
@@ -192,6 +192,26 @@ export class DockerSpawner implements JobSpawner {
       }),
       (err: unknown) => ({ exitCode: null, detail: `lost track of the container: ${(err as Error).message}` }),
     );
+  }
+
+  async list(): Promise<AgentInfo[]> {
+    let containers: Docker.ContainerInfo[];
+    try {
+      containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: ['app.kubernetes.io/managed-by=switchboard'] }) });
+    } catch (err) {
+      throw new Error(`Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, { cause: err });
+    }
+    return containers.map((c) => ({
+      jobId: c.Labels['switchboard.job-id'] ?? '',
+      ref: c.Id,
+      project: c.Labels['switchboard.project'] ?? '',
+      channel: c.Labels['switchboard.channel'] ?? '',
+      running: c.State === 'running',
+    }));
+  }
+
+  async close(): Promise<void> {
+    // dockerode keeps no watches or pooled connections that outlive a request.
   }
 
   async stop(jobId: string, graceSeconds: number): Promise<void> {

@@ -1,0 +1,351 @@
+// Runs each job's agent as a Kubernetes Job (one pod, never retried), with the
+// job's secret values in a Secret the Job owns. Two informers (Jobs and pods
+// carrying Switchboard's label) follow every agent; client-node's ListWatch
+// resumes from the last resourceVersion and re-lists after 410 Gone, and we
+// restart it after any other error.
+import { ApiException, BatchV1Api, CoreV1Api, makeInformer, type Informer, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../../observability/logger.js';
+import type { AgentExit, AgentHandle, AgentInfo, AgentSpec, JobSpawner } from '../spawner.js';
+import type { KubeConnection } from './kube-connection.js';
+import { jobManifest, jobName, secretManifest } from './job-manifest.js';
+import { mainPod, terminatedOf, verdictOf } from './job-verdict.js';
+
+export interface KubernetesSpawnerOptions {
+  connection: KubeConnection;
+  logger: Logger;
+  /** RuntimeClass for agent pods (gvisor, kata…); unset: the cluster's default. */
+  runtimeClassName?: string;
+  /** How long finished Jobs stay for `kubectl describe`; default one hour. */
+  ttlSecondsAfterFinished?: number;
+  /** How long a pod may wait for a node before the job is failed; default two minutes. */
+  unschedulableGraceMs?: number;
+  /** Added to the project's timeout for activeDeadlineSeconds; default 60 s. */
+  deadlineMarginSeconds?: number;
+  /** Delay before an informer that failed is restarted; default 1 s. */
+  rewatchDelayMs?: number;
+}
+
+const MANAGED = 'app.kubernetes.io/managed-by=switchboard';
+
+interface Waiter {
+  resolve(exit: AgentExit): void;
+  /** Last exit code a pod showed, for when the Job is deleted before its condition is seen. */
+  lastExitCode: number | null;
+  unschedulableTimer?: NodeJS.Timeout;
+  settling?: boolean;
+}
+
+export class KubernetesSpawner implements JobSpawner {
+  readonly kind = 'kubernetes' as const;
+  private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  private jobs?: Informer<V1Job> & ObjectCache<V1Job>;
+  private pods?: Informer<V1Pod> & ObjectCache<V1Pod>;
+  private watching?: Promise<void>;
+  private closed = false;
+  private readonly waiters = new Map<string, Waiter>();
+  /** Called after every watch event: stop() waits on these. */
+  private readonly listeners = new Set<() => void>();
+  private readonly rewatchTimers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly options: KubernetesSpawnerOptions) {
+    this.batch = options.connection.kubeConfig.makeApiClient(BatchV1Api);
+    this.core = options.connection.kubeConfig.makeApiClient(CoreV1Api);
+    this.namespace = options.connection.namespace;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.batch.listNamespacedJob({ namespace: this.namespace, limit: 1 });
+    } catch (err) {
+      throw this.readable(err, 'list jobs');
+    }
+  }
+
+  async start(spec: AgentSpec): Promise<AgentHandle> {
+    if (spec.workspace) {
+      throw new Error(
+        `project ${spec.project} uses a workspace (a directory on the Docker host), which Kubernetes Jobs cannot mount: give the project a repo: to clone instead, or run it with SPAWNER_TYPE=docker`,
+      );
+    }
+    await this.ensureWatching();
+    const log = this.options.logger.child({ jobId: spec.jobId, k8sJob: jobName(spec.jobId) });
+    const body = jobManifest(spec, {
+      namespace: this.namespace,
+      ttlSecondsAfterFinished: this.options.ttlSecondsAfterFinished ?? 3600,
+      runtimeClassName: this.options.runtimeClassName,
+      deadlineMarginSeconds: this.options.deadlineMarginSeconds ?? 60,
+    });
+    let job: V1Job;
+    let adopted = false;
+    try {
+      job = await this.batch.createNamespacedJob({ namespace: this.namespace, body });
+    } catch (err) {
+      if (codeOf(err) !== 409) throw this.readable(err, 'create jobs');
+      job = await this.batch.readNamespacedJob({ name: body.metadata!.name!, namespace: this.namespace }).catch((e: unknown) => {
+        throw this.readable(e, 'read jobs');
+      });
+      adopted = true;
+    }
+    // After the Job, because the Secret's ownerReference needs the Job's uid; the pod waits for it meanwhile.
+    try {
+      await this.core.createNamespacedSecret({ namespace: this.namespace, body: secretManifest(spec, { name: job.metadata!.name!, uid: job.metadata!.uid! }, this.namespace) });
+    } catch (err) {
+      if (codeOf(err) !== 409) {
+        await this.deleteJob(job.metadata!.name!).catch(() => undefined);
+        throw this.readable(err, 'create secrets');
+      }
+    }
+    log.info({ adopted }, adopted ? 'the Job for this job already exists: adopting it' : 'agent Job created');
+    return this.handle(spec.jobId, job, adopted);
+  }
+
+  async attach(jobId: string): Promise<AgentHandle | undefined> {
+    await this.ensureWatching();
+    try {
+      const job = await this.batch.readNamespacedJob({ name: jobName(jobId), namespace: this.namespace });
+      return this.handle(jobId, job, true);
+    } catch (err) {
+      if (codeOf(err) === 404) return undefined;
+      throw this.readable(err, 'read jobs');
+    }
+  }
+
+  async stop(jobId: string, graceSeconds: number): Promise<void> {
+    const name = jobName(jobId);
+    let pods: V1Pod[];
+    try {
+      pods = (await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` })).items;
+    } catch (err) {
+      throw this.readable(err, 'list pods');
+    }
+    // The pod first, with the caller's grace period (SIGTERM, then SIGKILL); then the Job, which takes the Secret along.
+    await Promise.all(
+      pods.map((p) =>
+        this.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: this.namespace, gracePeriodSeconds: graceSeconds }).catch((err: unknown) => {
+          if (codeOf(err) !== 404) throw this.readable(err, 'delete pods');
+        }),
+      ),
+    );
+    if (pods.length && this.pods) {
+      const gone = () => !this.pods!.list(this.namespace).some((p) => p.metadata?.labels?.['job-name'] === name);
+      await this.waitFor(gone, (graceSeconds + 5) * 1000);
+    }
+    await this.deleteJob(name);
+  }
+
+  async list(): Promise<AgentInfo[]> {
+    let jobs: V1Job[];
+    try {
+      jobs = (await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: MANAGED })).items;
+    } catch (err) {
+      throw this.readable(err, 'list jobs');
+    }
+    return jobs.map((j) => {
+      const labels = j.metadata?.labels ?? {};
+      const done = j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+      return { jobId: labels['switchboard.job-id'] ?? '', ref: j.metadata?.name ?? '', project: labels['switchboard.project'] ?? '', channel: labels['switchboard.channel'] ?? '', running: !done };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.rewatchTimers) clearTimeout(t);
+    for (const w of this.waiters.values()) clearTimeout(w.unschedulableTimer);
+    await Promise.all([this.jobs?.stop(), this.pods?.stop()]);
+  }
+
+  private async deleteJob(name: string): Promise<void> {
+    try {
+      await this.batch.deleteNamespacedJob({ name, namespace: this.namespace, propagationPolicy: 'Background' });
+    } catch (err) {
+      if (codeOf(err) !== 404) throw this.readable(err, 'delete jobs');
+    }
+  }
+
+  private handle(jobId: string, job: V1Job, adopted: boolean): AgentHandle {
+    const name = job.metadata!.name!;
+    const exited = new Promise<AgentExit>((resolve) => {
+      const previous = this.waiters.get(name);
+      this.waiters.set(name, {
+        lastExitCode: null,
+        resolve: (exit) => {
+          previous?.resolve(exit);
+          resolve(exit);
+        },
+      });
+    });
+    void this.evaluate(name);
+    return { jobId, ref: name, adopted, exited };
+  }
+
+  /** Starts both informers once; a failed start is retried by the next call. */
+  private ensureWatching(): Promise<void> {
+    this.watching ??= this.startWatching().catch((err: unknown) => {
+      this.watching = undefined;
+      throw err;
+    });
+    return this.watching;
+  }
+
+  private async startWatching(): Promise<void> {
+    const { kubeConfig } = this.options.connection;
+    const ns = this.namespace;
+    this.jobs = makeInformer(kubeConfig, `/apis/batch/v1/namespaces/${ns}/jobs`, () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: MANAGED }), MANAGED);
+    this.pods = makeInformer(kubeConfig, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: MANAGED }), MANAGED);
+    this.follow('jobs', this.jobs);
+    this.follow('pods', this.pods);
+    try {
+      await Promise.all([this.jobs.start(), this.pods.start()]);
+    } catch (err) {
+      await Promise.all([this.jobs.stop(), this.pods.stop()]).catch(() => undefined);
+      throw this.readable(err, 'watch jobs and pods');
+    }
+  }
+
+  /** Re-evaluates the job an event is about; restarts the informer after an error. */
+  private follow<T extends V1Job | V1Pod>(what: 'jobs' | 'pods', informer: Informer<T>): void {
+    const onChange = (o: T) => {
+      const name = what === 'jobs' ? o.metadata?.name : o.metadata?.labels?.['job-name'];
+      if (name) void this.evaluate(name);
+      for (const l of this.listeners) l();
+    };
+    informer.on('add', onChange);
+    informer.on('update', onChange);
+    informer.on('delete', (o: T) => {
+      if (what === 'jobs' && o.metadata?.name) this.jobGone(o.metadata.name);
+      onChange(o);
+    });
+    informer.on('error', (err: unknown) => {
+      if (this.closed) return;
+      this.options.logger.warn({ err, what }, 'Kubernetes watch failed: watching again shortly');
+      const t = setTimeout(() => {
+        this.rewatchTimers.delete(t);
+        if (!this.closed) void informer.start().catch(() => undefined);
+      }, this.options.rewatchDelayMs ?? 1000);
+      this.rewatchTimers.add(t);
+    });
+  }
+
+  private waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        resolve();
+      };
+      const check = () => done() && finish();
+      const timer = setTimeout(finish, timeoutMs);
+      this.listeners.add(check);
+    });
+  }
+
+  private podsOf(name: string): V1Pod[] {
+    return (this.pods?.list(this.namespace) ?? []).filter((p) => p.metadata?.labels?.['job-name'] === name);
+  }
+
+  private settle(name: string, exit: AgentExit): void {
+    const waiter = this.waiters.get(name);
+    if (!waiter) return;
+    this.waiters.delete(name);
+    clearTimeout(waiter.unschedulableTimer);
+    waiter.resolve(exit);
+  }
+
+  private jobGone(name: string): void {
+    const waiter = this.waiters.get(name);
+    if (!waiter || waiter.settling) return;
+    const code = terminatedOf(mainPod(this.podsOf(name)))?.exitCode ?? waiter.lastExitCode;
+    this.settle(name, { exitCode: code ?? null, detail: code === undefined || code === null ? 'the agent\'s Job was deleted' : undefined });
+  }
+
+  private async evaluate(name: string): Promise<void> {
+    const waiter = this.waiters.get(name);
+    const job = this.jobs?.get(name, this.namespace);
+    if (!waiter || !job || waiter.settling) return;
+    const pods = this.podsOf(name);
+    const code = terminatedOf(mainPod(pods))?.exitCode;
+    if (code !== undefined) waiter.lastExitCode = code;
+    const verdict = verdictOf(job, pods);
+    if (verdict.state === 'exited') {
+      if (verdict.exitCode === null && !pods.length) {
+        // The Job's condition came before its pod's last state reached our watch: ask for the pod.
+        waiter.settling = true;
+        const fresh = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` }).then((l) => l.items, () => []);
+        waiter.settling = false;
+        const again = verdictOf(job, fresh);
+        return this.settle(name, again.state === 'exited' ? again : verdict);
+      }
+      return this.settle(name, verdict);
+    }
+    if (verdict.state === 'stuck') {
+      waiter.settling = true;
+      this.options.logger.warn({ k8sJob: name, detail: verdict.detail }, 'agent pod cannot start: deleting its Job');
+      await this.deleteJob(name).catch((err: unknown) => this.options.logger.error({ err, k8sJob: name }, 'could not delete a stuck Job'));
+      waiter.settling = false;
+      return this.settle(name, { exitCode: null, detail: verdict.detail });
+    }
+    if (verdict.state === 'unschedulable') {
+      if (waiter.unschedulableTimer) return;
+      const graceMs = this.options.unschedulableGraceMs ?? 120_000;
+      waiter.unschedulableTimer = setTimeout(() => {
+        const now = this.jobs?.get(name, this.namespace);
+        const still = now && verdictOf(now, this.podsOf(name));
+        if (!still || still.state !== 'unschedulable') {
+          waiter.unschedulableTimer = undefined;
+          return void this.evaluate(name);
+        }
+        waiter.settling = true;
+        void this.deleteJob(name)
+          .catch((err: unknown) => this.options.logger.error({ err, k8sJob: name }, 'could not delete an unschedulable Job'))
+          .then(() => {
+            waiter.settling = false;
+            this.settle(name, { exitCode: null, detail: `no node could take the agent within ${Math.round(graceMs / 1000)} s (Unschedulable: ${still.message})` });
+          });
+      }, graceMs);
+      return;
+    }
+    if (waiter.unschedulableTimer) {
+      clearTimeout(waiter.unschedulableTimer);
+      waiter.unschedulableTimer = undefined;
+    }
+  }
+
+  /** An API failure as an operator can act on it. */
+  private readable(err: unknown, action: string): Error {
+    const { server } = this.options.connection;
+    const code = codeOf(err);
+    const message = statusMessage(err);
+    const text =
+      code === 401
+        ? `the Kubernetes API at ${server} refused the dispatcher's credentials (401 Unauthorized): check the kubeconfig or the service account token`
+        : code === 403
+          ? `the dispatcher may not ${action} in namespace ${this.namespace} (403 Forbidden): apply manifests/base/rbac.yaml or grant its Role that verb${message ? `; the API server said: ${message}` : ''}`
+          : code === 422
+            ? `Kubernetes refused the object as invalid (422): ${message}`
+            : code !== undefined
+              ? `Kubernetes answered ${code} when asked to ${action} in namespace ${this.namespace}${message ? `: ${message}` : ''}`
+              : `the Kubernetes API at ${server} does not answer (${(err as Error).message})`;
+    return new Error(text, { cause: err });
+  }
+}
+
+function codeOf(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function statusMessage(err: unknown): string | undefined {
+  const body = (err as { body?: unknown })?.body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message;
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  return (body as { message?: string } | undefined)?.message;
+}
