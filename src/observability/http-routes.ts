@@ -45,7 +45,8 @@ export function healthRoutes(checks: ReadinessCheck[], metrics: Metrics): HttpRo
       method: ['GET'],
       handler: (_req, res) => {
         void readiness(checks).then(({ ready, problems }) =>
-          send(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : `not ready:\n${problems.map((p) => `- ${p}`).join('\n')}\n`),
+          // The body names what was checked, so an operator sees which spawner this replica uses.
+          send(res, ready ? 200 : 503, 'text/plain', ready ? `ready: ${checks.map((c) => c.name).join(', ')}\n` : `not ready:\n${problems.map((p) => `- ${p}`).join('\n')}\n`),
         );
       },
     },

@@ -77,6 +77,8 @@ export interface HarnessOptions {
   redis?: { url: string; agentUrl: string };
   /** false: start no dispatcher here (a test runs one elsewhere, in another process say); startReplica() still works. */
   dispatcher?: boolean;
+  /** More environment for the replicas (SPAWNER_TYPE=kubernetes, say); overrides the harness's. */
+  env?: Record<string, string>;
 }
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
@@ -112,6 +114,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     PROJECTS_FILE: projectsFile,
     MAX_CONCURRENT_JOBS: String(opts.maxConcurrentJobs ?? 2),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    ...opts.env,
   };
   const config = loadConfig(env);
   const replicas: Replica[] = [];

@@ -70,9 +70,9 @@ describe('healthRoutes over HTTP', () => {
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
   });
 
-  test('/readyz answers 200 when ready', async () => {
-    const base = await serve([ok('redis')]);
-    expect(await get(`${base}/readyz`)).toMatchObject({ status: 200, body: 'ready\n' });
+  test('/readyz answers 200 when ready, naming what it checked (the spawner among them)', async () => {
+    const base = await serve([ok('redis'), ok('spawner (kubernetes)')]);
+    expect(await get(`${base}/readyz`)).toMatchObject({ status: 200, body: 'ready: redis, spawner (kubernetes)\n' });
   });
 
   test('/readyz answers 503 naming each problem', async () => {

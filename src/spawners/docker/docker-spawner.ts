@@ -62,12 +62,16 @@ export class DockerSpawner implements JobSpawner {
     try {
       await this.docker.ping();
     } catch (err) {
-      throw new SwitchboardError(ErrorCode.DockerUnreachable, `Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, {
-        userText: 'the machine that runs agents does not answer right now',
-        operatorHint: 'check that the Docker engine runs and that DOCKER_HOST points at its socket',
-        cause: err,
-      });
+      throw this.unreachable(err);
     }
+  }
+
+  private unreachable(err: unknown): Error {
+    return new SwitchboardError(ErrorCode.DockerUnreachable, `Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, {
+      userText: 'the machine that runs agents does not answer right now',
+      operatorHint: 'check that the Docker engine runs and that DOCKER_HOST points at its socket',
+      cause: err,
+    });
   }
 
   /** Creates the agents' network if it is missing (once per process; two replicas racing is fine). */
@@ -131,14 +135,19 @@ export class DockerSpawner implements JobSpawner {
       });
     } catch (err) {
       if (statusOf(err) === 409) {
-        const adopted = await this.adopt(name, spec.jobId, log);
-        if (adopted) return adopted;
+        // The engine reserves the name before the other create is inspectable: look again briefly.
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const adopted = await this.adopt(name, spec.jobId, log);
+          if (adopted) return adopted;
+          await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+        }
         throw new SwitchboardError(ErrorCode.AgentStartFailed, `the container for job ${spec.jobId} vanished while being started`, {
           userText: 'the agent container vanished while being started; ask again',
           cause: err,
         });
       }
       if (statusOf(err) === 404) throw imageMissing(spec.image, err);
+      if (statusOf(err) === undefined) throw this.unreachable(err);
       throw err;
     }
     // AutoRemove: ask for the exit before starting, or a quick agent is gone before we ask.
@@ -173,8 +182,13 @@ export class DockerSpawner implements JobSpawner {
     }
     if (info.State.Status === 'created') {
       const exited = this.waitForExit(container, 'next-exit');
-      await container.start();
-      log.info('agent container was created but not started: started it');
+      try {
+        await container.start();
+        log.info('agent container was created but not started: started it');
+      } catch (err) {
+        // 304: the other start() (a parallel call or another replica) got there first; that is the agent.
+        if (statusOf(err) !== 304) throw err;
+      }
       return { jobId, ref: info.Id, adopted: true, exited };
     }
     log.info({ state: info.State.Status }, 'agent container already exists: adopting it');
@@ -199,7 +213,7 @@ export class DockerSpawner implements JobSpawner {
     try {
       containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: ['app.kubernetes.io/managed-by=switchboard'] }) });
     } catch (err) {
-      throw new Error(`Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, { cause: err });
+      throw this.unreachable(err);
     }
     return containers.map((c) => ({
       jobId: c.Labels['switchboard.job-id'] ?? '',

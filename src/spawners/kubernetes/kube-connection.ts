@@ -19,6 +19,8 @@ export function connectKube(options: { namespace?: string; env?: NodeJS.ProcessE
   const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(IN_CLUSTER_NAMESPACE_FILE);
   try {
     if (inCluster) kubeConfig.loadFromCluster();
+    // One file named in the given env; else kubectl's rules (KUBECONFIG list, ~/.kube/config).
+    else if (env !== process.env && env.KUBECONFIG && !env.KUBECONFIG.includes(':')) kubeConfig.loadFromFile(env.KUBECONFIG);
     else kubeConfig.loadFromDefault();
   } catch (err) {
     throw new Error(

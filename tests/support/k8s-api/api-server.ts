@@ -138,6 +138,8 @@ export class ApiServer {
   private watch(res: ServerResponse, route: (typeof ROUTES)[number], namespace: string, query: Record<string, string>): void {
     const matches = parseLabelSelector(query.labelSelector ?? null);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // Headers go out at once, as the real server's do: a client waits for them before reading events.
+    res.flushHeaders();
     const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
     const from = query.resourceVersion;
     if (from && from !== '0' && !this.store.canResumeFrom(Number(from))) {

@@ -25,6 +25,8 @@ export class Cluster {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Pod name → its container, while it runs. */
   private readonly containers = new Map<string, Docker.Container>();
+  /** Pod name → settles once the kubelet has written the pod's final status. */
+  private readonly finals = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -212,7 +214,16 @@ export class Cluster {
     const tmpfs: Record<string, string> = {};
     for (const m of c.volumeMounts ?? []) if (emptyDirs.has(m.name)) tmpfs[m.mountPath] = `rw,exec,size=256m,uid=${sc.runAsUser ?? 0},gid=${sc.fsGroup ?? sc.runAsGroup ?? 0}`;
     const limits = c.resources?.limits ?? {};
-    const container = await this.node.docker.createContainer({
+    const deleting = () => {
+      const p = this.store.get('pods', namespace, name);
+      return !p || Boolean(p.metadata.deletionTimestamp);
+    };
+    // Deleted while the image was looked up: never start it.
+    if (deleting() || this.containers.has(name)) return;
+    const startedAt = now();
+    let container: Docker.Container;
+    try {
+      container = await this.node.docker.createContainer({
       name: `k8s-double-${this.node.runLabel}-${name}`,
       Image: c.image,
       Entrypoint: c.command,
@@ -230,11 +241,20 @@ export class Cluster {
         Memory: limits.memory ? parseMemory(limits.memory) : undefined,
         NanoCpus: limits.cpu ? Math.round(parseCpu(limits.cpu) * 1e9) : undefined,
       },
-    });
+      });
+    } catch (err) {
+      return this.podFinished(namespace, name, 128, 'StartError', startedAt, { reason: 'StartError', message: (err as Error).message });
+    }
     this.containers.set(name, container);
     const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
-    await container.start();
-    const startedAt = now();
+    try {
+      await container.start();
+    } catch (err) {
+      this.containers.delete(name);
+      await container.remove({ force: true }).catch(() => undefined);
+      // The runtime could not start the process (no such executable, say): terminated with 128, as containerd reports it.
+      return this.podFinished(namespace, name, 128, 'StartError', startedAt, { reason: 'StartError', message: (err as Error).message });
+    }
     this.store.update('pods', namespace, name, (p) => {
       p.status.phase = 'Running';
       p.status.startTime = startedAt;
@@ -245,11 +265,18 @@ export class Cluster {
       ];
     });
     this.store.update('jobs', namespace, pod.metadata.ownerReferences![0]!.name, (j) => (j.status.ready = 1));
-    const { StatusCode } = await exited.catch(() => ({ StatusCode: 137 }));
-    const info = await container.inspect().catch(() => undefined);
-    this.containers.delete(name);
-    await container.remove({ force: true }).catch(() => undefined);
-    this.podFinished(namespace, name, StatusCode, info?.State.OOMKilled ? 'OOMKilled' : StatusCode === 0 ? 'Completed' : 'Error', startedAt);
+    // Deleted while the container was being created: the kubelet kills it at once.
+    if (deleting()) void container.stop({ t: 0 }).catch(() => undefined);
+    const final = (async () => {
+      const { StatusCode } = await exited.catch(() => ({ StatusCode: 137 }));
+      const info = await container.inspect().catch(() => undefined);
+      this.containers.delete(name);
+      await container.remove({ force: true }).catch(() => undefined);
+      this.podFinished(namespace, name, StatusCode, info?.State.OOMKilled ? 'OOMKilled' : StatusCode === 0 ? 'Completed' : 'Error', startedAt);
+    })();
+    this.finals.set(name, final);
+    await final;
+    this.finals.delete(name);
   }
 
   private podFinished(namespace: string, name: string, exitCode: number, reason: string, startedAt: string, podReason?: { reason: string; message: string }): void {
@@ -302,8 +329,10 @@ export class Cluster {
     }
   }
 
+  /** Stops the pod's container; the pod object goes only after its final status is written, as with a real kubelet. */
   private async killPod(namespace: string, name: string, grace: number): Promise<void> {
     await this.stopContainer(name, grace);
+    await this.finals.get(name);
     void namespace;
   }
 
