@@ -17,6 +17,8 @@ export enum ErrorCode {
   RedisAclNotPermitted = 'REDIS_ACL_NOT_PERMITTED',
   DockerUnreachable = 'DOCKER_UNREACHABLE',
   SpawnerUnsupported = 'SPAWNER_UNSUPPORTED',
+  /** The Kubernetes API refused or did not answer a spawner's call. */
+  KubernetesApiFailed = 'KUBERNETES_API_FAILED',
   JobIdInvalid = 'JOB_ID_INVALID',
   /** A Slack Web API call failed for good, or the delivery stopped before it went out. */
   SlackCallFailed = 'SLACK_CALL_FAILED',

@@ -4,6 +4,7 @@
 // resumes from the last resourceVersion and re-lists after 410 Gone, and we
 // restart it after any other error.
 import { ApiException, BatchV1Api, CoreV1Api, makeInformer, type Informer, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { ErrorCode, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentExit, AgentHandle, AgentInfo, AgentSpec, JobSpawner } from '../spawner.js';
 import type { KubeConnection } from './kube-connection.js';
@@ -65,9 +66,11 @@ export class KubernetesSpawner implements JobSpawner {
 
   async start(spec: AgentSpec): Promise<AgentHandle> {
     if (spec.workspace) {
-      throw new Error(
-        `project ${spec.project} uses a workspace (a directory on the Docker host), which Kubernetes Jobs cannot mount: give the project a repo: to clone instead, or run it with SPAWNER_TYPE=docker`,
-      );
+      const text = `project ${spec.project} uses a workspace (a directory on the Docker host), which Kubernetes Jobs cannot mount: give the project a repo: to clone instead, or run it with SPAWNER_TYPE=docker`;
+      throw new SwitchboardError(ErrorCode.SpawnerUnsupported, text, {
+        userText: `project ${spec.project} works on a local checkout, which this Switchboard (running agents on Kubernetes) cannot use; ask whoever runs it to give the project a repo`,
+        operatorHint: 'workspace: projects need SPAWNER_TYPE=docker; on Kubernetes give the project a repo: instead',
+      });
     }
     await this.ensureWatching();
     const log = this.options.logger.child({ jobId: spec.jobId, k8sJob: jobName(spec.jobId) });
@@ -328,7 +331,11 @@ export class KubernetesSpawner implements JobSpawner {
             : code !== undefined
               ? `Kubernetes answered ${code} when asked to ${action} in namespace ${this.namespace}${message ? `: ${message}` : ''}`
               : `the Kubernetes API at ${server} does not answer (${(err as Error).message})`;
-    return new Error(text, { cause: err });
+    return new SwitchboardError(ErrorCode.KubernetesApiFailed, text, {
+      userText: code === undefined ? 'the cluster that runs agents does not answer right now' : 'the cluster that runs agents refused to start it; whoever runs Switchboard will find why in its logs',
+      operatorHint: text,
+      cause: err,
+    });
   }
 }
 
