@@ -40,11 +40,11 @@ export interface RunningDispatcher {
   stop(): Promise<void>;
 }
 
-function createSpawner(config: Config, logger: Logger): JobSpawner {
+function createSpawner(config: Config, logger: Logger, stopGraceSeconds: number): JobSpawner {
   if (config.spawner.type === 'kubernetes') {
     const connection = connectKube({ namespace: config.spawner.k8sNamespace });
     logger.info({ server: connection.server, namespace: connection.namespace }, 'agents run as Kubernetes Jobs');
-    return new KubernetesSpawner({ connection, logger });
+    return new KubernetesSpawner({ connection, logger, terminationGraceSeconds: stopGraceSeconds });
   }
   return new DockerSpawner({
     dockerHost: config.spawner.dockerHost,
@@ -80,7 +80,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
   const dedupe = new EventDedupe(redis, keys);
-  const spawner = createSpawner(config, logger);
+  const spawner = createSpawner(config, logger, timings.stopGraceSeconds);
   const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
   await queue.init();
 

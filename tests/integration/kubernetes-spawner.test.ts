@@ -17,7 +17,7 @@ let double: KubernetesApiDouble;
 let fixtures: FixtureImages;
 const spawners: KubernetesSpawner[] = [];
 const spawner = (options: Partial<KubernetesSpawnerOptions> = {}, namespace?: string) => {
-  const s = new KubernetesSpawner({ connection: connectKube({ namespace, env: { KUBECONFIG: double.kubeconfigFile() } }), logger: silentLogger, ...options });
+  const s = new KubernetesSpawner({ connection: connectKube({ namespace, env: { KUBECONFIG: double.kubeconfigFile() } }), logger: silentLogger, terminationGraceSeconds: 1, ...options });
   spawners.push(s);
   return s;
 };

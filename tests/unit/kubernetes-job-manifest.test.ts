@@ -21,7 +21,7 @@ const spec: AgentSpec = {
   resources: { cpus: 2, memoryBytes: 4 * 1024 ** 3 },
   timeoutSeconds: 3600,
 };
-const options = { namespace: 'switchboard', ttlSecondsAfterFinished: 3600, deadlineMarginSeconds: 60, runtimeClassName: 'gvisor' };
+const options = { namespace: 'switchboard', ttlSecondsAfterFinished: 3600, deadlineMarginSeconds: 60, terminationGraceSeconds: 10, runtimeClassName: 'gvisor' };
 
 test('the Job validates against the official schema and passes the restricted Pod Security Standard', () => {
   const job = jobManifest(spec, options);

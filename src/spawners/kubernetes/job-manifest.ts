@@ -18,6 +18,8 @@ export interface JobManifestOptions {
   runtimeClassName?: string;
   /** Added to the project's timeout, so the dispatcher's own timeout (with its message) fires first. */
   deadlineMarginSeconds: number;
+  /** SIGTERM to SIGKILL when the Job is deleted (the dispatcher's stop grace). */
+  terminationGraceSeconds: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export function jobManifest(spec: AgentSpec, options: JobManifestOptions): V1Job
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
+          terminationGracePeriodSeconds: options.terminationGraceSeconds,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           ...(options.runtimeClassName ? { runtimeClassName: options.runtimeClassName } : {}),

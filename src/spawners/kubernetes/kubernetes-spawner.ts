@@ -22,6 +22,8 @@ export interface KubernetesSpawnerOptions {
   unschedulableGraceMs?: number;
   /** Added to the project's timeout for activeDeadlineSeconds; default 60 s. */
   deadlineMarginSeconds?: number;
+  /** The pod's terminationGracePeriodSeconds (SIGTERM, then SIGKILL when its Job is deleted); default 10 s. */
+  terminationGraceSeconds?: number;
   /** Delay before an informer that failed is restarted; default 1 s. */
   rewatchDelayMs?: number;
 }
@@ -32,6 +34,8 @@ interface Waiter {
   resolve(exit: AgentExit): void;
   /** Last exit code a pod showed, for when the Job is deleted before its condition is seen. */
   lastExitCode: number | null;
+  /** The Job is gone but its pod may still be terminating: settle once it has. */
+  jobDeleted?: boolean;
   unschedulableTimer?: NodeJS.Timeout;
   settling?: boolean;
 }
@@ -79,6 +83,7 @@ export class KubernetesSpawner implements JobSpawner {
       ttlSecondsAfterFinished: this.options.ttlSecondsAfterFinished ?? 3600,
       runtimeClassName: this.options.runtimeClassName,
       deadlineMarginSeconds: this.options.deadlineMarginSeconds ?? 60,
+      terminationGraceSeconds: this.options.terminationGraceSeconds ?? 10,
     });
     let job: V1Job;
     let adopted = false;
@@ -115,27 +120,20 @@ export class KubernetesSpawner implements JobSpawner {
     }
   }
 
+  /**
+   * Deletes the Job with background propagation: the garbage collector then
+   * deletes the pod, which gets its own grace period (terminationGracePeriodSeconds,
+   * set from `graceSeconds` at start: SIGTERM, then SIGKILL) and takes the Secret
+   * along. Needs no rights on pods beyond reading them. Returns once the pod is
+   * gone or the grace period (plus a margin) has passed.
+   */
   async stop(jobId: string, graceSeconds: number): Promise<void> {
     const name = jobName(jobId);
-    let pods: V1Pod[];
-    try {
-      pods = (await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` })).items;
-    } catch (err) {
-      throw this.readable(err, 'list pods');
-    }
-    // The pod first, with the caller's grace period (SIGTERM, then SIGKILL); then the Job, which takes the Secret along.
-    await Promise.all(
-      pods.map((p) =>
-        this.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: this.namespace, gracePeriodSeconds: graceSeconds }).catch((err: unknown) => {
-          if (codeOf(err) !== 404) throw this.readable(err, 'delete pods');
-        }),
-      ),
-    );
-    if (pods.length && this.pods) {
-      const gone = () => !this.pods!.list(this.namespace).some((p) => p.metadata?.labels?.['job-name'] === name);
+    await this.deleteJob(name);
+    if (this.pods) {
+      const gone = () => !this.podsOf(name).some((p) => !terminatedOf(p));
       await this.waitFor(gone, (graceSeconds + 5) * 1000);
     }
-    await this.deleteJob(name);
   }
 
   async list(): Promise<AgentInfo[]> {
@@ -260,14 +258,24 @@ export class KubernetesSpawner implements JobSpawner {
   private jobGone(name: string): void {
     const waiter = this.waiters.get(name);
     if (!waiter || waiter.settling) return;
-    const code = terminatedOf(mainPod(this.podsOf(name)))?.exitCode ?? waiter.lastExitCode;
-    this.settle(name, { exitCode: code ?? null, detail: code === undefined || code === null ? 'the agent\'s Job was deleted' : undefined });
+    waiter.jobDeleted = true;
+    this.settleDeleted(name, waiter);
+  }
+
+  /** A deleted Job's agent has ended once its pod has terminated or is gone. */
+  private settleDeleted(name: string, waiter: Waiter): void {
+    const pods = this.podsOf(name);
+    if (pods.some((p) => !terminatedOf(p))) return;
+    const code = terminatedOf(mainPod(pods))?.exitCode ?? waiter.lastExitCode;
+    this.settle(name, { exitCode: code ?? null, detail: code === null ? 'the agent\'s Job was deleted before it ran' : undefined });
   }
 
   private async evaluate(name: string): Promise<void> {
     const waiter = this.waiters.get(name);
+    if (!waiter || waiter.settling) return;
+    if (waiter.jobDeleted) return this.settleDeleted(name, waiter);
     const job = this.jobs?.get(name, this.namespace);
-    if (!waiter || !job || waiter.settling) return;
+    if (!job) return;
     const pods = this.podsOf(name);
     const code = terminatedOf(mainPod(pods))?.exitCode;
     if (code !== undefined) waiter.lastExitCode = code;

@@ -79,7 +79,8 @@ export class Cluster {
       return marked ?? object;
     }
     this.store.remove(resource, namespace, name);
-    if (options.propagationPolicy !== 'Orphan') this.collectGarbage(namespace, uid, options.gracePeriodSeconds);
+    // The garbage collector deletes dependents with their own grace period, not the owner's.
+    if (options.propagationPolicy !== 'Orphan') this.collectGarbage(namespace, uid);
     return success({ name, group: resource === 'jobs' ? 'batch' : undefined, kind: resource, uid });
   }
 
@@ -107,10 +108,10 @@ export class Cluster {
     this.timers.add(t);
   }
 
-  private collectGarbage(namespace: string, ownerUid: string, grace?: number): void {
+  private collectGarbage(namespace: string, ownerUid: string): void {
     for (const resource of ['pods', 'secrets'] as const) {
       for (const o of this.store.list(resource, namespace)) {
-        if (ownedBy(o, ownerUid)) this.delete(resource, o, { propagationPolicy: 'Background', gracePeriodSeconds: grace });
+        if (ownedBy(o, ownerUid)) this.delete(resource, o, { propagationPolicy: 'Background' });
       }
     }
   }
