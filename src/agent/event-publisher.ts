@@ -4,8 +4,7 @@ import type { Redis } from 'ioredis';
 import { agentEventSchema, EVENT_SCHEMA_VERSION, isTerminal, type AgentEventBody } from '../domain/events.js';
 import type { Keys } from '../domain/keys.js';
 
-const STREAM_MAXLEN = 1000;
-const STREAM_TTL_SECONDS = 7 * 24 * 60 * 60;
+import { STREAM_MAXLEN, STREAM_TTL_SECONDS } from '../domain/agent-contract.js';
 const EXPIRE_EVERY = 50;
 
 export class EventPublisher {

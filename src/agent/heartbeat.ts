@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 
-export const HEARTBEAT_TTL_MS = 10_000;
-export const HEARTBEAT_EVERY_MS = 3_000;
+import { HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS } from '../domain/agent-contract.js';
+
+export { HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS };
 const STOP_WAIT_MS = 2_000;
 
 /** Keeps `key` alive while the runner lives; the dispatcher fails the job when it lapses. */

@@ -1,6 +1,7 @@
 // What the runner is told: the contract's arguments (DESIGN §5) and its
 // environment. Parsed once, with every problem named.
 import { parseArgs } from 'node:util';
+import { AGENT_ENV } from '../domain/agent-contract.js';
 
 export interface RunnerOptions {
   jobId: string;
@@ -60,7 +61,7 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
   };
   const jobId = need(values['job-id'] ?? env.JOB_ID, '--job-id');
   // The URL may come from the env instead (a Kubernetes Job takes it from a Secret), DESIGN §5.
-  const redisUrl = need(values['redis-url'] ?? (env.SWITCHBOARD_REDIS_URL || undefined), '--redis-url (or SWITCHBOARD_REDIS_URL)');
+  const redisUrl = need(values['redis-url'] ?? (env[AGENT_ENV.redisUrl] || undefined), `--redis-url (or ${AGENT_ENV.redisUrl})`);
   const channelId = need(values['channel-id'] ?? env.CHANNEL_ID, '--channel-id');
   const positionals = lastIsRequest && last !== undefined ? [...parsed, last] : parsed;
   const request = need(positionals.join(' ').trim() || undefined, 'the request (last argument)');

@@ -70,17 +70,5 @@ export interface JobSpawner {
   close(): Promise<void>;
 }
 
-/** The labels every agent carries (DESIGN §5). */
-export function agentLabels(spec: Pick<AgentSpec, 'jobId' | 'project' | 'channel'>): Record<string, string> {
-  return {
-    'switchboard.job-id': spec.jobId,
-    'switchboard.project': spec.project,
-    'switchboard.channel': spec.channel,
-    'app.kubernetes.io/managed-by': 'switchboard',
-  };
-}
-
-/** The runner's arguments (DESIGN §5). */
-export function agentArgs(spec: Pick<AgentSpec, 'jobId' | 'redisUrl' | 'channel' | 'request'>): string[] {
-  return ['--headless', '--job-id', spec.jobId, '--redis-url', spec.redisUrl, '--platform', 'slack', '--channel-id', spec.channel, spec.request];
-}
+/** The labels every agent carries and the runner's arguments (DESIGN §5, src/domain/agent-contract.ts). */
+export { agentLabels, agentArgs } from '../domain/agent-contract.js';

@@ -4,6 +4,7 @@
 // Agents run hardened (agent-host-config.ts) on a network of their own.
 import Docker from 'dockerode';
 import type { Logger } from '../../observability/logger.js';
+import { identityFromLabels, MANAGED_SELECTOR } from '../../domain/agent-contract.js';
 import { agentArgs, agentLabels, type AgentExit, type AgentHandle, type AgentInfo, type AgentSpec, type JobSpawner } from '../spawner.js';
 import { dockerConnection } from './docker-connection.js';
 import { agentHostConfig, rootUserProblem } from './agent-host-config.js';
@@ -211,15 +212,13 @@ export class DockerSpawner implements JobSpawner {
   async list(): Promise<AgentInfo[]> {
     let containers: Docker.ContainerInfo[];
     try {
-      containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: ['app.kubernetes.io/managed-by=switchboard'] }) });
+      containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [MANAGED_SELECTOR] }) });
     } catch (err) {
       throw this.unreachable(err);
     }
     return containers.map((c) => ({
-      jobId: c.Labels['switchboard.job-id'] ?? '',
+      ...identityFromLabels(c.Labels),
       ref: c.Id,
-      project: c.Labels['switchboard.project'] ?? '',
-      channel: c.Labels['switchboard.channel'] ?? '',
       running: c.State === 'running',
     }));
   }

@@ -3,12 +3,13 @@
 // Pod Security Standard in unit tests.
 import { createHash } from 'node:crypto';
 import type { V1Job, V1Secret, V1EnvVar } from '@kubernetes/client-node';
-import { agentLabels, type AgentSpec } from '../spawner.js';
+import { AGENT_ENV, agentArgs, agentLabels } from '../../domain/agent-contract.js';
+import type { AgentSpec } from '../spawner.js';
 
 /** The agent's uid and gid in the image (the `node` user of node:24-bookworm-slim). */
 export const AGENT_UID = 1000;
 /** The env name the runner reads its per-job Redis URL from (DESIGN §5). */
-export const REDIS_URL_ENV = 'SWITCHBOARD_REDIS_URL';
+export const REDIS_URL_ENV = AGENT_ENV.redisUrl;
 
 export interface JobManifestOptions {
   namespace: string;
@@ -39,12 +40,12 @@ export const secretName = (jobId: string) => `${jobName(jobId)}-env`;
 
 /** Names whose values go into the Secret: the project's `env` values and the job's Redis URL. */
 export function secretEnvNames(spec: AgentSpec): Set<string> {
-  return new Set((spec.env.SWITCHBOARD_SECRET_NAMES ?? '').split(',').filter(Boolean));
+  return new Set((spec.env[AGENT_ENV.secretNames] ?? '').split(',').filter(Boolean));
 }
 
 /** The runner's arguments without `--redis-url`: on Kubernetes the URL comes from the Secret. */
 export function podArgs(spec: AgentSpec): string[] {
-  return ['--headless', '--job-id', spec.jobId, '--platform', 'slack', '--channel-id', spec.channel, spec.request];
+  return agentArgs({ jobId: spec.jobId, channel: spec.channel, request: spec.request });
 }
 
 /** Kubernetes quantities from the catalogue's numbers. */

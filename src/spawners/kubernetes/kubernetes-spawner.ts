@@ -4,6 +4,7 @@
 // resumes from the last resourceVersion and re-lists after 410 Gone, and we
 // restart it after any other error.
 import { ApiException, BatchV1Api, CoreV1Api, makeInformer, type Informer, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { identityFromLabels, MANAGED_SELECTOR } from '../../domain/agent-contract.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentExit, AgentHandle, AgentInfo, AgentSpec, JobSpawner } from '../spawner.js';
@@ -28,7 +29,6 @@ export interface KubernetesSpawnerOptions {
   rewatchDelayMs?: number;
 }
 
-const MANAGED = 'app.kubernetes.io/managed-by=switchboard';
 
 interface Waiter {
   resolve(exit: AgentExit): void;
@@ -139,14 +139,13 @@ export class KubernetesSpawner implements JobSpawner {
   async list(): Promise<AgentInfo[]> {
     let jobs: V1Job[];
     try {
-      jobs = (await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: MANAGED })).items;
+      jobs = (await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: MANAGED_SELECTOR })).items;
     } catch (err) {
       throw this.readable(err, 'list jobs');
     }
     return jobs.map((j) => {
-      const labels = j.metadata?.labels ?? {};
       const done = j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-      return { jobId: labels['switchboard.job-id'] ?? '', ref: j.metadata?.name ?? '', project: labels['switchboard.project'] ?? '', channel: labels['switchboard.channel'] ?? '', running: !done };
+      return { ...identityFromLabels(j.metadata?.labels), ref: j.metadata?.name ?? '', running: !done };
     });
   }
 
@@ -193,8 +192,8 @@ export class KubernetesSpawner implements JobSpawner {
   private async startWatching(): Promise<void> {
     const { kubeConfig } = this.options.connection;
     const ns = this.namespace;
-    this.jobs = makeInformer(kubeConfig, `/apis/batch/v1/namespaces/${ns}/jobs`, () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: MANAGED }), MANAGED);
-    this.pods = makeInformer(kubeConfig, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: MANAGED }), MANAGED);
+    this.jobs = makeInformer(kubeConfig, `/apis/batch/v1/namespaces/${ns}/jobs`, () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: MANAGED_SELECTOR }), MANAGED_SELECTOR);
+    this.pods = makeInformer(kubeConfig, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: MANAGED_SELECTOR }), MANAGED_SELECTOR);
     this.follow('jobs', this.jobs);
     this.follow('pods', this.pods);
     try {

@@ -1,0 +1,99 @@
+// DESIGN §5, the agent container contract, in one place (after bullmq's
+// queue-keys.ts): the runner's arguments, the env names, the labels every
+// agent carries, the Redis keys it may touch, and the stream and heartbeat
+// limits. The spawners (docker, kubernetes) and the runner import it; a change
+// here is a change of the contract, so other deployables must follow.
+import { keys } from './keys.js';
+
+/** The runner's command-line options. */
+export const AGENT_OPTIONS = {
+  headless: '--headless',
+  jobId: '--job-id',
+  redisUrl: '--redis-url',
+  platform: '--platform',
+  channelId: '--channel-id',
+} as const;
+
+/** The platform the runner reports for (`--platform`). */
+export const AGENT_PLATFORM = 'slack';
+
+/** Environment names the runner reads. */
+export const AGENT_ENV = {
+  jobId: 'JOB_ID',
+  project: 'PROJECT',
+  channelId: 'CHANNEL_ID',
+  userId: 'USER_ID',
+  redisPrefix: 'REDIS_PREFIX',
+  /** The per-job Redis URL when it is not an argument (a Kubernetes Job takes it from its Secret). */
+  redisUrl: 'SWITCHBOARD_REDIS_URL',
+  threadUrl: 'SWITCHBOARD_THREAD_URL',
+  requester: 'SWITCHBOARD_REQUESTER',
+  channelName: 'SWITCHBOARD_CHANNEL_NAME',
+  /** Comma-separated names of the project's secret env values (blanked out of every report). */
+  secretNames: 'SWITCHBOARD_SECRET_NAMES',
+  inferenceUrl: 'SWITCHBOARD_INFERENCE_URL',
+  inferenceToken: 'SWITCHBOARD_INFERENCE_TOKEN',
+} as const;
+
+/** Labels (Docker) and labels (Kubernetes) on every agent. */
+export const AGENT_LABELS = {
+  jobId: 'switchboard.job-id',
+  project: 'switchboard.project',
+  channel: 'switchboard.channel',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+export const MANAGED_BY = 'switchboard';
+/** The label selector (and Docker label filter) that finds every agent. */
+export const MANAGED_SELECTOR = `${AGENT_LABELS.managedBy}=${MANAGED_BY}`;
+
+/** Events are trimmed to about this many entries (`XADD … MAXLEN ~`). */
+export const STREAM_MAXLEN = 1000;
+/** Event streams expire this long after their last refresh. */
+export const STREAM_TTL_SECONDS = 7 * 24 * 60 * 60;
+/** The heartbeat key lives this long; the runner refreshes it every HEARTBEAT_EVERY_MS. */
+export const HEARTBEAT_TTL_MS = 10_000;
+export const HEARTBEAT_EVERY_MS = 3_000;
+
+export interface AgentIdentity {
+  jobId: string;
+  project: string;
+  channel: string;
+}
+
+export function agentLabels(agent: AgentIdentity): Record<string, string> {
+  return {
+    [AGENT_LABELS.jobId]: agent.jobId,
+    [AGENT_LABELS.project]: agent.project,
+    [AGENT_LABELS.channel]: agent.channel,
+    [AGENT_LABELS.managedBy]: MANAGED_BY,
+  };
+}
+
+/** Reads an agent's identity back from its labels (listing, reconciling). */
+export function identityFromLabels(labels: Record<string, string | undefined> | undefined): AgentIdentity {
+  return { jobId: labels?.[AGENT_LABELS.jobId] ?? '', project: labels?.[AGENT_LABELS.project] ?? '', channel: labels?.[AGENT_LABELS.channel] ?? '' };
+}
+
+/**
+ * The runner's arguments. Without `redisUrl` the `--redis-url` option is left
+ * out and the runner reads AGENT_ENV.redisUrl instead.
+ */
+export function agentArgs(run: { jobId: string; channel: string; request: string; redisUrl?: string }): string[] {
+  return [
+    AGENT_OPTIONS.headless,
+    AGENT_OPTIONS.jobId,
+    run.jobId,
+    ...(run.redisUrl === undefined ? [] : [AGENT_OPTIONS.redisUrl, run.redisUrl]),
+    AGENT_OPTIONS.platform,
+    AGENT_PLATFORM,
+    AGENT_OPTIONS.channelId,
+    run.channel,
+    run.request,
+  ];
+}
+
+/** The only three keys an agent may touch (its per-job ACL user names exactly these). */
+export function agentKeys(prefix: string, jobId: string): { events: string; control: string; heartbeat: string } {
+  const k = keys(prefix);
+  return { events: k.jobEvents(jobId), control: k.jobControl(jobId), heartbeat: k.jobHeartbeat(jobId) };
+}
