@@ -96,11 +96,11 @@ test('the Role is the minimal one: jobs, read-only pods and logs, secrets create
   ]);
 });
 
-test("Redis: AOF on a persistent volume, and a password on the default user", () => {
+test("Redis: AOF on a persistent volume, the default user off and the dispatcher's user with a password", () => {
   const redis = baseObjects.find(({ o }) => o.kind === 'StatefulSet')!.o;
   const args: string[] = redis.spec.template.spec.containers[0].args;
   expect(args.join(' ')).toMatch(/--appendonly yes/);
-  expect(args.join(' ')).toMatch(/--requirepass \$\(REDIS_PASSWORD\)/);
+  expect(args.join(' ')).toContain('--user default off --user switchboard on >$(REDIS_PASSWORD) ~* &* +@all');
   expect(redis.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
 });
 
