@@ -64,8 +64,14 @@ export class ObjectStore {
     return rv >= this.horizon;
   }
 
+  /**
+   * Forgets the history and moves the version on, so every resourceVersion
+   * handed out so far is too old (as after compaction or an API server restart
+   * whose watch cache starts afresh); lists from now on give a usable one.
+   */
   compact(): void {
     this.history = [];
+    this.rv += 1;
     this.horizon = this.rv;
   }
 
