@@ -44,7 +44,8 @@ function createSpawner(config: Config, logger: Logger, stopGraceSeconds: number)
   if (config.spawner.type === 'kubernetes') {
     const connection = connectKube({ namespace: config.spawner.k8sNamespace });
     logger.info({ server: connection.server, namespace: connection.namespace }, 'agents run as Kubernetes Jobs');
-    return new KubernetesSpawner({ connection, logger, terminationGraceSeconds: stopGraceSeconds });
+    // AGENT_RUNTIME names a RuntimeClass on Kubernetes (gvisor, kata…).
+    return new KubernetesSpawner({ connection, logger, terminationGraceSeconds: stopGraceSeconds, runtimeClassName: config.spawner.agentRuntime });
   }
   return new DockerSpawner({
     dockerHost: config.spawner.dockerHost,

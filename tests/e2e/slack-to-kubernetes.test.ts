@@ -8,6 +8,7 @@ import { KubernetesApiDouble } from '../support/k8s-api/index.js';
 import { serveGitRepo, type GitServer } from '../support/git-server.js';
 import { podSecurityViolations } from '../support/pod-security.js';
 import { eventually } from '../support/eventually.js';
+import { agentNetwork, agentNetworkGateway } from '../support/agent-network.js';
 
 jest.setTimeout(120_000);
 
@@ -17,8 +18,9 @@ let git: GitServer;
 let h: Harness;
 
 beforeAll(async () => {
-  // Pods on the host network reach the test Redis and the git server on 127.0.0.1.
-  [double, git] = await Promise.all([KubernetesApiDouble.start({ network: 'host' }), serveGitRepo('demo')]);
+  // Pods run on the agents' network, like the Docker spawner's agents: they reach the test Redis
+  // (REDIS_AGENT_URL) and the git server at the host's address on it.
+  [double, git] = await Promise.all([KubernetesApiDouble.start({ network: agentNetwork() }), serveGitRepo('demo', agentNetworkGateway())]);
   process.env.KUBECONFIG = double.kubeconfigFile();
   h = await startHarness({
     mode: 'socket',
@@ -60,7 +62,11 @@ test('fix #58 in demo runs as a Kubernetes Job whose agent reports back to the t
   expect(podSecurityViolations(job.spec.template.spec)).toEqual([]);
   expect(job.spec.template.spec.containers[0].args).not.toContain('--redis-url');
   const secret = double.secrets().find((s) => s.metadata.name === `${job.metadata.name}-env`)!;
-  expect(Object.keys(secret.data as object)).toContain('SWITCHBOARD_REDIS_URL');
+  // The job's own Redis user (DESIGN §5 Credentials), only in the Secret, never in the Job.
+  const redisUrl = new URL(Buffer.from((secret.data as Record<string, string>).SWITCHBOARD_REDIS_URL!, 'base64').toString());
+  expect(redisUrl.username).toBe(`job-${job.metadata.labels!['switchboard.job-id']}`);
+  expect(redisUrl.password.length).toBeGreaterThan(8);
+  expect(JSON.stringify(job)).not.toContain(redisUrl.password);
 });
 
 test('/readyz names the Kubernetes spawner', async () => {

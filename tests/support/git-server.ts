@@ -15,17 +15,18 @@ export interface GitServer {
   close(): Promise<void>;
 }
 
-const accepts = (port: number) =>
+const accepts = (host: string, port: number) =>
   new Promise<boolean>((resolve) => {
     const s = new Socket();
     s.once('error', () => resolve(false));
-    s.connect(port, '127.0.0.1', () => {
+    s.connect(port, host, () => {
       s.destroy();
       resolve(true);
     });
   });
 
-export async function serveGitRepo(name = 'demo', branch = 'main'): Promise<GitServer> {
+/** `host`: the address to listen on, reachable from the agents (the agents' network gateway, say). */
+export async function serveGitRepo(name = 'demo', host = '127.0.0.1', branch = 'main'): Promise<GitServer> {
   const root = mkdtempSync(join(tmpdir(), 'sb-git-'));
   const bare = join(root, `${name}.git`);
   const work = join(root, 'work');
@@ -39,11 +40,11 @@ export async function serveGitRepo(name = 'demo', branch = 'main'): Promise<GitS
   git(work, 'push', '-q', bare, `HEAD:refs/heads/${branch}`);
 
   const port = await freePort();
-  const daemon = spawn('git', ['daemon', '--export-all', '--reuseaddr', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root], { stdio: 'ignore' });
+  const daemon = spawn('git', ['daemon', '--export-all', '--reuseaddr', `--base-path=${root}`, `--listen=${host}`, `--port=${port}`, root], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
-  await eventually(() => accepts(port), `git daemon on port ${port}`, 10_000);
+  await eventually(() => accepts(host, port), `git daemon on port ${port}`, 10_000);
   return {
-    url: `git://127.0.0.1:${port}/${name}.git`,
+    url: `git://${host}:${port}/${name}.git`,
     async close() {
       daemon.kill();
       await exited;

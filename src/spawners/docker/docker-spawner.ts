@@ -121,8 +121,14 @@ export class DockerSpawner implements JobSpawner {
   async start(spec: AgentSpec): Promise<AgentHandle> {
     const name = containerName(spec.jobId);
     const log = this.options.logger.child({ jobId: spec.jobId, container: name });
-    await this.checkImageUser(spec.image);
-    await this.ensureNetwork();
+    try {
+      await this.checkImageUser(spec.image);
+      await this.ensureNetwork();
+    } catch (err) {
+      // No HTTP status at all: the engine itself did not answer.
+      if (!(err instanceof SwitchboardError) && statusOf(err) === undefined) throw this.unreachable(err);
+      throw err;
+    }
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer({

@@ -17,7 +17,7 @@ export type { KObject } from './store.js';
 export interface KubernetesDoubleOptions {
   /** Namespaces the service account may use (403 elsewhere); default ['switchboard-test']. */
   namespaces?: string[];
-  /** Docker network of the pods' containers; default 'host' (they reach the test Redis on 127.0.0.1). */
+  /** Docker network of the pods' containers (the pod network); default 'none'. */
   network?: string;
   capacity?: Partial<NodeOptions['capacity']>;
   bookmarkIntervalMs?: number;
@@ -37,7 +37,7 @@ export class KubernetesApiDouble {
     this.namespace = namespaces[0]!;
     this.cluster = new Cluster(this.store, {
       docker: new Docker({ socketPath: '/var/run/docker.sock' }),
-      network: options.network ?? 'host',
+      network: options.network ?? 'none',
       capacity: { cpu: 4, memoryBytes: 8 * 1024 ** 3, ...options.capacity },
       runLabel: randomBytes(4).toString('hex'),
     });
