@@ -59,25 +59,25 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     if (!v) problems.push(`missing ${what}`);
     return v ?? '';
   };
-  const jobId = need(values['job-id'] ?? env.JOB_ID, '--job-id');
+  const jobId = need(values['job-id'] ?? env[AGENT_ENV.jobId], '--job-id');
   // The URL may come from the env instead (a Kubernetes Job takes it from a Secret), DESIGN §5.
   const redisUrl = need(values['redis-url'] ?? (env[AGENT_ENV.redisUrl] || undefined), `--redis-url (or ${AGENT_ENV.redisUrl})`);
-  const channelId = need(values['channel-id'] ?? env.CHANNEL_ID, '--channel-id');
+  const channelId = need(values['channel-id'] ?? env[AGENT_ENV.channelId], '--channel-id');
   const positionals = lastIsRequest && last !== undefined ? [...parsed, last] : parsed;
   const request = need(positionals.join(' ').trim() || undefined, 'the request (last argument)');
-  const project = need(env.PROJECT, 'PROJECT in the environment');
+  const project = need(env[AGENT_ENV.project], 'PROJECT in the environment');
   let command: string[] = [];
   try {
-    const given: unknown = JSON.parse(env.SWITCHBOARD_AGENT_COMMAND ?? '');
+    const given: unknown = JSON.parse(env[AGENT_ENV.agentCommand] ?? '');
     if (!Array.isArray(given) || given.length === 0 || !given.every((p) => typeof p === 'string')) throw new Error();
     command = given as string[];
   } catch {
     problems.push('SWITCHBOARD_AGENT_COMMAND must be a JSON array of strings (the project\'s agent.command)');
   }
-  const workspaceMounted = env.SWITCHBOARD_WORKSPACE_MOUNTED === 'true';
-  if (!workspaceMounted && !env.SWITCHBOARD_REPO) problems.push('SWITCHBOARD_REPO is missing and no workspace is mounted');
+  const workspaceMounted = env[AGENT_ENV.workspaceMounted] === 'true';
+  if (!workspaceMounted && !env[AGENT_ENV.repo]) problems.push('SWITCHBOARD_REPO is missing and no workspace is mounted');
   if (problems.length) throw new RunnerUsageError(`switchboard agent runner: ${problems.join('; ')}`);
-  const issue = env.SWITCHBOARD_ISSUE ? Number(env.SWITCHBOARD_ISSUE) : undefined;
+  const issue = env[AGENT_ENV.issue] ? Number(env[AGENT_ENV.issue]) : undefined;
   return {
     jobId,
     redisUrl,
@@ -85,17 +85,17 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     channelId,
     request,
     project,
-    userId: env.USER_ID ?? '',
-    redisPrefix: env.REDIS_PREFIX ?? 'sb:',
+    userId: env[AGENT_ENV.userId] ?? '',
+    redisPrefix: env[AGENT_ENV.redisPrefix] ?? 'sb:',
     issue: Number.isFinite(issue) ? issue : undefined,
-    prompt: env.SWITCHBOARD_PROMPT || request,
-    image: env.SWITCHBOARD_IMAGE ?? 'unknown',
-    repo: env.SWITCHBOARD_REPO || undefined,
-    branch: env.SWITCHBOARD_BRANCH || 'main',
-    workspaceDir: env.SWITCHBOARD_WORKSPACE_DIR || '/workspace',
+    prompt: env[AGENT_ENV.prompt] || request,
+    image: env[AGENT_ENV.image] ?? 'unknown',
+    repo: env[AGENT_ENV.repo] || undefined,
+    branch: env[AGENT_ENV.branch] || 'main',
+    workspaceDir: env[AGENT_ENV.workspaceDir] || '/workspace',
     workspaceMounted,
     command,
-    secretNames: (env.SWITCHBOARD_SECRET_NAMES ?? '').split(',').map((n) => n.trim()).filter(Boolean),
+    secretNames: (env[AGENT_ENV.secretNames] ?? '').split(',').map((n) => n.trim()).filter(Boolean),
   };
 }
 

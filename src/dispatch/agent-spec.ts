@@ -2,6 +2,7 @@
 import type { JobRecord } from '../domain/job.js';
 import type { Project } from '../domain/project.js';
 import { repoPath } from '../domain/repositories.js';
+import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { AgentSpec } from '../spawners/spawner.js';
 
 export interface AgentSettings {
@@ -54,21 +55,21 @@ export function buildAgentSpec(
   credential: { username: string; password: string },
 ): { spec: AgentSpec; missingEnv: string[] } {
   const env: Record<string, string> = {
-    JOB_ID: job.id,
-    PROJECT: job.project,
-    CHANNEL_ID: job.channel,
-    USER_ID: job.user,
-    REDIS_PREFIX: settings.redisPrefix,
-    SWITCHBOARD_ISSUE: String(job.issue),
-    SWITCHBOARD_PROMPT: promptFor(job, project),
-    SWITCHBOARD_IMAGE: settings.image,
-    SWITCHBOARD_BRANCH: project.branch,
+    [AGENT_ENV.jobId]: job.id,
+    [AGENT_ENV.project]: job.project,
+    [AGENT_ENV.channelId]: job.channel,
+    [AGENT_ENV.userId]: job.user,
+    [AGENT_ENV.redisPrefix]: settings.redisPrefix,
+    [AGENT_ENV.issue]: String(job.issue),
+    [AGENT_ENV.prompt]: promptFor(job, project),
+    [AGENT_ENV.image]: settings.image,
+    [AGENT_ENV.branch]: project.branch,
   };
-  if ('command' in project.agent) env.SWITCHBOARD_AGENT_COMMAND = JSON.stringify(project.agent.command);
-  if (project.workspace) env.SWITCHBOARD_WORKSPACE_MOUNTED = 'true';
-  else if (project.repo) env.SWITCHBOARD_REPO = project.repo;
+  if ('command' in project.agent) env[AGENT_ENV.agentCommand] = JSON.stringify(project.agent.command);
+  if (project.workspace) env[AGENT_ENV.workspaceMounted] = 'true';
+  else if (project.repo) env[AGENT_ENV.repo] = project.repo;
   // The runner blanks these values out of everything it reports (logs, summary, reasons).
-  if (project.env.length) env.SWITCHBOARD_SECRET_NAMES = project.env.join(',');
+  if (project.env.length) env[AGENT_ENV.secretNames] = project.env.join(',');
   const missingEnv: string[] = [];
   for (const name of project.env) {
     const value = settings.secrets[name];

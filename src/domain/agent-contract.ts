@@ -33,6 +33,15 @@ export const AGENT_ENV = {
   secretNames: 'SWITCHBOARD_SECRET_NAMES',
   inferenceUrl: 'SWITCHBOARD_INFERENCE_URL',
   inferenceToken: 'SWITCHBOARD_INFERENCE_TOKEN',
+  // Between the dispatcher and its own runner: what to run, and where.
+  issue: 'SWITCHBOARD_ISSUE',
+  prompt: 'SWITCHBOARD_PROMPT',
+  image: 'SWITCHBOARD_IMAGE',
+  branch: 'SWITCHBOARD_BRANCH',
+  agentCommand: 'SWITCHBOARD_AGENT_COMMAND',
+  workspaceMounted: 'SWITCHBOARD_WORKSPACE_MOUNTED',
+  repo: 'SWITCHBOARD_REPO',
+  workspaceDir: 'SWITCHBOARD_WORKSPACE_DIR',
 } as const;
 
 /** Labels (Docker) and labels (Kubernetes) on every agent. */
