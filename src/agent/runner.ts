@@ -165,7 +165,9 @@ export class AgentRunner {
             return asText(line);
           case 'invalid':
             this.deps.log(`warning: an invalid ${PROTOCOL_PREFIX} line was logged as text: ${said.error}`);
-            return asText(line);
+            asText(line);
+            // Said in the job's log too, where the agent's author looks; not part of the agent's own output.
+            return batcher.add(`(switchboard: the line above is not a valid event and was skipped: ${said.error})`);
           case 'event':
             batcher.flush();
             return publishInOrder(said.body);

@@ -109,7 +109,8 @@ test("protocol lines become events in the order printed, an invalid one is logge
   expect(events[5]).toMatchObject({ type: 'usage', model: 'm1', promptTokens: 5, completionTokens: 7, gpuSeconds: 1.5 });
   const after = logText(events.slice(6));
   expect(after).toContain(`::switchboard:: {"type":"started"`);
-  expect(after).toContain('::switchboard:: not json');
+  expect(after).toContain('::switchboard:: not json\n(switchboard: the line above is not a valid event and was skipped: the text after ::switchboard:: is not JSON)');
+  expect(after).toContain('(switchboard: the line above is not a valid event and was skipped: type must be one of progress, question, usage, done, failed (got "started"))');
   expect(after).toContain('"reason":"from stderr"');
   expect(after).toContain('bye');
   expect(events.at(-1)).toMatchObject({ type: 'done', summary: 'Fixed the rounding bug', prUrl: 'https://github.com/acme/demo/pull/3', commit: 'abc123', branch: 'main' });
