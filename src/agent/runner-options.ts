@@ -24,6 +24,12 @@ export interface RunnerOptions {
   command: string[];
   /** Names of environment variables whose values must never leave the container in events. */
   secretNames: string[];
+  /**
+   * Whether the agent command's stdin is a pipe that carries answers and thread
+   * follow-ups (the line protocol, the default), or closed for CLIs that would
+   * wait for the end of a piped stdin (SWITCHBOARD_AGENT_STDIN=closed).
+   */
+  agentStdin?: 'pipe' | 'closed';
 }
 
 export class RunnerUsageError extends Error {}
@@ -96,6 +102,7 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     workspaceMounted,
     command,
     secretNames: (env[AGENT_ENV.secretNames] ?? '').split(',').map((n) => n.trim()).filter(Boolean),
+    agentStdin: env[AGENT_ENV.agentStdin] === 'closed' ? 'closed' : 'pipe',
   };
 }
 

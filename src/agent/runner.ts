@@ -1,6 +1,9 @@
 // The agent runner: one process per job inside the agent image. It prepares
 // the workspace, runs the project's agent command, and reports every step as
 // an event; it obeys cancel messages and keeps its heartbeat while alive.
+// The command may speak the line protocol (line-protocol.ts): its events are
+// published, its verdict becomes the job's final event, and answers and thread
+// follow-ups reach it on stdin.
 import { hostname } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -12,6 +15,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { ControlListener } from './control-listener.js';
 import { runCommand, type RunningCommand } from './run-command.js';
 import { LineBatcher } from './line-batcher.js';
+import { parseProtocolLine, PROTOCOL_PREFIX, stdinLineFor, type Verdict } from './line-protocol.js';
 import { findPrUrl, summarize } from './result.js';
 import { commandFor, type RunnerOptions } from './runner-options.js';
 import { redactSecrets } from '../config/redact.js';
@@ -49,6 +53,8 @@ export interface RunnerDeps {
   /** Environment handed to the agent command (the runner's own, minus nothing). */
   env: NodeJS.ProcessEnv;
   log: (msg: string) => void;
+  /** How long a cancelled command gets between SIGTERM and SIGKILL (default 10 s). */
+  cancelGraceMs?: number;
 }
 
 export type RunnerOutcome = 'done' | 'failed';
@@ -57,6 +63,11 @@ export class AgentRunner {
   private readonly events: EventPublisher;
   private current?: RunningCommand;
   private cancelled?: string;
+  /** The agent command, once started: answers and follow-ups go to its stdin. */
+  private agent?: RunningCommand;
+  /** Follow-ups that arrived before the agent command started. */
+  private pendingInput: string[] = [];
+  private agentEnded = false;
 
   constructor(
     private readonly options: RunnerOptions,
@@ -69,7 +80,11 @@ export class AgentRunner {
   cancel(reason: string): void {
     if (this.cancelled) return;
     this.cancelled = reason;
-    this.current?.terminate(CANCEL_GRACE_MS);
+    this.current?.terminate(this.grace);
+  }
+
+  private get grace(): number {
+    return this.deps.cancelGraceMs ?? CANCEL_GRACE_MS;
   }
 
   async run(): Promise<RunnerOutcome> {
@@ -87,8 +102,16 @@ export class AgentRunner {
   }
 
   private onControl(msg: ControlMessage): void {
-    if (msg.type === 'cancel') this.cancel(`cancelled by <@${msg.by}>${msg.reason ? `: ${msg.reason}` : ''}`);
-    // Answers are for agents that ask questions; the command runner asks none.
+    if (msg.type === 'cancel') return this.cancel(`cancelled by <@${msg.by}>${msg.reason ? `: ${msg.reason}` : ''}`);
+    const line = stdinLineFor(msg);
+    if (line === undefined) return;
+    if (this.options.agentStdin === 'closed') return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command takes no input (SWITCHBOARD_AGENT_STDIN=closed)`);
+    if (this.agentEnded) return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command has ended`);
+    if (!this.agent) {
+      this.pendingInput.push(line);
+      return;
+    }
+    if (!this.agent.write(line)) this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command's stdin is closed`);
   }
 
   /** Publishes an event after `cleanEvent`: secrets and URL credentials out, texts capped. */
@@ -117,40 +140,78 @@ export class AgentRunner {
 
     await this.progress(2, commandFor(o)[0]);
     const output: string[] = [];
-    const batcher = new LineBatcher(
-      (lines) => {
-        void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`));
-      },
-      undefined,
-      undefined,
-      MAX_EVENT_TEXT,
-    );
+    // Output and the command's events reach the stream in the order it printed them.
+    let published: Promise<void> = Promise.resolve();
+    const publishInOrder = (body: AgentEventBody) => {
+      published = published.then(() => this.emit(body)).catch((e: Error) => this.deps.log(`${body.type} event: ${e.message}`));
+    };
+    const batcher = new LineBatcher((lines) => publishInOrder({ type: 'log', text: lines.join('\n'), level: 'info' }), undefined, undefined, MAX_EVENT_TEXT);
     const argv = commandFor(o);
-    this.current = runCommand(argv, {
+    let verdict: Verdict | undefined;
+    const asText = (whole: string) => {
+      const line = capText(whole, MAX_EVENT_TEXT, CUT_MARKER);
+      output.push(line);
+      if (output.length > KEEP_OUTPUT_LINES) output.shift();
+      batcher.add(line);
+    };
+    this.current = this.agent = runCommand(argv, {
       cwd: o.workspaceDir,
       env: this.deps.env,
-      onLine: (whole) => {
-        const line = capText(whole, MAX_EVENT_TEXT, CUT_MARKER);
-        output.push(line);
-        if (output.length > KEEP_OUTPUT_LINES) output.shift();
-        batcher.add(line);
+      stdin: o.agentStdin !== 'closed',
+      onLine: (line, stream) => {
+        const said = stream === 'stdout' ? parseProtocolLine(line) : ({ kind: 'text' } as const);
+        switch (said.kind) {
+          case 'text':
+            return asText(line);
+          case 'invalid':
+            this.deps.log(`warning: an invalid ${PROTOCOL_PREFIX} line was logged as text: ${said.error}`);
+            asText(line);
+            // Said in the job's log too, where the agent's author looks; not part of the agent's own output.
+            return batcher.add(`(switchboard: the line above is not a valid event and was skipped: ${said.error})`);
+          case 'event':
+            batcher.flush();
+            return publishInOrder(said.body);
+          case 'verdict':
+            if (verdict) this.deps.log(`warning: the agent command gave a second verdict (${said.body.type}); the last one counts`);
+            verdict = said.body;
+            return;
+        }
       },
     });
-    if (this.cancelled) this.current.terminate(CANCEL_GRACE_MS);
+    for (const line of this.pendingInput.splice(0)) this.agent.write(line);
+    if (this.cancelled) this.current.terminate(this.grace);
     const result = await this.current.done;
+    this.agentEnded = true;
     batcher.flush();
+    await published;
 
     if (this.cancelled) return this.fail(2, this.cancelled, true);
     if (result.spawnError) return this.fail(2, `the agent command could not start: ${result.spawnError}`, false);
+    if (verdict?.type === 'failed') {
+      return this.emitFinal({ ...verdict, step: verdict.step ?? 2, name: verdict.name ?? (verdict.step === undefined ? STEPS[1] : undefined) });
+    }
     if (result.exitCode !== 0) {
       const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
       const last = output.filter((l) => l.trim()).at(-1);
-      return this.fail(2, `${argv[0]} ${how}${last ? `: ${last.slice(0, 300)}` : ''}`, true);
+      const after = verdict ? ' after reporting done' : '';
+      return this.fail(2, `${argv[0]} ${how}${after}${last ? `: ${last.slice(0, 300)}` : ''}`, true);
     }
 
     await this.progress(3);
-    await this.emit({ type: 'done', summary: summarize(output, `${argv[0]} finished without output`), prUrl: findPrUrl(output), branch: o.branch });
+    // The command's own verdict knows best; what its output shows fills the gaps.
+    await this.emit({
+      type: 'done',
+      summary: verdict?.summary || summarize(output, `${argv[0]} finished without output`),
+      prUrl: verdict?.prUrl ?? findPrUrl(output),
+      branch: verdict?.branch ?? o.branch,
+      commit: verdict?.commit,
+    });
     return 'done';
+  }
+
+  private async emitFinal(body: Verdict): Promise<RunnerOutcome> {
+    await this.emit(body);
+    return body.type;
   }
 
   private async prepareWorkspace(): Promise<{ ok: true } | { ok: false; reason: string }> {

@@ -42,6 +42,8 @@ export const AGENT_ENV = {
   workspaceMounted: 'SWITCHBOARD_WORKSPACE_MOUNTED',
   repo: 'SWITCHBOARD_REPO',
   workspaceDir: 'SWITCHBOARD_WORKSPACE_DIR',
+  /** `closed`: the command gets no stdin (for CLIs that read stdin to its end before they start); default a pipe for answers. */
+  agentStdin: 'SWITCHBOARD_AGENT_STDIN',
 } as const;
 
 /** Labels (Docker) and labels (Kubernetes) on every agent. */

@@ -48,6 +48,7 @@ export const agentEventSchema = z.discriminatedUnion('type', [
     promptTokens: z.number().int().nonnegative(),
     completionTokens: z.number().int().nonnegative(),
     costUsd: z.number().nonnegative().optional(),
+    gpuSeconds: z.number().nonnegative().optional(),
   }),
   z.object({
     ...base,
@@ -77,6 +78,8 @@ export const isTerminal = (e: AgentEvent): e is Extract<AgentEvent, { type: 'don
 export const controlMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('answer'), questionId: z.string(), answer: z.string(), by: z.string() }),
   z.object({ type: z.literal('cancel'), by: z.string(), reason: z.string() }),
+  // A thread follow-up from the requester or an admin (DESIGN §2), for the agent command's stdin.
+  z.object({ type: z.literal('message'), text: z.string(), by: z.string() }),
 ]);
 export type ControlMessage = z.infer<typeof controlMessageSchema>;
 

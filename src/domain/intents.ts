@@ -139,6 +139,8 @@ type FixResult = { fix: Fix } | { hint: string } | null;
 const FIX_HINT = 'To start a job, name the issue and the project, like `fix #58 in billing-api`. Say `help` for everything I understand.';
 const ISSUE_HINT = 'Issue numbers are whole numbers from 1, like `fix #58 in billing-api`.';
 
+const REPO_PATH = /^[\w.-]+(?:\/[\w.-]+)+$/;
+
 /** `https://github.com/acme/billing-api/issues/58` (also `/pull/58`, GitLab's `/-/issues/58`, `/-/merge_requests/58`). */
 export function parseIssueUrl(text: string): { repo: string; issue: number } | undefined {
   let url: URL;
@@ -152,7 +154,8 @@ export function parseIssueUrl(text: string): { repo: string; issue: number } | u
   if (!m) return undefined;
   const repo = (m[1] ?? '').replace(/\/+$/, '');
   const issue = Number(m[2]);
-  if (!repo.includes('/') || !validIssue(issue)) return undefined;
+  // Only owner/name paths as the slug form reads them: not percent-escapes, `@` or an empty first segment.
+  if (!REPO_PATH.test(repo) || !validIssue(issue)) return undefined;
   return { repo, issue };
 }
 

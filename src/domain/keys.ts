@@ -17,6 +17,8 @@ export interface Keys {
   workspaceLock(path: string): string;
   /** Hash jobId → SHA-256 of its agent's Redis password, for re-creating ACL users after a Redis restart. */
   agentUsers: string;
+  /** The audit trail: a capped stream of commands and button presses. */
+  audit: string;
   /** BullMQ's own prefix (it appends `:{queue}:…`). */
   queuePrefix: string;
 }
@@ -35,6 +37,7 @@ export function keys(prefix: string): Keys {
     slackOutboxItem: (id) => `${prefix}slack:outbox:${id}`,
     workspaceLock: (path) => `${prefix}lock:workspace:${path}`,
     agentUsers: `${prefix}agent-users`,
+    audit: `${prefix}audit`,
     queuePrefix: `${prefix}bull`,
   };
 }

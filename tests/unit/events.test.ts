@@ -141,8 +141,14 @@ describe('parseControlMessage', () => {
     expect(parseControlMessage(JSON.stringify(msg))).toEqual(msg);
   });
 
+  test('reads a thread follow-up (message)', () => {
+    const msg = { type: 'message', text: 'use the v2 API', by: 'U0123ABCD' };
+    expect(parseControlMessage(JSON.stringify(msg))).toEqual(msg);
+  });
+
   test.each([
     ['nothing', undefined],
+    ['a message without text', JSON.stringify({ type: 'message', by: 'U1' })],
     ['bad JSON', '{"type":'],
     ['an unknown type', JSON.stringify({ type: 'pause', by: 'U1' })],
     ['an answer without questionId', JSON.stringify({ type: 'answer', answer: 'y', by: 'U1' })],
