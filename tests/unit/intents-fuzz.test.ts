@@ -5,22 +5,11 @@
 // input, so it can be replayed: FUZZ_SEED=<seed> npm test -- tests/unit/intents-fuzz.test.ts
 import { MAX_ISSUE, parseIntent, parseIssueUrl, type Intent, type ParseContext } from '../../src/domain/intents.js';
 import { PROJECT_NAME } from '../../src/domain/project.js';
+import { prng } from '../../bench/support.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed7);
 const INPUTS = 100_000;
 const BOT = 'U0BOT';
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VERBS = ['fix', 'FIX', 'Fix', 'please fix', 'can you fix', 'fix the issue', 'fix bug', 'issue', 'ticket', '', 'status', 'show status', 'cancel', 'stop', 'stop the job', 'list', 'jobs', 'show all jobs', 'projects', 'list projects', 'retry', 'retry it', 'help', '?', '??', 'fixx', 'fix:', 'fix fix'];
 const REFS = ['#58', '58', '#0', '#-1', '#1e9', '#999999999', '#1000000000', '#99999999999999999999', '#58abc', '#', '##58', '#\u0663', '#\uFF15\uFF18', '0x3A', 'acme/billing-api#58', 'a/b/c#1', '../../etc#1', 'acme/billing-api#0', 'https://github.com/acme/billing-api/issues/58', 'https://gitlab.com/a/b/-/merge_requests/9', 'http://x/a/b/pull/3/files', 'https://github.com/issues/58', 'javascript:alert(1)', 'ftp://x/a/b/issues/1', 'https://a.b/c|d/issues/1', 'https://[::1]/a/b/issues/2', 'https://%zz/a/b/issues/1', '"#58"', '`#58`', '#58.', '#58!?'];
