@@ -3,7 +3,7 @@
 // is escaped here, ids and URLs are checked before they become mentions and
 // links, and the result stays within Slack's limits however long the input.
 import type { Button, ConfirmDialog, Inline, Message, MessageBlock, RichText } from '../../domain/message.js';
-import type { Block, SlackMessage } from './blocks.js';
+import { escapeMrkdwn, type Block, type SlackMessage } from './blocks.js';
 
 export const SLACK_LIMITS = {
   blocks: 50,
@@ -29,11 +29,6 @@ const ELLIPSIS = '…';
 const SHORTENED_NOTE = '_(shortened: the full text was too long for one message)_';
 
 // ---------------------------------------------------------------- escaping
-
-/** &, < and > are all Slack needs escaped: without them no mention, link or command can be forged. */
-export function escapeText(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-}
 
 // Formatting characters inside bold/italic/code would end the span early; look-alikes keep the words readable.
 const noStars = (t: string) => t.replaceAll('*', '\u2217');
@@ -67,27 +62,27 @@ function piece(p: Inline): { mrkdwn: string; cut?: (room: number) => string } {
         const words = t.trim();
         const lead = t.slice(0, t.length - t.trimStart().length);
         const trail = t.slice(t.trimEnd().length);
-        let s = escapeText(words);
+        let s = escapeMrkdwn(words);
         if (p.bold) s = `*${noStars(s)}*`;
         if (p.italic) s = `_${noUnderscores(s)}_`;
         return `${lead}${s}${trail}`;
       };
       // Bold/italic around nothing would show the markers: leave the text plain then.
-      const styled = (t: string) => (t.trim() === '' ? escapeText(t) : wrap(t));
+      const styled = (t: string) => (t.trim() === '' ? escapeMrkdwn(t) : wrap(t));
       return { mrkdwn: styled(p.text), cut: (room) => styled(cutToFit(p.text, room, (t) => styled(t).length)) };
     }
     case 'code': {
-      const styled = (t: string) => (t === '' ? '' : `\`${noBackticks(escapeText(t))}\``);
+      const styled = (t: string) => (t === '' ? '' : `\`${noBackticks(escapeMrkdwn(t))}\``);
       return { mrkdwn: styled(p.text), cut: (room) => styled(cutToFit(p.text, room, (t) => styled(t).length)) };
     }
     case 'mention':
-      return { mrkdwn: USER_ID.test(p.userId) ? `<@${p.userId}>` : escapeText(`@${p.userId}`) };
+      return { mrkdwn: USER_ID.test(p.userId) ? `<@${p.userId}>` : escapeMrkdwn(`@${p.userId}`) };
     case 'channel':
-      return { mrkdwn: CHANNEL_ID.test(p.channelId) ? `<#${p.channelId}>` : escapeText(`#${p.channelId}`) };
+      return { mrkdwn: CHANNEL_ID.test(p.channelId) ? `<#${p.channelId}>` : escapeMrkdwn(`#${p.channelId}`) };
     case 'link': {
       const url = safeUrl(p.url);
-      if (!url) return { mrkdwn: escapeText(p.label ?? p.url) };
-      const label = p.label === undefined || p.label.trim() === '' ? undefined : escapeText(p.label);
+      if (!url) return { mrkdwn: escapeMrkdwn(p.label ?? p.url) };
+      const label = p.label === undefined || p.label.trim() === '' ? undefined : escapeMrkdwn(p.label);
       return { mrkdwn: label ? `<${url}|${label}>` : `<${url}>` };
     }
     case 'emoji':
@@ -168,7 +163,7 @@ function uniqueActionIds(): (id: string) => string {
 
 function codeText(b: Extract<MessageBlock, { type: 'code' }>, limit: number): string {
   // Fences inside would end the block early; ''' is as long, so lengths still add up.
-  const written = (t: string) => escapeText(t).replaceAll('```', "'''");
+  const written = (t: string) => escapeMrkdwn(t).replaceAll('```', "'''");
   const room = limit - 6;
   if (written(b.text).length <= room) return '```' + (written(b.text) || ' ') + '```';
   // Cut the raw text, not the escaped one, so no entity is left in halves.
