@@ -11,7 +11,9 @@ const MESSAGES = 10_000;
 const PASSES_PER_SAMPLE = 10; // 100k messages per timed sample
 const WARMUP_PASSES = 5;
 const REPEATS = 5;
-export const INTENT_TARGET_PER_S = 100_000;
+/** Parsing may cost at most 20× the bare tokenising baseline (measured ~0.08–0.10). An
+ * absolute floor swung with the machine's load; a ratio to the same-run baseline does not. */
+export const INTENT_TARGET_RATIO = 0.05;
 const BOT = 'U0SWITCHB';
 
 interface Msg {
@@ -114,8 +116,8 @@ export function benchIntentParse(): Row[] {
       baseline: bm,
       unit: 'msgs/s',
       ratio: om / bm,
-      target: `ours ≥ ${INTENT_TARGET_PER_S / 1000}k msgs/s`,
-      pass: om >= INTENT_TARGET_PER_S,
+      target: `ratio ≥ ${INTENT_TARGET_RATIO}`,
+      pass: om / bm >= INTENT_TARGET_RATIO,
       note: `intent mix: ${mix} (checksum ${sink % 997})`,
     },
   ];
