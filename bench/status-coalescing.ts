@@ -13,7 +13,10 @@ import { EVENT_SCHEMA_VERSION } from '../src/domain/events.js';
 import { applyEvent, type JobRecord } from '../src/domain/job.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { StatusThrottle } from '../src/relay/status-throttle.js';
-import { renderStatus } from '../src/slack/render/job-messages.js';
+import { renderMessage } from '../src/slack/render/block-kit.js';
+import { statusMessage } from '../src/messages/job-status.js';
+
+const renderStatus = (j: Parameters<typeof statusMessage>[0], now?: number) => renderMessage(statusMessage(j, now));
 import { fullGc, median, nowMs, pick, prng, sleep, type Row } from './support.js';
 
 const EVENTS = 2_000;

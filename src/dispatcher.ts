@@ -24,8 +24,11 @@ import { JobSupervisor, DEFAULT_TIMINGS, type SupervisorTimings } from './relay/
 import { createSlackApp, registerErrorHandler } from './slack/app.js';
 import { SlackJobNotifier } from './slack/slack-job-notifier.js';
 import { SlackDelivery, createDeliveryClient, defaultBudgetSettings } from './slack/delivery/index.js';
-import { registerMessageListeners } from './slack/listeners/messages.js';
-import { registerCommandListeners } from './slack/listeners/commands.js';
+import { registerListeners } from './slack/listeners/index.js';
+import { JobControls } from './state/job-controls.js';
+import { AuditLog } from './state/audit-log.js';
+import { JobControl } from './dispatch/job-control.js';
+import { ChatActions } from './dispatch/chat-actions.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -81,6 +84,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
   const dedupe = new EventDedupe(redis, keys);
+  const controls = new JobControls(redis, keys);
+  const audit = new AuditLog(redis, keys, logger);
   const spawner = createSpawner(config, logger, timings.stopGraceSeconds);
   const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
   await queue.init();
@@ -117,15 +122,12 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     lockLeaseMs: timings.lockLeaseMs,
     logger,
   });
-  const chat = new ChatRequests({ jobs, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
-  registerMessageListeners(app, { chat, dedupe, logger, metrics, delivery });
-  registerCommandListeners(app, { chat, logger, metrics });
-
   const supervisor = new JobSupervisor({
     redis,
     keys,
     store,
     lock,
+    controls,
     workspaceLock: workspaceLock(redis, keys),
     credentials,
     spawner,
@@ -143,6 +145,22 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     timings,
     now: options.now,
   });
+  const control = new JobControl({
+    store,
+    lock,
+    controls,
+    queue,
+    requests: jobs,
+    catalogue: () => catalogue.current(),
+    endWithoutAgent: (job) => supervisor.finishWithoutAgent(job),
+    threadLink: (j) => notifier.threadLink(j),
+    logger,
+  });
+  const requests = new ChatRequests({ jobs, control, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
+  // The platform-neutral chat core; Slack's listeners (and any other chat adapter) only adapt it.
+  const chat = new ChatActions({ requests, control, audit, logger });
+  registerListeners(app, { chat, dedupe, logger, metrics, delivery });
+
   queue.startWorker(
     (jobId, signal) => supervisor.supervise(jobId, signal),
     async (jobId) => {

@@ -21,7 +21,12 @@ import { keys as keysFor } from '../../src/domain/keys.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { StatusThrottle } from '../../src/relay/status-throttle.js';
 import { SlackJobNotifier } from '../../src/slack/slack-job-notifier.js';
-import { renderResult, renderStatus } from '../../src/slack/render/job-messages.js';
+import { renderMessage } from '../../src/slack/render/block-kit.js';
+import { statusMessage } from '../../src/messages/job-status.js';
+import { resultMessage } from '../../src/messages/job-result.js';
+
+const renderStatus = (j: Parameters<typeof statusMessage>[0]) => renderMessage(statusMessage(j));
+const renderResult = (j: Parameters<typeof resultMessage>[0]) => renderMessage(resultMessage(j));
 import { SlackDelivery, createDeliveryClient, defaultBudgetSettings } from '../../src/slack/delivery/index.js';
 
 const env = process.env;

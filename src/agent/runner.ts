@@ -102,7 +102,8 @@ export class AgentRunner {
   }
 
   private onControl(msg: ControlMessage): void {
-    if (msg.type === 'cancel') return this.cancel(`cancelled by <@${msg.by}>${msg.reason ? `: ${msg.reason}` : ''}`);
+    // Plain words only: who cancelled is the dispatcher's to show (it marks the user up for its chat).
+    if (msg.type === 'cancel') return this.cancel(msg.reason || 'cancelled');
     const line = stdinLineFor(msg);
     if (line === undefined) return;
     if (this.options.agentStdin === 'closed') return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command takes no input (SWITCHBOARD_AGENT_STDIN=closed)`);

@@ -1,12 +1,13 @@
 // What the bot answers to anything said to it. Platform-neutral: listeners
 // hand in text and identities, and render the reply they get back.
-import { helpText, isAddressed, MAX_MESSAGE_LENGTH, normalizeSlackText, parseIntent } from '../domain/intents.js';
+import { isAddressed, MAX_MESSAGE_LENGTH, normalizeSlackText, parseIntent, type Intent } from '../domain/intents.js';
 import type { JobRecord } from '../domain/job.js';
 import type { Catalogue } from '../domain/project.js';
 import { projectsFor, type SenderContext } from '../domain/permissions.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobRequests, RequestOutcome } from './job-requests.js';
+import type { ControlOutcome, JobControl } from './job-control.js';
 
 export interface ChatRequest {
   text: string;
@@ -14,8 +15,10 @@ export interface ChatRequest {
   user: string;
   /** True for an @mention, a DM or the slash command. */
   addressed: boolean;
-  /** Message to reply under (unset for slash commands). */
+  /** Message to reply under: the thread it was said in, or the message itself (unset for slash commands). */
   threadTs?: string;
+  /** The message's own id (unset for slash commands): a request message gets reactions. */
+  messageTs?: string;
   botUserId?: string;
   /** A DM, or a sender from another team (Slack Connect): see domain/permissions.ts. */
   sender?: SenderContext;
@@ -23,15 +26,25 @@ export interface ChatRequest {
 
 export type Reply =
   | { kind: 'silent' }
-  | { kind: 'help'; text: string }
+  | { kind: 'help' }
   | { kind: 'not-understood'; text: string; hint?: string }
   | { kind: 'info'; text: string }
+  /** The projects this person may start here. */
+  | { kind: 'projects'; projects: { name: string; tracker?: string }[] }
   /** Refused unread: longer than MAX_MESSAGE_LENGTH. */
   | { kind: 'too-long'; length: number; limit: number }
   | { kind: 'status'; job?: JobRecord; link?: string }
   /** Something broke on our side; `ref` finds the log line. Nothing was started. */
   | { kind: 'internal-error'; ref: string }
-  | RequestOutcome;
+  | RequestOutcome
+  | ControlOutcome;
+
+/**
+ * Text said in a job's thread that is no command (`cancel`, `retry`, …): a
+ * follow-up for the agent, an answer to its question. Returns the reply, or
+ * undefined to pass it on to the next handler (the last one leaves it unanswered).
+ */
+export type ThreadTextHandler = (said: { req: ChatRequest; job: JobRecord; intent: Intent; text: string }) => Promise<Reply | undefined>;
 
 export interface ChatRequestsDeps {
   jobs: JobRequests;
@@ -39,10 +52,19 @@ export interface ChatRequestsDeps {
   lock: ChannelLock;
   store: JobStore;
   threadLink: (job: JobRecord) => Promise<string | undefined>;
+  /** Cancel, Retry and list. */
+  control: JobControl;
 }
 
 export class ChatRequests {
+  private readonly threadText: ThreadTextHandler[] = [];
+
   constructor(private readonly deps: ChatRequestsDeps) {}
+
+  /** Adds a handler for other text in a job's thread; tried in the order added, after the commands. */
+  onThreadText(handler: ThreadTextHandler): void {
+    this.threadText.push(handler);
+  }
 
   /** Like handle(), but a failure becomes an "internal error, ref X" reply after `onError` has logged it. */
   async answer(req: ChatRequest, ref: string, onError: (err: Error) => void): Promise<Reply> {
@@ -62,11 +84,18 @@ export class ChatRequests {
     // parseIntent normalizes by itself; `text` is the request as stored and shown.
     const text = normalizeSlackText(req.text, req.botUserId);
     const intent = parseIntent(req.text, { addressed: req.addressed, botUserId: req.botUserId });
+    if ((intent.kind === 'ignore' || intent.kind === 'unknown') && this.threadText.length && req.threadTs && req.messageTs && req.threadTs !== req.messageTs) {
+      const job = await this.deps.store.byThread(req.channel, req.threadTs);
+      for (const handler of job ? this.threadText : []) {
+        const reply = await handler({ req, job: job as JobRecord, intent, text });
+        if (reply) return reply;
+      }
+    }
     switch (intent.kind) {
       case 'ignore':
         return { kind: 'silent' };
       case 'help':
-        return { kind: 'help', text: helpText() };
+        return { kind: 'help' };
       case 'unknown':
         return { kind: 'not-understood', text: intent.text, hint: intent.hint };
       case 'fix':
@@ -78,26 +107,22 @@ export class ChatRequests {
           repo: intent.repo,
           text,
           threadTs: req.threadTs,
+          ...(req.messageTs ? { requestTs: req.messageTs } : {}),
           sender: req.sender,
         });
-      case 'projects': {
-        const usable = projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender);
-        return {
-          kind: 'info',
-          text: usable.length
-            ? `Projects you can start here:\n${usable.map((p) => `• \`${p.name}\`${p.tracker ? ` (${p.tracker.repo})` : ''}`).join('\n')}`
-            : 'No project is open to you in this channel. Ask whoever runs Switchboard to add it to the project catalogue.',
-        };
-      }
+      case 'projects':
+        return { kind: 'projects', projects: projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender).map((p) => ({ name: p.name, ...(p.tracker ? { tracker: p.tracker.repo } : {}) })) };
       case 'status': {
         const holder = await this.deps.lock.holder(req.channel);
         const job = holder ? await this.deps.store.get(holder) : undefined;
         return { kind: 'status', job, link: job ? await this.deps.threadLink(job).catch(() => undefined) : undefined };
       }
       case 'cancel':
-      case 'list':
+        return this.deps.control.cancel({ channel: req.channel, ...(req.threadTs ? { threadTs: req.threadTs } : {}) }, req.user);
       case 'retry':
-        return { kind: 'info', text: `\`${intent.kind}\` is not available in this version of Switchboard yet. Say \`help\` for what works.` };
+        return this.deps.control.retry({ channel: req.channel, ...(req.threadTs ? { threadTs: req.threadTs } : {}) }, req.user, req.sender);
+      case 'list':
+        return this.deps.control.list(req.user, req.sender);
     }
   }
 }

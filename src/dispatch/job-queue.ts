@@ -69,6 +69,34 @@ export class JobQueue {
   }
 
   /**
+   * Takes a job that is still waiting out of the queue; false when a worker
+   * already has it (or it is gone), so its supervisor must see to it.
+   */
+  async remove(jobId: string): Promise<boolean> {
+    assertJobId(jobId);
+    try {
+      return (await this.queue.remove(jobId)) === 1;
+    } catch {
+      // BullMQ refuses to remove a job a worker holds (locked): the worker has it.
+      return false;
+    }
+  }
+
+  /** The jobs being run now, and the waiting ones in the order they will start. */
+  async lineUp(): Promise<{ running: string[]; waiting: string[] }> {
+    // Every job has a priority (queuePriority), so the waiting ones are in the prioritized set, in order.
+    const [active, prioritized, waiting, delayed] = await Promise.all([
+      this.queue.getJobs(['active']),
+      this.queue.getJobs(['prioritized'], 0, -1, true),
+      this.queue.getJobs(['waiting'], 0, -1, true),
+      this.queue.getJobs(['delayed'], 0, -1, true),
+    ]);
+    const ids = (jobs: (Job<QueuedJobData> | undefined)[]) => jobs.filter((j): j is Job<QueuedJobData> => Boolean(j)).map((j) => j.data.jobId);
+    // Delayed ones were handed over by a replica that stopped (their agents run on) or wait out a crash back-off.
+    return { running: [...ids(active), ...ids(delayed)], waiting: [...ids(waiting), ...ids(prioritized)] };
+  }
+
+  /**
    * Starts taking jobs. `onGiveUp` hears of a job whose processing kept
    * crashing, so that its user is told and its channel freed.
    */

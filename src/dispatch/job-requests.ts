@@ -26,6 +26,10 @@ export interface FixRequest {
   threadTs?: string;
   /** A DM, or a sender from another team: see domain/permissions.ts. */
   sender?: SenderContext;
+  /** The request's own message (not for slash commands): it gets the taken/finished reactions. */
+  requestTs?: string;
+  /** Set when this request runs a finished job again. */
+  retryOf?: { jobId: string; link?: string };
 }
 
 export type RequestOutcome =
@@ -104,6 +108,8 @@ export class JobRequests {
       channel: req.channel,
       user: req.user,
       threadTs: req.threadTs,
+      ...(req.requestTs ? { requestTs: req.requestTs } : {}),
+      ...(req.retryOf ? { retryOf: req.retryOf } : {}),
       ...(req.sender?.external ? { external: true } : {}),
       createdAt: Date.now(),
     });
@@ -113,6 +119,7 @@ export class JobRequests {
       const statusTs = await this.deps.notifier.postStatus(job);
       job = { ...job, statusTs, threadTs: job.threadTs ?? statusTs };
       await this.deps.store.save(job);
+      await this.deps.store.indexThread(job);
       await this.deps.enqueue({ jobId, channel: req.channel }, project.priority);
     } catch (err) {
       const reason = err instanceof UserFacingError ? err.userText : `could not be queued (internal error, ref \`${jobId}\`)`;
@@ -123,6 +130,8 @@ export class JobRequests {
       return { kind: 'rejected', message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.` };
     }
     log.info({ issue: req.issue, user: req.user }, 'job queued');
+    // 👀 on the request: taken. Best effort; the status message already says so.
+    void this.deps.notifier.markRequest?.(job, 'taken').catch((err: unknown) => log.warn({ err }, 'could not mark the request as taken'));
     return { kind: 'queued', job };
   }
 }

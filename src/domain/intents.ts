@@ -265,12 +265,12 @@ const RULES: readonly Rule[] = [
   },
   {
     examples: ['cancel', 'stop'],
-    meaning: 'cancel the job (coming soon)',
+    meaning: "cancel a job: in its thread that job, elsewhere this channel's (or press Cancel on its status)",
     parse: simple(new RegExp(`^(?:cancel|stop)${JOB_OBJECT}$`, 'i'), { kind: 'cancel' }),
   },
   {
     examples: ['list', 'jobs'],
-    meaning: 'running and queued jobs you may see (coming soon)',
+    meaning: 'running and queued jobs you may see, with their places in the queue',
     parse: simple(/^(?:(?:list|show)(?:\s+(?:all\s+|the\s+)?jobs)?|jobs)$/i, { kind: 'list' }),
   },
   {
@@ -280,7 +280,7 @@ const RULES: readonly Rule[] = [
   },
   {
     examples: ['retry'],
-    meaning: 'run the same job again (coming soon)',
+    meaning: "in a finished job's thread: run the same job again (or press Retry on its result)",
     parse: simple(new RegExp(`^retry${JOB_OBJECT}$`, 'i'), { kind: 'retry' }),
   },
   {
@@ -311,23 +311,4 @@ export function parseIntent(text: string, ctx: ParseContext): Intent {
   if (!addressed) return { kind: 'ignore' };
   const near = parseFix(core);
   return near && 'hint' in near ? { kind: 'unknown', text: s, hint: near.hint } : { kind: 'unknown', text: s };
-}
-
-// ---------------------------------------------------------------- help
-
-function escapeMrkdwn(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** The grammar as Slack mrkdwn, generated from GRAMMAR. */
-export function helpText(): string {
-  const lines = GRAMMAR.map(
-    (g) => `• ${g.examples.map((e) => `\`${escapeMrkdwn(e)}\``).join(' · ')} — ${escapeMrkdwn(g.meaning)}`,
-  );
-  return [
-    '*Switchboard* starts a coding agent on an issue and keeps you posted in a thread.',
-    'Say it in a channel, @mention me, DM me, or use `/switchboard &lt;text&gt;`:',
-    ...lines,
-    'Anything else you say to me, I tell you I did not understand, with an example.',
-  ].join('\n');
 }

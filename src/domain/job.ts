@@ -18,6 +18,8 @@ export interface JobRecord {
   external?: boolean;
   /** Thread the job talks in: the request message, or the status message itself. */
   threadTs?: string;
+  /** The request's own message, when it was one (not a slash command): it gets the 👀 / ✅ / ❌ reactions. */
+  requestTs?: string;
   /** The one status message that is updated in place. */
   statusTs?: string;
   state: JobState;
@@ -37,6 +39,10 @@ export interface JobRecord {
   commit?: string;
   reason?: string;
   retryable?: boolean;
+  /** Who cancelled the job (a chat user id), once it was cancelled. */
+  cancelledBy?: string;
+  /** The job this one runs again (Retry), and a link to that job's thread. */
+  retryOf?: { jobId: string; link?: string };
   promptTokens: number;
   completionTokens: number;
   costUsd?: number;
@@ -45,7 +51,9 @@ export interface JobRecord {
 }
 
 /** A job as it is first recorded, before anything has run. */
-export function newJob(fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & { threadTs?: string; external?: boolean }): JobRecord {
+export function newJob(
+  fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & Partial<Pick<JobRecord, 'threadTs' | 'requestTs' | 'external' | 'retryOf'>>,
+): JobRecord {
   return { ...fields, state: 'queued', recentLogs: [], promptTokens: 0, completionTokens: 0, cursor: '0' };
 }
 
@@ -114,6 +122,12 @@ export function applyEvent(job: JobRecord, event: AgentEvent): JobRecord {
 export function failJob(job: JobRecord, reason: string, now: number, retryable = true): JobRecord {
   if (isFinished(job)) return job;
   return { ...job, state: 'failed', finishedAt: now, reason, retryable };
+}
+
+/** The record after a cancel: `by` is the chat user who cancelled it. Finished jobs stay as they are. */
+export function cancelJob(job: JobRecord, by: string, now: number, reason?: string): JobRecord {
+  if (isFinished(job)) return job;
+  return { ...job, state: 'cancelled', finishedAt: now, cancelledBy: by, reason: reason ?? job.reason, retryable: true };
 }
 
 /** "4m 12s", "1h 3m", "38s". */

@@ -4,6 +4,12 @@ export interface Keys {
   jobControl(jobId: string): string;
   jobHeartbeat(jobId: string): string;
   job(jobId: string): string;
+  /** A job's cancel request ({by, reason, at}): set once, so a second cancel is harmless. */
+  jobCancel(jobId: string): string;
+  /** Claimed when a finished job is retried, so a double press starts one new job. */
+  jobRetry(jobId: string): string;
+  /** The job whose thread this is: `thread:{channel}:{ts}` → job id. */
+  jobByThread(channelId: string, threadTs: string): string;
   channelLock(channelId: string): string;
   slackEvent(eventId: string): string;
   /** A shared Slack call budget (token bucket), e.g. `<workspace>:chat.update`. */
@@ -29,6 +35,9 @@ export function keys(prefix: string): Keys {
     jobControl: (id) => `${prefix}job:${id}:control`,
     jobHeartbeat: (id) => `${prefix}job:${id}:heartbeat`,
     job: (id) => `${prefix}job:${id}`,
+    jobCancel: (id) => `${prefix}job:${id}:cancel`,
+    jobRetry: (id) => `${prefix}job:${id}:retry`,
+    jobByThread: (c, ts) => `${prefix}thread:${c}:${ts}`,
     channelLock: (c) => `${prefix}lock:channel:${c}`,
     slackEvent: (id) => `${prefix}slack:event:${id}`,
     slackBudget: (name) => `${prefix}slack:budget:${name}`,

@@ -15,7 +15,9 @@ export type Inline =
   | { type: 'link'; url: string; label?: string }
   | { type: 'code'; text: string }
   /** A short name like `white_check_mark`. */
-  | { type: 'emoji'; name: string };
+  | { type: 'emoji'; name: string }
+  /** A moment, shown in the reader's own time zone where the platform can (epoch milliseconds). */
+  | { type: 'time'; at: number };
 
 /** Inline pieces, written one after the other. */
 export type RichText = readonly Inline[];
@@ -73,6 +75,7 @@ export const channel = (channelId: string): Inline => ({ type: 'channel', channe
 export const link = (url: string, label?: string): Inline => (label === undefined ? { type: 'link', url } : { type: 'link', url, label });
 export const code = (t: string): Inline => ({ type: 'code', text: t });
 export const emoji = (name: string): Inline => ({ type: 'emoji', name });
+export const time = (at: number): Inline => ({ type: 'time', at });
 
 export const section = (...pieces: Inline[]): MessageBlock => ({ type: 'section', text: pieces });
 export const fields = (...f: Field[]): MessageBlock => ({ type: 'section', fields: f });
@@ -106,7 +109,14 @@ export function plainText(rich: RichText): string {
           return p.label ?? p.url;
         case 'emoji':
           return `:${p.name}:`;
+        case 'time':
+          return clockTime(p.at);
       }
     })
     .join('');
+}
+
+/** `14:03:09 UTC`: a moment as plain words, where the reader's time zone is unknown. */
+export function clockTime(at: number): string {
+  return `${new Date(at).toISOString().slice(11, 19)} UTC`;
 }

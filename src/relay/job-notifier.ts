@@ -1,5 +1,7 @@
 import type { JobRecord } from '../domain/job.js';
 
+export type RequestMark = 'taken' | 'done' | 'failed';
+
 /** Paces one job's status refreshes (the fair share of the chat budget). */
 export interface StatusPacer {
   intervalMs(): number;
@@ -22,6 +24,8 @@ export interface JobNotifier {
   updateStatus(job: JobRecord, info?: { changedAt?: number; final?: boolean }): Promise<void>;
   /** Posts the final result into the job's thread. */
   postResult(job: JobRecord): Promise<void>;
+  /** Marks the request message (when there is one): taken, then done or failed (Slack: 👀, ✅, ❌ reactions). */
+  markRequest?(job: JobRecord, mark: RequestMark): Promise<void>;
   /** How often this job's status may be refreshed, at least every `baseMs`; absent: every `baseMs`. */
   statusPacer?(jobId: string, baseMs: number): StatusPacer;
 }

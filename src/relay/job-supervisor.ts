@@ -3,7 +3,7 @@
 // agent goes silent, overstays, or exits without a result. Everything it
 // needs survives in Redis, so another replica can take over mid-job.
 import type { Redis } from 'ioredis';
-import { applyEvent, failJob, isFinished, type JobRecord } from '../domain/job.js';
+import { applyEvent, cancelJob, failJob, isFinished, type JobRecord } from '../domain/job.js';
 import { isJobId } from '../domain/job-id.js';
 import type { Keys } from '../domain/keys.js';
 import type { Catalogue, Project } from '../domain/project.js';
@@ -12,6 +12,7 @@ import { workspaceUnderRootProblem } from '../domain/workspace-path.js';
 import type { AgentCredentials } from '../state/agent-credentials.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
+import type { CancelRequest, JobControls } from '../state/job-controls.js';
 import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -34,6 +35,8 @@ export interface SupervisorTimings {
   stopGraceSeconds: number;
   /** How long to wait for the container to go after the final event. */
   exitWaitMs: number;
+  /** After a cancel, how long the runner has to stop its command and report (its own grace is 10 s) before the spawner stops it. */
+  cancelGraceMs: number;
 }
 
 export const DEFAULT_TIMINGS: SupervisorTimings = {
@@ -43,6 +46,7 @@ export const DEFAULT_TIMINGS: SupervisorTimings = {
   statusIntervalMs: 3000,
   stopGraceSeconds: 10,
   exitWaitMs: 30_000,
+  cancelGraceMs: 15_000,
 };
 
 export interface SupervisorDeps {
@@ -50,6 +54,8 @@ export interface SupervisorDeps {
   keys: Keys;
   store: JobStore;
   lock: ChannelLock;
+  /** Cancel requests (any replica may take one; the supervising one acts on it). */
+  controls: JobControls;
   /** One job at a time per workspace, across channels. */
   workspaceLock: ChannelLock;
   /** The per-job Redis users agents connect with. */
@@ -69,6 +75,12 @@ export interface SupervisorDeps {
 export type SupervisionResult = 'finished' | 'handed-over';
 
 const READ_COUNT = 100;
+
+/** A job that failed after a cancel request was cancelled, by whoever asked (the runner reports a cancel as a failure). */
+function asCancelled(job: JobRecord, cancel: CancelRequest | undefined): JobRecord {
+  if (!cancel || job.state !== 'failed') return job;
+  return { ...job, state: 'cancelled', cancelledBy: cancel.by, reason: cancel.reason };
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class JobSupervisor {
@@ -114,6 +126,12 @@ export class JobSupervisor {
       return this.finish(failJob(job, reason, Date.now()), throttle, undefined, log);
     }
 
+    const cancelledEarly = job.state === 'queued' ? await this.deps.controls.cancelRequest(jobId) : undefined;
+    if (cancelledEarly) {
+      // Cancelled while it waited, and a worker took it before the queue entry could be removed: never start it.
+      return this.finish(cancelJob(job, cancelledEarly.by, this.now(), cancelledEarly.reason), throttle, undefined, log);
+    }
+
     let handle: AgentHandle;
     try {
       if (job.state === 'queued') {
@@ -150,6 +168,8 @@ export class JobSupervisor {
     const spawnedAt = this.now();
     let sawHeartbeat = false;
     let lastRenewal = this.now();
+    let cancel: CancelRequest | undefined;
+    let cancelSeenAt = 0;
 
     try {
       while (!isFinished(job)) {
@@ -168,14 +188,28 @@ export class JobSupervisor {
           await sleep(1000);
           continue;
         }
-        job = await this.applyEntries(job, entries, throttle, log);
+        job = asCancelled(await this.applyEntries(job, entries, throttle, log), cancel);
         if (isFinished(job)) break;
 
         const now = this.now();
+        if (!cancel) {
+          cancel = await this.deps.controls.cancelRequest(jobId);
+          if (cancel) {
+            cancelSeenAt = now;
+            log.info({ by: cancel.by }, 'cancel requested: the agent has its grace period to stop');
+          }
+        } else if (now - cancelSeenAt > this.t.cancelGraceMs) {
+          log.warn('the agent did not stop within its cancel grace: stopping it');
+          await this.stopAgent(jobId, log);
+          job = cancelJob(job, cancel.by, now, cancel.reason);
+          break;
+        }
         if (exitedBeforeRead && entries.length < READ_COUNT) {
           // The stream is drained and no result came: the agent died without a word.
           const code = exitedBeforeRead.exitCode === null ? 'an unknown code' : `code ${exitedBeforeRead.exitCode}`;
-          job = failJob(job, `the agent exited with ${code} without reporting a result${exitedBeforeRead.detail ? ` (${exitedBeforeRead.detail})` : ''}`, now);
+          job = cancel
+            ? cancelJob(job, cancel.by, now, cancel.reason)
+            : failJob(job, `the agent exited with ${code} without reporting a result${exitedBeforeRead.detail ? ` (${exitedBeforeRead.detail})` : ''}`, now);
           break;
         }
         const alive = (await this.deps.redis.exists(this.deps.keys.jobHeartbeat(jobId))) === 1;
@@ -184,7 +218,7 @@ export class JobSupervisor {
           // A runner that just finished deletes its heartbeat right after its last event: read once more first.
           const late = await reader.read(0, READ_COUNT);
           if (late.length) {
-            job = await this.applyEntries(job, late, throttle, log);
+            job = asCancelled(await this.applyEntries(job, late, throttle, log), cancel);
             continue;
           }
           job = failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);
@@ -239,7 +273,10 @@ export class JobSupervisor {
     // The result does not wait for the final status update (which may wait for chat.update's budget).
     const announce = async () => {
       if (await this.deps.store.claimResultAnnouncement(job.id)) {
-        await this.deps.notifier.postResult(job).catch((err: unknown) => log.error({ err }, 'could not post the result'));
+        await Promise.all([
+          this.deps.notifier.postResult(job).catch((err: unknown) => log.error({ err }, 'could not post the result')),
+          this.deps.notifier.markRequest?.(job, job.state === 'done' ? 'done' : 'failed').catch((err: unknown) => log.warn({ err }, 'could not mark the request finished')),
+        ]);
       }
     };
     await Promise.all([throttle.final(job), announce()]);
@@ -260,6 +297,12 @@ export class JobSupervisor {
     const workspace = this.deps.catalogue().get(job.project)?.workspace;
     if (workspace) await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
     return 'finished';
+  }
+
+  /** Ends a job that never got an agent (cancelled while it waited): saved, shown, announced, channel freed. */
+  async finishWithoutAgent(job: JobRecord): Promise<void> {
+    const log = this.deps.logger.child({ jobId: job.id });
+    await this.finish(job, this.statusThrottle(job.id, 0, log), undefined, log);
   }
 
   /** Ends a job that could not be supervised at all (its processing kept crashing). */

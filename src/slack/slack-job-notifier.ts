@@ -1,11 +1,18 @@
 // The chat side of a job, on Slack: one status message per job, updated in
-// place (chat.update), and the result posted into the job's thread. Every call
-// goes through the SlackDelivery: budgets, priorities, retries, outbox.
+// place (chat.update), the result posted into the job's thread, and reactions
+// on the request. Messages are built platform-neutral (src/messages/) and
+// rendered here; every call goes through the SlackDelivery: budgets,
+// priorities, retries, outbox.
 import type { JobRecord } from '../domain/job.js';
-import type { JobNotifier, StatusPacer } from '../relay/job-notifier.js';
+import type { JobNotifier, RequestMark, StatusPacer } from '../relay/job-notifier.js';
 import { ErrorCode, UserFacingError } from '../errors.js';
-import { renderResult, renderStatus } from './render/job-messages.js';
+import { statusMessage } from '../messages/job-status.js';
+import { resultMessage } from '../messages/job-result.js';
+import { renderMessage } from './render/block-kit.js';
 import type { SlackDelivery } from './delivery/slack-delivery.js';
+
+/** The reaction for each mark on a request message. */
+export const REQUEST_REACTIONS: Record<RequestMark, string> = { taken: 'eyes', done: 'white_check_mark', failed: 'x' };
 
 export class SlackJobNotifier implements JobNotifier {
   constructor(private readonly delivery: SlackDelivery) {}
@@ -14,7 +21,7 @@ export class SlackJobNotifier implements JobNotifier {
     const d = await this.delivery
       .call({
         method: 'chat.postMessage',
-        args: { channel: job.channel, thread_ts: job.threadTs, ...renderStatus(job) },
+        args: { channel: job.channel, thread_ts: job.threadTs, ...renderMessage(statusMessage(job)) },
         priority: 'post',
         jobId: job.id,
         statusOf: job.id,
@@ -37,7 +44,7 @@ export class SlackJobNotifier implements JobNotifier {
     await this.delivery.call({
       method: 'chat.update',
       // Rendered when the call goes out, so "updated at" is the time Slack shows it.
-      args: () => ({ channel: job.channel, ts: statusTs, ...renderStatus(job, Date.now()) }),
+      args: () => ({ channel: job.channel, ts: statusTs, ...renderMessage(statusMessage(job, Date.now())) }),
       channel: job.channel,
       priority: info.final ? 'urgent' : 'progress',
       jobId: job.id,
@@ -51,11 +58,22 @@ export class SlackJobNotifier implements JobNotifier {
   async postResult(job: JobRecord): Promise<void> {
     await this.delivery.call({
       method: 'chat.postMessage',
-      args: { channel: job.channel, thread_ts: job.threadTs ?? job.statusTs, ...renderResult(job) },
+      args: { channel: job.channel, thread_ts: job.threadTs ?? job.statusTs, ...renderMessage(resultMessage(job)) },
       priority: 'urgent',
       jobId: job.id,
       durable: true,
     });
+  }
+
+  async markRequest(job: JobRecord, mark: RequestMark): Promise<void> {
+    if (!job.requestTs) return;
+    await this.delivery
+      .call({ method: 'reactions.add', args: { channel: job.channel, timestamp: job.requestTs, name: REQUEST_REACTIONS[mark] }, priority: 'post', jobId: job.id })
+      .catch((err: { data?: { error?: string } }) => {
+        // A replica that took over may mark again; Slack says so, and that is fine.
+        if (err.data?.error === 'already_reacted') return;
+        throw err;
+      });
   }
 
   async threadLink(job: JobRecord): Promise<string | undefined> {

@@ -13,8 +13,8 @@ export class EventDedupe {
     private readonly keys: Keys,
   ) {}
 
-  /** True the first time an id is seen, false for every redelivery. */
-  async firstSighting(eventId: string): Promise<boolean> {
-    return (await this.redis.set(this.keys.slackEvent(eventId), '1', 'EX', REMEMBER_SECONDS, 'NX')) === 'OK';
+  /** True the first time an id is seen (within `ttlSeconds`, default an hour), false for every redelivery. */
+  async firstSighting(eventId: string, ttlSeconds = REMEMBER_SECONDS): Promise<boolean> {
+    return (await this.redis.set(this.keys.slackEvent(eventId), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
   }
 }

@@ -34,6 +34,19 @@ export class JobStore {
     return next;
   }
 
+  /** Remembers which job talks in this thread, so `cancel` or `retry` said in it finds the job. */
+  async indexThread(job: JobRecord): Promise<void> {
+    assertJobId(job.id);
+    if (!job.threadTs) return;
+    await this.redis.set(this.keys.jobByThread(job.channel, job.threadTs), job.id, 'EX', JOB_RECORD_TTL_SECONDS);
+  }
+
+  /** The job whose thread this is (the latest one, when a thread held more than one). */
+  async byThread(channel: string, threadTs: string): Promise<JobRecord | undefined> {
+    const id = await this.redis.get(this.keys.jobByThread(channel, threadTs));
+    return id === null ? undefined : this.get(id);
+  }
+
   /**
    * Claims the one-time right to announce a job's result, so that two
    * replicas that both saw the end never post it twice.

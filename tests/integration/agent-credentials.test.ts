@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { startDispatcher } from '../../src/dispatcher.js';
 import { parseCatalogue } from '../../src/config/catalogue.js';
 import { ChannelLock, workspaceLock } from '../../src/state/channel-lock.js';
+import { JobControls } from '../../src/state/job-controls.js';
 import { JobStore } from '../../src/state/job-store.js';
 import { JobSupervisor } from '../../src/relay/job-supervisor.js';
 import type { JobNotifier } from '../../src/relay/job-notifier.js';
@@ -152,6 +153,7 @@ describe('the supervisor checks a queued job against the current catalogue befor
       keys: k,
       store: new JobStore(admin, k),
       lock: new ChannelLock(admin, k),
+      controls: new JobControls(admin, k),
       workspaceLock: workspaceLock(admin, k),
       credentials,
       // Never reached when the job is refused: a start would fail with another reason (no such image).

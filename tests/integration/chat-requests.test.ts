@@ -7,6 +7,8 @@ import { keys as keysFor } from '../../src/domain/keys.js';
 import { ChannelLock } from '../../src/state/channel-lock.js';
 import { JobStore } from '../../src/state/job-store.js';
 import { JobRequests } from '../../src/dispatch/job-requests.js';
+import { JobControl } from '../../src/dispatch/job-control.js';
+import { JobControls } from '../../src/state/job-controls.js';
 import { ChatRequests, type ChatRequest } from '../../src/dispatch/chat-requests.js';
 import type { QueuedJobData } from '../../src/dispatch/job-queue.js';
 import { SlackJobNotifier } from '../../src/slack/slack-job-notifier.js';
@@ -75,7 +77,22 @@ beforeEach(() => {
     lockLeaseMs: 60_000,
     logger: silentLogger,
   });
-  chat = new ChatRequests({ jobs, catalogue: () => CATALOGUE, lock, store, threadLink: (j) => notifier.threadLink(j) });
+  const control = new JobControl({
+    store,
+    lock,
+    controls: new JobControls(redis, k),
+    // Jobs here are never taken by a worker: a cancelled one is always still waiting.
+    queue: { remove: async (id) => queued.some((q) => q.jobId === id), lineUp: async () => ({ running: [], waiting: queued.map((q) => q.jobId) }) },
+    requests: jobs,
+    catalogue: () => CATALOGUE,
+    endWithoutAgent: async (j) => {
+      await store.save(j);
+      await lock.release(j.channel, j.id);
+    },
+    threadLink: (j) => notifier.threadLink(j),
+    logger: silentLogger,
+  });
+  chat = new ChatRequests({ jobs, control, catalogue: () => CATALOGUE, lock, store, threadLink: (j) => notifier.threadLink(j) });
 });
 
 afterEach(async () => {
@@ -139,7 +156,7 @@ test('a project on the built-in ollama agent is refused with what to do instead'
 
 test('projects, status and help', async () => {
   const projects = await chat.handle(say('projects'));
-  expect(projects.kind === 'info' && projects.text).toContain('`billing-api`');
+  expect(projects.kind === 'projects' && projects.projects.map((p) => p.name)).toContain('billing-api');
   expect(await chat.handle(say('status'))).toEqual({ kind: 'status', job: undefined, link: undefined });
   await chat.handle(say('fix #58 in billing-api'));
   const status = await chat.handle(say('status'));
@@ -187,7 +204,7 @@ describe('limits and permissions (issue 5)', () => {
       expect(offered).not.toContain('vault');
     }
     const projects = await chat.handle(say('projects', mallory));
-    expect(projects.kind === 'info' && projects.text).not.toContain('vault');
+    expect(projects.kind === 'projects' && projects.projects.map((p) => p.name)).not.toContain('vault');
     expect(queued).toHaveLength(0);
     expect((await chat.handle(say('fix #1 in vault'))).kind).toBe('queued');
   });

@@ -7,6 +7,7 @@ import { JobQueue } from '../../src/dispatch/job-queue.js';
 import { newJobId, type RandomSource } from '../../src/domain/job-id.js';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { parseCatalogue } from '../../src/config/catalogue.js';
+import { JobControls } from '../../src/state/job-controls.js';
 import { JobStore } from '../../src/state/job-store.js';
 import { ChannelLock, workspaceLock } from '../../src/state/channel-lock.js';
 import { AgentCredentials } from '../../src/state/agent-credentials.js';
@@ -74,6 +75,7 @@ test('a queue entry whose id Switchboard never made is dropped by the supervisor
     keys: k,
     store: new JobStore(redis, k),
     lock: new ChannelLock(redis, k),
+    controls: new JobControls(redis, k),
     workspaceLock: workspaceLock(redis, k),
     credentials: new AgentCredentials(redis, k, silentLogger),
     spawner,

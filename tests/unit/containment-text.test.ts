@@ -8,10 +8,21 @@ import type { Project } from '../../src/domain/project.js';
 import { findPrUrl } from '../../src/agent/result.js';
 import { cleanEvent, CUT_MARKER } from '../../src/agent/runner.js';
 import { promptFor } from '../../src/dispatch/agent-spec.js';
-import { renderReply } from '../../src/slack/render/replies.js';
-import { renderResult, renderStatus } from '../../src/slack/render/job-messages.js';
+import { renderMessage } from '../../src/slack/render/block-kit.js';
+import { statusMessage } from '../../src/messages/job-status.js';
+import { resultMessage } from '../../src/messages/job-result.js';
+import { replyMessage } from '../../src/messages/replies.js';
+import type { Reply } from '../../src/dispatch/chat-requests.js';
 import type { SlackMessage } from '../../src/slack/render/blocks.js';
 import { aJob } from '../support/jobs.js';
+
+// The builders (src/messages/) rendered for Slack, as the notifier and the listeners do.
+const renderStatus = (j: JobRecord, now?: number): SlackMessage => renderMessage(statusMessage(j, now));
+const renderResult = (j: JobRecord, now?: number): SlackMessage => renderMessage(resultMessage(j, now));
+const renderReply = (r: Reply, now?: number): SlackMessage | undefined => {
+  const m = replyMessage(r, now);
+  return m && renderMessage(m);
+};
 
 const BOT = 'U0SWITCHB';
 const EVIL_PR = 'https://evil.example/x|github.com/acme/demo/pull/59';

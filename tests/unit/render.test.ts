@@ -1,10 +1,21 @@
 import type { JobRecord, JobState } from '../../src/domain/job.js';
 import { aJob } from '../support/jobs.js';
-import { clip, escapeMrkdwn, preformatted, type SlackMessage } from '../../src/slack/render/blocks.js';
-import { renderResult, renderStatus } from '../../src/slack/render/job-messages.js';
-import { renderReply } from '../../src/slack/render/replies.js';
+import { GRAMMAR } from '../../src/domain/intents.js';
+import { escapeMrkdwn, type SlackMessage } from '../../src/slack/render/blocks.js';
+import { renderMessage } from '../../src/slack/render/block-kit.js';
+import { statusMessage } from '../../src/messages/job-status.js';
+import { resultMessage } from '../../src/messages/job-result.js';
+import { replyMessage } from '../../src/messages/replies.js';
 import type { Reply } from '../../src/dispatch/chat-requests.js';
 import { BLOCK_KIT_LIMITS, validateBlocks } from '../support/slack-emulator/index.js';
+
+// The builders (src/messages/) rendered for Slack, as the notifier and the listeners do.
+const renderStatus = (j: JobRecord, now?: number): SlackMessage => renderMessage(statusMessage(j, now));
+const renderResult = (j: JobRecord, now?: number): SlackMessage => renderMessage(resultMessage(j, now));
+const renderReply = (r: Reply, now?: number): SlackMessage | undefined => {
+  const m = replyMessage(r, now);
+  return m && renderMessage(m);
+};
 
 const T0 = 1_700_000_000_000;
 const NOW = T0 + 252_000; // 4m 12s after creation
@@ -151,7 +162,8 @@ describe('renderResult', () => {
     expect(text).toContain('billing-api #58');
     expect(text).toContain('failed at step 3/5 (test)');
     expect(text).toContain('*Why:* tests failed');
-    expect(text).toContain('fix #58 in billing-api');
+    expect(text).toContain('`retry`');
+    expect(text).toContain('"action_id":"job.retry"');
     expect(m.text).toContain('tests failed');
   });
 
@@ -188,10 +200,14 @@ describe('renderReply', () => {
     expect(renderReply(reply, NOW)).toBeUndefined();
   });
 
-  test('help: shows the help text', () => {
-    const m = renderReply({ kind: 'help', text: 'Say `fix #58 in billing-api`.' }, NOW);
+  test('help: the grammar, every example and meaning of the parser\'s table', () => {
+    const m = renderReply({ kind: 'help' }, NOW);
     expectWithinSlackLimits(m);
-    expect(blockText(m!)).toContain('fix #58 in billing-api');
+    for (const g of GRAMMAR) {
+      for (const e of g.examples) expect(blockText(m!)).toContain(`\`${e}\``);
+      expect(blockText(m!)).toContain(escapeMrkdwn(g.meaning));
+    }
+    expect(blockText(m!)).toContain('/switchboard &lt;text&gt;');
   });
 
   test('not-understood: quotes what was said, gives the hint and an example', () => {
@@ -258,7 +274,6 @@ describe('renderReply', () => {
   });
 
   test.each<[string, Reply]>([
-    ['help', { kind: 'help', text: 'h'.repeat(HUGE) }],
     ['not-understood', { kind: 'not-understood', text: `${MENTION}`.padEnd(HUGE, '<'), hint: 'x'.repeat(HUGE) }],
     ['info', { kind: 'info', text: 'i'.repeat(HUGE) }],
     ['rejected', { kind: 'rejected', message: 'r'.repeat(HUGE) }],
@@ -270,19 +285,14 @@ describe('renderReply', () => {
 });
 
 describe('block helpers', () => {
-  test('clip keeps short text and marks the cut of long text at the limit', () => {
-    expect(clip('abc', 3)).toBe('abc');
-    expect(clip('abcd', 3)).toBe('ab…');
-  });
-
   test('escapeMrkdwn neutralises &, < and >', () => {
     expect(escapeMrkdwn('a & <!here> > b')).toBe('a &amp; &lt;!here&gt; &gt; b');
   });
 
-  test('preformatted cannot be broken out of with backticks', () => {
-    const block = preformatted(['before', '```', '<!channel>', 'after']) as { text: { text: string } };
-    const inner = block.text.text.slice(3, -3);
-    expect(inner).not.toContain('```');
-    expect(validateBlocks([block])).toEqual([]);
+  test('recent log lines cannot break out of their code block with backticks', () => {
+    const m = renderStatus(job('running', { recentLogs: ['before', '```', '<!channel>', 'after'] }), NOW);
+    const code = (m.blocks as { text?: { text: string } }[]).map((b) => b.text?.text ?? '').find((t) => t.startsWith('```')) ?? '';
+    expect(code.slice(3, -3)).not.toContain('```');
+    expect(validateBlocks(m.blocks)).toEqual([]);
   });
 });

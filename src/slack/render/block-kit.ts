@@ -2,7 +2,7 @@
 // fallback text. The only place that writes mrkdwn for it: every piece of text
 // is escaped here, ids and URLs are checked before they become mentions and
 // links, and the result stays within Slack's limits however long the input.
-import type { Button, ConfirmDialog, Inline, Message, MessageBlock, RichText } from '../../domain/message.js';
+import { clockTime, type Button, type ConfirmDialog, type Inline, type Message, type MessageBlock, type RichText } from '../../domain/message.js';
 import { escapeMrkdwn, type Block, type SlackMessage } from './blocks.js';
 
 export const SLACK_LIMITS = {
@@ -87,6 +87,11 @@ function piece(p: Inline): { mrkdwn: string; cut?: (room: number) => string } {
     }
     case 'emoji':
       return { mrkdwn: EMOJI_NAME.test(p.name) ? `:${p.name}:` : '' };
+    case 'time': {
+      // Slack's date token shows the reader's own time zone; the fallback is for clients that can't.
+      if (!Number.isFinite(p.at)) return { mrkdwn: '' };
+      return { mrkdwn: `<!date^${Math.floor(p.at / 1000)}^{time_secs}|${clockTime(p.at)}>` };
+    }
   }
 }
 

@@ -60,6 +60,15 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
       { name: 'ts', error: 'message_not_found', documented: false },
     ],
   },
+  'reactions.add': {
+    tier: 3,
+    token: 'bot',
+    required: [
+      channel,
+      { name: 'name', error: 'invalid_name', documented: true },
+      { name: 'timestamp', error: 'message_not_found', documented: true },
+    ],
+  },
   'conversations.info': {
     tier: 3,
     token: 'bot',

@@ -41,6 +41,8 @@ export interface RecordedMessage {
   updates: number;
   /** Earlier versions, oldest first (the current one is not included). */
   history: Array<{ text?: string; blocks?: unknown[] }>;
+  /** Reactions on it (reactions.add), in the order they were first added, each with who added it. */
+  reactions?: Array<{ name: string; users: string[] }>;
 }
 
 export interface RecordedCall {

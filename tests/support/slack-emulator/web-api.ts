@@ -167,6 +167,8 @@ export class WebApi {
         return this.deleteMessage(channel as string, str(args.ts) as string);
       case 'conversations.info':
         return { channel: this.channelInfo(channel as string) };
+      case 'reactions.add':
+        return this.react(channel as string, str(args.timestamp) as string, str(args.name) as string);
       default:
         throw new ApiError('unknown_method');
     }
@@ -280,6 +282,19 @@ export class WebApi {
     let permalink = `https://${this.cfg.teamDomain}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
     if (m.thread_ts && m.thread_ts !== m.ts) permalink += `?thread_ts=${m.thread_ts}&cid=${channel}`;
     return { channel, permalink };
+  }
+
+  /** Like Slack: the message must exist, the name be an emoji name (no colons), and the bot may add each reaction once. */
+  private react(channel: string, ts: string, name: string): Result {
+    const m = this.ws.get(channel, ts);
+    if (!m) throw new ApiError('message_not_found');
+    if (!/^[a-z0-9_+'-]{1,100}$/.test(name)) throw new ApiError('invalid_name');
+    m.reactions ??= [];
+    let r = m.reactions.find((x) => x.name === name);
+    if (!r) m.reactions.push((r = { name, users: [] }));
+    if (r.users.includes(this.cfg.botUserId)) throw new ApiError('already_reacted');
+    r.users.push(this.cfg.botUserId);
+    return {};
   }
 
   private deleteMessage(channel: string, ts: string): Result {

@@ -1,0 +1,58 @@
+// Button presses (block_actions) → the chat core. Acknowledged first, so
+// Slack hears back within its 3 seconds whatever the work takes (the same in
+// Socket Mode and HTTP mode); the answer goes to the presser alone, through
+// the press's response_url. A double click never gets here twice (global dedupe).
+import type { AllMiddlewareArgs, BlockAction, ButtonAction, RespondFn, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { ChatActions } from '../../../dispatch/chat-actions.js';
+import { isExternalSender } from '../../../domain/permissions.js';
+import type { Logger } from '../../../observability/logger.js';
+import { renderMessage } from '../../render/block-kit.js';
+
+export interface ActionDeps {
+  chat: ChatActions;
+  logger: Logger;
+}
+
+type PressArgs = Pick<SlackActionMiddlewareArgs<BlockAction<ButtonAction>>, 'ack' | 'body' | 'action'> & { respond: RespondFn; context: AllMiddlewareArgs['context'] };
+
+/** The shared adapter: who pressed what on which message, to the core and back. */
+export async function answerPress({ ack, body, action, respond, context }: PressArgs, deps: ActionDeps): Promise<void> {
+  await ack();
+  const container = body.container as { channel_id?: string; message_ts?: string; thread_ts?: string } | undefined;
+  const channel = body.channel?.id ?? container?.channel_id;
+  const ref = body.trigger_id ?? action.action_ts;
+  const answer = await deps.chat.pressed(
+    {
+      actionId: action.action_id,
+      ...(action.value !== undefined ? { value: action.value } : {}),
+      user: body.user.id,
+      ...(body.user.team_id ? { team: body.user.team_id } : {}),
+      ...(channel ? { channel } : {}),
+      ...(container?.message_ts ? { messageTs: container.message_ts } : {}),
+      ...(container?.thread_ts ? { threadTs: container.thread_ts } : {}),
+      sender: { external: isExternalSender(body.user.team_id, context.teamId ?? body.team?.id) },
+    },
+    ref,
+  );
+  deps.logger.info({ ref, action: action.action_id, user: body.user.id, channel, reply: answer.reply.kind }, 'answered a button press');
+  if (answer.message) await respond({ response_type: 'ephemeral', replace_original: false, ...renderMessage(answer.message) });
+}
+
+export function cancelJobPressed(deps: ActionDeps) {
+  return async function handleCancelJobPress(args: PressArgs): Promise<void> {
+    await answerPress(args, deps);
+  };
+}
+
+export function retryJobPressed(deps: ActionDeps) {
+  return async function handleRetryJobPress(args: PressArgs): Promise<void> {
+    await answerPress(args, deps);
+  };
+}
+
+/** Buttons that have no listener of their own here: the core knows them (question answers, …) or says they no longer work. */
+export function otherButtonPressed(deps: ActionDeps) {
+  return async function handleOtherButtonPress(args: PressArgs): Promise<void> {
+    await answerPress(args, deps);
+  };
+}

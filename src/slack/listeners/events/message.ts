@@ -1,0 +1,86 @@
+// Channel messages, thread replies, DMs and @mentions → the chat core. Thin:
+// filter what is no person's message, say who said what where, post the
+// answer in the thread. Redeliveries never reach here (global dedupe).
+import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import type { ChatActions, Surface } from '../../../dispatch/chat-actions.js';
+import { isExternalSender } from '../../../domain/permissions.js';
+import type { Logger } from '../../../observability/logger.js';
+import type { Metrics } from '../../../observability/metrics.js';
+import { renderMessage } from '../../render/block-kit.js';
+import type { SlackDelivery } from '../../delivery/slack-delivery.js';
+
+export interface MessageEventDeps {
+  chat: ChatActions;
+  logger: Logger;
+  metrics: Metrics;
+  /** Replies go through the Slack delivery (budgets, priority over progress). */
+  delivery: Pick<SlackDelivery, 'call'>;
+}
+
+export interface IncomingMessage {
+  channel: string;
+  user?: string;
+  text?: string;
+  ts: string;
+  thread_ts?: string;
+  channel_type?: string;
+  subtype?: string;
+  bot_id?: string;
+  /** The sender's team; differs from the workspace's for Slack Connect users. */
+  user_team?: string;
+  team?: string;
+}
+
+type EventArgs = { event: IncomingMessage; body: { event_id?: string; team_id?: string }; context: AllMiddlewareArgs['context'] };
+
+function surfaceOf(msg: IncomingMessage, mention: boolean): Surface {
+  if (msg.channel_type === 'im') return 'dm';
+  if (mention) return 'mention';
+  return msg.thread_ts && msg.thread_ts !== msg.ts ? 'thread' : 'message';
+}
+
+/** One person's message (from either event); the answer goes into its thread. */
+export async function answerMessage({ event: msg, body, context }: EventArgs, mention: boolean, deps: MessageEventDeps): Promise<void> {
+  if (msg.subtype !== undefined || msg.bot_id !== undefined || !msg.user || !msg.text) return;
+  const ref = body.event_id ?? msg.ts;
+  const botUserId = context.botUserId;
+  const addressed = msg.channel_type === 'im' || mention || (botUserId !== undefined && msg.text.includes(`<@${botUserId}>`));
+  const threadTs = msg.thread_ts ?? msg.ts;
+  const answer = await deps.chat.said(
+    {
+      text: msg.text,
+      channel: msg.channel,
+      user: msg.user,
+      addressed,
+      threadTs,
+      messageTs: msg.ts,
+      botUserId,
+      surface: surfaceOf(msg, mention),
+      team: msg.user_team ?? msg.team ?? body.team_id,
+      sender: {
+        // Group DMs count as DMs: they are nobody's channel, so only allowDMs opens them.
+        dm: msg.channel_type === 'im' || msg.channel_type === 'mpim',
+        external: isExternalSender(msg.user_team ?? msg.team, context.teamId ?? body.team_id),
+      },
+    },
+    ref,
+  );
+  const { reply } = answer;
+  if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
+  if (reply.kind !== 'silent') deps.logger.info({ ref, channel: msg.channel, user: msg.user, reply: reply.kind }, 'answered a message');
+  if (answer.message) {
+    await deps.delivery.call({ method: 'chat.postMessage', args: { channel: msg.channel, thread_ts: threadTs, ...renderMessage(answer.message) }, priority: 'urgent' });
+  }
+}
+
+export function messageReceived(deps: MessageEventDeps) {
+  return async function handleMessageEvent(args: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs): Promise<void> {
+    await answerMessage({ event: args.message as IncomingMessage, body: args.body as EventArgs['body'], context: args.context }, false, deps);
+  };
+}
+
+export function appMentioned(deps: MessageEventDeps) {
+  return async function handleAppMention(args: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs): Promise<void> {
+    await answerMessage({ event: args.event as IncomingMessage, body: args.body as EventArgs['body'], context: args.context }, true, deps);
+  };
+}
