@@ -116,6 +116,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     enqueue: (data, priority) => queue.enqueue(data, priority),
     lockLeaseMs: timings.lockLeaseMs,
     logger,
+    servesInference: () => config.ollamaUrl !== undefined,
   });
   const chat = new ChatRequests({ jobs, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
   registerMessageListeners(app, { chat, dedupe, logger, metrics, delivery });

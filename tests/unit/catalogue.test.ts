@@ -82,7 +82,8 @@ describe('parseCatalogue', () => {
       name: 'local',
       workspace: '/srv/checkouts/local',
       branch: 'main',
-      agent: { backend: 'ollama', model: 'qwen2.5-coder:32b' },
+      // The built-in agent's caps default; its time cap ends before timeoutMinutes (90).
+      agent: { backend: 'ollama', model: 'qwen2.5-coder:32b', allow: [], maxIterations: 30, maxTokens: 500_000, maxMinutes: 88 },
       admins: [],
       env: [],
       priority: 0,
