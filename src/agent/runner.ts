@@ -224,7 +224,6 @@ export class AgentRunner {
   /** Step 2 for `agent: { backend: ollama }`: the built-in coding loop (builtin/coding-loop.ts). */
   private async runBuiltin(b: BuiltinAgentOptions): Promise<RunnerOutcome> {
     const o = this.options;
-    await this.progress(2, `built-in agent (${b.model})`);
     const url = this.deps.env[AGENT_ENV.inferenceUrl];
     const chat = this.deps.chatModel ?? (url ? new OllamaChatModel({ url, token: this.deps.env[AGENT_ENV.inferenceToken] }) : undefined);
     if (!chat) return this.fail(2, `the built-in agent needs the inference endpoint, but ${AGENT_ENV.inferenceUrl} is not set`, false);
@@ -240,7 +239,8 @@ export class AgentRunner {
       reporter: {
         iteration: async (n, max, last) => {
           batcher.flush();
-          await this.progress(2, `iteration ${n} of at most ${max}${last.length ? ` · after ${last.join(', ')}` : ''}`);
+          const after = last.length ? ` · after ${last.join(', ')}` : n === 1 ? ` · ${b.model}` : '';
+          await this.progress(2, `iteration ${n} of at most ${max}${after}`);
         },
         usage: (turn) => this.emit({ type: 'usage', model: b.model, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens }),
         log: (line) => batcher.add(line),
