@@ -1,7 +1,8 @@
 // The runner with the built-in agent (`agent: { backend: ollama }`) against
-// the real Redis: its events read back with the shared schema. The model is
-// a scripted ChatModel here (the loop's port); the same runner against the
-// Ollama double, through the official client, is in agent-builtin-ollama.test.ts.
+// the real Redis: its events read back with the shared schema. The model is a
+// scripted ChatModel (the loop's port) for the caps, and the Ollama double
+// behind the official `ollama` client (SWITCHBOARD_INFERENCE_URL) for the
+// whole path over HTTP.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { AgentRunner } from '../../src/agent/runner.js';
 import type { BuiltinAgentOptions, RunnerOptions } from '../../src/agent/runner-options.js';
 import type { ChatModel, ChatTurn, ToolCall } from '../../src/agent/builtin/chat-model.js';
 import { parseAgentEvent, type AgentEvent } from '../../src/domain/events.js';
+import { OllamaDouble } from '../support/ollama-double/index.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `sbtest:builtin:${randomBytes(4).toString('hex')}:`;
@@ -43,7 +45,7 @@ function scripted(script: Partial<ChatTurn>[], then?: Partial<ChatTurn>): ChatMo
   };
 }
 
-function start(builtin: Partial<BuiltinAgentOptions>, chatModel: ChatModel) {
+function start(builtin: Partial<BuiltinAgentOptions>, chatModel?: ChatModel, env: NodeJS.ProcessEnv = {}) {
   const jobId = randomBytes(6).toString('hex');
   const workspaceDir = mkdtempSync(join(tmp, 'ws-'));
   writeFileSync(join(workspaceDir, 'README.md'), '# demo\n');
@@ -69,7 +71,7 @@ function start(builtin: Partial<BuiltinAgentOptions>, chatModel: ChatModel) {
   const conn = new Redis(REDIS_URL);
   const control = new Redis(REDIS_URL);
   connections.push(conn, control);
-  const runner = new AgentRunner(options, { redis: conn, controlRedis: control, env: {}, log: () => undefined, chatModel });
+  const runner = new AgentRunner(options, { redis: conn, controlRedis: control, env, log: () => undefined, ...(chatModel ? { chatModel } : {}) });
   return { runner, jobId, workspaceDir };
 }
 
@@ -171,4 +173,69 @@ test('without an inference endpoint the built-in agent fails at once, saying so'
   );
   expect(await runner.run()).toBe('failed');
   expect((await eventsOf(jobId)).at(-1)).toMatchObject({ type: 'failed', retryable: false, reason: 'the built-in agent needs the inference endpoint, but SWITCHBOARD_INFERENCE_URL is not set' });
+});
+
+describe('against the Ollama double, through the official client', () => {
+  let double: OllamaDouble;
+  beforeAll(async () => {
+    double = await OllamaDouble.start();
+  });
+  afterAll(() => double.close());
+
+  test('the tool calls it scripts write the file; every request carries the tools, the results so far and the job token', async () => {
+    double.reply(
+      { content: 'Let me look.', toolCalls: [{ function: { name: 'list_files', arguments: {} } }] },
+      { toolCalls: [{ function: { name: 'write_file', arguments: { path: 'docs/fix.md', content: 'Fixed.\n' } } }] },
+      { content: 'Wrote docs/fix.md with the fix note.' },
+    );
+    const env = { SWITCHBOARD_INFERENCE_URL: double.url, SWITCHBOARD_INFERENCE_TOKEN: 'job-token-1' };
+    const { runner, jobId, workspaceDir } = start({}, undefined, env);
+    const before = double.generations().length;
+
+    expect(await runner.run()).toBe('done');
+
+    expect(readFileSync(join(workspaceDir, 'docs', 'fix.md'), 'utf8')).toBe('Fixed.\n');
+    const events = await eventsOf(jobId);
+    expect(events.at(-1)).toMatchObject({ type: 'done', summary: 'Wrote docs/fix.md with the fix note.\n\nFiles written: docs/fix.md' });
+    // Usage is what the endpoint counted (its statistics chunk), one event per turn.
+    const usage = events.filter((e) => e.type === 'usage');
+    expect(usage).toHaveLength(3);
+    expect(usage.every((u) => u.type === 'usage' && u.promptTokens > 0)).toBe(true);
+
+    const sent = double.generations().slice(before);
+    expect(sent).toHaveLength(3);
+    for (const r of sent) {
+      expect(r.path).toBe('/api/chat');
+      expect(r.headers.authorization).toBe('Bearer job-token-1');
+      expect(r.body).toMatchObject({ model: 'qwen2.5-coder:7b', stream: false });
+      expect((r.body?.tools as { function: { name: string } }[]).map((t) => t.function.name)).toEqual([
+        'list_files', 'read_file', 'search_files', 'write_file', 'run_command', 'finish',
+      ]);
+    }
+    const last = sent[2]?.body?.messages as { role: string; content: string; tool_name?: string; tool_calls?: unknown[] }[];
+    expect(last.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'tool']);
+    expect(last[3]).toMatchObject({ role: 'tool', tool_name: 'list_files', content: 'README.md' });
+    expect(last[4]?.tool_calls).toEqual([{ function: { name: 'write_file', arguments: { path: 'docs/fix.md', content: 'Fixed.\n' } } }]);
+    expect(last[5]).toMatchObject({ role: 'tool', tool_name: 'write_file', content: 'wrote 7 bytes to docs/fix.md' });
+  });
+
+  test('a model the endpoint does not have fails the job with what the endpoint said', async () => {
+    const env = { SWITCHBOARD_INFERENCE_URL: double.url };
+    const { runner, jobId } = start({ model: 'no-such-model:1b' }, undefined, env);
+    expect(await runner.run()).toBe('failed');
+    expect((await eventsOf(jobId)).at(-1)).toMatchObject({
+      type: 'failed',
+      retryable: true,
+      reason: 'the inference endpoint failed: model "no-such-model:1b" not found, try pulling it first',
+    });
+  });
+
+  test('the time cap aborts a request that waits for its first token', async () => {
+    double.reply({ content: 'too late', firstTokenDelayMs: 60_000 });
+    const aborted = new Promise((resolve) => double.once('aborted', resolve));
+    const { runner, jobId } = start({ limits: { maxIterations: 5, maxTokens: 100_000, maxWallMs: 300 } }, undefined, { SWITCHBOARD_INFERENCE_URL: double.url });
+    expect(await runner.run()).toBe('failed');
+    expect((await eventsOf(jobId)).at(-1)).toMatchObject({ type: 'failed', reason: 'the built-in agent ran out of time: its cap is 300 ms (agent.maxMinutes)' });
+    await aborted; // the endpoint saw the client go away
+  });
 });
