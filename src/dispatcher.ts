@@ -121,6 +121,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     enqueue: (data, priority) => queue.enqueue(data, priority),
     lockLeaseMs: timings.lockLeaseMs,
     logger,
+    servesInference: () => config.ollamaUrl !== undefined,
   });
   const supervisor = new JobSupervisor({
     redis,

@@ -2,6 +2,7 @@
 // environment. Parsed once, with every problem named.
 import { parseArgs } from 'node:util';
 import { AGENT_ENV } from '../domain/agent-contract.js';
+import type { LoopLimits } from './builtin/coding-loop.js';
 
 export interface RunnerOptions {
   jobId: string;
@@ -30,7 +31,19 @@ export interface RunnerOptions {
    * wait for the end of a piped stdin (SWITCHBOARD_AGENT_STDIN=closed).
    */
   agentStdin?: 'pipe' | 'closed';
+  /** Set for `agent: { backend: ollama }`: the built-in coding loop runs instead of `command`. */
+  builtin?: BuiltinAgentOptions;
 }
+
+export interface BuiltinAgentOptions {
+  model: string;
+  /** Argument vectors the agent may run (agent.allow). */
+  allow: string[][];
+  limits: LoopLimits;
+}
+
+/** When the dispatcher does not say (an older dispatcher, a test): the catalogue's defaults. */
+export const BUILTIN_LIMIT_DEFAULTS: LoopLimits = { maxIterations: 30, maxTokens: 500_000, maxWallMs: 50 * 60_000 };
 
 export class RunnerUsageError extends Error {}
 
@@ -73,12 +86,16 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
   const request = need(positionals.join(' ').trim() || undefined, 'the request (last argument)');
   const project = need(env[AGENT_ENV.project], 'PROJECT in the environment');
   let command: string[] = [];
-  try {
-    const given: unknown = JSON.parse(env[AGENT_ENV.agentCommand] ?? '');
-    if (!Array.isArray(given) || given.length === 0 || !given.every((p) => typeof p === 'string')) throw new Error();
-    command = given as string[];
-  } catch {
-    problems.push('SWITCHBOARD_AGENT_COMMAND must be a JSON array of strings (the project\'s agent.command)');
+  const wantsBuiltin = Boolean(env[AGENT_ENV.agentBackend]);
+  const builtin = wantsBuiltin ? parseBuiltin(env, problems) : undefined;
+  if (!wantsBuiltin) {
+    try {
+      const given: unknown = JSON.parse(env[AGENT_ENV.agentCommand] ?? '');
+      if (!Array.isArray(given) || given.length === 0 || !given.every((p) => typeof p === 'string')) throw new Error();
+      command = given as string[];
+    } catch {
+      problems.push('SWITCHBOARD_AGENT_COMMAND must be a JSON array of strings (the project\'s agent.command)');
+    }
   }
   const workspaceMounted = env[AGENT_ENV.workspaceMounted] === 'true';
   if (!workspaceMounted && !env[AGENT_ENV.repo]) problems.push('SWITCHBOARD_REPO is missing and no workspace is mounted');
@@ -103,7 +120,37 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     command,
     secretNames: (env[AGENT_ENV.secretNames] ?? '').split(',').map((n) => n.trim()).filter(Boolean),
     agentStdin: env[AGENT_ENV.agentStdin] === 'closed' ? 'closed' : 'pipe',
+    ...(builtin ? { builtin } : {}),
   };
+}
+
+function parseBuiltin(env: Record<string, string | undefined>, problems: string[]): BuiltinAgentOptions | undefined {
+  const before = problems.length;
+  if (env[AGENT_ENV.agentBackend] !== 'ollama') problems.push(`${AGENT_ENV.agentBackend} must be ollama (the only built-in backend)`);
+  const model = env[AGENT_ENV.agentModel];
+  if (!model) problems.push(`${AGENT_ENV.agentModel} is missing (the project's agent.model)`);
+  let allow: string[][] = [];
+  try {
+    const given: unknown = JSON.parse(env[AGENT_ENV.agentAllow] || '[]');
+    if (!Array.isArray(given) || !given.every((a) => Array.isArray(a) && a.length > 0 && a.every((p) => typeof p === 'string'))) throw new Error();
+    allow = given as string[][];
+  } catch {
+    problems.push(`${AGENT_ENV.agentAllow} must be a JSON list of argument lists, like [["npm","test"]] (the project's agent.allow)`);
+  }
+  const positive = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) problems.push(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const d = BUILTIN_LIMIT_DEFAULTS;
+  const limits: LoopLimits = {
+    maxIterations: Math.floor(positive(AGENT_ENV.agentMaxIterations, d.maxIterations)),
+    maxTokens: Math.floor(positive(AGENT_ENV.agentMaxTokens, d.maxTokens)),
+    maxWallMs: Math.round(positive(AGENT_ENV.agentMaxSeconds, d.maxWallMs / 1000) * 1000),
+  };
+  return problems.length > before || !model ? undefined : { model, allow, limits };
 }
 
 /** `{prompt}` (and `{issue}`, `{project}`) substituted into each argument: no shell involved. */

@@ -19,6 +19,12 @@ import { parseProtocolLine, PROTOCOL_PREFIX, stdinLineFor, type Verdict } from '
 import { findPrUrl, summarize } from './result.js';
 import { commandFor, type RunnerOptions } from './runner-options.js';
 import { redactSecrets } from '../config/redact.js';
+import { AGENT_ENV } from '../domain/agent-contract.js';
+import type { ChatModel } from './builtin/chat-model.js';
+import { OllamaChatModel } from './builtin/ollama-chat-model.js';
+import { runCodingLoop } from './builtin/coding-loop.js';
+import { WorkspaceTools } from './builtin/workspace-tools.js';
+import type { BuiltinAgentOptions } from './runner-options.js';
 
 const STEPS = ['prepare workspace', 'run agent', 'finish'] as const;
 const CANCEL_GRACE_MS = 10_000;
@@ -55,6 +61,8 @@ export interface RunnerDeps {
   log: (msg: string) => void;
   /** How long a cancelled command gets between SIGTERM and SIGKILL (default 10 s). */
   cancelGraceMs?: number;
+  /** The built-in agent's model; default the `ollama` client on SWITCHBOARD_INFERENCE_URL. */
+  chatModel?: ChatModel;
 }
 
 export type RunnerOutcome = 'done' | 'failed';
@@ -68,6 +76,8 @@ export class AgentRunner {
   /** Follow-ups that arrived before the agent command started. */
   private pendingInput: string[] = [];
   private agentEnded = false;
+  /** Stops the built-in agent's model turn or command in flight. */
+  private readonly builtinAbort = new AbortController();
 
   constructor(
     private readonly options: RunnerOptions,
@@ -81,6 +91,7 @@ export class AgentRunner {
     if (this.cancelled) return;
     this.cancelled = reason;
     this.current?.terminate(this.grace);
+    this.builtinAbort.abort();
   }
 
   private get grace(): number {
@@ -139,6 +150,7 @@ export class AgentRunner {
     if (this.cancelled) return this.fail(1, this.cancelled, true);
     if (!prepared.ok) return this.fail(1, prepared.reason, true);
 
+    if (o.builtin) return this.runBuiltin(o.builtin);
     await this.progress(2, commandFor(o)[0]);
     const output: string[] = [];
     // Output and the command's events reach the stream in the order it printed them.
@@ -208,6 +220,46 @@ export class AgentRunner {
       commit: verdict?.commit,
     });
     return 'done';
+  }
+
+  /** Step 2 for `agent: { backend: ollama }`: the built-in coding loop (builtin/coding-loop.ts). */
+  private async runBuiltin(b: BuiltinAgentOptions): Promise<RunnerOutcome> {
+    const o = this.options;
+    const url = this.deps.env[AGENT_ENV.inferenceUrl];
+    const chat = this.deps.chatModel ?? (url ? new OllamaChatModel({ url, token: this.deps.env[AGENT_ENV.inferenceToken] }) : undefined);
+    if (!chat) return this.fail(2, `the built-in agent needs the inference endpoint, but ${AGENT_ENV.inferenceUrl} is not set`, false);
+    if (this.cancelled) return this.fail(2, this.cancelled, true);
+    const batcher = new LineBatcher((lines) => void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`)));
+    const outcome = await runCodingLoop({
+      chat,
+      model: b.model,
+      tools: new WorkspaceTools({ root: o.workspaceDir, allow: b.allow, env: this.deps.env }),
+      limits: b.limits,
+      task: o.prompt,
+      signal: this.builtinAbort.signal,
+      reporter: {
+        iteration: async (n, max, last) => {
+          batcher.flush();
+          const after = last.length ? ` · after ${last.join(', ')}` : n === 1 ? ` · ${b.model}` : '';
+          await this.progress(2, `iteration ${n} of at most ${max}${after}`);
+        },
+        usage: (turn) => this.emit({ type: 'usage', model: b.model, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens }),
+        log: (line) => batcher.add(line),
+      },
+    });
+    batcher.flush();
+    switch (outcome.kind) {
+      case 'cancelled':
+        return this.fail(2, this.cancelled ?? 'cancelled', true);
+      case 'failed':
+        return this.fail(2, outcome.reason, outcome.retryable);
+      case 'done': {
+        await this.progress(3);
+        const changed = outcome.filesWritten.length ? `\n\nFiles written: ${outcome.filesWritten.join(', ')}` : '\n\nNo files were written.';
+        await this.emit({ type: 'done', summary: outcome.summary + changed, branch: o.branch });
+        return 'done';
+      }
+    }
   }
 
   private async emitFinal(body: Verdict): Promise<RunnerOutcome> {

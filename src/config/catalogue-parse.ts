@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { PROJECT_NAME, type Catalogue, type Project } from '../domain/project.js';
-import { agent, BUILTIN_DEFAULTS, defaultsSchema, parseMemory, projectSchema, topSchema } from './catalogue-schema.js';
+import { agent, BUILTIN_DEFAULTS, builtinAgent, defaultsSchema, parseMemory, projectSchema, topSchema } from './catalogue-schema.js';
 import { describeValue, issueLines } from './catalogue-problems.js';
 
 class ProjectCatalogue implements Catalogue {
@@ -50,12 +50,18 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
       `${at}.agent: required — give agent.command (like ["claude", "-p", "{prompt}"]) or agent.backend: ollama with agent.model, here or under defaults`,
     );
   } else if (a) {
+    const builtinOnly = (['allow', 'maxIterations', 'maxTokens', 'maxMinutes'] as const).filter((k) => a[k] !== undefined);
     if (a.command && (a.backend || a.model)) {
       problems.push(`${agentAt}: give either command or backend + model, not both`);
+    } else if (a.command && builtinOnly.length) {
+      problems.push(`${agentAt}: ${builtinOnly.join(', ')} only apply to the built-in agent (backend: ollama) — remove them, or replace command with backend and model`);
     } else if (a.command) {
       agentValue = { command: a.command };
     } else if (a.backend && a.model) {
-      agentValue = { backend: a.backend, model: a.model };
+      const timeout = (parsed.success ? parsed.data.timeoutMinutes : undefined) ?? defaults.timeoutMinutes ?? BUILTIN_DEFAULTS.timeoutMinutes;
+      const builtin = builtinAgent({ ...a, backend: a.backend, model: a.model }, timeout);
+      if (typeof builtin === 'string') problems.push(`${agentAt}.maxMinutes: ${builtin}`);
+      else agentValue = builtin;
     } else if (a.backend) {
       problems.push(`${agentAt}.model: required with backend: ollama — name a model the inference router serves, like qwen2.5-coder:32b`);
     } else if (a.model) {

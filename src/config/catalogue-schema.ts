@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { workspacePathProblem } from '../domain/workspace-path.js';
 import { ENV_NAMES } from './env.js';
+import type { BuiltinAgent } from '../domain/project.js';
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
@@ -88,7 +89,46 @@ export const agent = z.strictObject({
     .optional(),
   backend: z.literal('ollama', { error: 'the only built-in backend is ollama' }).optional(),
   model: z.string().min(1, { error: 'must not be empty' }).optional(),
+  // The built-in agent's commands and caps (backend: ollama only).
+  allow: z
+    .array(
+      z
+        .array(z.string().min(1, { error: 'must not be empty' }), { error: 'must be a command as a list of arguments, like ["npm", "test"]' })
+        .min(1, { error: 'must not be empty — give the command and its arguments, like ["npm", "test"]' }),
+      { error: 'must be a list of commands, each a list of arguments, like [["npm", "test"]]' },
+    )
+    .optional(),
+  maxIterations: z.number({ error: 'must be a whole number of model turns, like 30' }).int({ error: 'must be a whole number' }).positive({ error: 'must be at least 1' }).optional(),
+  maxTokens: z.number({ error: 'must be a whole number of tokens, like 500000' }).int({ error: 'must be a whole number' }).positive({ error: 'must be at least 1' }).optional(),
+  maxMinutes: z.number({ error: 'must be a number of minutes, like 30' }).positive({ error: 'must be more than 0' }).optional(),
 });
+/** The built-in agent's caps when the catalogue names none. */
+export const BUILTIN_AGENT_DEFAULTS = { maxIterations: 30, maxTokens: 500_000 } as const;
+
+/**
+ * The built-in agent with its caps filled in. Its time cap defaults to the
+ * project's timeoutMinutes less 2 minutes (at least half of it), so that the
+ * loop ends with its own reason before the dispatcher's time limit fires;
+ * for the same reason a given maxMinutes must be below timeoutMinutes.
+ * @returns the agent, or the problem with maxMinutes.
+ */
+export function builtinAgent(
+  a: { backend: 'ollama'; model: string; allow?: string[][]; maxIterations?: number; maxTokens?: number; maxMinutes?: number },
+  timeoutMinutes: number,
+): BuiltinAgent | string {
+  if (a.maxMinutes !== undefined && a.maxMinutes >= timeoutMinutes) {
+    return `must be less than the project's timeoutMinutes (${timeoutMinutes}), or the job's time limit ends it before the agent can report — lower it, or raise timeoutMinutes`;
+  }
+  return {
+    backend: a.backend,
+    model: a.model,
+    allow: a.allow ?? [],
+    maxIterations: a.maxIterations ?? BUILTIN_AGENT_DEFAULTS.maxIterations,
+    maxTokens: a.maxTokens ?? BUILTIN_AGENT_DEFAULTS.maxTokens,
+    maxMinutes: a.maxMinutes ?? Math.max(timeoutMinutes - 2, timeoutMinutes / 2),
+  };
+}
+
 const priority = z.number({ error: 'must be a whole number (larger runs earlier)' }).int({ error: 'must be a whole number (larger runs earlier)' });
 const timeoutMinutes = z
   .number({ error: 'must be a number of minutes, like 60' })

@@ -1,6 +1,6 @@
 // Turns a job and its project into what the spawner starts (DESIGN §5).
 import type { JobRecord } from '../domain/job.js';
-import type { Project } from '../domain/project.js';
+import type { BuiltinAgent, Project } from '../domain/project.js';
 import { repoPath } from '../domain/repositories.js';
 import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { AgentSpec } from '../spawners/spawner.js';
@@ -40,6 +40,18 @@ export function promptFor(job: Pick<JobRecord, 'issue' | 'project' | 'request'>,
   ].join('\n');
 }
 
+/** The built-in agent's model, allowed commands and caps, for the runner (agent/runner-options.ts). */
+export function builtinAgentEnv(agent: BuiltinAgent): Record<string, string> {
+  return {
+    [AGENT_ENV.agentBackend]: agent.backend,
+    [AGENT_ENV.agentModel]: agent.model,
+    [AGENT_ENV.agentAllow]: JSON.stringify(agent.allow),
+    [AGENT_ENV.agentMaxIterations]: String(agent.maxIterations),
+    [AGENT_ENV.agentMaxTokens]: String(agent.maxTokens),
+    [AGENT_ENV.agentMaxSeconds]: String(Math.round(agent.maxMinutes * 60)),
+  };
+}
+
 /** The agent's --redis-url: its own per-job user on the agents' Redis address (DESIGN §5 Credentials). */
 export function agentRedisUrl(base: string, credential: { username: string; password: string }): string {
   const url = new URL(base);
@@ -66,6 +78,7 @@ export function buildAgentSpec(
     [AGENT_ENV.branch]: project.branch,
   };
   if ('command' in project.agent) env[AGENT_ENV.agentCommand] = JSON.stringify(project.agent.command);
+  else Object.assign(env, builtinAgentEnv(project.agent));
   if (project.workspace) env[AGENT_ENV.workspaceMounted] = 'true';
   else if (project.repo) env[AGENT_ENV.repo] = project.repo;
   // The runner blanks these values out of everything it reports (logs, summary, reasons).

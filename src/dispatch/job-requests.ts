@@ -46,6 +46,8 @@ export interface JobRequestsDeps {
   enqueue: (data: QueuedJobData, priority: number) => Promise<void>;
   lockLeaseMs: number;
   logger: Logger;
+  /** Whether agents get an inference endpoint (SWITCHBOARD_INFERENCE_URL): the built-in agent needs one. */
+  servesInference: () => boolean;
 }
 
 const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
@@ -85,10 +87,11 @@ export class JobRequests {
     const { project } = resolved;
     const allowed = mayDispatch(project, req.channel, req.user, req.sender);
     if (!allowed.ok) return { kind: 'rejected', message: allowed.reason, ...(allowed.channels ? { channels: allowed.channels } : {}) };
-    if (!('command' in project.agent)) {
+    if ('backend' in project.agent && !this.deps.servesInference()) {
+      // The built-in agent's only model is the dispatcher's inference endpoint: without one it could not take a step.
       return {
         kind: 'rejected',
-        message: `${project.name} uses the built-in \`${project.agent.backend}\` agent, which this version of Switchboard cannot run yet. Give it an \`agent.command\` in the project catalogue instead.`,
+        message: `${project.name} uses the built-in \`${project.agent.backend}\` agent, but this Switchboard serves no inference (no Ollama endpoint is configured). Ask whoever runs Switchboard to set OLLAMA_URL, or give the project an \`agent.command\`.`,
       };
     }
 

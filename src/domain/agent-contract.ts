@@ -44,6 +44,14 @@ export const AGENT_ENV = {
   workspaceDir: 'SWITCHBOARD_WORKSPACE_DIR',
   /** `closed`: the command gets no stdin (for CLIs that read stdin to its end before they start); default a pipe for answers. */
   agentStdin: 'SWITCHBOARD_AGENT_STDIN',
+  // The built-in agent (`agent: { backend: ollama, … }`) instead of a command.
+  agentBackend: 'SWITCHBOARD_AGENT_BACKEND',
+  agentModel: 'SWITCHBOARD_AGENT_MODEL',
+  /** JSON list of argument vectors the built-in agent may run (agent.allow). */
+  agentAllow: 'SWITCHBOARD_AGENT_ALLOW',
+  agentMaxIterations: 'SWITCHBOARD_AGENT_MAX_ITERATIONS',
+  agentMaxTokens: 'SWITCHBOARD_AGENT_MAX_TOKENS',
+  agentMaxSeconds: 'SWITCHBOARD_AGENT_MAX_SECONDS',
 } as const;
 
 /** Labels (Docker) and labels (Kubernetes) on every agent. */

@@ -12,7 +12,7 @@ export interface Project {
   workspace?: string;
   branch: string;
   tracker?: { type: 'github' | 'gitlab' | 'jira'; repo: string };
-  agent: { command: string[] } | { backend: 'ollama'; model: string };
+  agent: { command: string[] } | BuiltinAgent;
   /** Channel IDs that may dispatch it; undefined = any channel. */
   channels?: string[];
   /** User IDs that may dispatch it; undefined = any user of this workspace. */
@@ -25,6 +25,18 @@ export interface Project {
   priority: number;
   timeoutMinutes: number;
   resources: { cpus: number; memoryBytes: number };
+}
+
+/** `agent: { backend: ollama, model, … }`: the runner's own coding loop on the inference endpoint. */
+export interface BuiltinAgent {
+  backend: 'ollama';
+  model: string;
+  /** Commands it may run, each an exact argument list; a last element "..." allows more arguments. */
+  allow: string[][];
+  /** Caps; each ends the job as failed when passed. Unset: the defaults in config/catalogue-schema.ts. */
+  maxIterations: number;
+  maxTokens: number;
+  maxMinutes: number;
 }
 
 export interface Catalogue {

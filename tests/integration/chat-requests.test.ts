@@ -49,6 +49,7 @@ let queued: QueuedJobData[];
 let chat: ChatRequests;
 let lock: ChannelLock;
 let delivery: SlackDelivery;
+let servesInference = true;
 
 const say = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({ text, channel: 'C0GENERAL', user: 'U0ALICE', addressed: true, threadTs: '1700000000.000100', ...over });
 
@@ -76,6 +77,7 @@ beforeEach(() => {
     enqueue: async (data) => void queued.push(data),
     lockLeaseMs: 60_000,
     logger: silentLogger,
+    servesInference: () => servesInference,
   });
   const control = new JobControl({
     store,
@@ -148,10 +150,21 @@ test('fix #5 without a project: the channel pinned project, else a question whic
   expect(ask.kind === 'rejected' && ask.message).toMatch(/Which project\?/);
 });
 
-test('a project on the built-in ollama agent is refused with what to do instead', async () => {
+test('a project on the built-in ollama agent is queued when the dispatcher serves inference', async () => {
   const reply = await chat.handle(say('fix #2 in local-llm'));
-  expect(reply.kind === 'rejected' && reply.message).toContain('agent.command');
-  expect(queued).toHaveLength(0);
+  expect(reply.kind === 'queued' && reply.job.project).toBe('local-llm');
+  expect(queued).toHaveLength(1);
+});
+
+test('without inference, a project on the built-in ollama agent is refused with what to do instead', async () => {
+  servesInference = false;
+  try {
+    const reply = await chat.handle(say('fix #2 in local-llm'));
+    expect(reply.kind === 'rejected' && reply.message).toMatch(/serves no inference.*OLLAMA_URL.*agent\.command/);
+    expect(queued).toHaveLength(0);
+  } finally {
+    servesInference = true;
+  }
 });
 
 test('projects, status and help', async () => {

@@ -82,7 +82,8 @@ describe('parseCatalogue', () => {
       name: 'local',
       workspace: '/srv/checkouts/local',
       branch: 'main',
-      agent: { backend: 'ollama', model: 'qwen2.5-coder:32b' },
+      // The built-in agent's caps default; its time cap ends before timeoutMinutes (90).
+      agent: { backend: 'ollama', model: 'qwen2.5-coder:32b', allow: [], maxIterations: 30, maxTokens: 500_000, maxMinutes: 88 },
       admins: [],
       env: [],
       priority: 0,
@@ -112,7 +113,7 @@ describe('parseCatalogue', () => {
     const uncommented = text.replace(/^ {2}# ?( {2}\S.*|billing-api:.*)$/gm, '  $1');
     expect(parseCatalogue(uncommented, 'uncommented').get('billing-api')).toMatchObject({
       workspace: '/srv/checkouts/billing-api',
-      agent: { backend: 'ollama', model: 'qwen2.5-coder:32b' },
+      agent: { backend: 'ollama', model: 'qwen2.5-coder:32b', allow: [['npm', 'test']], maxMinutes: 88 },
       resources: { cpus: 2, memoryBytes: 8 * GiB },
     });
   });
@@ -176,6 +177,12 @@ extra: 1
     ['tiny memory', 'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { memory: 1m }', /^projects\.p\.resources\.memory: is below the 6m minimum/],
     ['zero cpus', 'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { cpus: 0 }', /^projects\.p\.resources\.cpus: must be more than 0$/],
     ['wrong type', 'repo: https://x/a/b.git\nagent: { command: [x] }\nbranch: 7', /^projects\.p\.branch: must be a branch name$/],
+    ['allow with a command', 'repo: https://x/a/b.git\nagent: { command: [x], allow: [[npm, test]] }', /^projects\.p\.agent: allow only apply to the built-in agent \(backend: ollama\) — /],
+    ['allow as one string', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: ["npm test"] }', /^projects\.p\.agent\.allow\[0\]: must be a command as a list of arguments/],
+    ['allow with an empty command', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: [[]] }', /^projects\.p\.agent\.allow\[0\]: must not be empty/],
+    ['fractional iterations', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, maxIterations: 2.5 }', /^projects\.p\.agent\.maxIterations: must be a whole number$/],
+    ['zero tokens', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, maxTokens: 0 }', /^projects\.p\.agent\.maxTokens: must be at least 1$/],
+    ['time cap past the timeout', 'repo: https://x/a/b.git\ntimeoutMinutes: 20\nagent: { backend: ollama, model: m, maxMinutes: 20 }', /^projects\.p\.agent\.maxMinutes: must be less than the project's timeoutMinutes \(20\)/],
   ])('%s', (_label, body, expected) => {
     expect(problemsOf(one(body))).toEqual([expect.stringMatching(expected)]);
   });
@@ -197,6 +204,16 @@ extra: 1
     const body = 'repo: https://x/a/b.git\nagent: { command: [x] }';
     const yaml = `${one(body, 'web')}  WEB:\n    repo: https://x/a/c.git\n    agent: { command: [x] }\n`;
     expect(problemsOf(yaml)).toEqual([expect.stringMatching(/^projects\.WEB: same name as web apart from case/)]);
+  });
+
+  it('takes the built-in agent\'s allowed commands and caps; the time cap defaults to the timeout less 2 minutes, at least half of it', () => {
+    const cat = parseCatalogue(
+      `${one('repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: [[npm, test], [node, --test, "..."]], maxIterations: 5, maxTokens: 9000, maxMinutes: 1.5 }')}` +
+        '  short:\n    repo: https://x/a/c.git\n    timeoutMinutes: 3\n    agent: { backend: ollama, model: m }\n',
+      'x',
+    );
+    expect(cat.get('p')?.agent).toEqual({ backend: 'ollama', model: 'm', allow: [['npm', 'test'], ['node', '--test', '...']], maxIterations: 5, maxTokens: 9000, maxMinutes: 1.5 });
+    expect(cat.get('short')?.agent).toMatchObject({ allow: [], maxMinutes: 1.5 });
   });
 
   it('reports a bad defaults value once, not once per project', () => {
