@@ -123,7 +123,8 @@ export class JobControl {
       retryOf: { jobId: job.id, ...(link ? { link } : {}) },
       sender: { ...sender, ...(job.external ? { external: true } : {}) },
     });
-    if (outcome.kind !== 'queued') await this.deps.controls.releaseRetry(job.id);
+    // The claim only keeps two presses at once from starting two jobs; after that the channel lock does.
+    await this.deps.controls.releaseRetry(job.id);
     this.deps.logger.info({ jobId: job.id, by, outcome: outcome.kind }, 'retry requested');
     return { kind: 'retried', previous: job, outcome };
   }

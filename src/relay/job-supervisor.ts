@@ -188,7 +188,10 @@ export class JobSupervisor {
           await sleep(1000);
           continue;
         }
-        job = asCancelled(await this.applyEntries(job, entries, throttle, log), cancel);
+        job = await this.applyEntries(job, entries, throttle, log);
+        // A runner that was told to cancel reports a failure: it may arrive before this loop saw the request.
+        if (job.state === 'failed' && !cancel) cancel = await this.deps.controls.cancelRequest(jobId);
+        job = asCancelled(job, cancel);
         if (isFinished(job)) break;
 
         const now = this.now();
@@ -207,6 +210,7 @@ export class JobSupervisor {
         if (exitedBeforeRead && entries.length < READ_COUNT) {
           // The stream is drained and no result came: the agent died without a word.
           const code = exitedBeforeRead.exitCode === null ? 'an unknown code' : `code ${exitedBeforeRead.exitCode}`;
+          cancel ??= await this.deps.controls.cancelRequest(jobId);
           job = cancel
             ? cancelJob(job, cancel.by, now, cancel.reason)
             : failJob(job, `the agent exited with ${code} without reporting a result${exitedBeforeRead.detail ? ` (${exitedBeforeRead.detail})` : ''}`, now);
@@ -218,7 +222,9 @@ export class JobSupervisor {
           // A runner that just finished deletes its heartbeat right after its last event: read once more first.
           const late = await reader.read(0, READ_COUNT);
           if (late.length) {
-            job = asCancelled(await this.applyEntries(job, late, throttle, log), cancel);
+            job = await this.applyEntries(job, late, throttle, log);
+            if (job.state === 'failed' && !cancel) cancel = await this.deps.controls.cancelRequest(jobId);
+            job = asCancelled(job, cancel);
             continue;
           }
           job = failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);

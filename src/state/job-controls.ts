@@ -18,7 +18,7 @@ export interface CancelRequest {
 
 /** A control stream is short-lived: a job's handful of messages, gone with the job. */
 const CONTROL_MAXLEN = 100;
-/** A retry claim only has to outlive a double press and the new job's start. */
+/** A retry claim outlives a request even when its replica dies halfway (it is released at the end otherwise). */
 const RETRY_CLAIM_SECONDS = 60;
 
 export class JobControls {
@@ -53,7 +53,7 @@ export class JobControls {
     await this.redis.multi().xadd(key, 'MAXLEN', '~', CONTROL_MAXLEN, '*', 'm', JSON.stringify(msg)).expire(key, JOB_RECORD_TTL_SECONDS).exec();
   }
 
-  /** Claims the one retry of a finished job for a minute; false when a retry of it is already under way. */
+  /** Claims the retry of a finished job while the new one is being requested; false when a retry of it is under way. */
   async claimRetry(jobId: string): Promise<boolean> {
     assertJobId(jobId);
     return (await this.redis.set(this.keys.jobRetry(jobId), '1', 'EX', RETRY_CLAIM_SECONDS, 'NX')) === 'OK';

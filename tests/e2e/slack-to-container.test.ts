@@ -75,6 +75,12 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
 
     await eventually(async () => (await h.containers(channel)).length === 0, 'the agent container to be removed');
     expect(doneMessages(h, channel, request.ts)).toHaveLength(1);
+    // The request was marked taken, then done.
+    const marks = await h.emu.waitFor(() => {
+      const names = h.emu.messages({ channel }).find((m) => m.ts === request.ts)?.reactions?.map((r) => r.name);
+      return names?.includes('white_check_mark') && names;
+    }, { what: 'the ✅ reaction on the request' });
+    expect(marks).toEqual(['eyes', 'white_check_mark']);
 
     // BullMQ runs a job again when it thinks its worker stalled: a second run of the finished job
     // (awaited to its end through BullMQ) must not post the result again.

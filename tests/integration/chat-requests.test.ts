@@ -238,3 +238,68 @@ describe('limits and permissions (issue 5)', () => {
     expect(listed.kind === 'queued' && listed.job.external).toBe(true);
   });
 });
+
+describe('Cancel, Retry, list and thread text (issue 7)', () => {
+  const THREAD = '1700000000.000100';
+  const inThread = (text: string, user: string) => say(text, { user, threadTs: THREAD, messageTs: '1700000000.000900', addressed: false });
+
+  test('cancel: others are told who may; the requester cancels the queued job, which frees the channel; again is harmless', async () => {
+    const queuedReply = await chat.handle(say('fix #58 in billing-api', { messageTs: THREAD }));
+    const job = queuedReply.kind === 'queued' ? queuedReply.job : undefined;
+    expect(job?.requestTs).toBe(THREAD);
+
+    const refused = await chat.handle(inThread('stop', 'U0MALLORY'));
+    expect(refused).toMatchObject({ kind: 'not-allowed', action: 'cancel', job: { id: job?.id } });
+    expect(await lock.holder('C0GENERAL')).toBe(job?.id);
+
+    const cancelled = await chat.handle(inThread('cancel', 'U0ALICE'));
+    expect(cancelled).toMatchObject({ kind: 'cancelled-queued', job: { id: job?.id, state: 'cancelled', cancelledBy: 'U0ALICE' } });
+    expect(await lock.holder('C0GENERAL')).toBeNull();
+    expect(await chat.handle(inThread('cancel', 'U0ALICE'))).toMatchObject({ kind: 'already-finished', action: 'cancel' });
+    // Nothing left in the channel to cancel from outside the thread.
+    expect(await chat.handle(say('cancel', { threadTs: '1700000000.000999', messageTs: '1700000000.000999' }))).toEqual({ kind: 'no-job', action: 'cancel' });
+  });
+
+  test("a project admin may cancel someone else's job", async () => {
+    await chat.handle(say('fix #1 in vault', { channel: 'C0VAULT', user: 'U0ALICE' }));
+    expect((await chat.handle(say('cancel', { channel: 'C0VAULT', user: 'U0BOSS' }))).kind).toBe('cancelled-queued');
+  });
+
+  test('retry in the thread of a cancelled job queues the same request again, linked to the old job', async () => {
+    await chat.handle(say('fix #58 in billing-api', { messageTs: THREAD }));
+    await chat.handle(inThread('cancel', 'U0ALICE'));
+    expect((await chat.handle(inThread('retry', 'U0MALLORY'))).kind).toBe('not-allowed');
+    const retried = await chat.handle(inThread('retry', 'U0ALICE'));
+    expect(retried.kind).toBe('retried');
+    const next = retried.kind === 'retried' && retried.outcome.kind === 'queued' ? retried.outcome.job : undefined;
+    expect(next).toMatchObject({ project: 'billing-api', issue: 58, request: 'fix #58 in billing-api', user: 'U0ALICE', state: 'queued' });
+    expect(next?.retryOf?.jobId).toBe(retried.kind === 'retried' ? retried.previous.id : '');
+    expect(next?.threadTs).not.toBe(THREAD);
+    expect(queued).toHaveLength(2);
+    // `retry` outside any job's thread points at nothing.
+    expect(await chat.handle(say('retry', { threadTs: '1700000000.000999', messageTs: '1700000000.000999' }))).toEqual({ kind: 'no-job', action: 'retry' });
+  });
+
+  test('list shows the queued jobs a person may see, with places; a project they may not use stays hidden', async () => {
+    await chat.handle(say('fix #58 in billing-api'));
+    await chat.handle(say('fix #2 in vault', { channel: 'C0VAULT' }));
+    const mine = await chat.handle(say('list'));
+    expect(mine.kind === 'list' && mine.jobs.map((l) => [l.job.project, l.position])).toEqual([
+      ['billing-api', 1],
+      ['vault', 2],
+    ]);
+    const theirs = await chat.handle(say('jobs', { user: 'U0MALLORY' }));
+    expect(theirs.kind === 'list' && theirs.jobs.map((l) => l.job.project)).toEqual(['billing-api']);
+  });
+
+  test("other text in a job's thread goes to the thread-text handlers, commands first", async () => {
+    await chat.handle(say('fix #58 in billing-api', { messageTs: THREAD }));
+    const heard: string[] = [];
+    chat.onThreadText(async ({ text, job }) => (heard.push(`${job.issue}:${text}`), { kind: 'info', text: 'passed on' }));
+    expect(await chat.handle(inThread('also update the changelog', 'U0ALICE'))).toEqual({ kind: 'info', text: 'passed on' });
+    expect((await chat.handle(inThread('status', 'U0ALICE'))).kind).toBe('status');
+    // Not in a job's thread: chatter stays chatter.
+    expect(await chat.handle(say('also update the changelog', { addressed: false, threadTs: '1700000000.000999', messageTs: '1700000000.000998' }))).toEqual({ kind: 'silent' });
+    expect(heard).toEqual(['58:also update the changelog']);
+  });
+});
