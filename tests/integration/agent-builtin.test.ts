@@ -139,7 +139,7 @@ test('the time cap ends the job as failed with its reason, also while a turn han
   });
 });
 
-test('a cancel message stops the turn in flight; the job fails with who cancelled it', async () => {
+test('a cancel message stops the turn in flight; the job fails with the reason given', async () => {
   let turnStarted!: () => void;
   const started = new Promise<void>((r) => (turnStarted = r));
   const hangs: ChatModel = {
