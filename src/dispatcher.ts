@@ -29,6 +29,10 @@ import { JobControls } from './state/job-controls.js';
 import { AuditLog } from './state/audit-log.js';
 import { JobControl } from './dispatch/job-control.js';
 import { ChatActions } from './dispatch/chat-actions.js';
+import { DashboardData } from './dashboard/dashboard-data.js';
+import { dashboardAccess } from './dashboard/dashboard-access.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
+import { JobEventStreams } from './dashboard/job-event-stream.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -90,19 +94,31 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
   await queue.init();
 
-  const routes = healthRoutes(
-    [
-      { name: 'redis', check: async () => void (await redis.ping()) },
-      { name: `spawner (${spawner.kind})`, check: () => spawner.ping() },
-    ],
-    metrics,
-  );
+  // The job dashboard rides on PORT in every mode (read-only; DASHBOARD_TOKEN outside local mode).
+  const jobStreams = new JobEventStreams({ redis, keys, store, logger });
+  const routes = [
+    ...healthRoutes(
+      [
+        { name: 'redis', check: async () => void (await redis.ping()) },
+        { name: `spawner (${spawner.kind})`, check: () => spawner.ping() },
+      ],
+      metrics,
+    ),
+    ...dashboardRoutes({
+      access: dashboardAccess(config.slack.mode, config.dashboardToken),
+      data: new DashboardData({ redis, keys, store, waiting: () => queue.waiting() }),
+      streams: jobStreams,
+      logger,
+    }),
+  ];
+  const botToken = config.slack.botToken;
+  if (botToken === undefined) throw new Error('SLACK_BOT_TOKEN is required outside SLACK_MODE=local'); // loadConfig says so first
   const app = createSlackApp({ slack: config.slack, port: config.port, host: config.listenHost, routes, logger });
   registerErrorHandler(app, logger);
   // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
   const delivery = new SlackDelivery({
-    client: createDeliveryClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
-    token: config.slack.botToken,
+    client: createDeliveryClient({ token: botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
+    token: botToken,
     redis,
     keys,
     budgets: defaultBudgetSettings({ methodLimits: config.slackDelivery.methodBudgets, channelPostLimit: config.slackDelivery.channelPostBudget }),
@@ -187,6 +203,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
+      jobStreams.close();
       stopRestoringUsers();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();
