@@ -18,7 +18,7 @@ import { JobEventStreams } from '../../src/dashboard/job-event-stream.js';
 import type { QueuedJobData } from '../../src/dispatch/job-queue.js';
 import { aJob } from '../support/jobs.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
-import { launchBrowser, watchPageErrors } from '../support/browser.js';
+import { launchBrowser, waitForData, waitForExactText, waitForText, watchPageErrors } from '../support/browser.js';
 
 jest.setTimeout(60_000);
 
@@ -168,17 +168,17 @@ describe('what the dashboard shows', () => {
     const errors = watchPageErrors(page);
     try {
       await page.goto(`${base}/dashboard/jobs/${job.id}`);
-      await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('line before the page opened'));
-      await page.waitForFunction(() => document.getElementById('tail-status')?.textContent === 'live');
+      await waitForText(page, '#log', 'line before the page opened');
+      await waitForExactText(page, '#tail-status', 'live');
 
       await addEvent(job.id, { type: 'log', text: `printed while watching ${EVIL}`, level: 'info' });
-      await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('printed while watching'));
+      await waitForText(page, '#log', 'printed while watching');
       expect(await page.$eval('#log', (e) => e.textContent)).toContain(EVIL);
 
       await addEvent(job.id, { type: 'done', summary: 'all good' });
       await store().save({ ...job, state: 'done', finishedAt: Date.now(), summary: 'all good' });
-      await page.waitForFunction(() => document.getElementById('tail-status')?.textContent === 'the job has ended');
-      await page.waitForFunction(() => document.body.dataset.state === 'done');
+      await waitForExactText(page, '#tail-status', 'the job has ended');
+      await waitForData(page, 'state', 'done');
       const events = await page.$$eval('#events tbody tr', (rows) => rows.map((r) => r.children[1]?.textContent));
       expect(events).toEqual(['started', 'log', 'log', 'done']);
       expect(await page.$$('img')).toHaveLength(0);

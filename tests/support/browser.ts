@@ -25,3 +25,21 @@ export function watchPageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+// Waits written as page-side expressions: the tests are compiled without the DOM's types.
+const q = (selector: string) => `document.querySelector(${JSON.stringify(selector)})`;
+
+/** Waits until the element's text contains `text`. */
+export async function waitForText(page: Page, selector: string, text: string, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(`(${q(selector)}?.textContent ?? '').includes(${JSON.stringify(text)})`, { timeout });
+}
+
+/** Waits until the element's text is exactly `text`. */
+export async function waitForExactText(page: Page, selector: string, text: string, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(`${q(selector)}?.textContent === ${JSON.stringify(text)}`, { timeout });
+}
+
+/** Waits until `data-<key>` of the element (default body) is `value`. */
+export async function waitForData(page: Page, key: string, value: string, selector = 'body', timeout = 30_000): Promise<void> {
+  await page.waitForFunction(`${q(selector)}?.dataset[${JSON.stringify(key)}] === ${JSON.stringify(value)}`, { timeout });
+}
