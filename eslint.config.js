@@ -20,4 +20,9 @@ export default tseslint.config(
       ),
     },
   },
+  {
+    // The demo project's agent (runs with Node inside the agent image).
+    files: ['demo/**/*.mjs'],
+    languageOptions: { globals: Object.fromEntries(['console', 'process', 'setTimeout'].map((g) => [g, 'readonly'])) },
+  },
 );
