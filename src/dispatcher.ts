@@ -33,6 +33,13 @@ import { DashboardData } from './dashboard/dashboard-data.js';
 import { dashboardAccess } from './dashboard/dashboard-access.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { JobEventStreams } from './dashboard/job-event-stream.js';
+import { createLocalChat } from './local-chat/index.js';
+import { startWebServer, type WebServer } from './web/http.js';
+import type { HttpRoute } from './observability/http-routes.js';
+import type { JobNotifier } from './relay/job-notifier.js';
+import type { JobRecord } from './domain/job.js';
+import type { Keys } from './domain/keys.js';
+import type { Redis } from 'ioredis';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -111,23 +118,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       logger,
     }),
   ];
-  const botToken = config.slack.botToken;
-  if (botToken === undefined) throw new Error('SLACK_BOT_TOKEN is required outside SLACK_MODE=local'); // loadConfig says so first
-  const app = createSlackApp({ slack: config.slack, port: config.port, host: config.listenHost, routes, logger });
-  registerErrorHandler(app, logger);
-  // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
-  const delivery = new SlackDelivery({
-    client: createDeliveryClient({ token: botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
-    token: botToken,
-    redis,
-    keys,
-    budgets: defaultBudgetSettings({ methodLimits: config.slackDelivery.methodBudgets, channelPostLimit: config.slackDelivery.channelPostBudget }),
-    retries: config.slackDelivery.callRetries,
-    logger,
-    metrics,
-  });
-  delivery.start();
-  const notifier = new SlackJobNotifier(delivery);
+  const surface = config.slack.mode === 'local' ? localSurface(config, routes, { redis, logger, metrics }) : slackSurface(config, routes, { redis, keys, dedupe, logger, metrics });
+  const notifier = surface.notifier;
 
   const jobs = new JobRequests({
     catalogue: () => catalogue.current(),
@@ -176,7 +168,6 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const requests = new ChatRequests({ jobs, control, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
   // The platform-neutral chat core; Slack's listeners (and any other chat adapter) only adapt it.
   const chat = new ChatActions({ requests, control, audit, logger });
-  registerListeners(app, { chat, dedupe, logger, metrics, delivery });
 
   queue.startWorker(
     (jobId, signal) => supervisor.supervise(jobId, signal),
@@ -196,7 +187,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       .catch((err: unknown) => logger.warn({ err }, 'could not renew the leases of queued jobs'));
   }, timings.lockLeaseMs / 4);
 
-  await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
+  await surface.start(chat);
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
   return {
@@ -205,13 +196,77 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       clearInterval(leaseKeeper);
       jobStreams.close();
       stopRestoringUsers();
-      await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
+      await surface.stopListening();
       await queue.close();
-      await delivery.close();
+      await surface.close();
       await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
       catalogue.close();
       redis.disconnect();
       logger.info('stopped');
     },
+  };
+}
+
+/** The chat a dispatcher talks through: Slack (socket or http mode), or the local chat page (local mode). */
+interface ChatSurface {
+  notifier: JobNotifier & { threadLink(job: JobRecord): Promise<string | undefined> };
+  /** Binds the chat core to the chat and starts listening on PORT. */
+  start(chat: ChatActions): Promise<void>;
+  /** Takes no more messages. */
+  stopListening(): Promise<void>;
+  /** After the queue has stopped: what is left to deliver is delivered or kept. */
+  close(): Promise<void>;
+}
+
+function slackSurface(
+  config: Config,
+  routes: HttpRoute[],
+  deps: { redis: Redis; keys: Keys; dedupe: EventDedupe; logger: Logger; metrics: Metrics },
+): ChatSurface {
+  const { logger, metrics } = deps;
+  const botToken = config.slack.botToken;
+  if (botToken === undefined) throw new Error('SLACK_BOT_TOKEN is required outside SLACK_MODE=local'); // loadConfig says so first
+  const app = createSlackApp({ slack: config.slack, port: config.port, host: config.listenHost, routes, logger });
+  registerErrorHandler(app, logger);
+  // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
+  const delivery = new SlackDelivery({
+    client: createDeliveryClient({ token: botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
+    token: botToken,
+    redis: deps.redis,
+    keys: deps.keys,
+    budgets: defaultBudgetSettings({ methodLimits: config.slackDelivery.methodBudgets, channelPostLimit: config.slackDelivery.channelPostBudget }),
+    retries: config.slackDelivery.callRetries,
+    logger,
+    metrics,
+  });
+  delivery.start();
+  return {
+    notifier: new SlackJobNotifier(delivery),
+    async start(chat) {
+      registerListeners(app, { chat, dedupe: deps.dedupe, logger, metrics, delivery });
+      await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
+    },
+    async stopListening() {
+      await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
+    },
+    close: () => delivery.close(),
+  };
+}
+
+/** SLACK_MODE=local: the chat page and the dashboard on PORT, no Slack at all. */
+function localSurface(config: Config, routes: HttpRoute[], deps: { redis: Redis; logger: Logger; metrics: Metrics }): ChatSurface {
+  const local = createLocalChat({ redis: deps.redis, prefix: config.redis.prefix, logger: deps.logger, metrics: deps.metrics });
+  let server: WebServer | undefined;
+  return {
+    notifier: local.notifier,
+    async start(chat) {
+      server = await startWebServer({ port: config.port, host: config.listenHost, routes: [...routes, ...local.routes(chat)], logger: deps.logger });
+      deps.logger.info({ url: `http://localhost:${config.port}/` }, 'the local chat page is up: open it in a browser');
+    },
+    async stopListening() {
+      local.close();
+      await server?.close();
+    },
+    close: async () => undefined,
   };
 }
