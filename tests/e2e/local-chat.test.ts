@@ -93,15 +93,36 @@ describe('the local chat page', () => {
     expect(errors).toEqual([]);
   });
 
-  test('a second job runs in another channel beside it', async () => {
+  test('Cancel, confirmed in its dialog, stops a second job running in another channel', async () => {
     await page.click('#channel-list a[data-channel="random"]');
     await waitForData(page, 'channel', 'random');
-    const thread = await say(page, 'fix #1 in demo');
+    const thread = await say(page, 'fix #2 in slow');
     const threadSel = `#t-${thread} .thread`;
-    await waitForText(page, threadSel, 'is done', 120_000);
-    const status = await page.$eval(`${threadSel} .msg.bot`, (el) => el.textContent ?? '');
-    jobs.push(jobIdIn(status)!);
-    expect(new Set(jobs).size).toBe(2);
+    await page.waitForSelector(`${threadSel} .msg.bot button[data-action-id="job.cancel"]`);
+    const statusId = await page.$eval(`${threadSel} .msg.bot`, (el) => el.id);
+    await waitForText(page, `#${statusId}`, 'running', 60_000);
+
+    // The dialog asks first; "Keep it running" closes it and nothing happens.
+    const cancel = `#${statusId} button[data-action-id="job.cancel"]`;
+    await page.click(cancel);
+    await page.waitForSelector('#confirm[open]');
+    expect(await page.$eval('#confirm-title', (e) => e.textContent)).toBe('Cancel this job?');
+    expect(await page.$eval('#confirm-deny', (e) => e.textContent)).toBe('Keep it running');
+    await page.click('#confirm-deny');
+    await page.waitForSelector('#confirm:not([open])');
+    expect(await page.$(cancel)).not.toBeNull();
+
+    await page.click(cancel);
+    await page.waitForSelector('#confirm[open]');
+    await page.click('#confirm-ok');
+    await waitForText(page, `#${statusId}`, 'cancelled', 60_000);
+    await waitForText(page, threadSel, 'was cancelled', 60_000);
+    // No Cancel button once the job is over.
+    await page.waitForFunction(`!document.querySelector(${JSON.stringify(cancel)})`);
+    const id = jobIdIn(await page.$eval(`#${statusId}`, (el) => el.textContent ?? ''));
+    expect(id).toBeDefined();
+    jobs.push(id!);
+    expect(errors).toEqual([]);
   });
 
   test('the dashboard lists both jobs, and a job page tails the lines the agent printed', async () => {
@@ -109,7 +130,9 @@ describe('the local chat page', () => {
     const dashErrors = watchPageErrors(dash);
     try {
       await dash.goto(`${local.base}/dashboard`);
+      expect(jobs).toHaveLength(2);
       for (const id of jobs) await dash.waitForSelector(`#finished tr[data-job-id="${id}"]`);
+      expect(await dash.$eval(`#finished tr[data-job-id="${jobs[1]}"] .state`, (e) => e.textContent)).toBe('cancelled');
       const row = await dash.$eval(`#finished tr[data-job-id="${jobs[0]}"]`, (tr) => tr.textContent ?? '');
       expect(row).toContain('demo #1');
       expect(row).toContain('you');

@@ -3,6 +3,11 @@
 import { MAX_CODE_CHARS, escapeHtml, renderHtml, safeHref } from '../../src/local-chat/render/html.js';
 import { actions, bold, channel, code, contextLine, emoji, fields, link, mention, section, text, type Button, type Message } from '../../src/domain/message.js';
 import { expectGoldenText } from '../support/golden.js';
+import type { JobRecord } from '../../src/domain/job.js';
+import { statusMessage } from '../../src/messages/job-status.js';
+import { resultMessage } from '../../src/messages/job-result.js';
+import { helpMessage } from '../../src/messages/help.js';
+import { aJob, T0 } from '../support/jobs.js';
 
 const cancelButton: Button = {
   actionId: 'job.cancel',
@@ -14,7 +19,17 @@ const cancelButton: Button = {
 const jobLine = contextLine(text('requested by '), mention('you'), text(' · job '), code('j0000000001'));
 const names = { user: (id: string) => (id === 'you' ? 'you' : undefined), channel: (id: string) => (id === 'general' ? 'general' : undefined) };
 
+const NOW = T0 + 252_000;
+const running = aJob({ state: 'running', startedAt: T0 + 2000, step: 2, totalSteps: 3, stepName: 'run agent', stepText: 'writing tests', recentLogs: ['PASS a.test.ts', 'FAIL b.test.ts'], host: 'agent-1' });
+const finished = (over: Partial<JobRecord>): JobRecord => ({ ...running, finishedAt: T0 + 200_000, ...over });
+
+// The messages the bot really sends (src/messages/), as the local page shows them.
 const KINDS: Record<string, Message> = {
+  'status-queued': statusMessage(aJob(), NOW, { queuePosition: 2 }),
+  'status-running': statusMessage(running, NOW),
+  'result-done': resultMessage(finished({ state: 'done', summary: 'Fixed the rounding.\nAdded 3 tests.', prUrl: 'https://github.com/acme/billing-api/pull/77', branch: 'fix/58', promptTokens: 12_000, completionTokens: 3400 }), NOW),
+  'result-cancelled': resultMessage(finished({ state: 'cancelled', cancelledBy: 'you', reason: 'cancelled by you' }), NOW),
+  'help-reply': helpMessage(),
   queued: { blocks: [section(emoji('hourglass_flowing_sand'), text(' '), bold('demo #1'), text(' — queued: 2nd in line')), jobLine, actions(cancelButton)] },
   running: {
     blocks: [

@@ -41,7 +41,10 @@
       placeMessage(row, m);
     }
     // Safe: the server built this HTML from escaped text and checked links.
-    row.querySelector('.content').innerHTML = m.html;
+    const content = row.querySelector('.content');
+    content.innerHTML = m.html;
+    // Moments are sent in UTC; shown in the reader's own time zone.
+    for (const t of content.querySelectorAll('time[data-ts]')) t.textContent = new Date(Number(t.dataset.ts)).toLocaleTimeString();
     row.querySelector('.edited').textContent = m.editedTs ? `(updated ${new Date(m.editedTs).toLocaleTimeString()})` : '';
     if (m.editedTs) row.dataset.edited = String(m.editedTs);
     return row;
