@@ -6,7 +6,7 @@
 // when served, by the one HTML renderer.
 import type { Redis } from 'ioredis';
 import type { Message } from '../domain/message.js';
-import { escapeHtml, renderHtml, type HtmlNames } from './render/html.js';
+import { emojiChar, escapeHtml, renderHtml, type HtmlNames } from './render/html.js';
 
 export interface LocalMessage {
   id: string;
@@ -21,6 +21,8 @@ export interface LocalMessage {
   message?: Message;
   ts: number;
   editedTs?: number;
+  /** A short emoji name shown on the message, like a reaction: the mark of a request (taken, done, failed). */
+  mark?: string;
 }
 
 /** A message as the page receives it: the body already rendered to safe HTML. */
@@ -33,6 +35,8 @@ export interface WireMessage {
   html: string;
   ts: number;
   editedTs?: number;
+  /** The mark as a character (👀, ✅, ❌). */
+  mark?: string;
 }
 
 export const LOCAL_MESSAGE_TTL_SECONDS = 7 * 24 * 60 * 60;
@@ -63,6 +67,7 @@ export function toWire(m: LocalMessage, names: HtmlNames = {}): WireMessage {
   const wire: WireMessage = { id: m.id, channel: m.channel, author: m.author, user: m.user, html, ts: m.ts };
   if (m.threadId) wire.threadId = m.threadId;
   if (m.editedTs !== undefined) wire.editedTs = m.editedTs;
+  if (m.mark !== undefined) wire.mark = emojiChar(m.mark);
   return wire;
 }
 
@@ -85,6 +90,14 @@ export class LocalChatStore {
     const current = await this.get(id);
     if (!current) return false;
     await this.write({ ...current, message: content, editedTs: this.now() });
+    return true;
+  }
+
+  /** Sets the mark shown on a message (a request: taken, then done or failed); false when it is gone. */
+  async mark(id: string, mark: string): Promise<boolean> {
+    const current = await this.get(id);
+    if (!current) return false;
+    await this.write({ ...current, mark });
     return true;
   }
 

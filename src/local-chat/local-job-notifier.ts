@@ -3,7 +3,7 @@
 // the Slack notifier, without a rate limit to share.
 import type { JobRecord } from '../domain/job.js';
 import type { Message } from '../domain/message.js';
-import type { JobNotifier } from '../relay/job-notifier.js';
+import type { JobNotifier, RequestMark } from '../relay/job-notifier.js';
 import type { LocalChatStore } from './local-chat-store.js';
 
 export interface JobMessages {
@@ -12,6 +12,9 @@ export interface JobMessages {
 }
 
 export const BOT_USER = 'switchboard';
+
+/** How the page marks a request message (Slack: the same emoji as reactions). */
+const REQUEST_MARKS: Record<RequestMark, string> = { taken: 'eyes', done: 'white_check_mark', failed: 'x' };
 
 export class LocalJobNotifier implements JobNotifier {
   /** Updates of one job, in the order they were made. */
@@ -44,6 +47,11 @@ export class LocalJobNotifier implements JobNotifier {
   async postResult(job: JobRecord): Promise<void> {
     const thread = job.threadTs ?? job.statusTs;
     await this.store.post({ channel: job.channel, author: 'bot', user: BOT_USER, message: this.messages.result(job, this.now()), ...(thread ? { threadId: thread } : {}) });
+  }
+
+  /** Marks the person's request message, as Slack's reactions do. */
+  async markRequest(job: JobRecord, mark: RequestMark): Promise<void> {
+    if (job.requestTs) await this.store.mark(job.requestTs, REQUEST_MARKS[mark]);
   }
 
   /** The thread on the local page (a path on this site). */

@@ -83,6 +83,8 @@ describe('the local chat page', () => {
     const bots = await page.$$eval(`${threadSel} .msg.bot`, (els) => els.map((e) => e.textContent ?? ''));
     expect(bots).toHaveLength(2);
     expect(bots[1]).toMatch(/demo #1 is done/);
+    // The request itself is marked, as Slack's reactions mark it: taken, then done.
+    await waitForData(page, 'mark', '✅', `#m-${thread}`);
     const id = jobIdIn(shown.at(-1) ?? '');
     expect(id).toBeDefined();
     jobs.push(id!);

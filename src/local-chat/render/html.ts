@@ -63,6 +63,12 @@ export function safeHref(url: string): string | undefined {
   }
 }
 
+/** An emoji short name as its character, or `:name:`; names with odd characters are dropped. */
+export function emojiChar(name: string): string {
+  if (!EMOJI_NAME.test(name)) return '';
+  return EMOJI[name] ?? `:${name}:`;
+}
+
 function inline(p: Inline, names: HtmlNames): string {
   switch (p.type) {
     case 'text': {
@@ -85,8 +91,7 @@ function inline(p: Inline, names: HtmlNames): string {
       return `<a href="${escapeHtml(href)}"${external}>${label}</a>`;
     }
     case 'emoji':
-      if (!EMOJI_NAME.test(p.name)) return '';
-      return EMOJI[p.name] ?? `:${escapeHtml(p.name)}:`;
+      return escapeHtml(emojiChar(p.name));
     case 'time': {
       // The page shows it in the reader's time zone; UTC until its script has run.
       if (!Number.isFinite(p.at)) return '';

@@ -35,7 +35,7 @@
       row.append(el('div', 'avatar', who.slice(0, 1).toUpperCase()));
       const body = el('div', 'body');
       const head = el('div', 'head');
-      head.append(el('span', 'who', who), el('span', 'when', new Date(m.ts).toLocaleTimeString()), el('span', 'edited'));
+      head.append(el('span', 'who', who), el('span', 'when', new Date(m.ts).toLocaleTimeString()), el('span', 'edited'), el('span', 'mark'));
       body.append(head, el('div', 'content'));
       row.append(body);
       placeMessage(row, m);
@@ -47,6 +47,8 @@
     for (const t of content.querySelectorAll('time[data-ts]')) t.textContent = new Date(Number(t.dataset.ts)).toLocaleTimeString();
     row.querySelector('.edited').textContent = m.editedTs ? `(updated ${new Date(m.editedTs).toLocaleTimeString()})` : '';
     if (m.editedTs) row.dataset.edited = String(m.editedTs);
+    row.querySelector('.mark').textContent = m.mark ?? '';
+    if (m.mark) row.dataset.mark = m.mark;
     return row;
   }
 
