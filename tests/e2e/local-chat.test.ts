@@ -103,6 +103,20 @@ describe('the local chat page', () => {
     await page.waitForSelector(`${threadSel} .msg.bot button[data-action-id="job.cancel"]`);
     const statusId = await page.$eval(`${threadSel} .msg.bot`, (el) => el.id);
     await waitForText(page, `#${statusId}`, 'running', 60_000);
+    const id = jobIdIn(await page.$eval(`#${statusId}`, (el) => el.textContent ?? ''));
+    expect(id).toBeDefined();
+
+    // Meanwhile the dashboard shows it running, beside the finished first job.
+    const dash = await local.browser.newPage();
+    try {
+      await dash.goto(`${local.base}/dashboard`);
+      await dash.waitForSelector(`#running tr[data-job-id="${id}"]`);
+      expect(await dash.$eval(`#running tr[data-job-id="${id}"]`, (tr) => tr.textContent ?? '')).toMatch(/slow #2.*#random.*you/);
+      await dash.waitForSelector(`#finished tr[data-job-id="${jobs[0]}"]`);
+      if (SCREENSHOTS) await dash.screenshot({ path: 'docs/dashboard.png' });
+    } finally {
+      await dash.close();
+    }
 
     // The dialog asks first; "Keep it running" closes it and nothing happens.
     const cancel = `#${statusId} button[data-action-id="job.cancel"]`;
@@ -121,8 +135,6 @@ describe('the local chat page', () => {
     await waitForText(page, threadSel, 'was cancelled', 60_000);
     // No Cancel button once the job is over.
     await page.waitForFunction(`!document.querySelector(${JSON.stringify(cancel)})`);
-    const id = jobIdIn(await page.$eval(`#${statusId}`, (el) => el.textContent ?? ''));
-    expect(id).toBeDefined();
     jobs.push(id!);
     expect(errors).toEqual([]);
   });
@@ -139,7 +151,6 @@ describe('the local chat page', () => {
       expect(row).toContain('demo #1');
       expect(row).toContain('you');
       expect(row).toContain('462 tokens');
-      if (SCREENSHOTS) await dash.screenshot({ path: 'docs/dashboard.png' });
 
       await dash.goto(`${local.base}/dashboard/jobs/${jobs[0]}`);
       await waitForText(dash, '#log', 'README.md has');

@@ -42,7 +42,7 @@
     }
     // Safe: the server built this HTML from escaped text and checked links.
     const content = row.querySelector('.content');
-    content.innerHTML = m.html;
+    setContent(content, m.html);
     // Moments are sent in UTC; shown in the reader's own time zone.
     for (const t of content.querySelectorAll('time[data-ts]')) t.textContent = new Date(Number(t.dataset.ts)).toLocaleTimeString();
     row.querySelector('.edited').textContent = m.editedTs ? `(updated ${new Date(m.editedTs).toLocaleTimeString()})` : '';
@@ -50,6 +50,21 @@
     row.querySelector('.mark').textContent = m.mark ?? '';
     if (m.mark) row.dataset.mark = m.mark;
     return row;
+  }
+
+  /**
+   * Puts a message's HTML in place. Buttons that did not change stay the same
+   * elements, so a status update (every few seconds) never swallows a click.
+   */
+  function setContent(content, html) {
+    const fresh = document.createElement('template');
+    fresh.innerHTML = html;
+    const before = [...content.querySelectorAll('.sb-actions')];
+    [...fresh.content.querySelectorAll('.sb-actions')].forEach((next, i) => {
+      const kept = before[i];
+      if (kept && kept.outerHTML === next.outerHTML) next.replaceWith(kept);
+    });
+    content.replaceChildren(...fresh.content.childNodes);
   }
 
   function placeMessage(row, m) {
