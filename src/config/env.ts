@@ -349,5 +349,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const config = parsed.data;
-  return { ...config, redis: { ...config.redis, agentUrl: config.redis.agentUrl ?? agentRedisBase(config.redis.url) } };
+  // The local chat page has no login: unless told otherwise, only this machine may reach it.
+  const listenHost = mode === 'local' && raw.LISTEN_HOST === undefined ? '127.0.0.1' : config.listenHost;
+  return { ...config, listenHost, redis: { ...config.redis, agentUrl: config.redis.agentUrl ?? agentRedisBase(config.redis.url) } };
 }

@@ -176,6 +176,9 @@ describe('loadConfig', () => {
     const config = loadConfig({ SLACK_MODE: 'local' });
     expect(config.slack).toEqual({ mode: 'local', apiUrl: 'https://slack.com/api/' });
     expect(config.dashboardToken).toBeUndefined();
+    // It has no login: it binds loopback unless LISTEN_HOST says otherwise (Compose does, inside its container).
+    expect(config.listenHost).toBe('127.0.0.1');
+    expect(loadConfig({ SLACK_MODE: 'local', LISTEN_HOST: '0.0.0.0' }).listenHost).toBe('0.0.0.0');
   });
 
   it('DASHBOARD_TOKEN is read, and refused when too short to be a secret', () => {
