@@ -150,6 +150,12 @@ describe('what the dashboard shows', () => {
       expect(finishedRow).toContain(`Fixed it ${EVIL}`);
       expect(await page.$$('img')).toHaveLength(0);
       expect(await page.title()).not.toBe('owned');
+
+      // A refresh keeps the rows' links the same elements: a click is never swallowed by it.
+      const link = await page.$(`#finished tr[data-job-id="${done.id}"] a`);
+      const updated = await page.$eval('#updated', (e) => e.textContent ?? '');
+      await page.waitForFunction(`document.querySelector('#updated').textContent !== ${JSON.stringify(updated)}`);
+      expect(await link!.evaluate((a) => a.isConnected)).toBe(true);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -4,9 +4,26 @@
 (() => {
   const { el, duration, usage, stateBadge, jobLink, time, getJson } = window.sb;
 
+  /**
+   * Shows `rows` in the table. A job's row that is already there stays the
+   * same element and only its changed cells are swapped, so a refresh never
+   * swallows a click on a link.
+   */
   function fill(tableId, rows, countId) {
     const body = document.querySelector(`#${tableId} tbody`);
-    body.replaceChildren(...rows);
+    const shown = new Map(Array.from(body.children, (r) => [r.dataset.jobId, r]).filter(([id]) => id));
+    const next = rows.map((row) => {
+      const prev = row.dataset.jobId && shown.get(row.dataset.jobId);
+      if (!prev || prev.children.length !== row.children.length) return row;
+      const cells = Array.from(row.children);
+      Array.from(prev.children).forEach((cell, i) => {
+        if (cell.outerHTML !== cells[i].outerHTML) cell.replaceWith(cells[i]);
+      });
+      prev.title = row.title;
+      return prev;
+    });
+    const same = next.length === body.children.length && next.every((r, i) => body.children[i] === r);
+    if (!same) body.replaceChildren(...next);
     if (countId) document.getElementById(countId).textContent = rows.length ? String(rows.length) : '';
   }
 
