@@ -1,7 +1,7 @@
 // The one status message of a job, updated in place while it runs. Pure: the
 // relay builds it, a chat renderer (slack/render/) writes it out.
 import type { JobRecord } from '../domain/job.js';
-import { actions, code, contextLine, emoji, joined, mention, section, text, time, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
+import { actions, code, contextLine, emoji, joined, mention, section, text, time, quotedCode, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
 import { agentText, cancelButton, elapsed, jobRef, jobTitle, ordinal, safeLink, stepLabel, threadLink } from './job-parts.js';
 
 export interface StatusExtras {
@@ -39,7 +39,7 @@ export function statusMessage(job: JobRecord, now = Date.now(), extras: StatusEx
   const blocks: MessageBlock[] = [section(...title)];
   if (job.state === 'running' && job.stepText) blocks.push(contextLine(text(agentText(job.stepText))));
   if (job.state === 'running' && job.recentLogs.length) blocks.push({ type: 'code', text: agentText(job.recentLogs.join('\n')), keep: 'end' });
-  if (job.state === 'failed' && job.reason) blocks.push(section({ type: 'text', text: 'Why:', bold: true }, text(` ${agentText(job.reason)}`)));
+  if (job.state === 'failed' && job.reason) blocks.push(section({ type: 'text', text: 'Why:', bold: true }, ...quotedCode(` ${agentText(job.reason)}`)));
   if (job.state === 'done' && job.prUrl) blocks.push(section(emoji('link'), text(' '), ...safeLink(job.prUrl, 'Pull request')));
   if (job.retryOf) {
     const linked = threadLink(job.retryOf.link, 'the earlier run');
