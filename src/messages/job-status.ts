@@ -17,8 +17,9 @@ function headline(job: JobRecord, now: number, extras: StatusExtras): { icon: st
       return { icon: 'hourglass_flowing_sand', line: [text(`queued: ${where}`)] };
     }
     case 'starting':
-      return { icon: 'rocket', line: [text('starting the agent…')] };
     case 'running':
+      if (job.cancelRequestedBy) return { icon: 'octagonal_sign', line: [text('cancelling: '), mention(job.cancelRequestedBy), text(` asked to stop it · ${elapsed(job, now)}`)] };
+      if (job.state === 'starting') return { icon: 'rocket', line: [text('starting the agent…')] };
       return { icon: 'gear', line: [text(`running${step ? ` · ${step}` : ''} · ${elapsed(job, now)}`)] };
     case 'done':
       return { icon: 'white_check_mark', line: [text(`done in ${elapsed(job, now)}`)] };
@@ -51,6 +52,7 @@ export function statusMessage(job: JobRecord, now = Date.now(), extras: StatusEx
       ...joined([[text('requested by '), mention(job.user)], jobRef(job), job.host ? [text(`on ${agentText(job.host)}`)] : undefined, [text('updated '), time(now)]], ' · '),
     ),
   );
-  if (job.state === 'queued' || job.state === 'starting' || job.state === 'running') blocks.push(actions(cancelButton(job)));
+  const cancellable = (job.state === 'queued' || job.state === 'starting' || job.state === 'running') && !job.cancelRequestedBy;
+  if (cancellable) blocks.push(actions(cancelButton(job)));
   return { blocks, summary: [text(`${job.project} #${job.issue}: `), ...line] };
 }

@@ -6,6 +6,7 @@ import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
+import { buildAgentFixtures, type FixtureImages } from '../support/fixtures/agent-images.js';
 import { ACTIONS } from '../../src/domain/actions.js';
 import { keys } from '../../src/domain/keys.js';
 import { signRequest, type RecordedMessage } from '../support/slack-emulator/index.js';
@@ -175,5 +176,36 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     const again = await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => !before2.has(m.ts) && m.bot_id && !m.thread_ts && /broken #7/.test(m.text ?? '')), { what: 'the second retry' });
     await result(channel, again.ts, /failed/);
     await eventually(async () => (await h.containers(channel)).length === 0, 'no agents left');
+  });
+});
+
+describe('an agent that does not obey a cancel', () => {
+  let h: Harness;
+  let fixtures: FixtureImages;
+  const channel = 'C0CTLDEAF';
+
+  beforeAll(async () => {
+    // It heartbeats for a few seconds and never reads its control stream: only the spawner can stop it.
+    fixtures = await buildAgentFixtures(['going-silent']);
+    h = await startHarness({
+      mode: 'socket',
+      projectsYaml: (workspace) => `projects:\n  deaf:\n    workspace: ${workspace}\n    agent: { command: ["true"] }\n`,
+      agentImage: fixtures.tag('going-silent'),
+      timings: { cancelGraceMs: 500, stopGraceSeconds: 1 },
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await fixtures?.remove();
+  });
+
+  test('is stopped by the spawner after the grace period, and the job ends cancelled, saying who', async () => {
+    const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #1 in deaf' });
+    const status = await h.emu.waitFor(() => botReplies(h, channel, request.ts)[0], { what: 'the status message', timeoutMs: 15_000 });
+    await h.emu.waitFor(() => /running/.test(h.emu.messages({ channel }).find((m) => m.ts === status.ts)?.text ?? ''), { what: 'the job to run', timeoutMs: 30_000 });
+    await h.emu.blockAction({ channel, user: 'U0ALICE', message_ts: status.ts, thread_ts: request.ts, action_id: ACTIONS.cancelJob });
+    const done = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m, i) => i > 0 && /was cancelled/.test(m.text ?? '')), { what: 'the result', timeoutMs: 60_000 });
+    expect(blocksText(done)).toContain('was cancelled by <@U0ALICE>');
+    await eventually(async () => (await h.containers(channel)).length === 0, 'the container to be gone');
   });
 });

@@ -117,3 +117,11 @@ describe('plain words from dispatch code', () => {
     expect(JSON.stringify(m)).toContain('{"type":"code","text":"nope"}');
   });
 });
+
+describe('a cancel under way', () => {
+  test('the status says who asked and drops its Cancel button while the agent stops', () => {
+    const m = statusMessage({ ...running, cancelRequestedBy: 'U0BOB' }, NOW);
+    expect(renderMessage(m).text).toContain('cancelling: <@U0BOB> asked to stop it');
+    expect(buttons(m)).toEqual([]);
+  });
+});
