@@ -39,6 +39,8 @@ export interface JobRecord {
   commit?: string;
   reason?: string;
   retryable?: boolean;
+  /** Who asked to cancel the job while the agent is being stopped (a chat user id). */
+  cancelRequestedBy?: string;
   /** Who cancelled the job (a chat user id), once it was cancelled. */
   cancelledBy?: string;
   /** The job this one runs again (Retry), and a link to that job's thread. */

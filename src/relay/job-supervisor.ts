@@ -200,6 +200,10 @@ export class JobSupervisor {
           if (cancel) {
             cancelSeenAt = now;
             log.info({ by: cancel.by }, 'cancel requested: the agent has its grace period to stop');
+            // The status says so at once (and loses its Cancel button) while the agent stops.
+            job = { ...job, cancelRequestedBy: cancel.by };
+            await this.deps.store.save(job);
+            throttle.offer(job);
           }
         } else if (now - cancelSeenAt > this.t.cancelGraceMs) {
           log.warn('the agent did not stop within its cancel grace: stopping it');
@@ -227,7 +231,9 @@ export class JobSupervisor {
             job = asCancelled(job, cancel);
             continue;
           }
-          job = failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);
+          // After a cancel request, an agent that goes quiet was cancelled, not broken.
+          cancel ??= await this.deps.controls.cancelRequest(jobId);
+          job = cancel ? cancelJob(job, cancel.by, now, cancel.reason) : failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);
           await this.stopAgent(jobId, log);
           break;
         }
