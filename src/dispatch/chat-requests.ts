@@ -105,6 +105,7 @@ export class ChatRequests {
           issue: intent.issue,
           project: intent.project,
           repo: intent.repo,
+          ...(intent.agent !== undefined ? { agent: intent.agent } : {}),
           text,
           threadTs: req.threadTs,
           ...(req.messageTs ? { requestTs: req.messageTs } : {}),

@@ -4,7 +4,7 @@
 import { failJob, newJob, type JobRecord } from '../domain/job.js';
 import { newJobId } from '../domain/job-id.js';
 import { UserFacingError } from '../errors.js';
-import type { Catalogue, Project } from '../domain/project.js';
+import { namedAgent, type Catalogue, type Project } from '../domain/project.js';
 import { mayDispatch, mayUse, projectsFor, type SenderContext } from '../domain/permissions.js';
 import { findProjectByRepo } from '../domain/repositories.js';
 import type { ChannelLock } from '../state/channel-lock.js';
@@ -20,6 +20,8 @@ export interface FixRequest {
   project?: string;
   /** owner/name when the request named a repository. */
   repo?: string;
+  /** One of the project's named agents (`… with aider`). */
+  agent?: string;
   /** The request as written (Slack formatting removed). */
   text: string;
   /** The message to thread under; unset for slash commands (the status message starts the thread). */
@@ -51,6 +53,14 @@ export interface JobRequestsDeps {
 }
 
 const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
+
+/** The refusal of `… with <name>` for an agent the project does not have: names the ones it has. */
+export function unknownAgentMessage(project: Project, name: string): string {
+  const choices = Object.keys(project.agents ?? {});
+  return choices.length
+    ? `${project.name} has no agent called \`${name}\`. Its agents: ${choices.map((c) => `\`${c}\``).join(', ')}; or leave out \`with ${name}\` for its default agent.`
+    : `${project.name} has no named agents, so there is no \`${name}\`. Leave out \`with ${name}\` for its default agent.`;
+}
 
 export class JobRequests {
   constructor(private readonly deps: JobRequestsDeps) {}
@@ -87,11 +97,14 @@ export class JobRequests {
     const { project } = resolved;
     const allowed = mayDispatch(project, req.channel, req.user, req.sender);
     if (!allowed.ok) return { kind: 'rejected', message: allowed.reason, ...(allowed.channels ? { channels: allowed.channels } : {}) };
-    if ('backend' in project.agent && !this.deps.servesInference()) {
+    const named = req.agent === undefined ? undefined : namedAgent(project, req.agent);
+    if (req.agent !== undefined && !named) return { kind: 'rejected', message: unknownAgentMessage(project, req.agent) };
+    const agent = named?.agent ?? project.agent;
+    if ('backend' in agent && !this.deps.servesInference()) {
       // The built-in agent's only model is the dispatcher's inference endpoint: without one it could not take a step.
       return {
         kind: 'rejected',
-        message: `${project.name} uses the built-in \`${project.agent.backend}\` agent, but this Switchboard serves no inference (no Ollama endpoint is configured). Ask whoever runs Switchboard to set OLLAMA_URL, or give the project an \`agent.command\`.`,
+        message: `${project.name}${named ? `'s agent ${named.name}` : ''} uses the built-in \`${agent.backend}\` agent, but this Switchboard serves no inference (no Ollama endpoint is configured). Ask whoever runs Switchboard to set OLLAMA_URL, or give the project an \`agent.command\`.`,
       };
     }
 
@@ -108,6 +121,7 @@ export class JobRequests {
       project: project.name,
       issue: req.issue,
       request: req.text,
+      ...(named ? { agent: named.name } : {}),
       channel: req.channel,
       user: req.user,
       threadTs: req.threadTs,

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { applyEvent, cancelJob, failJob, isFinished, type JobRecord } from '../domain/job.js';
 import { isJobId } from '../domain/job-id.js';
 import type { Keys } from '../domain/keys.js';
-import type { Catalogue, Project } from '../domain/project.js';
+import { agentFor, type Catalogue, type Project } from '../domain/project.js';
 import { mayDispatch } from '../domain/permissions.js';
 import { workspaceUnderRootProblem } from '../domain/workspace-path.js';
 import type { AgentCredentials } from '../state/agent-credentials.js';
@@ -333,6 +333,9 @@ export class JobSupervisor {
   private refusalNow(job: JobRecord, project: Project): string | undefined {
     const allowed = mayDispatch(project, job.channel, job.user, { external: job.external === true });
     if (!allowed.ok) return `the project catalogue changed after this job was accepted, and it may no longer run: ${allowed.reason}`;
+    if (job.agent !== undefined && !agentFor(project, job.agent)) {
+      return `the project catalogue changed after this job was accepted: ${project.name} has no agent called ${job.agent} any more`;
+    }
     if (project.workspace) {
       const problem = workspaceUnderRootProblem(project.workspace, this.deps.agent.workspaceRoot);
       if (problem) return `the workspace of ${project.name} cannot be used: it ${problem}. Ask whoever runs Switchboard.`;
