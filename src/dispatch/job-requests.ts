@@ -12,6 +12,7 @@ import type { JobStore } from '../state/job-store.js';
 import type { JobNotifier } from '../relay/job-notifier.js';
 import type { Logger } from '../observability/logger.js';
 import type { QueuedJobData } from './job-queue.js';
+import type { WaitingJobs } from './waiting-jobs.js';
 
 export interface FixRequest {
   channel: string;
@@ -50,6 +51,8 @@ export interface JobRequestsDeps {
   logger: Logger;
   /** Whether agents get an inference endpoint (SWITCHBOARD_INFERENCE_URL): the built-in agent needs one. */
   servesInference: () => boolean;
+  /** The channels' lines for `busy: queue` projects; without it every busy channel refuses. */
+  waiting?: Pick<WaitingJobs, 'join' | 'leave'>;
 }
 
 const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
@@ -110,7 +113,9 @@ export class JobRequests {
 
     const jobId = newJobId();
     const lock = await this.deps.lock.acquire(req.channel, jobId, this.deps.lockLeaseMs);
-    if (!lock.acquired) {
+    // `busy: queue`: instead of a refusal, the job waits in the channel's line (dispatch/waiting-jobs.ts).
+    const waits = !lock.acquired && project.busy === 'queue' && this.deps.waiting !== undefined;
+    if (!lock.acquired && !waits) {
       const running = await this.deps.store.get(lock.holder);
       const link = running ? await this.deps.notifier.threadLink(running).catch(() => undefined) : undefined;
       return { kind: 'busy', running, link };
@@ -137,11 +142,16 @@ export class JobRequests {
       job = { ...job, statusTs, threadTs: job.threadTs ?? statusTs };
       await this.deps.store.save(job);
       await this.deps.store.indexThread(job);
+      if (waits && this.deps.waiting) {
+        const joined = await this.deps.waiting.join(job);
+        if (!joined.took) return { kind: 'queued', job: joined.job };
+      }
       await this.deps.enqueue({ jobId, channel: req.channel }, project.priority);
     } catch (err) {
       const reason = err instanceof UserFacingError ? err.userText : `could not be queued (internal error, ref \`${jobId}\`)`;
       await this.deps.store.save(failJob(job, reason ?? 'could not be queued', Date.now())).catch(() => undefined);
       await this.deps.lock.release(req.channel, jobId);
+      if (waits) await this.deps.waiting?.leave(job).catch(() => false);
       if (err instanceof UserFacingError && err.userText !== undefined) return { kind: 'rejected', message: err.userText };
       log.error({ err }, 'could not queue the job');
       return { kind: 'rejected', message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.` };

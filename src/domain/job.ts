@@ -25,6 +25,8 @@ export interface JobRecord {
   /** The one status message that is updated in place. */
   statusTs?: string;
   state: JobState;
+  /** Set while the job waits behind the channel's running job (`busy: queue`): its place in the channel's line, 1 = next. */
+  waiting?: { position: number };
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;

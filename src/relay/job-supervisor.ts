@@ -19,6 +19,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
 import { EventReader, type StreamEntry } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
+import type { Conversation } from '../dispatch/conversation.js';
 import { StatusThrottle } from './status-throttle.js';
 import { userTextOf } from '../errors.js';
 
@@ -37,6 +38,8 @@ export interface SupervisorTimings {
   exitWaitMs: number;
   /** After a cancel, how long the runner has to stop its command and report (its own grace is 10 s) before the spawner stops it. */
   cancelGraceMs: number;
+  /** How often each replica looks for questions whose time to answer has passed. */
+  questionCheckMs: number;
 }
 
 export const DEFAULT_TIMINGS: SupervisorTimings = {
@@ -47,6 +50,7 @@ export const DEFAULT_TIMINGS: SupervisorTimings = {
   stopGraceSeconds: 10,
   exitWaitMs: 30_000,
   cancelGraceMs: 15_000,
+  questionCheckMs: 1000,
 };
 
 export interface SupervisorDeps {
@@ -62,6 +66,10 @@ export interface SupervisorDeps {
   credentials: AgentCredentials;
   spawner: JobSpawner;
   notifier: JobNotifier;
+  /** Frees a job's channel, passing it to the next waiting job if any; default: just release the lock. */
+  releaseChannel?: (channel: string, jobId: string) => Promise<unknown>;
+  /** Shows the agent's questions in the thread, and closes them when the job ends. */
+  questions?: Pick<Conversation, 'ask' | 'jobEnded'>;
   catalogue: () => Catalogue;
   agent: AgentSettings;
   logger: Logger;
@@ -261,6 +269,7 @@ export class JobSupervisor {
         log.warn({ streamId: entry.id, problem: entry.error }, 'skipped a malformed agent event');
       } else {
         next = applyEvent(next, entry.event);
+        if (entry.event.type === 'question' && !isFinished(next)) await this.deps.questions?.ask(next, entry.event);
       }
       next = { ...next, cursor: entry.id };
     }
@@ -274,8 +283,8 @@ export class JobSupervisor {
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
   private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
     await this.deps.store.save(job);
-    // Free the channel first: the result tells people they may ask again.
-    await this.deps.lock.release(job.channel, job.id);
+    // Free the channel first: the result tells people they may ask again. A job waiting for it (`busy: queue`) gets it.
+    await (this.deps.releaseChannel ? this.deps.releaseChannel(job.channel, job.id) : this.deps.lock.release(job.channel, job.id));
     // The result does not wait for the final status update (which may wait for chat.update's budget).
     const announce = async () => {
       if (await this.deps.store.claimResultAnnouncement(job.id)) {
@@ -286,6 +295,8 @@ export class JobSupervisor {
       }
     };
     await Promise.all([throttle.final(job), announce()]);
+    // Questions still open can no longer be answered: their messages say so.
+    await this.deps.questions?.jobEnded(job).catch((err: unknown) => log.error({ err }, 'could not close the job’s open questions'));
     this.deps.metrics?.jobsFinished.inc({ state: job.state });
     log.info({ state: job.state, reason: job.reason }, `job ${job.state}`);
     if (handle) {
