@@ -160,7 +160,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     credentials,
     spawner,
     notifier,
-    releaseChannel: (channel, jobId) => waitingJobs.release(channel, jobId),
+    channels: waitingJobs,
     questions: conversation,
     catalogue: () => catalogue.current(),
     agent: {

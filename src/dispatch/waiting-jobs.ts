@@ -55,6 +55,11 @@ export class WaitingJobs {
     await this.refreshPlaces(channel);
   }
 
+  /** Frees a finished job's channel unless jobs wait for it (they get it from release(), once the job has tidied up). */
+  async freeIfNoneWaiting(channel: string, jobId: string): Promise<void> {
+    await this.deps.line.freeIfNoneWaiting(channel, jobId);
+  }
+
   /** Takes a waiting job out of its line (it was cancelled); the jobs behind it move up. */
   async leave(job: Pick<JobRecord, 'id' | 'channel'>): Promise<boolean> {
     const left = await this.deps.line.leave(job.channel, job.id);

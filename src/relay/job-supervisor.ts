@@ -20,6 +20,7 @@ import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
 import { EventReader, type StreamEntry } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
 import type { Conversation } from '../dispatch/conversation.js';
+import type { WaitingJobs } from '../dispatch/waiting-jobs.js';
 import { StatusThrottle } from './status-throttle.js';
 import { userTextOf } from '../errors.js';
 
@@ -66,8 +67,8 @@ export interface SupervisorDeps {
   credentials: AgentCredentials;
   spawner: JobSpawner;
   notifier: JobNotifier;
-  /** Frees a job's channel, passing it to the next waiting job if any; default: just release the lock. */
-  releaseChannel?: (channel: string, jobId: string) => Promise<unknown>;
+  /** Frees a job's channel, or passes it to the next job waiting for it (`busy: queue`); default: the lock is just released. */
+  channels?: Pick<WaitingJobs, 'release' | 'freeIfNoneWaiting'>;
   /** Shows the agent's questions in the thread, and closes them when the job ends. */
   questions?: Pick<Conversation, 'ask' | 'jobEnded'>;
   catalogue: () => Catalogue;
@@ -283,8 +284,14 @@ export class JobSupervisor {
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
   private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
     await this.deps.store.save(job);
-    // Free the channel first: the result tells people they may ask again. A job waiting for it (`busy: queue`) gets it.
-    await (this.deps.releaseChannel ? this.deps.releaseChannel(job.channel, job.id) : this.deps.lock.release(job.channel, job.id));
+    // Free the channel first: the result tells people they may ask again. A job waiting for it (`busy: queue`) gets it,
+    // except that a workspace project's next job needs the workspace too: its channel passes on once that is free (below).
+    const workspace = this.deps.catalogue().get(job.project)?.workspace;
+    const { channels } = this.deps;
+    const passChannelOn = () => (channels ? channels.release(job.channel, job.id) : this.deps.lock.release(job.channel, job.id));
+    if (!workspace) await passChannelOn();
+    else if (channels) await channels.freeIfNoneWaiting(job.channel, job.id);
+    else await this.deps.lock.release(job.channel, job.id);
     // The result does not wait for the final status update (which may wait for chat.update's budget).
     const announce = async () => {
       if (await this.deps.store.claimResultAnnouncement(job.id)) {
@@ -311,8 +318,10 @@ export class JobSupervisor {
     // Only once the agent is gone (it may still be tidying up with its own keys): its Redis user
     // goes with the job, however it ended, and its workspace is free for the next job.
     await this.deps.credentials.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not delete the agent\'s Redis user'));
-    const workspace = this.deps.catalogue().get(job.project)?.workspace;
-    if (workspace) await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
+    if (workspace) {
+      await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
+      await passChannelOn();
+    }
     return 'finished';
   }
 

@@ -42,6 +42,16 @@ if holder then redis.call('DEL', KEYS[1]) end
 return ''`;
 
 /**
+ * KEYS[1] channel lock · KEYS[2] the channel's line · ARGV[1] owner
+ * Frees the channel only when the owner holds it and nobody waits; returns 1 when it did.
+ */
+const FREE_IF_NONE_WAITING = `
+if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('LLEN', KEYS[2]) == 0 then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
  * KEYS[1] the channel's line · KEYS[2] channels with a line · ARGV[1] channel id
  * Forgets a channel whose line is empty; returns 1 when it did.
  */
@@ -77,6 +87,11 @@ export class ChannelLine {
   async passOn(channel: string, owner: string, leaseMs: number): Promise<string | undefined> {
     const reply = (await this.redis.eval(PASS_ON, 2, this.keys.channelLock(channel), this.keys.channelWaiting(channel), owner, String(leaseMs))) as string | null;
     return reply === null ? undefined : reply;
+  }
+
+  /** Frees the channel `owner` holds unless jobs wait for it (then it stays held until passOn). */
+  async freeIfNoneWaiting(channel: string, owner: string): Promise<boolean> {
+    return (await this.redis.eval(FREE_IF_NONE_WAITING, 2, this.keys.channelLock(channel), this.keys.channelWaiting(channel), owner)) === 1;
   }
 
   /** Passes a channel that nobody holds (its holder vanished) to the first waiting job. */

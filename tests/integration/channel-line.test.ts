@@ -136,3 +136,20 @@ test('the sweep passes a channel whose holder vanished to the first waiting job,
   expect(enqueued.filter((e) => e.data.channel === channel).map((e) => e.data.jobId)).toEqual([b.id, c.id]);
   expect(await line.channels()).not.toContain(channel);
 });
+
+test('a finished job frees its channel at once when nobody waits, and keeps it for the next one otherwise', async () => {
+  const channel = 'C0LINE4';
+  const { waiting, enqueued } = waitingJobs();
+  const [a, b] = [await recorded(channel), await recorded(channel)];
+  await waiting.join(a);
+  await waiting.freeIfNoneWaiting(channel, a.id);
+  expect(await lock.holder(channel)).toBeNull();
+
+  await waiting.join(a);
+  await waiting.join(b);
+  await waiting.freeIfNoneWaiting(channel, a.id);
+  expect(await lock.holder(channel)).toBe(a.id); // b waits for a to tidy up (its workspace)
+  await waiting.release(channel, a.id);
+  expect(await lock.holder(channel)).toBe(b.id);
+  expect(enqueued.map((e) => e.data.jobId)).toEqual([b.id]);
+});
