@@ -181,6 +181,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     controls,
     queue,
     requests: jobs,
+    lines: waitingJobs,
     catalogue: () => catalogue.current(),
     endWithoutAgent: (job) => supervisor.finishWithoutAgent(job),
     threadLink: (j) => notifier.threadLink(j),

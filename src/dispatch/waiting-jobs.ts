@@ -67,6 +67,13 @@ export class WaitingJobs {
     return left;
   }
 
+  /** Every job waiting in a channel's line, first in line first per channel. */
+  async allWaiting(): Promise<string[]> {
+    const out: string[] = [];
+    for (const channel of await this.deps.line.channels()) out.push(...(await this.deps.line.waiting(channel)));
+    return out;
+  }
+
   /**
    * Keeps every line moving after a replica died at the wrong moment: a
    * channel nobody holds passes to its first waiting job, and a holder that

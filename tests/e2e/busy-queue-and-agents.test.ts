@@ -57,12 +57,21 @@ test('busy: queue — the second request waits behind the first, shows its place
     const first = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #1 in lined' });
     await eventually(async () => (await h.containers(channel)).find((c) => c.State === 'running'), 'the first agent running');
     const second = await h.emu.userSays({ channel, user: 'U0BOB', text: 'fix #2 in lined' });
-    const waiting = await h.emu.waitFor(
-      () => botReplies(h, channel, second.ts).find((m) => /1st in line|next in line|waiting/i.test(JSON.stringify(m.blocks ?? ''))),
-      { what: 'the second status message showing its place', timeoutMs: 15_000 },
-    );
-    expect(waiting.text).not.toMatch(/busy/);
+    const waiting = await h.emu.waitFor(() => botReplies(h, channel, second.ts).find((m) => (m.text ?? '').includes('1st in line')), {
+      what: 'the second status message showing its place',
+      timeoutMs: 15_000,
+    });
+    expect(waiting.text).toContain("waiting for this channel's job to finish");
     expect(await h.containers(channel)).toHaveLength(1);
+
+    // A third one waits behind it, and is cancelled while it waits: it leaves the line and never runs.
+    const third = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'fix #3 in lined' });
+    await h.emu.waitFor(() => botReplies(h, channel, third.ts).find((m) => (m.text ?? '').includes('2nd in line')), { what: 'the third in line' });
+    const jobsListed = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'list' });
+    const list = await h.emu.waitFor(() => botReplies(h, channel, jobsListed.ts)[0], { what: 'the job list' });
+    expect(JSON.stringify(list.blocks)).toContain('2nd in line there');
+    await h.emu.userSays({ channel, user: 'U0CAROL', text: 'cancel', thread_ts: third.ts });
+    await h.emu.waitFor(() => botReplies(h, channel, third.ts).find((m) => /cancelled by/.test(m.text ?? '')), { what: 'the third job cancelled' });
 
     // The first one ends when told; then, and only then, the second starts.
     await h.emu.userSays({ channel, user: 'U0ALICE', text: 'go', thread_ts: first.ts });
@@ -81,7 +90,7 @@ test('busy: queue — the second request waits behind the first, shows its place
   } finally {
     await containers.stop();
   }
-  expect(containers.jobIds.size).toBe(2);
+  expect(containers.jobIds.size).toBe(2); // the cancelled one never had an agent
   await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
 });
 
