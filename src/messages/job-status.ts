@@ -13,6 +13,8 @@ function headline(job: JobRecord, now: number, extras: StatusExtras): { icon: st
   const step = stepLabel(job);
   switch (job.state) {
     case 'queued': {
+      // `busy: queue`: behind the channel's running job, not yet in the dispatch queue.
+      if (job.waiting) return { icon: 'hourglass_flowing_sand', line: [text(`waiting for this channel's job to finish · ${ordinal(job.waiting.position)} in line`)] };
       const where = extras.queuePosition !== undefined ? `${ordinal(extras.queuePosition)} in line` : 'waiting for a free agent slot';
       return { icon: 'hourglass_flowing_sand', line: [text(`queued: ${where}`)] };
     }

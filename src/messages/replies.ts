@@ -18,6 +18,10 @@ export function replyMessage(reply: Reply, now = Date.now()): Message | undefine
     case 'silent':
     case 'queued':
       return undefined;
+    // A follow-up or an answer that reached the agent is acknowledged by a reaction or the updated question; a refusal says why.
+    case 'follow-up':
+    case 'question-answer':
+      return reply.outcome.kind === 'refused' ? reply.outcome.message : undefined;
     case 'help':
       return helpMessage();
     case 'not-understood':
