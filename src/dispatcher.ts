@@ -40,6 +40,11 @@ import type { JobNotifier } from './relay/job-notifier.js';
 import type { JobRecord } from './domain/job.js';
 import type { Keys } from './domain/keys.js';
 import type { Redis } from 'ioredis';
+import { SlackConversationChat } from './slack/slack-conversation-chat.js';
+import { bindConversation, Conversation, type ConversationChat } from './dispatch/conversation.js';
+import { WaitingJobs } from './dispatch/waiting-jobs.js';
+import { ChannelLine } from './state/channel-line.js';
+import { QuestionStore } from './state/question-store.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -121,6 +126,27 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const surface = config.slack.mode === 'local' ? localSurface(config, routes, { redis, logger, metrics }) : slackSurface(config, routes, { redis, keys, dedupe, logger, metrics });
   const notifier = surface.notifier;
 
+  // The conversation (questions, answers, follow-ups) and the channels' lines (`busy: queue`).
+  const line = new ChannelLine(redis, keys);
+  const waitingJobs = new WaitingJobs({
+    line,
+    store,
+    notifier,
+    catalogue: () => catalogue.current(),
+    enqueue: (data, priority) => queue.enqueue(data, priority),
+    isQueued: (jobId) => queue.contains(jobId),
+    lockLeaseMs: timings.lockLeaseMs,
+    logger,
+  });
+  const conversation = new Conversation({
+    store,
+    questions: new QuestionStore(redis, keys),
+    controls,
+    catalogue: () => catalogue.current(),
+    chat: surface.conversationChat,
+    logger,
+  });
+
   const jobs = new JobRequests({
     catalogue: () => catalogue.current(),
     lock,
@@ -130,6 +156,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     lockLeaseMs: timings.lockLeaseMs,
     logger,
     servesInference: () => config.ollamaUrl !== undefined,
+    waiting: waitingJobs,
   });
   const supervisor = new JobSupervisor({
     redis,
@@ -141,6 +168,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     credentials,
     spawner,
     notifier,
+    channels: waitingJobs,
+    questions: conversation,
     catalogue: () => catalogue.current(),
     agent: {
       image: config.spawner.agentImage,
@@ -160,6 +189,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     controls,
     queue,
     requests: jobs,
+    lines: waitingJobs,
     catalogue: () => catalogue.current(),
     endWithoutAgent: (job) => supervisor.finishWithoutAgent(job),
     threadLink: (j) => notifier.threadLink(j),
@@ -168,6 +198,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const requests = new ChatRequests({ jobs, control, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
   // The platform-neutral chat core; Slack's listeners (and any other chat adapter) only adapt it.
   const chat = new ChatActions({ requests, control, audit, logger });
+  // Questions' answer buttons, and follow-ups in a job's thread.
+  bindConversation(conversation, chat, requests);
 
   queue.startWorker(
     (jobId, signal) => supervisor.supervise(jobId, signal),
@@ -185,7 +217,19 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       .waiting()
       .then((waiting) => Promise.all(waiting.map((w) => lock.renew(w.channel, w.jobId, timings.lockLeaseMs))))
       .catch((err: unknown) => logger.warn({ err }, 'could not renew the leases of queued jobs'));
+    // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
+    void waitingJobs.sweep().catch((err: unknown) => logger.warn({ err }, 'could not sweep the channels’ lines'));
   }, timings.lockLeaseMs / 4);
+  // Questions nobody answered in time get their default; every replica looks, the first one settles it.
+  let expiring = false;
+  const questionClock = setInterval(() => {
+    if (expiring) return;
+    expiring = true;
+    void conversation
+      .expireDue()
+      .catch((err: unknown) => logger.warn({ err }, 'could not apply the defaults of unanswered questions'))
+      .finally(() => (expiring = false));
+  }, timings.questionCheckMs);
 
   await surface.start(chat);
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
@@ -195,6 +239,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
       jobStreams.close();
+      clearInterval(questionClock);
       stopRestoringUsers();
       await surface.stopListening();
       await queue.close();
@@ -210,6 +255,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
 /** The chat a dispatcher talks through: Slack (socket or http mode), or the local chat page (local mode). */
 interface ChatSurface {
   notifier: JobNotifier & { threadLink(job: JobRecord): Promise<string | undefined> };
+  /** Where the conversation (questions, their answers) is shown. */
+  conversationChat: ConversationChat;
   /** Binds the chat core to the chat and starts listening on PORT. */
   start(chat: ChatActions): Promise<void>;
   /** Takes no more messages. */
@@ -242,6 +289,7 @@ function slackSurface(
   delivery.start();
   return {
     notifier: new SlackJobNotifier(delivery),
+    conversationChat: new SlackConversationChat(delivery),
     async start(chat) {
       registerListeners(app, { chat, dedupe: deps.dedupe, logger, metrics, delivery });
       await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
@@ -259,6 +307,7 @@ function localSurface(config: Config, routes: HttpRoute[], deps: { redis: Redis;
   let server: WebServer | undefined;
   return {
     notifier: local.notifier,
+    conversationChat: local.conversationChat,
     async start(chat) {
       server = await startWebServer({ port: config.port, host: config.listenHost, routes: [...routes, ...local.routes(chat)], logger: deps.logger });
       deps.logger.info({ url: `http://localhost:${config.port}/` }, 'the local chat page is up: open it in a browser');

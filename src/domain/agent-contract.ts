@@ -42,7 +42,7 @@ export const AGENT_ENV = {
   workspaceMounted: 'SWITCHBOARD_WORKSPACE_MOUNTED',
   repo: 'SWITCHBOARD_REPO',
   workspaceDir: 'SWITCHBOARD_WORKSPACE_DIR',
-  /** `closed`: the command gets no stdin (for CLIs that read stdin to its end before they start); default a pipe for answers. */
+  /** `closed` (the catalogue's `agent: { stdin: closed }`): the command gets no stdin, for CLIs that read stdin to its end before they start; default a pipe for answers. */
   agentStdin: 'SWITCHBOARD_AGENT_STDIN',
   // The built-in agent (`agent: { backend: ollama, … }`) instead of a command.
   agentBackend: 'SWITCHBOARD_AGENT_BACKEND',

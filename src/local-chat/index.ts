@@ -10,6 +10,7 @@ import { LocalChatFeed } from './local-chat-feed.js';
 import { localChatRoutes, type LocalChannel } from './local-chat-routes.js';
 import { LocalChatStore, localChatKeys } from './local-chat-store.js';
 import { LocalJobNotifier } from './local-job-notifier.js';
+import { LocalConversationChat } from './local-conversation-chat.js';
 import { statusMessage } from '../messages/job-status.js';
 import { resultMessage } from '../messages/job-result.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -25,6 +26,7 @@ export const LOCAL_USER = 'you';
 
 export interface LocalChat {
   notifier: LocalJobNotifier;
+  conversationChat: LocalConversationChat;
   routes(chat: ChatActions): HttpRoute[];
   close(): void;
 }
@@ -37,6 +39,7 @@ export function createLocalChat(deps: { redis: Redis; prefix: string; logger: Lo
   const notifier = new LocalJobNotifier(store, { status: (job, now) => statusMessage(job, now), result: resultMessage });
   return {
     notifier,
+    conversationChat: new LocalConversationChat(store),
     routes: (chat) =>
       localChatRoutes({
         channels: LOCAL_CHANNELS,

@@ -38,6 +38,8 @@ export class LocalChatAdapter implements LocalChatHandler {
     const { reply } = answer;
     if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') this.deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     if (reply.kind !== 'silent') this.deps.logger.info({ ref: posted.id, channel: posted.channel, reply: reply.kind }, 'answered a message on the local page');
+    // A follow-up that reached the agent is acknowledged on the message itself, as Slack's reaction does.
+    if (answer.reaction) await this.deps.store.mark(posted.id, answer.reaction);
     if (answer.message) await this.deps.store.post({ channel: posted.channel, threadId: thread, author: 'bot', user: BOT_USER, message: answer.message });
   }
 

@@ -49,6 +49,11 @@ const EMOJI: Record<string, string> = {
   clipboard: '📋',
   zzz: '💤',
   construction: '🚧',
+  incoming_envelope: '📨',
+  repeat: '🔁',
+  thinking_face: '🤔',
+  boom: '💥',
+  no_entry: '⛔',
 };
 const EMOJI_NAME = /^[a-z0-9_+-]{1,100}$/;
 
