@@ -95,7 +95,7 @@ describe('the local chat page', () => {
     expect(errors).toEqual([]);
   });
 
-  test('Cancel, confirmed in its dialog, stops a second job running in another channel', async () => {
+  test('a second job in another channel: a reply in its thread reaches the agent, and Cancel, confirmed in its dialog, stops it', async () => {
     await page.click('#channel-list a[data-channel="random"]');
     await waitForData(page, 'channel', 'random');
     const thread = await say(page, 'fix #2 in slow');
@@ -117,6 +117,14 @@ describe('the local chat page', () => {
     } finally {
       await dash.close();
     }
+
+    // A reply in the job's thread goes to the agent, acknowledged on the reply.
+    await page.click(`#t-${thread} .reply-link`);
+    await waitForData(page, 'threadId', thread);
+    await page.type('#text', 'also update the changelog');
+    await page.keyboard.press('Enter');
+    await waitForText(page, `${threadSel} .msg.user`, 'also update the changelog');
+    await waitForData(page, 'mark', '📨', `${threadSel} .msg.user`);
 
     // The dialog asks first; "Keep it running" closes it and nothing happens.
     const cancel = `#${statusId} button[data-action-id="job.cancel"]`;

@@ -98,6 +98,8 @@
 
   function setThread(id) {
     state.threadId = id;
+    if (id) document.body.dataset.threadId = id;
+    else delete document.body.dataset.threadId;
     threadNote.hidden = !id;
     threadNote.textContent = id ? 'replying in a thread · Esc to leave' : '';
     input.placeholder = id ? 'Reply in the thread (cancel, status, …)' : 'Say fix #1 in demo, or help';
