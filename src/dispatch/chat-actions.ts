@@ -44,6 +44,11 @@ export interface Answer {
   reaction?: string;
 }
 
+/** What came of it, for the audit trail: the reply's kind, and for the conversation also how it went (`question-answer:refused`). */
+function outcomeOf(reply: Reply): string {
+  return reply.kind === 'follow-up' || reply.kind === 'question-answer' ? `${reply.kind}:${reply.outcome.kind}` : reply.kind;
+}
+
 /** A thread reply that reached the agent is acknowledged with a reaction. */
 function reactionTo(reply: Reply): string | undefined {
   return reply.kind === 'follow-up' && (reply.outcome.kind === 'forwarded' || reply.outcome.kind === 'answered') ? FOLLOW_UP_REACTION : undefined;
@@ -66,6 +71,7 @@ export interface ChatActionsDeps {
 /** The job an answer is about, for the audit trail. */
 function jobIdOf(reply: Reply): string | undefined {
   if ('job' in reply && reply.job) return reply.job.id;
+  if ((reply.kind === 'follow-up' || reply.kind === 'question-answer') && reply.jobId) return reply.jobId;
   if (reply.kind === 'retried') return reply.outcome.kind === 'queued' ? reply.outcome.job.id : reply.previous.id;
   return undefined;
 }
@@ -94,7 +100,7 @@ export class ChatActions {
     const reply = await this.deps.requests.answer(s, ref, (err) => log.error({ err, ref }, 'could not answer a message'));
     if (reply.kind !== 'silent') {
       const action = parseIntent(s.text.slice(0, 4000), { addressed: s.addressed, botUserId: s.botUserId }).kind;
-      await this.audit({ user: s.user, team: s.team, kind: 'command', action, channel: s.channel, thread: s.threadTs, surface: s.surface, outcome: reply.kind, jobId: jobIdOf(reply), text: s.text });
+      await this.audit({ user: s.user, team: s.team, kind: 'command', action, channel: s.channel, thread: s.threadTs, surface: s.surface, outcome: outcomeOf(reply), jobId: jobIdOf(reply), text: s.text });
     }
     const reaction = reactionTo(reply);
     return { reply, message: replyMessage(reply), ...(reaction ? { reaction } : {}) };
@@ -117,7 +123,7 @@ export class ChatActions {
         reply = { kind: 'internal-error', ref };
       }
     }
-    await this.audit({ user: p.user, team: p.team, kind: 'button', action, channel: p.channel, thread: p.threadTs ?? p.messageTs, surface: 'button', outcome: reply.kind, jobId: jobIdOf(reply) ?? p.value, text: p.value });
+    await this.audit({ user: p.user, team: p.team, kind: 'button', action, channel: p.channel, thread: p.threadTs ?? p.messageTs, surface: 'button', outcome: outcomeOf(reply), jobId: jobIdOf(reply) ?? p.value, text: p.value });
     return { reply, message: replyMessage(reply) };
   }
 

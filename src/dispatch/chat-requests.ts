@@ -38,9 +38,9 @@ export type Reply =
   /** Something broke on our side; `ref` finds the log line. Nothing was started. */
   | { kind: 'internal-error'; ref: string }
   /** A reply in a job's thread that went to its agent (acknowledge it), or was refused (say why). */
-  | { kind: 'follow-up'; outcome: ThreadReplyOutcome }
-  /** A press of one of an agent's question's buttons. */
-  | { kind: 'question-answer'; outcome: PressOutcome }
+  | { kind: 'follow-up'; jobId: string; outcome: ThreadReplyOutcome }
+  /** A press of one of an agent's question's buttons (`jobId` unset for a button that names none). */
+  | { kind: 'question-answer'; jobId?: string; outcome: PressOutcome }
   | RequestOutcome
   | ControlOutcome;
 

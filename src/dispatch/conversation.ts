@@ -191,10 +191,10 @@ export function bindConversation(conversation: Conversation, chat: Pick<ChatActi
     const outcome: PressOutcome = pressed
       ? await conversation.press({ ...pressed, user: p.user })
       : { kind: 'refused', message: say(text('This button no longer belongs to an open question.')) };
-    return { kind: 'question-answer', outcome };
+    return { kind: 'question-answer', ...(pressed ? { jobId: pressed.jobId } : {}), outcome };
   });
   requests.onThreadText(async ({ req, job, text: said }) => {
     const outcome = await conversation.threadReply(job, { user: req.user, text: said });
-    return outcome.kind === 'ignored' ? undefined : { kind: 'follow-up', outcome };
+    return outcome.kind === 'ignored' ? undefined : { kind: 'follow-up', jobId: job.id, outcome };
   });
 }

@@ -14,6 +14,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { questionAnswerPressed } from '../../src/slack/listeners/actions/button-pressed.js';
 import { answerMessage } from '../../src/slack/listeners/events/message.js';
+import type { AuditRecord } from '../../src/state/audit-log.js';
 import { aJob } from '../support/jobs.js';
 
 const context = { botUserId: 'U0BOT', teamId: 'T0TEST' } as never;
@@ -30,13 +31,13 @@ function fakeConversation(press: PressOutcome, reply: ThreadReplyOutcome) {
 }
 
 /** The real chat core with the conversation bound in; what `cancel`/`retry` need is never reached here. */
-function chatCore(conversation: Conversation) {
+function chatCore(conversation: Conversation, audit?: AuditRecord[]) {
   let threadText: ThreadTextHandler | undefined;
   const requests = {
     onThreadText: (h: ThreadTextHandler) => (threadText = h),
     answer: async (req: ChatRequest) => (await threadText?.({ req, job: aJob({ user: 'U0ALICE' }), intent: { kind: 'ignore' }, text: req.text })) ?? { kind: 'silent' },
   } as unknown as ChatRequests;
-  const chat = new ChatActions({ requests, control: {} as never, logger: silentLogger });
+  const chat = new ChatActions({ requests, control: {} as never, logger: silentLogger, ...(audit ? { audit: { record: async (r: AuditRecord) => void audit.push(r) } } : {}) });
   bindConversation(conversation, chat, requests);
   return chat;
 }
@@ -72,7 +73,10 @@ describe('the answer button', () => {
     const refusal = { blocks: [section(text('Only the requester or a project admin may answer this approval.'))] };
     const f = fakeConversation({ kind: 'refused', message: refusal }, { kind: 'ignored' });
     const p = pressArgs(VALUE);
-    await questionAnswerPressed({ chat: chatCore(f.conversation), logger: silentLogger })(p.args);
+    const audit: AuditRecord[] = [];
+    await questionAnswerPressed({ chat: chatCore(f.conversation, audit), logger: silentLogger })(p.args);
+    // The audit trail says who pressed what on which job, and that it was refused.
+    expect(audit).toEqual([expect.objectContaining({ user: 'U0BOB', kind: 'button', action: ACTIONS.answerQuestion, outcome: 'question-answer:refused', jobId: 'j0000000001' })]);
     expect(p.calls).toEqual(['ack', 'respond']);
     expect(p.respond.mock.calls[0]?.[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'Only the requester or a project admin may answer this approval.' });
   });
