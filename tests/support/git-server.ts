@@ -114,9 +114,20 @@ export async function serveGitHttp(options: GitHttpOptions): Promise<GitHttpServ
   }
   const authHeaders: string[] = [];
   const requests: string[] = [];
+  const refsOf = (path: string): Record<string, string> => {
+    if (!options.repos.includes(path)) return {};
+    const out = execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: join(root, `${path}.git`) }).toString();
+    return Object.fromEntries(out.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  };
   const backend = existsSync('/usr/lib/git-core/git-http-backend') ? '/usr/lib/git-core/git-http-backend' : 'git-http-backend';
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://git');
+    // For a test in another process (the Compose stack): what the repository's refs are now.
+    if (url.pathname === '/_refs') {
+      const body = JSON.stringify(refsOf(url.searchParams.get('repo') ?? ''));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
     requests.push(`${req.method} ${url.pathname}${url.search}`);
     const auth = req.headers.authorization;
     if (auth) authHeaders.push(auth);
@@ -187,10 +198,7 @@ export async function serveGitHttp(options: GitHttpOptions): Promise<GitHttpServ
     url: base,
     repoUrl: (path) => `${base}/${path}.git`,
     bareDir: (path) => join(root, `${path}.git`),
-    refs(path) {
-      const out = execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: join(root, `${path}.git`) }).toString();
-      return Object.fromEntries(out.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
-    },
+    refs: refsOf,
     authHeaders,
     requests,
     close: () =>

@@ -104,7 +104,7 @@ export async function startGitHubDouble(options: TrackerDoubleOptions): Promise<
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const addr = server.address() as AddressInfo;
-  base = `http://${options.host ?? '127.0.0.1'}:${addr.port}`;
+  base = options.publicUrl ?? `http://${options.host ?? '127.0.0.1'}:${addr.port}`;
   return {
     url: base,
     state,

@@ -44,6 +44,8 @@ export interface TrackerDoubleOptions {
   branchExists?: (repo: string, branch: string) => boolean;
   host?: string;
   port?: number;
+  /** The web base its links use when clients reach it by another name (a Compose service); default http://host:port. */
+  publicUrl?: string;
 }
 
 export class TrackerState {
