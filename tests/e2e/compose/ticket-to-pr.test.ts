@@ -133,6 +133,9 @@ test('a Slack message becomes a pushed branch and a pull request, reported in th
   expect(result.text).toMatch(/is done/);
   expect(result.text).toContain(pr?.url);
   expect(pr?.head).toMatch(/^switchboard\/58-[0-9a-z]{8}$/);
+  // The fake agent looked for the token in its env, every /proc/<pid>/environ and cmdline of the
+  // container (the runner's included), the workspace and $HOME, and tried to push by itself.
+  expect(pr?.body).toMatch(/Token search: nothing found; own push: refused/);
   expect(pr?.body).toMatch(/requested by `@emulated-u0alice` in `#emulated-c0e2ecompose`/i);
   expect(pr?.body).toContain(`/archives/${CHANNEL}/p${request.ts.replace('.', '')}`);
   const status = (await thread())[0];
