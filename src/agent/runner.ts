@@ -297,7 +297,6 @@ export class AgentRunner {
     const o = this.options;
     const url = this.deps.env[AGENT_ENV.inferenceUrl];
     const chat = this.deps.chatModel ?? (url ? new OllamaChatModel({ url, token: this.deps.env[AGENT_ENV.inferenceToken] }) : undefined);
-    await this.progress('run agent', `built-in agent · ${b.model}`);
     if (!chat) return this.fail('run agent', `the built-in agent needs the inference endpoint, but ${AGENT_ENV.inferenceUrl} is not set`, false);
     if (this.cancelled) return this.fail('run agent', this.cancelled, true);
     const batcher = new LineBatcher((lines) => void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`)));
