@@ -139,7 +139,7 @@ test('a Slack message becomes a pushed branch and a pull request, reported in th
   expect(pr?.body).toMatch(/requested by `@emulated-u0alice` in `#emulated-c0e2ecompose`/i);
   expect(pr?.body).toContain(`/archives/${CHANNEL}/p${request.ts.replace('.', '')}`);
   const status = (await thread())[0];
-  expect(status?.history.some((v) => /running|step/.test(v.text ?? ''))).toBe(true);
+  expect(status?.history.map((v) => v.text ?? '')).toEqual(expect.arrayContaining([expect.stringMatching(/running/)]));
 
   // The branch is on the git server.
   const refs = await json<Record<string, string>>(`${git}/_refs?repo=acme/demo`);
