@@ -116,11 +116,11 @@ test('a Slack message becomes a pushed branch and a pull request, reported in th
     const { stdout } = await docker('ps', '--filter', `label=switchboard.channel=${CHANNEL}`, '--format', '{{.ID}}');
     return stdout.trim().split('\n')[0] || undefined;
   }, 'an agent container in docker ps', 60_000).catch(logsOnFailure);
-  const inspected = await docker('inspect', container).then((r) => r.stdout).catch(() => '');
-  if (inspected) {
-    expect(inspected).toContain('"switchboard.project": "demo"');
-    expect(inspected).not.toContain(TOKEN);
-  }
+  // The fake agent works for seconds: its container is still there to inspect (labels, env, arguments).
+  const { stdout: inspected } = await docker('inspect', container);
+  expect(inspected).toContain('"switchboard.project": "demo"');
+  expect(inspected).toContain('SWITCHBOARD_TRACKER=');
+  expect(inspected).not.toContain(TOKEN);
 
   // Progress in the thread: the status message is updated in place while the agent works.
   await eventually(async () => (await thread()).some((m) => m.updates > 0), 'the status message to show progress', 60_000).catch(logsOnFailure);
