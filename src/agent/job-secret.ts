@@ -17,8 +17,15 @@ export function encodeJobSecret(secret: JobSecret): string {
 }
 
 /** Takes (reads and deletes) the job's secret; an absent or unreadable one is an empty secret. */
-export async function takeJobSecret(redis: Redis, key: string): Promise<JobSecret> {
-  const raw = await redis.call('GETDEL', key);
+export async function takeJobSecret(redis: Redis, key: string, log: (msg: string) => void = () => undefined): Promise<JobSecret> {
+  let raw: unknown;
+  try {
+    raw = await redis.call('GETDEL', key);
+  } catch (err) {
+    // A dispatcher older than this runner made a Redis user without the secret key: run without a token.
+    log(`could not take the job's secret (${(err as Error).message}); going on without a tracker token`);
+    return {};
+  }
   if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) return {};
   try {
     const value: unknown = JSON.parse(String(raw));

@@ -176,7 +176,7 @@ export class AgentRunner {
     const o = this.options;
     await this.emit({ type: 'started', project: o.project, ref: o.issue === undefined ? o.request : `#${o.issue}`, image: o.image, host: hostname() });
     // Before anything else runs in this container: the token leaves Redis for the runner's memory only.
-    const secret = await takeJobSecret(this.deps.redis, keysFor(o.redisPrefix).jobSecret(o.jobId));
+    const secret = await takeJobSecret(this.deps.redis, keysFor(o.redisPrefix).jobSecret(o.jobId), this.deps.log);
     const token = secret.trackerToken;
     if (token) this.runtimeSecrets.push(token, Buffer.from(token).toString('base64'));
 

@@ -148,7 +148,7 @@ export class JobSupervisor {
         if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
         if (project.tracker && project.tracker.type !== 'jira' && !secret.trackerToken) log.warn('no tracker token set on the dispatcher: the runner reads the issue anonymously and cannot push');
         // The runner takes it with GETDEL before the agent command starts; it never enters the container's env.
-        await this.deps.redis.set(this.deps.keys.jobSecret(jobId), encodeJobSecret(secret), 'PX', (project.timeoutMinutes + 5) * 60_000);
+        if (secret.trackerToken) await this.deps.redis.set(this.deps.keys.jobSecret(jobId), encodeJobSecret(secret), 'PX', (project.timeoutMinutes + 5) * 60_000);
         handle = await this.deps.spawner.start(spec);
       } else {
         // Taking over from a replica that stopped: attach to its agent, never start a second one.
