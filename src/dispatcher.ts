@@ -30,6 +30,11 @@ import { JobControls } from './state/job-controls.js';
 import { AuditLog } from './state/audit-log.js';
 import { JobControl } from './dispatch/job-control.js';
 import { ChatActions } from './dispatch/chat-actions.js';
+import { SlackConversationChat } from './slack/slack-conversation-chat.js';
+import { bindConversation, Conversation } from './dispatch/conversation.js';
+import { WaitingJobs } from './dispatch/waiting-jobs.js';
+import { ChannelLine } from './state/channel-line.js';
+import { QuestionStore } from './state/question-store.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -114,6 +119,27 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   delivery.start();
   const notifier = new SlackJobNotifier(delivery);
 
+  // The conversation (questions, answers, follow-ups) and the channels' lines (`busy: queue`).
+  const line = new ChannelLine(redis, keys);
+  const waitingJobs = new WaitingJobs({
+    line,
+    store,
+    notifier,
+    catalogue: () => catalogue.current(),
+    enqueue: (data, priority) => queue.enqueue(data, priority),
+    isQueued: (jobId) => queue.contains(jobId),
+    lockLeaseMs: timings.lockLeaseMs,
+    logger,
+  });
+  const conversation = new Conversation({
+    store,
+    questions: new QuestionStore(redis, keys),
+    controls,
+    catalogue: () => catalogue.current(),
+    chat: new SlackConversationChat(delivery),
+    logger,
+  });
+
   const jobs = new JobRequests({
     catalogue: () => catalogue.current(),
     lock,
@@ -126,6 +152,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     // `fix #58` without a project: ask the trackers, with the tokens the runners get.
     findIssue: (projects, issue) =>
       findIssueInProjects(projects, issue, { secrets: options.secrets ?? process.env, log: (msg, err) => logger.warn({ err, issue }, msg) }),
+    waiting: waitingJobs,
   });
   const supervisor = new JobSupervisor({
     redis,
@@ -137,6 +164,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     credentials,
     spawner,
     notifier,
+    channels: waitingJobs,
+    questions: conversation,
     catalogue: () => catalogue.current(),
     agent: {
       image: config.spawner.agentImage,
@@ -156,6 +185,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     controls,
     queue,
     requests: jobs,
+    lines: waitingJobs,
     catalogue: () => catalogue.current(),
     endWithoutAgent: (job) => supervisor.finishWithoutAgent(job),
     threadLink: (j) => notifier.threadLink(j),
@@ -164,6 +194,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const requests = new ChatRequests({ jobs, control, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
   // The platform-neutral chat core; Slack's listeners (and any other chat adapter) only adapt it.
   const chat = new ChatActions({ requests, control, audit, logger });
+  // Questions' answer buttons, and follow-ups in a job's thread.
+  bindConversation(conversation, chat, requests);
   registerListeners(app, { chat, dedupe, logger, metrics, delivery });
 
   queue.startWorker(
@@ -182,7 +214,19 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       .waiting()
       .then((waiting) => Promise.all(waiting.map((w) => lock.renew(w.channel, w.jobId, timings.lockLeaseMs))))
       .catch((err: unknown) => logger.warn({ err }, 'could not renew the leases of queued jobs'));
+    // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
+    void waitingJobs.sweep().catch((err: unknown) => logger.warn({ err }, 'could not sweep the channels’ lines'));
   }, timings.lockLeaseMs / 4);
+  // Questions nobody answered in time get their default; every replica looks, the first one settles it.
+  let expiring = false;
+  const questionClock = setInterval(() => {
+    if (expiring) return;
+    expiring = true;
+    void conversation
+      .expireDue()
+      .catch((err: unknown) => logger.warn({ err }, 'could not apply the defaults of unanswered questions'))
+      .finally(() => (expiring = false));
+  }, timings.questionCheckMs);
 
   await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
@@ -191,6 +235,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
+      clearInterval(questionClock);
       stopRestoringUsers();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();

@@ -29,7 +29,7 @@ export interface RunnerOptions {
   /**
    * Whether the agent command's stdin is a pipe that carries answers and thread
    * follow-ups (the line protocol, the default), or closed for CLIs that would
-   * wait for the end of a piped stdin (SWITCHBOARD_AGENT_STDIN=closed).
+   * wait for the end of a piped stdin (`agent: { stdin: closed }` in the catalogue, passed as SWITCHBOARD_AGENT_STDIN=closed).
    */
   agentStdin?: 'pipe' | 'closed';
   /** Set for `agent: { backend: ollama }`: the built-in coding loop runs instead of `command`. */

@@ -142,7 +142,7 @@ export class AgentRunner {
     if (msg.type === 'cancel') return this.cancel(msg.reason || 'cancelled');
     const line = stdinLineFor(msg);
     if (line === undefined) return;
-    if (this.options.agentStdin === 'closed') return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command takes no input (SWITCHBOARD_AGENT_STDIN=closed)`);
+    if (this.options.agentStdin === 'closed') return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command takes no input (its stdin is closed in the project catalogue)`);
     if (this.agentEnded) return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command has ended`);
     if (!this.agent) {
       this.pendingInput.push(line);

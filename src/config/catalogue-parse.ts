@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { PROJECT_NAME, type Catalogue, type Project } from '../domain/project.js';
+import { AGENT_NAME, PROJECT_NAME, type AgentConfig, type Catalogue, type Project } from '../domain/project.js';
 import { agent, BUILTIN_DEFAULTS, builtinAgent, defaultsSchema, parseMemory, projectSchema, topSchema } from './catalogue-schema.js';
 import { describeValue, issueLines } from './catalogue-problems.js';
 import { trackerTokenName } from '../trackers/token-names.js';
@@ -21,6 +21,31 @@ class ProjectCatalogue implements Catalogue {
 }
 
 type Defaults = z.infer<typeof defaultsSchema>;
+
+/** One validated `agent:` (or named agent) → what runs, or undefined after adding its problems. `timeout`: the project's timeoutMinutes. */
+function agentConfig(a: z.infer<typeof agent>, at: string, timeout: number, problems: string[]): AgentConfig | undefined {
+  const builtinOnly = (['allow', 'maxIterations', 'maxTokens', 'maxMinutes'] as const).filter((k) => a[k] !== undefined);
+  if (a.command && (a.backend || a.model)) {
+    problems.push(`${at}: give either command or backend + model, not both`);
+  } else if (a.command && builtinOnly.length) {
+    problems.push(`${at}: ${builtinOnly.join(', ')} only apply to the built-in agent (backend: ollama) — remove them, or replace command with backend and model`);
+  } else if (a.command) {
+    return a.stdin === 'closed' ? { command: a.command, stdin: 'closed' } : { command: a.command };
+  } else if (a.stdin !== undefined) {
+    problems.push(`${at}.stdin: only for an agent command — remove it, or give command`);
+  } else if (a.backend && a.model) {
+    const builtin = builtinAgent({ ...a, backend: a.backend, model: a.model }, timeout);
+    if (typeof builtin === 'string') problems.push(`${at}.maxMinutes: ${builtin}`);
+    else return builtin;
+  } else if (a.backend) {
+    problems.push(`${at}.model: required with backend: ollama — name a model the inference router serves, like qwen2.5-coder:32b`);
+  } else if (a.model) {
+    problems.push(`${at}.backend: required with model — set backend: ollama`);
+  } else {
+    problems.push(`${at}: give command (like ["claude", "-p", "{prompt}"]) or backend: ollama with model`);
+  }
+  return undefined;
+}
 
 function buildProject(name: string, raw: unknown, defaults: Defaults, problems: string[]): Project | undefined {
   const at = `projects.${name}`;
@@ -44,31 +69,32 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
 
   const agentRaw = 'agent' in raw ? raw.agent : defaults.agent;
   const agentAt = 'agent' in raw ? `${at}.agent` : 'defaults.agent';
-  let agentValue: Project['agent'] | undefined;
   const a = parsed.success ? (parsed.data.agent ?? defaults.agent) : agent.safeParse(agentRaw).data;
+  let agentValue: AgentConfig | undefined;
+  const timeout = (parsed.success ? parsed.data.timeoutMinutes : undefined) ?? defaults.timeoutMinutes ?? BUILTIN_DEFAULTS.timeoutMinutes;
   if (agentRaw === undefined) {
     problems.push(
       `${at}.agent: required — give agent.command (like ["claude", "-p", "{prompt}"]) or agent.backend: ollama with agent.model, here or under defaults`,
     );
   } else if (a) {
-    const builtinOnly = (['allow', 'maxIterations', 'maxTokens', 'maxMinutes'] as const).filter((k) => a[k] !== undefined);
-    if (a.command && (a.backend || a.model)) {
-      problems.push(`${agentAt}: give either command or backend + model, not both`);
-    } else if (a.command && builtinOnly.length) {
-      problems.push(`${agentAt}: ${builtinOnly.join(', ')} only apply to the built-in agent (backend: ollama) — remove them, or replace command with backend and model`);
-    } else if (a.command) {
-      agentValue = { command: a.command };
-    } else if (a.backend && a.model) {
-      const timeout = (parsed.success ? parsed.data.timeoutMinutes : undefined) ?? defaults.timeoutMinutes ?? BUILTIN_DEFAULTS.timeoutMinutes;
-      const builtin = builtinAgent({ ...a, backend: a.backend, model: a.model }, timeout);
-      if (typeof builtin === 'string') problems.push(`${agentAt}.maxMinutes: ${builtin}`);
-      else agentValue = builtin;
-    } else if (a.backend) {
-      problems.push(`${agentAt}.model: required with backend: ollama — name a model the inference router serves, like qwen2.5-coder:32b`);
-    } else if (a.model) {
-      problems.push(`${agentAt}.backend: required with model — set backend: ollama`);
-    } else {
-      problems.push(`${agentAt}: give command (like ["claude", "-p", "{prompt}"]) or backend: ollama with model`);
+    agentValue = agentConfig(a, agentAt, timeout, problems);
+  }
+  // Named agents replace the defaults' as a whole, like `agent`. Entries the schema refused are already reported.
+  const agentsRaw = 'agents' in raw ? raw.agents : defaults.agents;
+  const agentsAt = 'agents' in raw ? `${at}.agents` : 'defaults.agents';
+  const agents: Record<string, AgentConfig> = {};
+  const seenAgents = new Map<string, string>();
+  if (agentsRaw !== null && typeof agentsRaw === 'object' && !Array.isArray(agentsRaw)) {
+    for (const [agentName, config] of Object.entries(agentsRaw)) {
+      if (!AGENT_NAME.test(agentName)) {
+        problems.push(`${agentsAt}.${agentName}: not an agent name — use letters, digits, '.', '_' and '-', starting with a letter or digit`);
+      }
+      const other = seenAgents.get(agentName.toLowerCase());
+      if (other !== undefined) problems.push(`${agentsAt}.${agentName}: same name as ${other} apart from case — agent names are matched case-insensitively; rename one`);
+      seenAgents.set(agentName.toLowerCase(), agentName);
+      const valid = agent.safeParse(config);
+      const named = valid.success ? agentConfig(valid.data, `${agentsAt}.${agentName}`, timeout, problems) : undefined;
+      if (named) agents[agentName] = named;
     }
   }
 
@@ -89,6 +115,8 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
       memoryBytes: parseMemory(memoryValue) ?? 0,
     },
   };
+  if (Object.keys(agents).length) project.agents = agents;
+  if ((p.busy ?? defaults.busy) === 'queue') project.busy = 'queue';
   if (p.repo !== undefined) project.repo = p.repo;
   if (p.workspace !== undefined) project.workspace = p.workspace;
   if (p.tracker !== undefined) {

@@ -101,6 +101,16 @@ export const agent = z.strictObject({
   maxIterations: z.number({ error: 'must be a whole number of model turns, like 30' }).int({ error: 'must be a whole number' }).positive({ error: 'must be at least 1' }).optional(),
   maxTokens: z.number({ error: 'must be a whole number of tokens, like 500000' }).int({ error: 'must be a whole number' }).positive({ error: 'must be at least 1' }).optional(),
   maxMinutes: z.number({ error: 'must be a number of minutes, like 30' }).positive({ error: 'must be more than 0' }).optional(),
+  // Whether the command's stdin is a pipe for answers and thread follow-ups, or closed (for CLIs that read stdin to its end first).
+  stdin: z.enum(['open', 'closed'], { error: 'must be open (answers and thread follow-ups reach the command on stdin) or closed (the command reads end-of-file)' }).optional(),
+});
+/** A project's named alternatives to its agent (`fix #58 in billing-api with aider`). */
+// Names are checked with the rest of each agent in catalogue-parse.ts, so a bad name is reported as such.
+const agents = z.record(z.string(), agent, {
+  error: 'must be a mapping of agent name → { command: [...] }, like aider: { command: ["aider", "--message", "{prompt}"] }',
+});
+const busy = z.enum(['reject', 'queue'], {
+  error: 'must be reject (a request in a busy channel is refused with a link to the running job) or queue (it waits behind it)',
 });
 /** The built-in agent's caps when the catalogue names none. */
 export const BUILTIN_AGENT_DEFAULTS = { maxIterations: 30, maxTokens: 500_000 } as const;
@@ -150,6 +160,8 @@ const inheritable = {
   prompt: promptTemplate.optional(),
   commitAuthor: commitAuthor.optional(),
   agent: agent.optional(),
+  agents: agents.optional(),
+  busy: busy.optional(),
   channels: channels.optional(),
   users: users.optional(),
   allowDMs: z.boolean({ error: 'must be true or false (whether a direct message with the bot may start the project)' }).optional(),

@@ -1,6 +1,6 @@
 // Turns a job and its project into what the spawner starts (DESIGN §5).
 import type { JobRecord } from '../domain/job.js';
-import type { BuiltinAgent, Project } from '../domain/project.js';
+import { agentFor, type BuiltinAgent, type Project } from '../domain/project.js';
 import { repoPath } from '../domain/repositories.js';
 import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { AgentSpec } from '../spawners/spawner.js';
@@ -88,8 +88,12 @@ export function buildAgentSpec(
     [AGENT_ENV.image]: settings.image,
     [AGENT_ENV.branch]: project.branch,
   };
-  if ('command' in project.agent) env[AGENT_ENV.agentCommand] = JSON.stringify(project.agent.command);
-  else Object.assign(env, builtinAgentEnv(project.agent));
+  // The named agent the job asked for (`… with aider`), else the project's own; the supervisor checked it still exists.
+  const agent = agentFor(project, job.agent) ?? project.agent;
+  if ('command' in agent) {
+    env[AGENT_ENV.agentCommand] = JSON.stringify(agent.command);
+    if (agent.stdin === 'closed') env[AGENT_ENV.agentStdin] = 'closed';
+  } else Object.assign(env, builtinAgentEnv(agent));
   if (context.threadUrl) env[AGENT_ENV.threadUrl] = context.threadUrl;
   if (context.requester) env[AGENT_ENV.requester] = context.requester;
   if (context.channelName) env[AGENT_ENV.channelName] = context.channelName;

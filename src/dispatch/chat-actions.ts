@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { replyMessage } from '../messages/replies.js';
 import type { ChatRequest, ChatRequests, Reply } from './chat-requests.js';
 import type { JobControl } from './job-control.js';
+import { FOLLOW_UP_REACTION } from './conversation.js';
 
 /** Where something was said: a channel message, an @mention, a DM, a thread reply, the slash command. */
 export type Surface = 'message' | 'mention' | 'dm' | 'thread' | 'slash';
@@ -39,6 +40,13 @@ export interface Answer {
   reply: Reply;
   /** What to show (to the person who pressed, for a button); undefined: nothing. */
   message?: Message;
+  /** An emoji name to put on the message said (a follow-up the agent received), instead of a reply. */
+  reaction?: string;
+}
+
+/** A thread reply that reached the agent is acknowledged with a reaction. */
+function reactionTo(reply: Reply): string | undefined {
+  return reply.kind === 'follow-up' && (reply.outcome.kind === 'forwarded' || reply.outcome.kind === 'answered') ? FOLLOW_UP_REACTION : undefined;
 }
 
 /** What a button does. Registered per action id (domain/actions.ts). */
@@ -88,7 +96,8 @@ export class ChatActions {
       const action = parseIntent(s.text.slice(0, 4000), { addressed: s.addressed, botUserId: s.botUserId }).kind;
       await this.audit({ user: s.user, team: s.team, kind: 'command', action, channel: s.channel, thread: s.threadTs, surface: s.surface, outcome: reply.kind, jobId: jobIdOf(reply), text: s.text });
     }
-    return { reply, message: replyMessage(reply) };
+    const reaction = reactionTo(reply);
+    return { reply, message: replyMessage(reply), ...(reaction ? { reaction } : {}) };
   }
 
   /** A button pressed. Unknown action ids get a polite answer, never an error. */

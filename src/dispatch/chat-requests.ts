@@ -8,6 +8,7 @@ import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobRequests, RequestOutcome } from './job-requests.js';
 import type { ControlOutcome, JobControl } from './job-control.js';
+import type { PressOutcome, ThreadReplyOutcome } from './conversation.js';
 
 export interface ChatRequest {
   text: string;
@@ -36,6 +37,10 @@ export type Reply =
   | { kind: 'status'; job?: JobRecord; link?: string }
   /** Something broke on our side; `ref` finds the log line. Nothing was started. */
   | { kind: 'internal-error'; ref: string }
+  /** A reply in a job's thread that went to its agent (acknowledge it), or was refused (say why). */
+  | { kind: 'follow-up'; outcome: ThreadReplyOutcome }
+  /** A press of one of an agent's question's buttons. */
+  | { kind: 'question-answer'; outcome: PressOutcome }
   | RequestOutcome
   | ControlOutcome;
 
@@ -105,6 +110,7 @@ export class ChatRequests {
           issue: intent.issue,
           project: intent.project,
           repo: intent.repo,
+          ...(intent.agent !== undefined ? { agent: intent.agent } : {}),
           text,
           threadTs: req.threadTs,
           ...(req.messageTs ? { requestTs: req.messageTs } : {}),

@@ -14,6 +14,7 @@ import type { JobControls } from '../state/job-controls.js';
 import type { Logger } from '../observability/logger.js';
 import type { ListedJob } from '../messages/job-list.js';
 import type { JobRequests, RequestOutcome } from './job-requests.js';
+import type { WaitingJobs } from './waiting-jobs.js';
 
 /** Which job an action is about: a button names it; words said in a thread or a channel point at one. */
 export type JobTarget = { jobId: string } | { channel: string; threadTs?: string };
@@ -49,6 +50,8 @@ export interface JobControlDeps {
   controls: JobControls;
   queue: QueueView;
   requests: JobRequests;
+  /** The channels' lines of waiting jobs (`busy: queue`): cancelled jobs leave them, `list` shows them. */
+  lines?: Pick<WaitingJobs, 'leave' | 'allWaiting'>;
   catalogue: () => Catalogue;
   /** Ends a job that never got an agent: final status, result, channel freed (the supervisor's finish). */
   endWithoutAgent: (job: JobRecord) => Promise<void>;
@@ -95,7 +98,8 @@ export class JobControl {
     }
     // The runner reads its control stream from the start: a job that starts after this still sees it.
     await this.deps.controls.send(job.id, { type: 'cancel', by, reason });
-    if (job.state === 'queued' && (await this.deps.queue.remove(job.id))) {
+    // Queued: still in the dispatch queue, or waiting in its channel's line (`busy: queue`).
+    if (job.state === 'queued' && ((await this.deps.queue.remove(job.id)) || (await this.deps.lines?.leave(job)))) {
       const cancelled = cancelJob(job, by, this.now(), reason);
       await this.deps.endWithoutAgent(cancelled);
       log.info('queued job cancelled: removed from the queue');
@@ -119,6 +123,7 @@ export class JobControl {
       user: by,
       issue: job.issue,
       project: job.project,
+      ...(job.agent !== undefined ? { agent: job.agent } : {}),
       text: job.request,
       retryOf: { jobId: job.id, ...(link ? { link } : {}) },
       sender: { ...sender, ...(job.external ? { external: true } : {}) },
@@ -132,9 +137,10 @@ export class JobControl {
   /** Running and queued jobs of projects this person may use (and their own), with places in the queue. */
   async list(user: string, sender?: SenderContext): Promise<ControlOutcome> {
     const { running, waiting } = await this.deps.queue.lineUp();
+    const inLines = (await this.deps.lines?.allWaiting()) ?? [];
     const position = new Map(waiting.map((id, i) => [id, i + 1]));
     const catalogue = this.deps.catalogue();
-    const records = await Promise.all([...running, ...waiting].map((id) => this.deps.store.get(id)));
+    const records = await Promise.all([...new Set([...running, ...waiting, ...inLines])].map((id) => this.deps.store.get(id)));
     const visible = records.filter((j): j is JobRecord => {
       if (!j || isFinished(j)) return false;
       const project = catalogue.get(j.project);

@@ -62,6 +62,11 @@ export class JobQueue {
     });
   }
 
+  /** Whether the queue has this job (in any state). */
+  async contains(jobId: string): Promise<boolean> {
+    return (await this.queue.getJob(jobId)) !== undefined;
+  }
+
   /** Jobs still waiting for a slot. */
   async waiting(): Promise<QueuedJobData[]> {
     const jobs = await this.queue.getJobs(['waiting', 'prioritized', 'delayed']);

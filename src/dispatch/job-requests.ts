@@ -4,7 +4,7 @@
 import { failJob, newJob, type JobRecord } from '../domain/job.js';
 import { newJobId } from '../domain/job-id.js';
 import { UserFacingError } from '../errors.js';
-import type { Catalogue, Project } from '../domain/project.js';
+import { namedAgent, type Catalogue, type Project } from '../domain/project.js';
 import { mayDispatch, mayUse, projectsFor, type SenderContext } from '../domain/permissions.js';
 import { findProjectByRepo } from '../domain/repositories.js';
 import type { ChannelLock } from '../state/channel-lock.js';
@@ -13,6 +13,7 @@ import type { JobNotifier } from '../relay/job-notifier.js';
 import type { Logger } from '../observability/logger.js';
 import type { QueuedJobData } from './job-queue.js';
 import { lookable, type IssueLookupResult } from '../trackers/issue-lookup.js';
+import type { WaitingJobs } from './waiting-jobs.js';
 
 export interface FixRequest {
   channel: string;
@@ -21,6 +22,8 @@ export interface FixRequest {
   project?: string;
   /** owner/name when the request named a repository. */
   repo?: string;
+  /** One of the project's named agents (`… with aider`). */
+  agent?: string;
   /** The request as written (Slack formatting removed). */
   text: string;
   /** The message to thread under; unset for slash commands (the status message starts the thread). */
@@ -53,9 +56,19 @@ export interface JobRequestsDeps {
   servesInference: () => boolean;
   /** Which of these projects' trackers have the issue (`fix #58` without a project); absent: no lookup. */
   findIssue?: (projects: readonly Project[], issue: number) => Promise<IssueLookupResult>;
+  /** The channels' lines for `busy: queue` projects; without it every busy channel refuses. */
+  waiting?: Pick<WaitingJobs, 'join' | 'leave'>;
 }
 
 const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
+
+/** The refusal of `… with <name>` for an agent the project does not have: names the ones it has. */
+export function unknownAgentMessage(project: Project, name: string): string {
+  const choices = Object.keys(project.agents ?? {});
+  return choices.length
+    ? `${project.name} has no agent called \`${name}\`. Its agents: ${choices.map((c) => `\`${c}\``).join(', ')}; or leave out \`with ${name}\` for its default agent.`
+    : `${project.name} has no named agents, so there is no \`${name}\`. Leave out \`with ${name}\` for its default agent.`;
+}
 
 export class JobRequests {
   constructor(private readonly deps: JobRequestsDeps) {}
@@ -104,17 +117,22 @@ export class JobRequests {
     const { project } = resolved;
     const allowed = mayDispatch(project, req.channel, req.user, req.sender);
     if (!allowed.ok) return { kind: 'rejected', message: allowed.reason, ...(allowed.channels ? { channels: allowed.channels } : {}) };
-    if ('backend' in project.agent && !this.deps.servesInference()) {
+    const named = req.agent === undefined ? undefined : namedAgent(project, req.agent);
+    if (req.agent !== undefined && !named) return { kind: 'rejected', message: unknownAgentMessage(project, req.agent) };
+    const agent = named?.agent ?? project.agent;
+    if ('backend' in agent && !this.deps.servesInference()) {
       // The built-in agent's only model is the dispatcher's inference endpoint: without one it could not take a step.
       return {
         kind: 'rejected',
-        message: `${project.name} uses the built-in \`${project.agent.backend}\` agent, but this Switchboard serves no inference (no Ollama endpoint is configured). Ask whoever runs Switchboard to set OLLAMA_URL, or give the project an \`agent.command\`.`,
+        message: `${project.name}${named ? `'s agent ${named.name}` : ''} uses the built-in \`${agent.backend}\` agent, but this Switchboard serves no inference (no Ollama endpoint is configured). Ask whoever runs Switchboard to set OLLAMA_URL, or give the project an \`agent.command\`.`,
       };
     }
 
     const jobId = newJobId();
     const lock = await this.deps.lock.acquire(req.channel, jobId, this.deps.lockLeaseMs);
-    if (!lock.acquired) {
+    // `busy: queue`: instead of a refusal, the job waits in the channel's line (dispatch/waiting-jobs.ts).
+    const waits = !lock.acquired && project.busy === 'queue' && this.deps.waiting !== undefined;
+    if (!lock.acquired && !waits) {
       const running = await this.deps.store.get(lock.holder);
       const link = running ? await this.deps.notifier.threadLink(running).catch(() => undefined) : undefined;
       return { kind: 'busy', running, link };
@@ -125,6 +143,7 @@ export class JobRequests {
       project: project.name,
       issue: req.issue,
       request: req.text,
+      ...(named ? { agent: named.name } : {}),
       channel: req.channel,
       user: req.user,
       threadTs: req.threadTs,
@@ -140,11 +159,16 @@ export class JobRequests {
       job = { ...job, statusTs, threadTs: job.threadTs ?? statusTs };
       await this.deps.store.save(job);
       await this.deps.store.indexThread(job);
+      if (waits && this.deps.waiting) {
+        const joined = await this.deps.waiting.join(job);
+        if (!joined.took) return { kind: 'queued', job: joined.job };
+      }
       await this.deps.enqueue({ jobId, channel: req.channel }, project.priority);
     } catch (err) {
       const reason = err instanceof UserFacingError ? err.userText : `could not be queued (internal error, ref \`${jobId}\`)`;
       await this.deps.store.save(failJob(job, reason ?? 'could not be queued', Date.now())).catch(() => undefined);
       await this.deps.lock.release(req.channel, jobId);
+      if (waits) await this.deps.waiting?.leave(job).catch(() => false);
       if (err instanceof UserFacingError && err.userText !== undefined) return { kind: 'rejected', message: err.userText };
       log.error({ err }, 'could not queue the job');
       return { kind: 'rejected', message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.` };

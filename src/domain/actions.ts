@@ -9,6 +9,8 @@ export const ACTIONS = {
   cancelJob: 'job.cancel',
   /** Run a finished (failed or cancelled) job again; value: the job id. */
   retryJob: 'job.retry',
+  /** Answer an agent's question; value: `<jobId>:<question key>:<option>` (domain/questions.ts). */
+  answerQuestion: 'question.answer',
 } as const;
 
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];

@@ -48,7 +48,7 @@ export const AGENT_ENV = {
   promptTemplate: 'SWITCHBOARD_PROMPT_TEMPLATE',
   /** The commit author as JSON (`{name, email}`), from the catalogue's `commitAuthor:`. */
   commitAuthor: 'SWITCHBOARD_COMMIT_AUTHOR',
-  /** `closed`: the command gets no stdin (for CLIs that read stdin to its end before they start); default a pipe for answers. */
+  /** `closed` (the catalogue's `agent: { stdin: closed }`): the command gets no stdin, for CLIs that read stdin to its end before they start; default a pipe for answers. */
   agentStdin: 'SWITCHBOARD_AGENT_STDIN',
   // The built-in agent (`agent: { backend: ollama, … }`) instead of a command.
   agentBackend: 'SWITCHBOARD_AGENT_BACKEND',

@@ -12,10 +12,11 @@
 //   conversation, and a bot that answers chatter is worse than one that stays
 //   quiet. The bare `?` is help only when addressed, for the same reason.
 
-import { PROJECT_NAME } from './project.js';
+import { AGENT_NAME, PROJECT_NAME } from './project.js';
 
 export type Intent =
-  | { kind: 'fix'; issue: number; project?: string; repo?: string }
+  /** `agent`: one of the project's named agents (`… with aider`) instead of its default. */
+  | { kind: 'fix'; issue: number; project?: string; repo?: string; agent?: string }
   | { kind: 'status' }
   | { kind: 'cancel' }
   | { kind: 'list' }
@@ -175,11 +176,12 @@ function parseFix(s: string): FixResult {
   if (noun) rest = rest.slice(noun[0].length);
   if (!verb && !noun && !rest.startsWith('#')) return null;
 
-  // Only `in` introduces the project: "fix #58 on monday" is chatter, not a project.
-  const m = /^(\S+)(?:\s+in\s+(?:the\s+)?(?:project\s+)?(\S+?)(?:\s+project)?)?$/i.exec(rest);
+  // Only `in` introduces the project: "fix #58 on monday" is chatter, not a project. Only `with` names an agent.
+  const m = /^(\S+)(?:\s+in\s+(?:the\s+)?(?:project\s+)?(\S+?)(?:\s+project)?)?(?:\s+(?:with|using)\s+(?:the\s+)?(\S+?)(?:\s+agent)?)?$/i.exec(rest);
   if (!m) return verb ? { hint: FIX_HINT } : null;
   const ref = unquote(m[1] ?? '');
   const project = m[2] === undefined ? undefined : unquote(m[2]);
+  const agent = m[3] === undefined ? undefined : unquote(m[3]);
 
   let issue: number | undefined;
   let repo: string | undefined;
@@ -211,9 +213,14 @@ function parseFix(s: string): FixResult {
     return { hint: `"${project}" is not a project name. Say \`projects\` to see the ones you can use.` };
   }
 
+  if (agent !== undefined && !AGENT_NAME.test(agent)) {
+    return { hint: `"${agent}" is not an agent name. Leave out \`with …\` for the project's own agent.` };
+  }
+
   const fix: Fix = { kind: 'fix', issue };
   if (project !== undefined) fix.project = project;
   if (repo !== undefined) fix.repo = repo;
+  if (agent !== undefined) fix.agent = agent;
   return { fix };
 }
 
@@ -257,6 +264,11 @@ const RULES: readonly Rule[] = [
     examples: ['fix https://github.com/acme/billing-api/issues/58', 'fix acme/billing-api#58'],
     meaning: 'the project is found from the repository',
     parse: (t) => fixWhere(t, (f) => f.repo !== undefined),
+  },
+  {
+    examples: ['fix #58 in billing-api with aider'],
+    meaning: "the same, with one of the project's named agents instead of its default",
+    parse: (t) => fixWhere(t, (f) => f.agent !== undefined),
   },
   {
     examples: ['status'],

@@ -12,6 +12,8 @@ export interface JobRecord {
   issue: number;
   /** The original request, as the user wrote it (Slack formatting removed). */
   request: string;
+  /** One of the project's named agents (`… with aider`); unset: the project's default agent. */
+  agent?: string;
   channel: string;
   user: string;
   /** The requester belongs to another Slack team (Slack Connect): a run-time permission re-check needs to know. */
@@ -23,6 +25,8 @@ export interface JobRecord {
   /** The one status message that is updated in place. */
   statusTs?: string;
   state: JobState;
+  /** Set while the job waits behind the channel's running job (`busy: queue`): its place in the channel's line, 1 = next. */
+  waiting?: { position: number };
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
@@ -39,6 +43,8 @@ export interface JobRecord {
   commit?: string;
   reason?: string;
   retryable?: boolean;
+  /** Who asked to cancel the job while the agent is being stopped (a chat user id). */
+  cancelRequestedBy?: string;
   /** Who cancelled the job (a chat user id), once it was cancelled. */
   cancelledBy?: string;
   /** The job this one runs again (Retry), and a link to that job's thread. */
@@ -52,7 +58,7 @@ export interface JobRecord {
 
 /** A job as it is first recorded, before anything has run. */
 export function newJob(
-  fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & Partial<Pick<JobRecord, 'threadTs' | 'requestTs' | 'external' | 'retryOf'>>,
+  fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & Partial<Pick<JobRecord, 'threadTs' | 'requestTs' | 'external' | 'retryOf' | 'agent'>>,
 ): JobRecord {
   return { ...fields, state: 'queued', recentLogs: [], promptTokens: 0, completionTokens: 0, cursor: '0' };
 }

@@ -29,6 +29,18 @@ export interface Keys {
   audit: string;
   /** BullMQ's own prefix (it appends `:{queue}:…`). */
   queuePrefix: string;
+  // ---- conversation: questions, follow-ups, waiting jobs
+  /** One question of a job (JSON), and its outcome once answered, timed out or ended (set once, NX). */
+  jobQuestion(jobId: string, questionKey: string): string;
+  jobQuestionOutcome(jobId: string, questionKey: string): string;
+  /** A job's questions in the order asked (their keys). */
+  jobQuestions(jobId: string): string;
+  /** Open questions by deadline (sorted set of `<jobId>:<key>`): any replica applies the default when one passes. */
+  questionDeadlines: string;
+  /** Jobs waiting for a busy channel (`busy: queue`), first in line first. */
+  channelWaiting(channel: string): string;
+  /** Channels that have waiting jobs (for the sweep that keeps the line moving). */
+  waitingChannels: string;
 }
 
 export function keys(prefix: string): Keys {
@@ -51,5 +63,11 @@ export function keys(prefix: string): Keys {
     agentUsers: `${prefix}agent-users`,
     audit: `${prefix}audit`,
     queuePrefix: `${prefix}bull`,
+    jobQuestion: (id, key) => `${prefix}job:${id}:question:${key}`,
+    jobQuestionOutcome: (id, key) => `${prefix}job:${id}:question:${key}:outcome`,
+    jobQuestions: (id) => `${prefix}job:${id}:questions`,
+    questionDeadlines: `${prefix}questions:deadlines`,
+    channelWaiting: (c) => `${prefix}channel:${c}:waiting`,
+    waitingChannels: `${prefix}channels:waiting`,
   };
 }

@@ -82,6 +82,27 @@ export const fields = (...f: Field[]): MessageBlock => ({ type: 'section', field
 export const contextLine = (...pieces: Inline[]): MessageBlock => ({ type: 'context', items: [pieces] });
 export const actions = (...buttons: Button[]): MessageBlock => ({ type: 'actions', buttons });
 
+/**
+ * Plain words in which `backticks` quote code (the one convention of the
+ * plain-text messages dispatch and domain code write, such as "say `projects`")
+ * as structured text: each quoted span becomes a code piece. An unpaired
+ * backtick stays as it is.
+ */
+export function quotedCode(words: string): Inline[] {
+  const out: Inline[] = [];
+  let rest = words;
+  for (;;) {
+    const open = rest.indexOf('`');
+    const close = open === -1 ? -1 : rest.indexOf('`', open + 1);
+    if (close === -1) break;
+    if (open > 0) out.push(text(rest.slice(0, open)));
+    if (close > open + 1) out.push(code(rest.slice(open + 1, close)));
+    rest = rest.slice(close + 1);
+  }
+  if (rest !== '') out.push(text(rest));
+  return out;
+}
+
 /** Joins pieces with a separator, such as `' · '`, skipping the empty ones. */
 export function joined(parts: readonly (RichText | undefined)[], separator: string): Inline[] {
   const out: Inline[] = [];

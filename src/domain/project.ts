@@ -3,6 +3,8 @@
 
 /** Letters, digits, '.', '_' and '-', starting with a letter or digit. */
 export const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]*$/i;
+/** Names of a project's agents (`agents:`): the same characters. */
+export const AGENT_NAME = PROJECT_NAME;
 
 export interface Project {
   name: string;
@@ -21,7 +23,11 @@ export interface Project {
   prompt?: string;
   /** Author of the commits the runner makes; unset: Switchboard <switchboard@localhost>. */
   commitAuthor?: { name: string; email: string };
-  agent: { command: string[] } | BuiltinAgent;
+  agent: AgentConfig;
+  /** Named alternatives to `agent` (`… with aider`), by name as written in the catalogue. */
+  agents?: Readonly<Record<string, AgentConfig>>;
+  /** A request in a busy channel: refused with a link to the running job (unset), or waits behind it. */
+  busy?: 'reject' | 'queue';
   /** Channel IDs that may dispatch it; undefined = any channel. */
   channels?: string[];
   /** User IDs that may dispatch it; undefined = any user of this workspace. */
@@ -46,6 +52,21 @@ export interface BuiltinAgent {
   maxIterations: number;
   maxTokens: number;
   maxMinutes: number;
+}
+
+/** What runs inside the container: a CLI (stdin a pipe unless `closed`), or the built-in loop. */
+export type AgentConfig = { command: string[]; stdin?: 'closed' } | BuiltinAgent;
+
+/** The project's agent called `name` (case-insensitive), or undefined. */
+export function namedAgent(project: Pick<Project, 'agents'>, name: string): { name: string; agent: AgentConfig } | undefined {
+  const wanted = name.toLowerCase();
+  const found = Object.entries(project.agents ?? {}).find(([n]) => n.toLowerCase() === wanted);
+  return found ? { name: found[0], agent: found[1] } : undefined;
+}
+
+/** The agent a job runs: the named one when it asked for one, else the project's default. */
+export function agentFor(project: Pick<Project, 'agent' | 'agents'>, name: string | undefined): AgentConfig | undefined {
+  return name === undefined ? project.agent : namedAgent(project, name)?.agent;
 }
 
 export interface Catalogue {

@@ -14,7 +14,9 @@ export function helpMessage(): Message {
       section(bold('Switchboard'), text(' starts a coding agent on an issue and keeps you posted in a thread.')),
       section(text('Say it in a channel, @mention me, DM me, or use '), code(`${SLASH_COMMAND} <text>`), text(':')),
       section(...joined(rows, '\n')),
-      contextLine(text('Anything else you say to me, I tell you I did not understand, with an example. Cancel and Retry are for the requester and the project\'s admins.')),
+      // Not a command of the grammar, so not in its table: what a running job's thread is for.
+      section(text('In a running job’s thread, anything else its requester or a project admin writes goes to the agent, and answers its questions; I acknowledge it with a reaction.')),
+      contextLine(text('Anything else you say to me, I tell you I did not understand, with an example. Cancel, Retry and approvals are for the requester and the project\'s admins.')),
     ],
   };
 }

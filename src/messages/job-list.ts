@@ -21,7 +21,9 @@ function describe(l: ListedJob, now: number): RichText {
   const { job } = l;
   const what: RichText =
     job.state === 'queued'
-      ? [text(`queued · ${l.position !== undefined ? `${ordinal(l.position)} in line` : 'waiting'}`)]
+      ? job.waiting
+        ? [text(`waiting for its channel · ${ordinal(job.waiting.position)} in line there`)]
+        : [text(`queued · ${l.position !== undefined ? `${ordinal(l.position)} in line` : 'waiting'}`)]
       : job.state === 'starting'
         ? [text('starting')]
         : [text(`running${stepLabel(job) ? ` · ${stepLabel(job)}` : ''} · ${elapsed(job, now)}`)];
@@ -36,7 +38,9 @@ export function jobListMessage(listed: readonly ListedJob[], now = Date.now()): 
     return { blocks: [{ type: 'section', text: [text('No jobs you can see are running or queued. Start one with '), code('fix #58 in <project>'), text('.')] }] };
   }
   // Running first, then the queue in order.
-  const ordered = [...open].sort((a, b) => (a.position ?? 0) - (b.position ?? 0) || a.job.createdAt - b.job.createdAt);
+  // Jobs waiting behind their channel's job (`busy: queue`) come after the queue.
+  const rank = (l: ListedJob) => l.position ?? (l.job.waiting ? 1_000_000 + l.job.waiting.position : 0);
+  const ordered = [...open].sort((a, b) => rank(a) - rank(b) || a.job.createdAt - b.job.createdAt);
   const shown = ordered.slice(0, LIST_LIMIT);
   const fields: Field[] = shown.map((l) => ({ label: `${l.job.project} #${l.job.issue}`, value: describe(l, now) }));
   const blocks: MessageBlock[] = [{ type: 'header', text: 'Jobs you can see' }];

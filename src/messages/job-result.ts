@@ -1,7 +1,7 @@
 // The result posted into a job's thread when it ends: what came of it, how
 // long it took, and a Retry button when it did not succeed. Pure.
 import type { JobRecord } from '../domain/job.js';
-import { actions, code, contextLine, emoji, joined, mention, section, text, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
+import { actions, code, contextLine, emoji, joined, mention, section, text, quotedCode, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
 import { agentText, elapsed, jobTitle, retryButton, safeLink, stepLabel } from './job-parts.js';
 
 function facts(job: JobRecord, now: number): (RichText | undefined)[] {
@@ -32,7 +32,7 @@ export function resultMessage(job: JobRecord, now = Date.now()): Message {
   const at = step ? [text(` at ${step}`)] : [];
   const why = job.reason ?? (cancelled ? undefined : 'no reason was given');
   const blocks: MessageBlock[] = [section(emoji(cancelled ? 'no_entry_sign' : 'x'), text(' '), title, ...verb, ...at)];
-  if (why) blocks.push(section({ type: 'text', text: 'Why:', bold: true }, text(` ${agentText(why)}`)));
+  if (why) blocks.push(section({ type: 'text', text: 'Why:', bold: true }, ...quotedCode(` ${agentText(why)}`)));
   blocks.push(contextLine(...joined([...facts(job, now), [text('the channel is free again: press Retry or say '), code('retry'), text(' in this thread to run it again')]], ' · ')));
   blocks.push(actions(retryButton(job)));
   return { blocks, summary: [plainTitle, ...verb, ...(why ? [text(`: ${agentText(why)}`)] : [])] };

@@ -1,7 +1,7 @@
 // What the bot answers to what people say or press, as platform-neutral
 // messages. Every "no" says why and what to do instead. Pure.
 import { formatDuration } from '../domain/job.js';
-import { channel, code, contextLine, emoji, joined, mention, section, text, type Inline, type Message, type RichText } from '../domain/message.js';
+import { channel, code, contextLine, emoji, joined, mention, quotedCode, section, text, type Inline, type Message, type RichText } from '../domain/message.js';
 import type { Reply } from '../dispatch/chat-requests.js';
 import type { ControlOutcome } from '../dispatch/job-control.js';
 import { jobTitle, stepLabel, threadLink } from './job-parts.js';
@@ -18,18 +18,22 @@ export function replyMessage(reply: Reply, now = Date.now()): Message | undefine
     case 'silent':
     case 'queued':
       return undefined;
+    // A follow-up or an answer that reached the agent is acknowledged by a reaction or the updated question; a refusal says why.
+    case 'follow-up':
+    case 'question-answer':
+      return reply.outcome.kind === 'refused' ? reply.outcome.message : undefined;
     case 'help':
       return helpMessage();
     case 'not-understood':
       return {
         summary: [text(`I didn't understand "${reply.text}".`)],
         blocks: [
-          section(emoji('thinking_face'), text(` I didn't understand “${reply.text}”.${reply.hint ? ` ${reply.hint}` : ''}`)),
+          section(emoji('thinking_face'), text(` I didn't understand “${reply.text}”.`), ...(reply.hint ? quotedCode(` ${reply.hint}`) : [])),
           contextLine(text('Try '), code('fix #58 in billing-api'), text(', or say '), code('help'), text(' for everything I understand.')),
         ],
       };
     case 'info':
-      return plain(text(reply.text));
+      return plain(...quotedCode(reply.text));
     case 'projects':
       return reply.projects.length
         ? plain(text('Projects you can start here:'), ...reply.projects.flatMap((p): Inline[] => [text('\n• '), code(p.name), ...(p.tracker ? [text(` (${p.tracker})`)] : [])]))
@@ -51,7 +55,7 @@ export function replyMessage(reply: Reply, now = Date.now()): Message | undefine
     case 'rejected': {
       const where = (reply.channels ?? []).filter((c) => CHANNEL_ID.test(c));
       const ask: Inline[] = where.length ? [text(' Ask in one of: '), ...joined(where.map((c) => [channel(c)]), ', '), text('.')] : [];
-      return plain(emoji('warning'), text(` ${reply.message}`), ...ask);
+      return plain(emoji('warning'), ...quotedCode(` ${reply.message}`), ...ask);
     }
     case 'which-project':
       // `fix #58` with no project: several projects' trackers have #58 (DESIGN §2).

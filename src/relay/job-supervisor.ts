@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { applyEvent, cancelJob, failJob, isFinished, type JobRecord } from '../domain/job.js';
 import { isJobId } from '../domain/job-id.js';
 import type { Keys } from '../domain/keys.js';
-import type { Catalogue, Project } from '../domain/project.js';
+import { agentFor, type Catalogue, type Project } from '../domain/project.js';
 import { mayDispatch } from '../domain/permissions.js';
 import { workspaceUnderRootProblem } from '../domain/workspace-path.js';
 import type { AgentCredentials } from '../state/agent-credentials.js';
@@ -20,6 +20,8 @@ import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
 import { encodeJobSecret } from '../agent/job-secret.js';
 import { EventReader, type StreamEntry } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
+import type { Conversation } from '../dispatch/conversation.js';
+import type { WaitingJobs } from '../dispatch/waiting-jobs.js';
 import { StatusThrottle } from './status-throttle.js';
 import { userTextOf } from '../errors.js';
 
@@ -38,6 +40,8 @@ export interface SupervisorTimings {
   exitWaitMs: number;
   /** After a cancel, how long the runner has to stop its command and report (its own grace is 10 s) before the spawner stops it. */
   cancelGraceMs: number;
+  /** How often each replica looks for questions whose time to answer has passed. */
+  questionCheckMs: number;
 }
 
 export const DEFAULT_TIMINGS: SupervisorTimings = {
@@ -48,6 +52,7 @@ export const DEFAULT_TIMINGS: SupervisorTimings = {
   stopGraceSeconds: 10,
   exitWaitMs: 30_000,
   cancelGraceMs: 15_000,
+  questionCheckMs: 1000,
 };
 
 export interface SupervisorDeps {
@@ -63,6 +68,10 @@ export interface SupervisorDeps {
   credentials: AgentCredentials;
   spawner: JobSpawner;
   notifier: JobNotifier;
+  /** Frees a job's channel, or passes it to the next job waiting for it (`busy: queue`); default: the lock is just released. */
+  channels?: Pick<WaitingJobs, 'release' | 'freeIfNoneWaiting'>;
+  /** Shows the agent's questions in the thread, and closes them when the job ends. */
+  questions?: Pick<Conversation, 'ask' | 'jobEnded'>;
   catalogue: () => Catalogue;
   agent: AgentSettings;
   logger: Logger;
@@ -208,6 +217,10 @@ export class JobSupervisor {
           if (cancel) {
             cancelSeenAt = now;
             log.info({ by: cancel.by }, 'cancel requested: the agent has its grace period to stop');
+            // The status says so at once (and loses its Cancel button) while the agent stops.
+            job = { ...job, cancelRequestedBy: cancel.by };
+            await this.deps.store.save(job);
+            throttle.offer(job);
           }
         } else if (now - cancelSeenAt > this.t.cancelGraceMs) {
           log.warn('the agent did not stop within its cancel grace: stopping it');
@@ -235,7 +248,9 @@ export class JobSupervisor {
             job = asCancelled(job, cancel);
             continue;
           }
-          job = failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);
+          // After a cancel request, an agent that goes quiet was cancelled, not broken.
+          cancel ??= await this.deps.controls.cancelRequest(jobId);
+          job = cancel ? cancelJob(job, cancel.by, now, cancel.reason) : failJob(job, sawHeartbeat ? 'the agent stopped sending heartbeats' : 'the agent never reported in', now);
           await this.stopAgent(jobId, log);
           break;
         }
@@ -269,6 +284,7 @@ export class JobSupervisor {
         log.warn({ streamId: entry.id, problem: entry.error }, 'skipped a malformed agent event');
       } else {
         next = applyEvent(next, entry.event);
+        if (entry.event.type === 'question' && !isFinished(next)) await this.deps.questions?.ask(next, entry.event);
       }
       next = { ...next, cursor: entry.id };
     }
@@ -282,8 +298,14 @@ export class JobSupervisor {
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
   private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
     await this.deps.store.save(job);
-    // Free the channel first: the result tells people they may ask again.
-    await this.deps.lock.release(job.channel, job.id);
+    // Free the channel first: the result tells people they may ask again. A job waiting for it (`busy: queue`) gets it,
+    // except that a workspace project's next job needs the workspace too: its channel passes on once that is free (below).
+    const workspace = this.deps.catalogue().get(job.project)?.workspace;
+    const { channels } = this.deps;
+    const passChannelOn = () => (channels ? channels.release(job.channel, job.id) : this.deps.lock.release(job.channel, job.id));
+    if (!workspace) await passChannelOn();
+    else if (channels) await channels.freeIfNoneWaiting(job.channel, job.id);
+    else await this.deps.lock.release(job.channel, job.id);
     // The result does not wait for the final status update (which may wait for chat.update's budget).
     const announce = async () => {
       if (await this.deps.store.claimResultAnnouncement(job.id)) {
@@ -294,6 +316,8 @@ export class JobSupervisor {
       }
     };
     await Promise.all([throttle.final(job), announce()]);
+    // Questions still open can no longer be answered: their messages say so.
+    await this.deps.questions?.jobEnded(job).catch((err: unknown) => log.error({ err }, 'could not close the job’s open questions'));
     this.deps.metrics?.jobsFinished.inc({ state: job.state });
     log.info({ state: job.state, reason: job.reason }, `job ${job.state}`);
     if (handle) {
@@ -309,8 +333,10 @@ export class JobSupervisor {
     // goes with the job, however it ended, and its workspace is free for the next job.
     await this.deps.credentials.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not delete the agent\'s Redis user'));
     await this.deps.redis.del(this.deps.keys.jobSecret(job.id)).catch((err: unknown) => log.error({ err }, 'could not delete the job\'s secret'));
-    const workspace = this.deps.catalogue().get(job.project)?.workspace;
-    if (workspace) await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
+    if (workspace) {
+      await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
+      await passChannelOn();
+    }
     return 'finished';
   }
 
@@ -342,6 +368,9 @@ export class JobSupervisor {
   private refusalNow(job: JobRecord, project: Project): string | undefined {
     const allowed = mayDispatch(project, job.channel, job.user, { external: job.external === true });
     if (!allowed.ok) return `the project catalogue changed after this job was accepted, and it may no longer run: ${allowed.reason}`;
+    if (job.agent !== undefined && !agentFor(project, job.agent)) {
+      return `the project catalogue changed after this job was accepted: ${project.name} has no agent called ${job.agent} any more`;
+    }
     if (project.workspace) {
       const problem = workspaceUnderRootProblem(project.workspace, this.deps.agent.workspaceRoot);
       if (problem) return `the workspace of ${project.name} cannot be used: it ${problem}. Ask whoever runs Switchboard.`;

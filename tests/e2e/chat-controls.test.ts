@@ -6,9 +6,10 @@ import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
+import { buildAgentFixtures, type FixtureImages } from '../support/fixtures/agent-images.js';
 import { ACTIONS } from '../../src/domain/actions.js';
 import { keys } from '../../src/domain/keys.js';
-import type { RecordedMessage } from '../support/slack-emulator/index.js';
+import { signRequest, type RecordedMessage } from '../support/slack-emulator/index.js';
 
 jest.setTimeout(120_000);
 
@@ -62,6 +63,18 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     expect(hasButton(status, ACTIONS.cancelJob)).toBe(true);
     expect(h.emu.messages({ channel }).find((m) => m.ts === request.ts)?.reactions?.map((r) => r.name)).toEqual(['eyes']);
 
+    if (mode === 'http') {
+      // A press that Slack did not sign (a forged request to /slack/events) is refused before anything reads it.
+      const payload = JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE', team_id: h.emu.teamId }, team: { id: h.emu.teamId }, api_app_id: h.emu.appId, token: 'x', trigger_id: '1.2.3', container: { type: 'message', channel_id: channel, message_ts: status.ts }, channel: { id: channel }, response_url: 'http://127.0.0.1:9/nowhere', actions: [{ type: 'button', action_id: ACTIONS.cancelJob, block_id: 'b', value: jobId, action_ts: '1.1' }] });
+      const body = new URLSearchParams({ payload }).toString();
+      const forged = await fetch(`http://127.0.0.1:${h.dispatcher?.port}/slack/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...signRequest('not-the-signing-secret', body) },
+        body,
+      });
+      expect(forged.status).toBe(401);
+    }
+
     const refused = await h.emu.blockAction({ channel, user: 'U0MALLORY', message_ts: status.ts, thread_ts: request.ts, action_id: ACTIONS.cancelJob });
     const refusal = await h.emu.waitFor(() => responsesTo(refused.response_url)[0], { what: 'the refusal' });
     expect(refusal).toContain('Only the requester or a project admin may cancel');
@@ -81,6 +94,10 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     expect(hasButton(statusOf(channel, status.ts), ACTIONS.cancelJob)).toBe(false);
     const answers = [...responsesTo(first.response_url), ...responsesTo(second.response_url)];
     expect(answers.filter((a) => a.includes('Cancelling'))).toHaveLength(1);
+    // Every press was acknowledged within Slack's 3 seconds at the first attempt (no redelivery).
+    const presses = h.emu.deliveries.filter((d) => d.kind === 'interactive');
+    expect(presses.length).toBeGreaterThanOrEqual(3);
+    expect(presses.filter((d) => d.attempt > 0 || d.outcome !== 'acked')).toEqual([]);
     await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => m.ts === request.ts)?.reactions?.some((r) => r.name === 'x'), { what: 'the ❌ reaction' });
 
     // Cancelling again afterwards is harmless: it says so.
@@ -159,5 +176,36 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     const again = await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => !before2.has(m.ts) && m.bot_id && !m.thread_ts && /broken #7/.test(m.text ?? '')), { what: 'the second retry' });
     await result(channel, again.ts, /failed/);
     await eventually(async () => (await h.containers(channel)).length === 0, 'no agents left');
+  });
+});
+
+describe('an agent that does not obey a cancel', () => {
+  let h: Harness;
+  let fixtures: FixtureImages;
+  const channel = 'C0CTLDEAF';
+
+  beforeAll(async () => {
+    // It heartbeats for a few seconds and never reads its control stream: only the spawner can stop it.
+    fixtures = await buildAgentFixtures(['going-silent']);
+    h = await startHarness({
+      mode: 'socket',
+      projectsYaml: (workspace) => `projects:\n  deaf:\n    workspace: ${workspace}\n    agent: { command: ["true"] }\n`,
+      agentImage: fixtures.tag('going-silent'),
+      timings: { cancelGraceMs: 500, stopGraceSeconds: 1 },
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await fixtures?.remove();
+  });
+
+  test('is stopped by the spawner after the grace period, and the job ends cancelled, saying who', async () => {
+    const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #1 in deaf' });
+    const status = await h.emu.waitFor(() => botReplies(h, channel, request.ts)[0], { what: 'the status message', timeoutMs: 15_000 });
+    await h.emu.waitFor(() => /running/.test(h.emu.messages({ channel }).find((m) => m.ts === status.ts)?.text ?? ''), { what: 'the job to run', timeoutMs: 30_000 });
+    await h.emu.blockAction({ channel, user: 'U0ALICE', message_ts: status.ts, thread_ts: request.ts, action_id: ACTIONS.cancelJob });
+    const done = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m, i) => i > 0 && /was cancelled/.test(m.text ?? '')), { what: 'the result', timeoutMs: 60_000 });
+    expect(blocksText(done)).toContain('was cancelled by <@U0ALICE>');
+    await eventually(async () => (await h.containers(channel)).length === 0, 'the container to be gone');
   });
 });

@@ -5,7 +5,7 @@
 import { ACTIONS } from '../../src/domain/actions.js';
 import { GRAMMAR } from '../../src/domain/intents.js';
 import type { JobRecord } from '../../src/domain/job.js';
-import { plainText, type Message, type MessageBlock } from '../../src/domain/message.js';
+import { code, plainText, quotedCode, text, type Message, type MessageBlock } from '../../src/domain/message.js';
 import { statusMessage } from '../../src/messages/job-status.js';
 import { resultMessage } from '../../src/messages/job-result.js';
 import { helpMessage } from '../../src/messages/help.js';
@@ -102,5 +102,26 @@ describe('list', () => {
     expect(words).toContain('1st in line');
     expect(words).toContain('2nd in line');
     expect(JSON.stringify(jobListMessage([], NOW))).toContain('fix #58 in <project>');
+  });
+});
+
+describe('plain words from dispatch code', () => {
+  test('backtick-quoted spans become structured code, for every renderer alike', () => {
+    expect(quotedCode("I don't know `nope`. Say `projects`.")).toEqual([text("I don't know "), code('nope'), text('. Say '), code('projects'), text('.')]);
+    expect(quotedCode('an unpaired ` stays')).toEqual([text('an unpaired ` stays')]);
+    expect(quotedCode('``')).toEqual([]);
+  });
+
+  test('a rejection keeps its quoted project names as code', () => {
+    const m = replyMessage({ kind: 'rejected', message: "I don't know a project called `nope`." }, NOW) as Message;
+    expect(JSON.stringify(m)).toContain('{"type":"code","text":"nope"}');
+  });
+});
+
+describe('a cancel under way', () => {
+  test('the status says who asked and drops its Cancel button while the agent stops', () => {
+    const m = statusMessage({ ...running, cancelRequestedBy: 'U0BOB' }, NOW);
+    expect(renderMessage(m).text).toContain('cancelling: <@U0BOB> asked to stop it');
+    expect(buttons(m)).toEqual([]);
   });
 });

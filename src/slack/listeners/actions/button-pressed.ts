@@ -50,6 +50,12 @@ export function retryJobPressed(deps: ActionDeps) {
   };
 }
 
+export function questionAnswerPressed(deps: ActionDeps) {
+  return async function handleQuestionAnswerPress(args: PressArgs): Promise<void> {
+    await answerPress(args, deps);
+  };
+}
+
 /** Buttons that have no listener of their own here: the core knows them (question answers, …) or says they no longer work. */
 export function otherButtonPressed(deps: ActionDeps) {
   return async function handleOtherButtonPress(args: PressArgs): Promise<void> {

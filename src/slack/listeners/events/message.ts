@@ -68,6 +68,14 @@ export async function answerMessage({ event: msg, body, context }: EventArgs, me
   const { reply } = answer;
   if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
   if (reply.kind !== 'silent') deps.logger.info({ ref, channel: msg.channel, user: msg.user, reply: reply.kind }, 'answered a message');
+  if (answer.reaction) {
+    // The agent has it: said without a message of our own. Best effort; `already_reacted` after a redelivery is fine.
+    await deps.delivery
+      .call({ method: 'reactions.add', args: { channel: msg.channel, timestamp: msg.ts, name: answer.reaction }, priority: 'urgent' })
+      .catch((err: { data?: { error?: string } }) => {
+        if (err.data?.error !== 'already_reacted') deps.logger.warn({ err, ref }, 'could not acknowledge a message with a reaction');
+      });
+  }
   if (answer.message) {
     await deps.delivery.call({ method: 'chat.postMessage', args: { channel: msg.channel, thread_ts: threadTs, ...renderMessage(answer.message) }, priority: 'urgent' });
   }
