@@ -1,13 +1,10 @@
 # Claude Code on top of the Switchboard agent image.
 #   docker build -f agents/claude-code.Dockerfile --build-arg AGENT_IMAGE=switchboard-agent:latest -t switchboard-agent-claude .
-# Catalogue:  agent: { command: ["claude", "-p", "{prompt}", "--permission-mode", "acceptEdits"] }
+# Catalogue:  agent: { command: ["claude", "-p", "{prompt}", "--permission-mode", "acceptEdits"], stdin: closed }
 #             env: [ANTHROPIC_API_KEY]
 ARG AGENT_IMAGE=switchboard-agent:latest
 FROM ${AGENT_IMAGE}
 ARG CLAUDE_CODE_VERSION=latest
 USER root
 RUN npm install -g "@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}" && npm cache clean --force
-# `claude -p` reads a piped stdin to its end before it starts: give it none
-# (answers and thread follow-ups cannot reach it, its questions are not asked).
-ENV SWITCHBOARD_AGENT_STDIN=closed
 USER node
