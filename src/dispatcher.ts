@@ -6,6 +6,7 @@ import { CatalogueWatcher } from './config/catalogue-watcher.js';
 import { keys as keysFor } from './domain/keys.js';
 import { failJob } from './domain/job.js';
 import type { Logger } from './observability/logger.js';
+import { findIssueInProjects } from './trackers/issue-lookup.js';
 import { Metrics } from './observability/metrics.js';
 import { healthRoutes } from './observability/http-routes.js';
 import { connectRedis } from './state/redis.js';
@@ -148,6 +149,9 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     lockLeaseMs: timings.lockLeaseMs,
     logger,
     servesInference: () => config.ollamaUrl !== undefined,
+    // `fix #58` without a project: ask the trackers, with the tokens the runners get.
+    findIssue: (projects, issue) =>
+      findIssueInProjects(projects, issue, { secrets: options.secrets ?? process.env, log: (msg, err) => logger.warn({ err, issue }, msg) }),
     waiting: waitingJobs,
   });
   const supervisor = new JobSupervisor({

@@ -146,8 +146,19 @@ const timeoutMinutes = z
   .positive({ error: 'must be at least 1' });
 const branch = z.string({ error: 'must be a branch name' }).min(1, { error: 'must not be empty' });
 
+const promptTemplate = z
+  .string({ error: 'must be a text with {ref}, {issue} and {request} where the issue and the chat message go' })
+  .min(1, { error: 'must not be empty — omit it for the built-in prompt' })
+  .refine((t) => t.includes('{issue}') || t.includes('{ref}'), { error: 'names neither {issue} nor {ref}, so the agent would not know which issue to fix — add {ref} and {issue}' });
+const commitAuthor = z.strictObject({
+  name: z.string({ error: 'required — the name on the commits, like Switchboard' }).min(1),
+  email: z.string({ error: 'required — the e-mail on the commits, like switchboard@example.com' }).regex(/^[^\s<>@]+@[^\s<>@]+$/, { error: 'must be an e-mail address, like switchboard@example.com' }),
+});
+
 const inheritable = {
   branch: branch.optional(),
+  prompt: promptTemplate.optional(),
+  commitAuthor: commitAuthor.optional(),
   agent: agent.optional(),
   agents: agents.optional(),
   busy: busy.optional(),
@@ -166,6 +177,14 @@ const trackerSchema = z
   .strictObject({
     type: z.enum(['github', 'gitlab', 'jira'], { error: 'must be github, gitlab or jira' }),
     repo: z.string({ error: 'required — owner/name for github, group/name for gitlab, the project key for jira' }).min(1),
+    url: z
+      .string({ error: 'must be the web address of a self-managed instance, like https://gitlab.internal' })
+      .regex(/^https?:\/\/[^\s/@]+(\/[^\s@]*)?$/, { error: 'must be an http(s) address without credentials, like https://gitlab.internal — the token goes in token:' })
+      .optional(),
+    token: z
+      .string({ error: 'must be the NAME of an environment variable, like GITHUB_TOKEN' })
+      .regex(ENV_NAME, { error: 'must be the NAME of an environment variable, like GITHUB_TOKEN (never the token itself)' })
+      .optional(),
   })
   .superRefine((t, ctx) => {
     if (t.type === 'github' && !/^[\w.-]+\/[\w.-]+$/.test(t.repo)) {
@@ -199,7 +218,8 @@ export const ALLOWED_KEYS: Record<string, readonly string[]> = {
   top: Object.keys(topSchema.shape),
   defaults: Object.keys(defaultsSchema.shape),
   project: Object.keys(projectSchema.shape),
-  tracker: ['type', 'repo'],
+  tracker: ['type', 'repo', 'url', 'token'],
+  commitAuthor: ['name', 'email'],
   agent: Object.keys(agent.shape),
   resources: Object.keys(resources.shape),
 };

@@ -4,6 +4,16 @@ import { agentFor, type BuiltinAgent, type Project } from '../domain/project.js'
 import { repoPath } from '../domain/repositories.js';
 import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { AgentSpec } from '../spawners/spawner.js';
+import { trackerTokenName } from '../trackers/token-names.js';
+
+/** What the dispatcher resolves about a request for the agent (DESIGN §5); the agent holds no Slack token. */
+export interface RequestContext {
+  /** Permalink of the job's thread. */
+  threadUrl?: string;
+  /** The requester's display name. */
+  requester?: string;
+  channelName?: string;
+}
 
 export interface AgentSettings {
   image: string;
@@ -65,7 +75,8 @@ export function buildAgentSpec(
   project: Project,
   settings: AgentSettings,
   credential: { username: string; password: string },
-): { spec: AgentSpec; missingEnv: string[] } {
+  context: RequestContext = {},
+): { spec: AgentSpec; missingEnv: string[]; secret: { trackerToken?: string } } {
   const env: Record<string, string> = {
     [AGENT_ENV.jobId]: job.id,
     [AGENT_ENV.project]: job.project,
@@ -83,6 +94,20 @@ export function buildAgentSpec(
     env[AGENT_ENV.agentCommand] = JSON.stringify(agent.command);
     if (agent.stdin === 'closed') env[AGENT_ENV.agentStdin] = 'closed';
   } else Object.assign(env, builtinAgentEnv(agent));
+  if (context.threadUrl) env[AGENT_ENV.threadUrl] = context.threadUrl;
+  if (context.requester) env[AGENT_ENV.requester] = context.requester;
+  if (context.channelName) env[AGENT_ENV.channelName] = context.channelName;
+  // The runner reads the issue and publishes the work there; its token travels apart (secret, below).
+  const secret: { trackerToken?: string } = {};
+  if (project.tracker && project.tracker.type !== 'jira') {
+    const { type, repo, url } = project.tracker;
+    env[AGENT_ENV.tracker] = JSON.stringify(url ? { type, repo, url } : { type, repo });
+    const tokenName = trackerTokenName(project.tracker);
+    const token = tokenName === undefined ? undefined : settings.secrets[tokenName];
+    if (token) secret.trackerToken = token;
+  }
+  if (project.prompt) env[AGENT_ENV.promptTemplate] = project.prompt;
+  if (project.commitAuthor) env[AGENT_ENV.commitAuthor] = JSON.stringify(project.commitAuthor);
   if (project.workspace) env[AGENT_ENV.workspaceMounted] = 'true';
   else if (project.repo) env[AGENT_ENV.repo] = project.repo;
   // The runner blanks these values out of everything it reports (logs, summary, reasons).
@@ -109,5 +134,6 @@ export function buildAgentSpec(
       timeoutSeconds: project.timeoutMinutes * 60,
     },
     missingEnv,
+    secret,
   };
 }

@@ -17,6 +17,7 @@ import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js'
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
+import { encodeJobSecret } from '../agent/job-secret.js';
 import { EventReader, type StreamEntry } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
 import type { Conversation } from '../dispatch/conversation.js';
@@ -148,8 +149,15 @@ export class JobSupervisor {
         await store.save(job);
         throttle.offer(job);
         const credential = await this.deps.credentials.issue(jobId);
-        const { spec, missingEnv } = buildAgentSpec(job, project, this.deps.agent, credential);
+        const context = (await this.deps.notifier.describeRequest?.(job).catch((err: unknown) => {
+          log.warn({ err }, 'could not resolve the thread link and names for the agent');
+          return undefined;
+        })) ?? {};
+        const { spec, missingEnv, secret } = buildAgentSpec(job, project, this.deps.agent, credential, context);
         if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
+        if (project.tracker && project.tracker.type !== 'jira' && !secret.trackerToken) log.warn('no tracker token set on the dispatcher: the runner reads the issue anonymously and cannot push');
+        // The runner takes it with GETDEL before the agent command starts; it never enters the container's env.
+        if (secret.trackerToken) await this.deps.redis.set(this.deps.keys.jobSecret(jobId), encodeJobSecret(secret), 'PX', (project.timeoutMinutes + 5) * 60_000);
         handle = await this.deps.spawner.start(spec);
       } else {
         // Taking over from a replica that stopped: attach to its agent, never start a second one.
@@ -324,6 +332,7 @@ export class JobSupervisor {
     // Only once the agent is gone (it may still be tidying up with its own keys): its Redis user
     // goes with the job, however it ended, and its workspace is free for the next job.
     await this.deps.credentials.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not delete the agent\'s Redis user'));
+    await this.deps.redis.del(this.deps.keys.jobSecret(job.id)).catch((err: unknown) => log.error({ err }, 'could not delete the job\'s secret'));
     if (workspace) {
       await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
       await passChannelOn();
