@@ -34,6 +34,7 @@ import { bindConversation, Conversation } from './dispatch/conversation.js';
 import { WaitingJobs } from './dispatch/waiting-jobs.js';
 import { ChannelLine } from './state/channel-line.js';
 import { QuestionStore } from './state/question-store.js';
+import { startInference } from './inference/index.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -45,6 +46,8 @@ export interface DispatcherOptions {
 }
 
 export interface RunningDispatcher {
+  /** The agents' inference listener's port, when inference is on (OLLAMA_URL). */
+  inferencePort?: number;
   stop(): Promise<void>;
 }
 
@@ -94,6 +97,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const spawner = createSpawner(config, logger, timings.stopGraceSeconds);
   const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
   await queue.init();
+
+  // Inference (issue 9): the router and the agents' endpoint on INFERENCE_PORT; off without OLLAMA_URL.
+  // The light route for chat text is inference.router.chat({ route: 'light', messages, format }).
+  const inference = await startInference(config, { redis, keys, prefix: config.redis.prefix, jobs: store, catalogue: () => catalogue.current(), logger, metrics });
 
   const routes = healthRoutes(
     [
@@ -147,7 +154,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     enqueue: (data, priority) => queue.enqueue(data, priority),
     lockLeaseMs: timings.lockLeaseMs,
     logger,
-    servesInference: () => config.ollamaUrl !== undefined,
+    servesInference: () => inference !== undefined,
     waiting: waitingJobs,
   });
   const supervisor = new JobSupervisor({
@@ -169,11 +176,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       redisPrefix: config.redis.prefix,
       secrets: options.secrets ?? process.env,
       ...(config.workspaceRoot ? { workspaceRoot: config.workspaceRoot } : {}),
+      ...(inference ? { inferenceUrl: inference.agentUrl } : {}),
     },
     logger,
     metrics,
     timings,
     now: options.now,
+    ...(inference ? { inference: { issue: (id: string, ttl: number) => inference.tokens.issue(id, ttl), revoke: (id: string) => inference.tokens.revoke(id) } } : {}),
   });
   const control = new JobControl({
     store,
@@ -228,6 +237,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
   return {
+    ...(inference ? { inferencePort: inference.port } : {}),
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
@@ -235,6 +245,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       stopRestoringUsers();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();
+      await inference?.stop().catch((err: unknown) => logger.warn({ err }, 'stopping inference failed'));
       await delivery.close();
       await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
       catalogue.close();
