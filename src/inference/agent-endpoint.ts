@@ -102,14 +102,17 @@ export class AgentEndpoint {
   private async authenticate(req: IncomingMessage): Promise<Caller> {
     let path = new URL(req.url ?? '/', 'http://endpoint').pathname;
     let token: string | undefined;
+    const auth = req.headers.authorization;
+    const bearer = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : undefined;
     if (path.startsWith(JOB_PATH_PREFIX)) {
       const rest = path.slice(JOB_PATH_PREFIX.length);
       const slash = rest.indexOf('/');
       token = slash < 0 ? rest : rest.slice(0, slash);
       path = slash < 0 ? '/' : rest.slice(slash);
+      // Two tokens that disagree: one of them is another job's.
+      if (bearer !== undefined && bearer !== token) throw new HttpError(401, 'the bearer token and the path name different jobs');
     } else {
-      const auth = req.headers.authorization;
-      if (auth?.toLowerCase().startsWith('bearer ')) token = auth.slice(7).trim();
+      token = bearer;
     }
     if (!token) throw new HttpError(401, 'no job token: use the SWITCHBOARD_INFERENCE_TOKEN as a bearer token, or OLLAMA_HOST as given to the agent');
     const jobId = await this.deps.tokens.jobOf(token);
@@ -157,8 +160,9 @@ export class AgentEndpoint {
     if (err instanceof HttpError || err instanceof InferenceUnavailableError) {
       status = err.status;
       message = err.message;
-    } else if (err instanceof ProviderError && err.failure === 'rejected') {
-      status = err.status ?? 400;
+    } else if (err instanceof ProviderError) {
+      // The endpoint's own words (a refused option, a runner that died mid-answer) are the agent's to read.
+      status = err.failure === 'rejected' ? (err.status ?? 400) : 502;
       message = err.message;
     } else {
       this.deps.logger.error({ err }, 'inference request failed');
