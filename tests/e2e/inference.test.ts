@@ -68,11 +68,9 @@ function sibling(workspace: string, name: string): string {
 
 let h: Harness;
 let double: OllamaDouble;
-let dispatcherPort: number;
 
 beforeAll(async () => {
   double = await OllamaDouble.start({ defaultReply: 'hello from the GPU' });
-  dispatcherPort = await freePort();
   const projects = (workspace: string) => `
 projects:
   chatty:
