@@ -1,6 +1,8 @@
 // The router against Ollama doubles and the test Redis: fallback and cooldown,
 // the global slot cap, fairness across jobs, cancellation.
 import { once } from 'node:events';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { OllamaDouble } from '../support/ollama-double/index.js';
 import { eventually } from '../support/eventually.js';
@@ -219,4 +221,27 @@ describe('cancellation', () => {
     d.reply({ content: 'free' });
     expect((await ask(r, 'c')).text).toBe('free');
   });
+});
+
+describe('two dispatcher processes', () => {
+  beforeAll(async () => {
+    await promisify(execFile)('npm', ['run', 'build'], { cwd: process.cwd() });
+  }, 120_000);
+
+  test('share the slots through Redis: the endpoint never runs more than OLLAMA_SLOTS at once', async () => {
+    const d = await double({ parallel: 8, tokensPerSecond: 400, defaultReply: 'a b c d e f g h i j' });
+    const runOne = (name: string) =>
+      new Promise<{ name: string; completed: number }>((resolve, reject) => {
+        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', OLLAMA_URL: d.url, REDIS_URL: redisUrl(), PREFIX: prefix, SLOTS: '2', JOBS: '4', REQUESTS: '3', NAME: name };
+        const child = spawn(process.execPath, ['tests/support/processes/inference-load.mjs'], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { name: string; completed: number }) : reject(new Error(`${name} exited ${code}: ${out}`))));
+      });
+    const results = await Promise.all([runOne('PA'), runOne('PB')]);
+    expect(results.map((r) => r.completed)).toEqual([12, 12]);
+    expect(d.stats.completed).toBe(24);
+    expect(d.load.maxInFlight).toBe(2);
+  }, 60_000);
 });
