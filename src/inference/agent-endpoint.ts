@@ -193,7 +193,11 @@ export class AgentEndpoint {
     });
     const log = this.deps.logger.child({ jobId: caller.jobId });
     let waited = false;
-    const stream = await this.deps.router.stream({
+    const served = () => {
+      // Whether it got a slot or gave up, the job no longer waits (its status stops saying so).
+      if (waited) void this.deps.ledger.waiting(caller.jobId, 0).catch((err: unknown) => log.warn({ err }, 'could not record the GPU wait'));
+    };
+    const stream = this.deps.router.stream({
       route: 'heavy',
       kind,
       body,
@@ -208,8 +212,7 @@ export class AgentEndpoint {
         void this.deps.ledger.usage(caller.jobId, usage).catch((err: unknown) => log.warn({ err }, 'could not record inference usage'));
       },
     });
-    if (waited) void this.deps.ledger.waiting(caller.jobId, 0).catch((err: unknown) => log.warn({ err }, 'could not record the GPU wait'));
-    return stream;
+    return stream.finally(served);
   }
 
   private async ollama(kind: GenerationKind, body: Record<string, unknown>, caller: Caller, res: ServerResponse): Promise<void> {
