@@ -35,6 +35,7 @@ import { bindConversation, Conversation } from './dispatch/conversation.js';
 import { WaitingJobs } from './dispatch/waiting-jobs.js';
 import { ChannelLine } from './state/channel-line.js';
 import { QuestionStore } from './state/question-store.js';
+import { startInference } from './inference/index.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -46,6 +47,8 @@ export interface DispatcherOptions {
 }
 
 export interface RunningDispatcher {
+  /** The agents' inference listener's port, when inference is on (OLLAMA_URL). */
+  inferencePort?: number;
   stop(): Promise<void>;
 }
 
@@ -95,6 +98,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const spawner = createSpawner(config, logger, timings.stopGraceSeconds);
   const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
   await queue.init();
+
+  // Inference (issue 9): the router and the agents' endpoint on INFERENCE_PORT; off without OLLAMA_URL.
+  // The light route for chat text is inference.router.chat({ route: 'light', messages, format }).
+  const inference = await startInference(config, { redis, keys, prefix: config.redis.prefix, jobs: store, catalogue: () => catalogue.current(), logger, metrics });
 
   const routes = healthRoutes(
     [
@@ -148,7 +155,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     enqueue: (data, priority) => queue.enqueue(data, priority),
     lockLeaseMs: timings.lockLeaseMs,
     logger,
-    servesInference: () => config.ollamaUrl !== undefined,
+    servesInference: () => inference !== undefined,
     // `fix #58` without a project: ask the trackers, with the tokens the runners get.
     findIssue: (projects, issue) =>
       findIssueInProjects(projects, issue, { secrets: options.secrets ?? process.env, log: (msg, err) => logger.warn({ err, issue }, msg) }),
@@ -173,11 +180,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       redisPrefix: config.redis.prefix,
       secrets: options.secrets ?? process.env,
       ...(config.workspaceRoot ? { workspaceRoot: config.workspaceRoot } : {}),
+      ...(inference ? { inferenceUrl: inference.agentUrl } : {}),
     },
     logger,
     metrics,
     timings,
     now: options.now,
+    ...(inference ? { inference: { issue: (id: string, ttl: number) => inference.tokens.issue(id, ttl), revoke: (id: string) => inference.tokens.revoke(id) } } : {}),
   });
   const control = new JobControl({
     store,
@@ -232,6 +241,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
   return {
+    ...(inference ? { inferencePort: inference.port } : {}),
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
@@ -239,6 +249,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       stopRestoringUsers();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await queue.close();
+      await inference?.stop().catch((err: unknown) => logger.warn({ err }, 'stopping inference failed'));
       await delivery.close();
       await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
       catalogue.close();

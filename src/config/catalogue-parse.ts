@@ -139,6 +139,8 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
   if (p.allowDMs ?? defaults.allowDMs) project.allowDMs = true;
   const us = p.users ?? defaults.users;
   if (us !== undefined) project.users = us;
+  const budget = p.budget ?? defaults.budget; // inference budget (issue 9): replaces as a whole, like agent
+  if (budget !== undefined) project.budget = budget;
   return project;
 }
 

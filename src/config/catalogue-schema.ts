@@ -144,6 +144,11 @@ const timeoutMinutes = z
   .number({ error: 'must be a number of minutes, like 60' })
   .int({ error: 'must be a whole number of minutes' })
   .positive({ error: 'must be at least 1' });
+// Per job, for the inference router (issue 9): the job is stopped once it passes either.
+const budget = z.strictObject({
+  tokens: z.number({ error: 'must be a number of tokens, like 2000000' }).int({ error: 'must be a whole number of tokens' }).positive({ error: 'must be at least 1' }).optional(),
+  gpuSeconds: z.number({ error: 'must be a number of seconds, like 1800' }).positive({ error: 'must be more than 0' }).optional(),
+});
 const branch = z.string({ error: 'must be a branch name' }).min(1, { error: 'must not be empty' });
 
 const promptTemplate = z
@@ -170,6 +175,7 @@ const inheritable = {
   priority: priority.optional(),
   timeoutMinutes: timeoutMinutes.optional(),
   resources: resources.optional(),
+  budget: budget.optional(),
 };
 export const defaultsSchema = z.strictObject(inheritable);
 
@@ -222,4 +228,5 @@ export const ALLOWED_KEYS: Record<string, readonly string[]> = {
   commitAuthor: ['name', 'email'],
   agent: Object.keys(agent.shape),
   resources: Object.keys(resources.shape),
+  budget: Object.keys(budget.shape),
 };

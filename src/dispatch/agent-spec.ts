@@ -24,6 +24,24 @@ export interface AgentSettings {
   secrets: Record<string, string | undefined>;
   /** WORKSPACE_ROOT: a workspace project may run only when its path lies under it. */
   workspaceRoot?: string;
+  /** The inference endpoint as agents reach it (INFERENCE_AGENT_URL); unset: no inference env. */
+  inferenceUrl?: string;
+}
+
+/**
+ * The inference env of DESIGN §5: the base URL with the job's bearer token,
+ * and the conventional names pointing at the same. OLLAMA_HOST carries the
+ * token as a path prefix, since Ollama clients send no Authorization header.
+ */
+export function inferenceEnv(baseUrl: string, token: string): Record<string, string> {
+  const base = baseUrl.replace(/\/+$/, '');
+  return {
+    [AGENT_ENV.inferenceUrl]: base,
+    [AGENT_ENV.inferenceToken]: token,
+    [AGENT_ENV.ollamaHost]: `${base}/job/${token}`,
+    [AGENT_ENV.openAiBaseUrl]: `${base}/v1`,
+    [AGENT_ENV.openAiApiKey]: token,
+  };
 }
 
 /** The issue in its tracker's own notation: `acme/billing-api#58`, `OPS-58` (jira), else the repository's path and the number. */
@@ -76,6 +94,7 @@ export function buildAgentSpec(
   settings: AgentSettings,
   credential: { username: string; password: string },
   context: RequestContext = {},
+  inferenceToken?: string,
 ): { spec: AgentSpec; missingEnv: string[]; secret: { trackerToken?: string } } {
   const env: Record<string, string> = {
     [AGENT_ENV.jobId]: job.id,
@@ -110,8 +129,14 @@ export function buildAgentSpec(
   if (project.commitAuthor) env[AGENT_ENV.commitAuthor] = JSON.stringify(project.commitAuthor);
   if (project.workspace) env[AGENT_ENV.workspaceMounted] = 'true';
   else if (project.repo) env[AGENT_ENV.repo] = project.repo;
+  if (settings.inferenceUrl && inferenceToken) {
+    // A project that passes its own OPENAI_* (a hosted API, say) keeps both of them; likewise OLLAMA_HOST.
+    const own = (name: string) => project.env.includes(name) || (name.startsWith('OPENAI_') && project.env.some((n) => n.startsWith('OPENAI_')));
+    for (const [name, value] of Object.entries(inferenceEnv(settings.inferenceUrl, inferenceToken))) if (!own(name)) env[name] = value;
+  }
   // The runner blanks these values out of everything it reports (logs, summary, reasons).
-  if (project.env.length) env[AGENT_ENV.secretNames] = project.env.join(',');
+  const secretNames = [...project.env, ...(inferenceToken ? [AGENT_ENV.inferenceToken, AGENT_ENV.openAiApiKey, AGENT_ENV.ollamaHost] : [])];
+  if (secretNames.length) env[AGENT_ENV.secretNames] = secretNames.join(',');
   const missingEnv: string[] = [];
   for (const name of project.env) {
     const value = settings.secrets[name];

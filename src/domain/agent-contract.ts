@@ -33,6 +33,10 @@ export const AGENT_ENV = {
   secretNames: 'SWITCHBOARD_SECRET_NAMES',
   inferenceUrl: 'SWITCHBOARD_INFERENCE_URL',
   inferenceToken: 'SWITCHBOARD_INFERENCE_TOKEN',
+  // The same endpoint under the names off-the-shelf CLIs read (Ollama-native clients send no token: it is in the path).
+  ollamaHost: 'OLLAMA_HOST',
+  openAiBaseUrl: 'OPENAI_BASE_URL',
+  openAiApiKey: 'OPENAI_API_KEY',
   // Between the dispatcher and its own runner: what to run, and where.
   issue: 'SWITCHBOARD_ISSUE',
   prompt: 'SWITCHBOARD_PROMPT',

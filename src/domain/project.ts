@@ -40,6 +40,8 @@ export interface Project {
   priority: number;
   timeoutMinutes: number;
   resources: { cpus: number; memoryBytes: number };
+  /** Per-job inference budget; the job is stopped when it passes it (domain/budget.ts). */
+  budget?: { tokens?: number; gpuSeconds?: number };
 }
 
 /** `agent: { backend: ollama, model, … }`: the runner's own coding loop on the inference endpoint. */
