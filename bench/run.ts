@@ -7,6 +7,7 @@ import { benchIntentParse } from './intent-parse.js';
 import { benchIntentAdversarial } from './intent-adversarial.js';
 import { benchStatusCoalescing } from './status-coalescing.js';
 import { benchSlackDelivery } from './slack-delivery/index.js';
+import { benchInference } from './inference.js';
 import { nowMs, startRedis, type Row } from './support.js';
 
 function fmt(x: number): string {
@@ -39,6 +40,7 @@ async function main(): Promise<number> {
       ['intent-adversarial', () => benchIntentAdversarial()],
       ['status-coalescing', () => benchStatusCoalescing()],
       ['slack-delivery', () => benchSlackDelivery(redis.url)],
+      ['inference', () => benchInference(redis.url)],
     ];
     // BENCH_ONLY=slack-delivery (comma-separated names) runs just those.
     const only = process.env.BENCH_ONLY?.split(',').map((n) => n.trim());

@@ -6,6 +6,7 @@ import { CatalogueWatcher } from './config/catalogue-watcher.js';
 import { keys as keysFor } from './domain/keys.js';
 import { failJob } from './domain/job.js';
 import type { Logger } from './observability/logger.js';
+import { findIssueInProjects } from './trackers/issue-lookup.js';
 import { Metrics } from './observability/metrics.js';
 import { healthRoutes } from './observability/http-routes.js';
 import { connectRedis } from './state/redis.js';
@@ -45,6 +46,7 @@ import { bindConversation, Conversation, type ConversationChat } from './dispatc
 import { WaitingJobs } from './dispatch/waiting-jobs.js';
 import { ChannelLine } from './state/channel-line.js';
 import { QuestionStore } from './state/question-store.js';
+import { startInference } from './inference/index.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -56,6 +58,8 @@ export interface DispatcherOptions {
 }
 
 export interface RunningDispatcher {
+  /** The agents' inference listener's port, when inference is on (OLLAMA_URL). */
+  inferencePort?: number;
   stop(): Promise<void>;
 }
 
@@ -106,6 +110,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
   await queue.init();
 
+  // Inference (issue 9): the router and the agents' endpoint on INFERENCE_PORT; off without OLLAMA_URL.
+  // The light route for chat text is inference.router.chat({ route: 'light', messages, format }).
+  const inference = await startInference(config, { redis, keys, prefix: config.redis.prefix, jobs: store, catalogue: () => catalogue.current(), logger, metrics });
+
   // The job dashboard rides on PORT in every mode (read-only; DASHBOARD_TOKEN outside local mode).
   const jobStreams = new JobEventStreams({ redis, keys, store, logger });
   const routes = [
@@ -155,7 +163,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     enqueue: (data, priority) => queue.enqueue(data, priority),
     lockLeaseMs: timings.lockLeaseMs,
     logger,
-    servesInference: () => config.ollamaUrl !== undefined,
+    servesInference: () => inference !== undefined,
+    // `fix #58` without a project: ask the trackers, with the tokens the runners get.
+    findIssue: (projects, issue) =>
+      findIssueInProjects(projects, issue, { secrets: options.secrets ?? process.env, log: (msg, err) => logger.warn({ err, issue }, msg) }),
     waiting: waitingJobs,
   });
   const supervisor = new JobSupervisor({
@@ -177,11 +188,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       redisPrefix: config.redis.prefix,
       secrets: options.secrets ?? process.env,
       ...(config.workspaceRoot ? { workspaceRoot: config.workspaceRoot } : {}),
+      ...(inference ? { inferenceUrl: inference.agentUrl } : {}),
     },
     logger,
     metrics,
     timings,
     now: options.now,
+    ...(inference ? { inference: { issue: (id: string, ttl: number) => inference.tokens.issue(id, ttl), revoke: (id: string) => inference.tokens.revoke(id) } } : {}),
   });
   const control = new JobControl({
     store,
@@ -235,6 +248,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
   return {
+    ...(inference ? { inferencePort: inference.port } : {}),
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
@@ -243,6 +257,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       stopRestoringUsers();
       await surface.stopListening();
       await queue.close();
+      await inference?.stop().catch((err: unknown) => logger.warn({ err }, 'stopping inference failed'));
       await surface.close();
       await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
       catalogue.close();

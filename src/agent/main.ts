@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { AgentRunner } from './runner.js';
 import { stripUrlCredentials } from '../domain/text.js';
 import { parseRunnerOptions, RunnerUsageError } from './runner-options.js';
+import { killStrayProcesses, runsAsContainerMain } from './stray-processes.js';
 
 /**
  * The job's own Redis user may run only what the runner needs (state/agent-credentials.ts):
@@ -31,7 +32,9 @@ async function main(): Promise<number> {
   }
   const redis = new Redis(options.redisUrl, { connectionName: `switchboard:agent:${options.jobId}`, ...AGENT_CONNECTION });
   const controlRedis = new Redis(options.redisUrl, { connectionName: `switchboard:agent-control:${options.jobId}`, ...AGENT_CONNECTION });
-  const runner = new AgentRunner(options, { redis, controlRedis, env: process.env, log });
+  // Only where every other process of this user is the agent's: the container (never a developer's machine).
+  const killStrays = runsAsContainerMain() ? killStrayProcesses : undefined;
+  const runner = new AgentRunner(options, { redis, controlRedis, env: process.env, log, killStrays });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => runner.cancel(`the agent was stopped (${sig})`));
   }

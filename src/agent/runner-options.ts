@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { LoopLimits } from './builtin/coding-loop.js';
+import type { TrackerConfig } from '../trackers/tracker.js';
 
 export interface RunnerOptions {
   jobId: string;
@@ -33,6 +34,15 @@ export interface RunnerOptions {
   agentStdin?: 'pipe' | 'closed';
   /** Set for `agent: { backend: ollama }`: the built-in coding loop runs instead of `command`. */
   builtin?: BuiltinAgentOptions;
+  /** Where the issue is read and the pull/merge request opened; unset: the agent's output is the result. */
+  tracker?: TrackerConfig;
+  /** The catalogue's prompt template; unset: the built-in one. */
+  promptTemplate?: string;
+  commitAuthor?: { name: string; email: string };
+  /** Resolved by the dispatcher (DESIGN §5): who asked, where, and the thread's permalink. */
+  requester?: string;
+  channelName?: string;
+  threadUrl?: string;
 }
 
 export interface BuiltinAgentOptions {
@@ -101,6 +111,8 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
   if (!workspaceMounted && !env[AGENT_ENV.repo]) problems.push('SWITCHBOARD_REPO is missing and no workspace is mounted');
   if (problems.length) throw new RunnerUsageError(`switchboard agent runner: ${problems.join('; ')}`);
   const issue = env[AGENT_ENV.issue] ? Number(env[AGENT_ENV.issue]) : undefined;
+  const tracker = jsonOf<TrackerConfig>(env[AGENT_ENV.tracker], (t) => (t.type === 'github' || t.type === 'gitlab') && typeof t.repo === 'string');
+  const commitAuthor = jsonOf<{ name: string; email: string }>(env[AGENT_ENV.commitAuthor], (a) => typeof a.name === 'string' && typeof a.email === 'string');
   return {
     jobId,
     redisUrl,
@@ -121,8 +133,15 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     secretNames: (env[AGENT_ENV.secretNames] ?? '').split(',').map((n) => n.trim()).filter(Boolean),
     agentStdin: env[AGENT_ENV.agentStdin] === 'closed' ? 'closed' : 'pipe',
     ...(builtin ? { builtin } : {}),
+    ...(tracker ? { tracker } : {}),
+    ...(env[AGENT_ENV.promptTemplate] ? { promptTemplate: env[AGENT_ENV.promptTemplate] } : {}),
+    ...(commitAuthor ? { commitAuthor } : {}),
+    ...(env[AGENT_ENV.requester] ? { requester: env[AGENT_ENV.requester] } : {}),
+    ...(env[AGENT_ENV.channelName] ? { channelName: env[AGENT_ENV.channelName] } : {}),
+    ...(env[AGENT_ENV.threadUrl] ? { threadUrl: env[AGENT_ENV.threadUrl] } : {}),
   };
 }
+
 
 function parseBuiltin(env: Record<string, string | undefined>, problems: string[]): BuiltinAgentOptions | undefined {
   const before = problems.length;
@@ -151,6 +170,17 @@ function parseBuiltin(env: Record<string, string | undefined>, problems: string[
     maxWallMs: Math.round(positive(AGENT_ENV.agentMaxSeconds, d.maxWallMs / 1000) * 1000),
   };
   return problems.length > before || !model ? undefined : { model, allow, limits };
+}
+
+/** A JSON object from the env, when it parses and passes `ok`; anything else is ignored (the dispatcher wrote it). */
+function jsonOf<T extends object>(text: string | undefined, ok: (value: Partial<T> & Record<string, unknown>) => boolean): T | undefined {
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && ok(value as Partial<T> & Record<string, unknown>) ? (value as T) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `{prompt}` (and `{issue}`, `{project}`) substituted into each argument: no shell involved. */

@@ -25,8 +25,14 @@ import { OllamaChatModel } from './builtin/ollama-chat-model.js';
 import { runCodingLoop } from './builtin/coding-loop.js';
 import { WorkspaceTools } from './builtin/workspace-tools.js';
 import type { BuiltinAgentOptions } from './runner-options.js';
+import { createTracker, TrackerError, type Tracker, type TrackerIssue } from '../trackers/index.js';
+import { renderPrompt } from '../trackers/issue-prompt.js';
+import { takeJobSecret } from './job-secret.js';
+import { authEnv, commitWork, jobBranch, pushJobBranch, startJobBranch } from './git-workspace.js';
+import { commitMessageFor, pullRequestBodyFor, titleFor, type PublishContext } from './pull-request-text.js';
 
-const STEPS = ['prepare workspace', 'run agent', 'finish'] as const;
+type StepName = 'read issue' | 'prepare workspace' | 'run agent' | 'publish' | 'finish';
+const DEFAULT_AUTHOR = { name: 'Switchboard', email: 'switchboard@localhost' };
 const CANCEL_GRACE_MS = 10_000;
 const KEEP_OUTPUT_LINES = 200;
 export const CUT_MARKER = ' …[cut: line too long]';
@@ -63,6 +69,11 @@ export interface RunnerDeps {
   cancelGraceMs?: number;
   /** The built-in agent's model; default the `ollama` client on SWITCHBOARD_INFERENCE_URL. */
   chatModel?: ChatModel;
+  /**
+   * Ends whatever the agent command left running before the runner pushes
+   * with the token (in the agent container: every other process of its user).
+   */
+  killStrays?: () => number;
 }
 
 export type RunnerOutcome = 'done' | 'failed';
@@ -78,12 +89,26 @@ export class AgentRunner {
   private agentEnded = false;
   /** Stops the built-in agent's model turn or command in flight. */
   private readonly builtinAbort = new AbortController();
+  /** The job's steps: reading the issue and publishing only with a tracker. */
+  private readonly steps: StepName[];
+  /** Secret values known only at run time (the tracker token): blanked out like the project's. */
+  private readonly runtimeSecrets: string[] = [];
 
   constructor(
     private readonly options: RunnerOptions,
     private readonly deps: RunnerDeps,
   ) {
     this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId);
+    this.steps = [...(options.tracker ? (['read issue'] as const) : []), 'prepare workspace', 'run agent', this.publishes ? 'publish' : 'finish'];
+  }
+
+  /** With a tracker and a clone (not a mounted workspace), the runner commits, pushes and opens the pull/merge request. */
+  private get publishes(): boolean {
+    return Boolean(this.options.tracker && this.options.repo && !this.options.workspaceMounted);
+  }
+
+  private stepNo(name: StepName): number {
+    return this.steps.indexOf(name) + 1;
   }
 
   /** Stops the job from outside (SIGTERM to the runner, or a cancel message). */
@@ -104,7 +129,7 @@ export class AgentRunner {
     const control = new ControlListener(this.deps.controlRedis, k.jobControl(this.options.jobId), (m) => this.onControl(m));
     const controlLoop = control.run();
     try {
-      return await this.steps();
+      return await this.runSteps();
     } finally {
       control.close();
       await controlLoop;
@@ -128,30 +153,68 @@ export class AgentRunner {
 
   /** Publishes an event after `cleanEvent`: secrets and URL credentials out, texts capped. */
   private async emit(body: AgentEventBody): Promise<void> {
-    const secrets = this.options.secretNames.map((n) => this.deps.env[n]).filter((v): v is string => Boolean(v));
+    const secrets = [...this.options.secretNames.map((n) => this.deps.env[n]), ...this.runtimeSecrets].filter((v): v is string => Boolean(v));
     return this.events.publish(cleanEvent(body, secrets));
   }
 
-  private async progress(step: number, text?: string): Promise<void> {
-    await this.emit({ type: 'progress', step, total: STEPS.length, name: STEPS[step - 1] ?? '', text });
+  private async progress(name: StepName, text?: string): Promise<void> {
+    await this.emit({ type: 'progress', step: this.stepNo(name), total: this.steps.length, name, text });
   }
 
-  private async fail(step: number, reason: string, retryable: boolean): Promise<RunnerOutcome> {
-    await this.emit({ type: 'failed', reason, step, name: STEPS[step - 1], retryable });
+  private async fail(name: StepName, reason: string, retryable: boolean): Promise<RunnerOutcome> {
+    await this.emit({ type: 'failed', reason, step: this.stepNo(name), name, retryable });
     return 'failed';
   }
 
-  private async steps(): Promise<RunnerOutcome> {
+  private get ref(): string {
+    const o = this.options;
+    if (o.issue === undefined) return o.request;
+    return o.tracker ? `${o.tracker.repo}#${o.issue}` : `#${o.issue}`;
+  }
+
+  private async runSteps(): Promise<RunnerOutcome> {
     const o = this.options;
     await this.emit({ type: 'started', project: o.project, ref: o.issue === undefined ? o.request : `#${o.issue}`, image: o.image, host: hostname() });
+    // Before anything else runs in this container: the token leaves Redis for the runner's memory only.
+    const secret = await takeJobSecret(this.deps.redis, keysFor(o.redisPrefix).jobSecret(o.jobId), this.deps.log);
+    const token = secret.trackerToken;
+    if (token) this.runtimeSecrets.push(token, Buffer.from(token).toString('base64'));
 
-    await this.progress(1, o.workspaceMounted ? 'using the mounted workspace' : `cloning ${o.repo} (${o.branch})`);
-    const prepared = await this.prepareWorkspace();
-    if (this.cancelled) return this.fail(1, this.cancelled, true);
-    if (!prepared.ok) return this.fail(1, prepared.reason, true);
+    let tracker: Tracker | undefined;
+    let issue: TrackerIssue | undefined;
+    let prompt = o.prompt;
+    if (o.tracker) {
+      await this.progress('read issue', `${this.ref} on ${o.tracker.type}`);
+      tracker = createTracker(o.tracker, token, (m) => this.deps.log(`tracker: ${m}`));
+      if (o.issue !== undefined) {
+        try {
+          issue = await tracker.readIssue(o.issue);
+        } catch (err) {
+          const e = err instanceof TrackerError ? err : new TrackerError('unreachable', `${this.ref}: ${(err as Error).message}`, { cause: err });
+          return this.fail('read issue', `could not read ${e.message}`, e.retryable);
+        }
+        await this.progress('read issue', `${this.ref}: ${issue.title}`);
+      }
+      prompt = renderPrompt(o.promptTemplate, { ref: this.ref, project: o.project, issue, request: o.request });
+    }
+    if (this.cancelled) return this.fail(this.steps[0] ?? 'prepare workspace', this.cancelled, true);
 
-    if (o.builtin) return this.runBuiltin(o.builtin);
-    await this.progress(2, commandFor(o)[0]);
+    await this.progress('prepare workspace', o.workspaceMounted ? 'using the mounted workspace' : `cloning ${o.repo} (${o.branch})`);
+    const git = o.tracker && o.repo ? authEnv(o.repo, o.tracker, token) : {};
+    const prepared = await this.prepareWorkspace(git);
+    if (this.cancelled) return this.fail('prepare workspace', this.cancelled, true);
+    if (!prepared.ok) return this.fail('prepare workspace', prepared.reason, true);
+    const branch = jobBranch(o.issue, o.jobId);
+    let base = '';
+    if (this.publishes) {
+      const started = await startJobBranch(o.workspaceDir, branch, this.gitEnv());
+      if (!started.ok) return this.fail('prepare workspace', started.reason, true);
+      base = started.base;
+    }
+
+    if (o.builtin) return this.runBuiltin(o.builtin, { prompt, tracker, token, issue, branch, base });
+    const argv = commandFor({ ...o, prompt });
+    await this.progress('run agent', argv[0]);
     const output: string[] = [];
     // Output and the command's events reach the stream in the order it printed them.
     let published: Promise<void> = Promise.resolve();
@@ -159,7 +222,6 @@ export class AgentRunner {
       published = published.then(() => this.emit(body)).catch((e: Error) => this.deps.log(`${body.type} event: ${e.message}`));
     };
     const batcher = new LineBatcher((lines) => publishInOrder({ type: 'log', text: lines.join('\n'), level: 'info' }), undefined, undefined, MAX_EVENT_TEXT);
-    const argv = commandFor(o);
     let verdict: Verdict | undefined;
     const asText = (whole: string) => {
       const line = capText(whole, MAX_EVENT_TEXT, CUT_MARKER);
@@ -198,23 +260,28 @@ export class AgentRunner {
     batcher.flush();
     await published;
 
-    if (this.cancelled) return this.fail(2, this.cancelled, true);
-    if (result.spawnError) return this.fail(2, `the agent command could not start: ${result.spawnError}`, false);
+    const agentStep = this.stepNo('run agent');
+    if (this.cancelled) return this.fail('run agent', this.cancelled, true);
+    if (result.spawnError) return this.fail('run agent', `the agent command could not start: ${result.spawnError}`, false);
     if (verdict?.type === 'failed') {
-      return this.emitFinal({ ...verdict, step: verdict.step ?? 2, name: verdict.name ?? (verdict.step === undefined ? STEPS[1] : undefined) });
+      return this.emitFinal({ ...verdict, step: verdict.step ?? agentStep, name: verdict.name ?? (verdict.step === undefined ? 'run agent' : undefined) });
     }
     if (result.exitCode !== 0) {
       const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
       const last = output.filter((l) => l.trim()).at(-1);
       const after = verdict ? ' after reporting done' : '';
-      return this.fail(2, `${argv[0]} ${how}${after}${last ? `: ${last.slice(0, 300)}` : ''}`, true);
+      return this.fail('run agent', `${argv[0]} ${how}${after}${last ? `: ${last.slice(0, 300)}` : ''}`, true);
     }
 
-    await this.progress(3);
+    const summary = verdict?.summary || summarize(output, `${argv[0]} finished without output`);
+    if (this.publishes && tracker) {
+      return this.publish({ tracker, token, issue, branch, base, summary, agentPr: verdict?.prUrl ?? findPrUrl(output), agentBranch: verdict?.branch, agentCommit: verdict?.commit });
+    }
+    await this.progress('finish');
     // The command's own verdict knows best; what its output shows fills the gaps.
     await this.emit({
       type: 'done',
-      summary: verdict?.summary || summarize(output, `${argv[0]} finished without output`),
+      summary,
       prUrl: verdict?.prUrl ?? findPrUrl(output),
       branch: verdict?.branch ?? o.branch,
       commit: verdict?.commit,
@@ -222,26 +289,29 @@ export class AgentRunner {
     return 'done';
   }
 
-  /** Step 2 for `agent: { backend: ollama }`: the built-in coding loop (builtin/coding-loop.ts). */
-  private async runBuiltin(b: BuiltinAgentOptions): Promise<RunnerOutcome> {
+  /** The agent step for `agent: { backend: ollama }`: the built-in coding loop (builtin/coding-loop.ts), then publishing like a command's work. */
+  private async runBuiltin(
+    b: BuiltinAgentOptions,
+    w: { prompt: string; tracker?: Tracker; token?: string; issue?: TrackerIssue; branch: string; base: string },
+  ): Promise<RunnerOutcome> {
     const o = this.options;
     const url = this.deps.env[AGENT_ENV.inferenceUrl];
     const chat = this.deps.chatModel ?? (url ? new OllamaChatModel({ url, token: this.deps.env[AGENT_ENV.inferenceToken] }) : undefined);
-    if (!chat) return this.fail(2, `the built-in agent needs the inference endpoint, but ${AGENT_ENV.inferenceUrl} is not set`, false);
-    if (this.cancelled) return this.fail(2, this.cancelled, true);
+    if (!chat) return this.fail('run agent', `the built-in agent needs the inference endpoint, but ${AGENT_ENV.inferenceUrl} is not set`, false);
+    if (this.cancelled) return this.fail('run agent', this.cancelled, true);
     const batcher = new LineBatcher((lines) => void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`)));
     const outcome = await runCodingLoop({
       chat,
       model: b.model,
       tools: new WorkspaceTools({ root: o.workspaceDir, allow: b.allow, env: this.deps.env }),
       limits: b.limits,
-      task: o.prompt,
+      task: w.prompt,
       signal: this.builtinAbort.signal,
       reporter: {
         iteration: async (n, max, last) => {
           batcher.flush();
           const after = last.length ? ` · after ${last.join(', ')}` : n === 1 ? ` · ${b.model}` : '';
-          await this.progress(2, `iteration ${n} of at most ${max}${after}`);
+          await this.progress('run agent', `iteration ${n} of at most ${max}${after}`);
         },
         usage: (turn) => this.emit({ type: 'usage', model: b.model, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens }),
         log: (line) => batcher.add(line),
@@ -250,15 +320,83 @@ export class AgentRunner {
     batcher.flush();
     switch (outcome.kind) {
       case 'cancelled':
-        return this.fail(2, this.cancelled ?? 'cancelled', true);
+        return this.fail('run agent', this.cancelled ?? 'cancelled', true);
       case 'failed':
-        return this.fail(2, outcome.reason, outcome.retryable);
+        return this.fail('run agent', outcome.reason, outcome.retryable);
       case 'done': {
-        await this.progress(3);
         const changed = outcome.filesWritten.length ? `\n\nFiles written: ${outcome.filesWritten.join(', ')}` : '\n\nNo files were written.';
+        if (this.publishes && w.tracker) return this.publish({ ...w, tracker: w.tracker, summary: outcome.summary });
+        await this.progress('finish');
         await this.emit({ type: 'done', summary: outcome.summary + changed, branch: o.branch });
         return 'done';
       }
+    }
+  }
+
+  /** The runner's git environment: its own, without GIT_* settings (the push adds only the header). */
+  private gitEnv(): NodeJS.ProcessEnv {
+    return Object.fromEntries(Object.entries(this.deps.env).filter(([k]) => !k.startsWith('GIT_')));
+  }
+
+  /**
+   * After the agent: commit what it changed on the job's branch, push that
+   * branch alone, open the pull/merge request, and report it. A pull request
+   * the agent opened itself for this repository is reported instead.
+   */
+  private async publish(w: {
+    tracker: Tracker;
+    token?: string;
+    issue?: TrackerIssue;
+    branch: string;
+    base: string;
+    summary: string;
+    agentPr?: string;
+    agentBranch?: string;
+    agentCommit?: string;
+  }): Promise<RunnerOutcome> {
+    const o = this.options;
+    if (w.agentPr && w.tracker.ownsPullRequestUrl(w.agentPr)) {
+      await this.progress('publish', `the agent opened ${w.agentPr} itself`);
+      await this.emit({ type: 'done', summary: w.summary, prUrl: w.agentPr, branch: w.agentBranch ?? w.branch, commit: w.agentCommit });
+      return 'done';
+    }
+    await this.progress('publish', `committing on ${w.branch}`);
+    // Nothing the agent started may outlive it into the push, which holds the token.
+    const killed = this.deps.killStrays?.() ?? 0;
+    if (killed) this.deps.log(`ended ${killed} process(es) the agent command left running`);
+    const context: PublishContext = {
+      issue: o.issue,
+      ref: this.ref,
+      title: w.issue?.title,
+      summary: w.summary,
+      requester: o.requester,
+      channelName: o.channelName,
+      threadUrl: o.threadUrl,
+      jobId: o.jobId,
+      trackerType: w.tracker.config.type,
+    };
+    const committed = await commitWork(o.workspaceDir, w.base, { author: o.commitAuthor ?? DEFAULT_AUTHOR, message: commitMessageFor(context), env: this.gitEnv() });
+    if (committed.kind === 'error') return this.fail('publish', committed.reason, false);
+    if (committed.kind === 'unchanged') {
+      await this.emit({ type: 'done', summary: `No changes: the agent changed no files, so nothing was committed or pushed and no pull request was opened.\n${w.summary}`, branch: o.branch });
+      return 'done';
+    }
+    if (this.cancelled) return this.fail('publish', this.cancelled, true);
+    await this.progress('publish', `pushing ${w.branch}`);
+    const pushed = await pushJobBranch(o.workspaceDir, { repoUrl: o.repo ?? '', branch: w.branch, commit: committed.commit, env: this.gitEnv(), auth: authEnv(o.repo ?? '', w.tracker.config, w.token) });
+    if (!pushed.ok) {
+      const transient = /could not resolve|connection (refused|reset|timed out)|timed out|unable to access/i.test(pushed.reason) && !/40[13]/.test(pushed.reason);
+      return this.fail('publish', `the push of ${w.branch} was refused: ${pushed.reason}`, transient);
+    }
+    const kind = w.tracker.config.type === 'github' ? 'pull request' : 'merge request';
+    await this.progress('publish', `opening the ${kind}`);
+    try {
+      const opened = await w.tracker.openPullRequest({ head: w.branch, base: o.branch, title: titleFor(context), body: pullRequestBodyFor(context) });
+      await this.emit({ type: 'done', summary: w.summary, prUrl: opened.url, branch: w.branch, commit: committed.commit });
+      return 'done';
+    } catch (err) {
+      const e = err instanceof TrackerError ? err : new TrackerError('unreachable', (err as Error).message, { cause: err });
+      return this.fail('publish', `${w.branch} was pushed, but the ${kind} was refused: ${e.message}`, e.retryable);
     }
   }
 
@@ -267,7 +405,7 @@ export class AgentRunner {
     return body.type;
   }
 
-  private async prepareWorkspace(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  private async prepareWorkspace(auth: Record<string, string>): Promise<{ ok: true } | { ok: false; reason: string }> {
     const o = this.options;
     if (o.workspaceMounted) {
       return existsSync(o.workspaceDir) ? { ok: true } : { ok: false, reason: `the workspace ${o.workspaceDir} is not mounted` };
@@ -278,7 +416,8 @@ export class AgentRunner {
     const lines: string[] = [];
     this.current = runCommand(['git', 'clone', '--depth', '50', '--branch', o.branch, o.repo ?? '', o.workspaceDir], {
       cwd: '/',
-      env: { ...this.deps.env, GIT_TERMINAL_PROMPT: '0' },
+      // The token, if any, only as this git's Authorization header (git-workspace.ts): never in the URL or .git/config.
+      env: { ...this.deps.env, ...auth, GIT_TERMINAL_PROMPT: '0' },
       onLine: (line) => lines.push(line),
     });
     const result = await this.current.done;

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { AGENT_NAME, PROJECT_NAME, type AgentConfig, type Catalogue, type Project } from '../domain/project.js';
 import { agent, BUILTIN_DEFAULTS, builtinAgent, defaultsSchema, parseMemory, projectSchema, topSchema } from './catalogue-schema.js';
 import { describeValue, issueLines } from './catalogue-problems.js';
+import { trackerTokenName } from '../trackers/token-names.js';
 
 class ProjectCatalogue implements Catalogue {
   private readonly byLowerName = new Map<string, Project>();
@@ -118,12 +119,28 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
   if ((p.busy ?? defaults.busy) === 'queue') project.busy = 'queue';
   if (p.repo !== undefined) project.repo = p.repo;
   if (p.workspace !== undefined) project.workspace = p.workspace;
-  if (p.tracker !== undefined) project.tracker = p.tracker;
+  if (p.tracker !== undefined) {
+    project.tracker = p.tracker;
+    // The runner's push token must never reach the agent: it may not also be a pass-through env name.
+    const tokenName = trackerTokenName(p.tracker);
+    if (tokenName !== undefined && project.env.includes(tokenName)) {
+      problems.push(
+        `${at}.env: ${tokenName} is the tracker's token (tracker.token), which the runner keeps from the agent — remove it from env, or give the agent a token of its own under another name`,
+      );
+      return undefined;
+    }
+  }
+  const prompt = p.prompt ?? defaults.prompt;
+  if (prompt !== undefined) project.prompt = prompt;
+  const author = p.commitAuthor ?? defaults.commitAuthor;
+  if (author !== undefined) project.commitAuthor = author;
   const ch = p.channels ?? defaults.channels;
   if (ch !== undefined) project.channels = ch;
   if (p.allowDMs ?? defaults.allowDMs) project.allowDMs = true;
   const us = p.users ?? defaults.users;
   if (us !== undefined) project.users = us;
+  const budget = p.budget ?? defaults.budget; // inference budget (issue 9): replaces as a whole, like agent
+  if (budget !== undefined) project.budget = budget;
   return project;
 }
 

@@ -144,10 +144,26 @@ const timeoutMinutes = z
   .number({ error: 'must be a number of minutes, like 60' })
   .int({ error: 'must be a whole number of minutes' })
   .positive({ error: 'must be at least 1' });
+// Per job, for the inference router (issue 9): the job is stopped once it passes either.
+const budget = z.strictObject({
+  tokens: z.number({ error: 'must be a number of tokens, like 2000000' }).int({ error: 'must be a whole number of tokens' }).positive({ error: 'must be at least 1' }).optional(),
+  gpuSeconds: z.number({ error: 'must be a number of seconds, like 1800' }).positive({ error: 'must be more than 0' }).optional(),
+});
 const branch = z.string({ error: 'must be a branch name' }).min(1, { error: 'must not be empty' });
+
+const promptTemplate = z
+  .string({ error: 'must be a text with {ref}, {issue} and {request} where the issue and the chat message go' })
+  .min(1, { error: 'must not be empty — omit it for the built-in prompt' })
+  .refine((t) => t.includes('{issue}') || t.includes('{ref}'), { error: 'names neither {issue} nor {ref}, so the agent would not know which issue to fix — add {ref} and {issue}' });
+const commitAuthor = z.strictObject({
+  name: z.string({ error: 'required — the name on the commits, like Switchboard' }).min(1),
+  email: z.string({ error: 'required — the e-mail on the commits, like switchboard@example.com' }).regex(/^[^\s<>@]+@[^\s<>@]+$/, { error: 'must be an e-mail address, like switchboard@example.com' }),
+});
 
 const inheritable = {
   branch: branch.optional(),
+  prompt: promptTemplate.optional(),
+  commitAuthor: commitAuthor.optional(),
   agent: agent.optional(),
   agents: agents.optional(),
   busy: busy.optional(),
@@ -159,6 +175,7 @@ const inheritable = {
   priority: priority.optional(),
   timeoutMinutes: timeoutMinutes.optional(),
   resources: resources.optional(),
+  budget: budget.optional(),
 };
 export const defaultsSchema = z.strictObject(inheritable);
 
@@ -166,6 +183,14 @@ const trackerSchema = z
   .strictObject({
     type: z.enum(['github', 'gitlab', 'jira'], { error: 'must be github, gitlab or jira' }),
     repo: z.string({ error: 'required — owner/name for github, group/name for gitlab, the project key for jira' }).min(1),
+    url: z
+      .string({ error: 'must be the web address of a self-managed instance, like https://gitlab.internal' })
+      .regex(/^https?:\/\/[^\s/@]+(\/[^\s@]*)?$/, { error: 'must be an http(s) address without credentials, like https://gitlab.internal — the token goes in token:' })
+      .optional(),
+    token: z
+      .string({ error: 'must be the NAME of an environment variable, like GITHUB_TOKEN' })
+      .regex(ENV_NAME, { error: 'must be the NAME of an environment variable, like GITHUB_TOKEN (never the token itself)' })
+      .optional(),
   })
   .superRefine((t, ctx) => {
     if (t.type === 'github' && !/^[\w.-]+\/[\w.-]+$/.test(t.repo)) {
@@ -199,7 +224,9 @@ export const ALLOWED_KEYS: Record<string, readonly string[]> = {
   top: Object.keys(topSchema.shape),
   defaults: Object.keys(defaultsSchema.shape),
   project: Object.keys(projectSchema.shape),
-  tracker: ['type', 'repo'],
+  tracker: ['type', 'repo', 'url', 'token'],
+  commitAuthor: ['name', 'email'],
   agent: Object.keys(agent.shape),
   resources: Object.keys(resources.shape),
+  budget: Object.keys(budget.shape),
 };

@@ -218,13 +218,42 @@ export const configSchema = z.object({
     'MAX_CONCURRENT_JOBS',
     positiveInt(undefined, 'set the number of agents that may run at once across all replicas, e.g. 4').default(4),
   ),
-  ollamaUrl: fromEnv(
-    'OLLAMA_URL',
-    checked((v) => urlProblem(v, ['http', 'https'], 'http://ollama:11434/ (or unset it for no local inference)'))
-      .transform(withSlash)
-      .optional(),
-    'url',
-  ),
+  // Inference (issue 9): the Ollama endpoints (first preferred), their slots, the agents' endpoint on a
+  // listener of its own, and the two routes' models. Without OLLAMA_URL there is no inference at all.
+  inference: z.object({
+    ollamaUrls: fromEnv(
+      'OLLAMA_URL',
+      checked((v) => {
+        for (const part of v.split(',')) {
+          const p = urlProblem(part.trim(), ['http', 'https'], 'http://ollama:11434/ (several: comma-separated, first preferred; or unset it for no local inference)');
+          if (p) return p;
+        }
+        return undefined;
+      })
+        .transform((v) => v.split(',').map((part) => withSlash(part.trim())).join(','))
+        .optional(),
+      'url',
+    ),
+    slots: fromEnv('OLLAMA_SLOTS', positiveInt(256, "requests one endpoint serves at once — set it to that Ollama's OLLAMA_NUM_PARALLEL, e.g. 2").default(1)),
+    port: fromEnv('INFERENCE_PORT', positiveInt(65535, "the agents' inference listener, a free TCP port other than PORT, e.g. 3001").default(3001)),
+    // Containment: agents reach this listener and never PORT's; see README "Security model".
+    listenHost: fromEnv(
+      'INFERENCE_LISTEN_HOST',
+      checked((v) => (/^[0-9a-fA-F.:]+$|^localhost$/.test(v) ? undefined : 'must be an IP address to bind, e.g. 0.0.0.0 or the host\'s address on the agents\' network')).default('0.0.0.0'),
+    ),
+    agentUrl: fromEnv(
+      'INFERENCE_AGENT_URL',
+      checked((v) => urlProblem(v, ['http', 'https'], 'http://dispatcher:3001 (the inference listener as agents reach it)'))
+        .transform((v) => v.replace(/\/+$/, ''))
+        .optional(),
+    ),
+    lightModel: fromEnv('INFERENCE_LIGHT_MODEL', checked((v) => (/\s/.test(v) ? 'must be an Ollama model name without spaces, e.g. llama3.2:3b' : undefined)).optional()),
+    heavyModel: fromEnv('INFERENCE_HEAVY_MODEL', checked((v) => (/\s/.test(v) ? 'must be an Ollama model name without spaces, e.g. qwen2.5-coder:32b' : undefined)).optional()),
+    firstTokenTimeoutMs: fromEnv(
+      'INFERENCE_FIRST_TOKEN_TIMEOUT_MS',
+      positiveInt(undefined, 'milliseconds an endpoint may take to start answering (model load included) before the next one is tried, e.g. 120000').default(120_000),
+    ),
+  }),
   // The job dashboard (/dashboard) outside local mode: a bearer token; unset, the dashboard is off.
   dashboardToken: fromEnv(
     'DASHBOARD_TOKEN',
@@ -262,6 +291,11 @@ export const configSchema = z.object({
 
 /** redis.agentUrl is always set once loaded: REDIS_AGENT_URL, else REDIS_URL's scheme, host and port. */
 export type Config = z.output<typeof configSchema> & { redis: { agentUrl: string } };
+
+/** OLLAMA_URL's endpoints, first preferred; empty without inference. */
+export function ollamaEndpoints(config: Pick<Config, 'inference'>): string[] {
+  return config.inference.ollamaUrls ? config.inference.ollamaUrls.split(',') : [];
+}
 
 /** scheme://host:port of a Redis URL: what agents get, before their own user is added. */
 function agentRedisBase(url: string): string {

@@ -44,7 +44,7 @@ function shown(value: unknown, secret: SecretKind | undefined): unknown {
     case 'secret':
       return '(redacted)';
     case 'url':
-      return redactUrl(value);
+      return value.split(',').map(redactUrl).join(','); // OLLAMA_URL may list several
     case undefined:
       return value;
   }
@@ -72,12 +72,14 @@ export function configSecrets(config: Config): string[] {
       secrets.push(value);
       continue;
     }
-    try {
-      const u = new URL(value);
-      if (u.password) secrets.push(decodeURIComponent(u.password), u.password);
-      else if (u.username) secrets.push(decodeURIComponent(u.username), u.username);
-    } catch {
-      // not a URL (a socket path): nothing to extract
+    for (const part of value.split(',')) {
+      try {
+        const u = new URL(part);
+        if (u.password) secrets.push(decodeURIComponent(u.password), u.password);
+        else if (u.username) secrets.push(decodeURIComponent(u.username), u.username);
+      } catch {
+        // not a URL (a socket path): nothing to extract
+      }
     }
   }
   return secrets.filter((s) => s !== '');

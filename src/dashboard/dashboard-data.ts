@@ -96,6 +96,8 @@ export function dashboardEvent(id: string, e: AgentEvent): DashboardEvent {
       return { ...base, text: `question (${e.kind}): ${e.text}` };
     case 'usage':
       return { ...base, text: `usage ${e.model}: ${e.promptTokens} prompt + ${e.completionTokens} completion tokens${e.costUsd !== undefined ? `, $${e.costUsd}` : ''}${e.gpuSeconds !== undefined ? `, ${e.gpuSeconds} GPU s` : ''}` };
+    case 'waiting':
+      return { ...base, text: `waiting for a GPU slot (${e.position} ahead)` };
     case 'done':
       return { ...base, text: `done: ${e.summary}${e.prUrl ? ` (${e.prUrl})` : ''}` };
     case 'failed':

@@ -4,6 +4,16 @@ import { agentFor, type BuiltinAgent, type Project } from '../domain/project.js'
 import { repoPath } from '../domain/repositories.js';
 import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { AgentSpec } from '../spawners/spawner.js';
+import { trackerTokenName } from '../trackers/token-names.js';
+
+/** What the dispatcher resolves about a request for the agent (DESIGN §5); the agent holds no Slack token. */
+export interface RequestContext {
+  /** Permalink of the job's thread. */
+  threadUrl?: string;
+  /** The requester's display name. */
+  requester?: string;
+  channelName?: string;
+}
 
 export interface AgentSettings {
   image: string;
@@ -14,6 +24,24 @@ export interface AgentSettings {
   secrets: Record<string, string | undefined>;
   /** WORKSPACE_ROOT: a workspace project may run only when its path lies under it. */
   workspaceRoot?: string;
+  /** The inference endpoint as agents reach it (INFERENCE_AGENT_URL); unset: no inference env. */
+  inferenceUrl?: string;
+}
+
+/**
+ * The inference env of DESIGN §5: the base URL with the job's bearer token,
+ * and the conventional names pointing at the same. OLLAMA_HOST carries the
+ * token as a path prefix, since Ollama clients send no Authorization header.
+ */
+export function inferenceEnv(baseUrl: string, token: string): Record<string, string> {
+  const base = baseUrl.replace(/\/+$/, '');
+  return {
+    [AGENT_ENV.inferenceUrl]: base,
+    [AGENT_ENV.inferenceToken]: token,
+    [AGENT_ENV.ollamaHost]: `${base}/job/${token}`,
+    [AGENT_ENV.openAiBaseUrl]: `${base}/v1`,
+    [AGENT_ENV.openAiApiKey]: token,
+  };
 }
 
 /** The issue in its tracker's own notation: `acme/billing-api#58`, `OPS-58` (jira), else the repository's path and the number. */
@@ -65,7 +93,9 @@ export function buildAgentSpec(
   project: Project,
   settings: AgentSettings,
   credential: { username: string; password: string },
-): { spec: AgentSpec; missingEnv: string[] } {
+  context: RequestContext = {},
+  inferenceToken?: string,
+): { spec: AgentSpec; missingEnv: string[]; secret: { trackerToken?: string } } {
   const env: Record<string, string> = {
     [AGENT_ENV.jobId]: job.id,
     [AGENT_ENV.project]: job.project,
@@ -83,10 +113,30 @@ export function buildAgentSpec(
     env[AGENT_ENV.agentCommand] = JSON.stringify(agent.command);
     if (agent.stdin === 'closed') env[AGENT_ENV.agentStdin] = 'closed';
   } else Object.assign(env, builtinAgentEnv(agent));
+  if (context.threadUrl) env[AGENT_ENV.threadUrl] = context.threadUrl;
+  if (context.requester) env[AGENT_ENV.requester] = context.requester;
+  if (context.channelName) env[AGENT_ENV.channelName] = context.channelName;
+  // The runner reads the issue and publishes the work there; its token travels apart (secret, below).
+  const secret: { trackerToken?: string } = {};
+  if (project.tracker && project.tracker.type !== 'jira') {
+    const { type, repo, url } = project.tracker;
+    env[AGENT_ENV.tracker] = JSON.stringify(url ? { type, repo, url } : { type, repo });
+    const tokenName = trackerTokenName(project.tracker);
+    const token = tokenName === undefined ? undefined : settings.secrets[tokenName];
+    if (token) secret.trackerToken = token;
+  }
+  if (project.prompt) env[AGENT_ENV.promptTemplate] = project.prompt;
+  if (project.commitAuthor) env[AGENT_ENV.commitAuthor] = JSON.stringify(project.commitAuthor);
   if (project.workspace) env[AGENT_ENV.workspaceMounted] = 'true';
   else if (project.repo) env[AGENT_ENV.repo] = project.repo;
+  if (settings.inferenceUrl && inferenceToken) {
+    // A project that passes its own OPENAI_* (a hosted API, say) keeps both of them; likewise OLLAMA_HOST.
+    const own = (name: string) => project.env.includes(name) || (name.startsWith('OPENAI_') && project.env.some((n) => n.startsWith('OPENAI_')));
+    for (const [name, value] of Object.entries(inferenceEnv(settings.inferenceUrl, inferenceToken))) if (!own(name)) env[name] = value;
+  }
   // The runner blanks these values out of everything it reports (logs, summary, reasons).
-  if (project.env.length) env[AGENT_ENV.secretNames] = project.env.join(',');
+  const secretNames = [...project.env, ...(inferenceToken ? [AGENT_ENV.inferenceToken, AGENT_ENV.openAiApiKey, AGENT_ENV.ollamaHost] : [])];
+  if (secretNames.length) env[AGENT_ENV.secretNames] = secretNames.join(',');
   const missingEnv: string[] = [];
   for (const name of project.env) {
     const value = settings.secrets[name];
@@ -109,5 +159,6 @@ export function buildAgentSpec(
       timeoutSeconds: project.timeoutMinutes * 60,
     },
     missingEnv,
+    secret,
   };
 }

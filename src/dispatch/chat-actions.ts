@@ -10,7 +10,7 @@ import type { SenderContext } from '../domain/permissions.js';
 import type { AuditRecord } from '../state/audit-log.js';
 import type { Logger } from '../observability/logger.js';
 import { replyMessage } from '../messages/replies.js';
-import type { ChatRequest, ChatRequests, Reply } from './chat-requests.js';
+import type { ChatRequest, ChatRequests, Reply, ThreadTextHandler } from './chat-requests.js';
 import type { JobControl } from './job-control.js';
 import { FOLLOW_UP_REACTION } from './conversation.js';
 
@@ -87,6 +87,11 @@ export class ChatActions {
   /** Binds a button's action id to what it does (question answers and the like are added by their owners). */
   onButton(actionId: string, handler: ButtonHandler): void {
     this.buttons.set(actionId, handler);
+  }
+
+  /** Adds a handler for other text said in a job's thread (follow-ups, answers); commands are tried first. */
+  onThreadText(handler: ThreadTextHandler): void {
+    this.deps.requests.onThreadText(handler);
   }
 
   /** The action ids a chat adapter must route here. */

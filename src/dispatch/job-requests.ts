@@ -12,6 +12,7 @@ import type { JobStore } from '../state/job-store.js';
 import type { JobNotifier } from '../relay/job-notifier.js';
 import type { Logger } from '../observability/logger.js';
 import type { QueuedJobData } from './job-queue.js';
+import { lookable, type IssueLookupResult } from '../trackers/issue-lookup.js';
 import type { WaitingJobs } from './waiting-jobs.js';
 
 export interface FixRequest {
@@ -37,6 +38,8 @@ export interface FixRequest {
 
 export type RequestOutcome =
   | { kind: 'queued'; job: JobRecord }
+  /** `fix #58` without a project: several projects' trackers have #58; the person picks one. */
+  | { kind: 'which-project'; issue: number; projects: string[] }
   | { kind: 'busy'; running?: JobRecord; link?: string }
   /** `message` is plain text; `channels` are where to ask instead (shown as channel links). */
   | { kind: 'rejected'; message: string; channels?: string[] };
@@ -51,6 +54,8 @@ export interface JobRequestsDeps {
   logger: Logger;
   /** Whether agents get an inference endpoint (SWITCHBOARD_INFERENCE_URL): the built-in agent needs one. */
   servesInference: () => boolean;
+  /** Which of these projects' trackers have the issue (`fix #58` without a project); absent: no lookup. */
+  findIssue?: (projects: readonly Project[], issue: number) => Promise<IssueLookupResult>;
   /** The channels' lines for `busy: queue` projects; without it every busy channel refuses. */
   waiting?: Pick<WaitingJobs, 'join' | 'leave'>;
 }
@@ -73,7 +78,9 @@ export class JobRequests {
    * message). A project this person may not use is answered exactly like one
    * that does not exist: replies name only projects the sender may use.
    */
-  resolveProject(req: Pick<FixRequest, 'channel' | 'user' | 'issue' | 'project' | 'repo' | 'sender'>): { project: Project } | { message: string } {
+  async resolveProject(
+    req: Pick<FixRequest, 'channel' | 'user' | 'issue' | 'project' | 'repo' | 'sender'>,
+  ): Promise<{ project: Project } | { message: string } | { candidates: Project[] }> {
     const cat = this.deps.catalogue();
     const sender = req.sender ?? {};
     const usable = projectsFor(cat, req.channel, req.user, sender);
@@ -91,12 +98,22 @@ export class JobRequests {
     if (pinned.length === 1 && pinned[0]) return { project: pinned[0] };
     if (usable.length === 1 && usable[0]) return { project: usable[0] };
     if (usable.length === 0) return { message: offer };
-    return { message: `Which project? Say \`fix #${req.issue} in <project>\`. ${offer}` };
+    const ask = `Which project? Say \`fix #${req.issue} in <project>\`. ${offer}`;
+    // No default here: the one project whose tracker has the issue, else ask which of those that do.
+    if (!this.deps.findIssue || !usable.some(lookable)) return { message: ask };
+    const { found, unknown } = await this.deps.findIssue(usable, req.issue);
+    if (found.length === 1 && found[0]) return { project: found[0] };
+    if (found.length > 1) return { candidates: found };
+    const unsure = unknown.length ? ` I could not ask the tracker of ${names(unknown)}, so it may be there.` : '';
+    const without = usable.filter((p) => !lookable(p));
+    const others = without.length ? ` ${names(without)} ${without.length === 1 ? 'has' : 'have'} no tracker I can ask: name the project if you meant one of them.` : '';
+    return { message: `No project you can use here has an issue #${req.issue}.${unsure}${others} Say \`fix #${req.issue} in <project>\` to pick one. ${offer}` };
   }
 
   async request(req: FixRequest): Promise<RequestOutcome> {
-    const resolved = this.resolveProject(req);
+    const resolved = await this.resolveProject(req);
     if ('message' in resolved) return { kind: 'rejected', message: resolved.message };
+    if ('candidates' in resolved) return { kind: 'which-project', issue: req.issue, projects: resolved.candidates.map((p) => p.name) };
     const { project } = resolved;
     const allowed = mayDispatch(project, req.channel, req.user, req.sender);
     if (!allowed.ok) return { kind: 'rejected', message: allowed.reason, ...(allowed.channels ? { channels: allowed.channels } : {}) };

@@ -33,6 +33,10 @@ export const AGENT_ENV = {
   secretNames: 'SWITCHBOARD_SECRET_NAMES',
   inferenceUrl: 'SWITCHBOARD_INFERENCE_URL',
   inferenceToken: 'SWITCHBOARD_INFERENCE_TOKEN',
+  // The same endpoint under the names off-the-shelf CLIs read (Ollama-native clients send no token: it is in the path).
+  ollamaHost: 'OLLAMA_HOST',
+  openAiBaseUrl: 'OPENAI_BASE_URL',
+  openAiApiKey: 'OPENAI_API_KEY',
   // Between the dispatcher and its own runner: what to run, and where.
   issue: 'SWITCHBOARD_ISSUE',
   prompt: 'SWITCHBOARD_PROMPT',
@@ -42,6 +46,12 @@ export const AGENT_ENV = {
   workspaceMounted: 'SWITCHBOARD_WORKSPACE_MOUNTED',
   repo: 'SWITCHBOARD_REPO',
   workspaceDir: 'SWITCHBOARD_WORKSPACE_DIR',
+  /** The project's tracker as JSON (`{type, repo, url?}`): the runner reads the issue and opens the pull/merge request there. */
+  tracker: 'SWITCHBOARD_TRACKER',
+  /** The catalogue's prompt template (`prompt:`); unset: the built-in one. */
+  promptTemplate: 'SWITCHBOARD_PROMPT_TEMPLATE',
+  /** The commit author as JSON (`{name, email}`), from the catalogue's `commitAuthor:`. */
+  commitAuthor: 'SWITCHBOARD_COMMIT_AUTHOR',
   /** `closed` (the catalogue's `agent: { stdin: closed }`): the command gets no stdin, for CLIs that read stdin to its end before they start; default a pipe for answers. */
   agentStdin: 'SWITCHBOARD_AGENT_STDIN',
   // The built-in agent (`agent: { backend: ollama, … }`) instead of a command.

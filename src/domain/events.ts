@@ -50,6 +50,9 @@ export const agentEventSchema = z.discriminatedUnion('type', [
     costUsd: z.number().nonnegative().optional(),
     gpuSeconds: z.number().nonnegative().optional(),
   }),
+  // Written by the dispatcher's inference endpoint, not by agents: a request of the job waits for a GPU
+  // slot at this place in line (1 = next); 0 once it has one.
+  z.object({ ...base, type: z.literal('waiting'), for: z.literal('gpu'), position: z.number().int().nonnegative() }),
   z.object({
     ...base,
     type: z.literal('done'),

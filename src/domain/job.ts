@@ -52,6 +52,10 @@ export interface JobRecord {
   promptTokens: number;
   completionTokens: number;
   costUsd?: number;
+  /** Time the job's inference requests held a GPU slot, seconds (usage events). */
+  gpuSeconds?: number;
+  /** Place in line of a request waiting for a GPU slot (1 = next); unset when none waits. */
+  gpuWait?: number;
   /** Id of the last stream entry applied to this record. */
   cursor: string;
 }
@@ -98,7 +102,12 @@ export function applyEvent(job: JobRecord, event: AgentEvent): JobRecord {
         promptTokens: job.promptTokens + event.promptTokens,
         completionTokens: job.completionTokens + event.completionTokens,
         costUsd: event.costUsd === undefined ? job.costUsd : (job.costUsd ?? 0) + event.costUsd,
+        gpuSeconds: event.gpuSeconds === undefined ? job.gpuSeconds : (job.gpuSeconds ?? 0) + event.gpuSeconds,
       };
+    case 'waiting': {
+      const { gpuWait: _gone, ...rest } = job;
+      return event.position > 0 ? { ...job, gpuWait: event.position } : rest;
+    }
     case 'question':
       return job; // answered through the thread in a later capability
     case 'done':

@@ -3,6 +3,8 @@ export interface Keys {
   jobEvents(jobId: string): string;
   jobControl(jobId: string): string;
   jobHeartbeat(jobId: string): string;
+  /** The runner's own secrets (the tracker token), taken once with GETDEL before the agent command starts. */
+  jobSecret(jobId: string): string;
   job(jobId: string): string;
   /** A job's cancel request ({by, reason, at}): set once, so a second cancel is harmless. */
   jobCancel(jobId: string): string;
@@ -48,6 +50,7 @@ export function keys(prefix: string): Keys {
     jobEvents: (id) => `${prefix}job:${id}:events`,
     jobControl: (id) => `${prefix}job:${id}:control`,
     jobHeartbeat: (id) => `${prefix}job:${id}:heartbeat`,
+    jobSecret: (id) => `${prefix}job:${id}:secret`,
     job: (id) => `${prefix}job:${id}`,
     jobCancel: (id) => `${prefix}job:${id}:cancel`,
     jobRetry: (id) => `${prefix}job:${id}:retry`,

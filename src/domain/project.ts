@@ -13,7 +13,16 @@ export interface Project {
   /** Absolute host path, bind-mounted as /workspace (docker only). */
   workspace?: string;
   branch: string;
-  tracker?: { type: 'github' | 'gitlab' | 'jira'; repo: string };
+  /**
+   * Where issues live. `url`: a self-managed instance's web address; `token`:
+   * the NAME of the dispatcher's environment variable with the token the runner
+   * reads issues, pushes and opens pull/merge requests with (never given to the agent).
+   */
+  tracker?: { type: 'github' | 'gitlab' | 'jira'; repo: string; url?: string; token?: string };
+  /** The prompt template (`{ref}`, `{project}`, `{issue}`, `{request}`); unset: the built-in one. */
+  prompt?: string;
+  /** Author of the commits the runner makes; unset: Switchboard <switchboard@localhost>. */
+  commitAuthor?: { name: string; email: string };
   agent: AgentConfig;
   /** Named alternatives to `agent` (`… with aider`), by name as written in the catalogue. */
   agents?: Readonly<Record<string, AgentConfig>>;
@@ -31,6 +40,8 @@ export interface Project {
   priority: number;
   timeoutMinutes: number;
   resources: { cpus: number; memoryBytes: number };
+  /** Per-job inference budget; the job is stopped when it passes it (domain/budget.ts). */
+  budget?: { tokens?: number; gpuSeconds?: number };
 }
 
 /** `agent: { backend: ollama, model, … }`: the runner's own coding loop on the inference endpoint. */

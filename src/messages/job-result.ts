@@ -2,12 +2,13 @@
 // long it took, and a Retry button when it did not succeed. Pure.
 import type { JobRecord } from '../domain/job.js';
 import { actions, code, contextLine, emoji, joined, mention, section, text, quotedCode, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
+import { gpuTimeText } from './gpu-usage.js';
 import { agentText, elapsed, jobTitle, retryButton, safeLink, stepLabel } from './job-parts.js';
 
 function facts(job: JobRecord, now: number): (RichText | undefined)[] {
   const usage =
     job.promptTokens || job.completionTokens
-      ? [text(`tokens: ${job.promptTokens.toLocaleString('en-US')} in / ${job.completionTokens.toLocaleString('en-US')} out${job.costUsd !== undefined ? ` · $${job.costUsd.toFixed(2)}` : ''}`)]
+      ? [text(`tokens: ${job.promptTokens.toLocaleString('en-US')} in / ${job.completionTokens.toLocaleString('en-US')} out${job.costUsd !== undefined ? ` · $${job.costUsd.toFixed(2)}` : ''}${job.gpuSeconds ? ` · ${gpuTimeText(job.gpuSeconds)}` : ''}`)]
       : undefined;
   return [[text(`took ${elapsed(job, now)}`)], usage, job.branch ? [text('branch '), code(agentText(job.branch))] : undefined];
 }

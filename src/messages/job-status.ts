@@ -2,6 +2,7 @@
 // relay builds it, a chat renderer (slack/render/) writes it out.
 import type { JobRecord } from '../domain/job.js';
 import { actions, code, contextLine, emoji, joined, mention, section, text, time, quotedCode, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
+import { gpuWaitText } from './gpu-usage.js';
 import { agentText, cancelButton, elapsed, jobRef, jobTitle, ordinal, safeLink, stepLabel, threadLink } from './job-parts.js';
 
 export interface StatusExtras {
@@ -22,7 +23,7 @@ function headline(job: JobRecord, now: number, extras: StatusExtras): { icon: st
     case 'running':
       if (job.cancelRequestedBy) return { icon: 'octagonal_sign', line: [text('cancelling: '), mention(job.cancelRequestedBy), text(` asked to stop it · ${elapsed(job, now)}`)] };
       if (job.state === 'starting') return { icon: 'rocket', line: [text('starting the agent…')] };
-      return { icon: 'gear', line: [text(`running${step ? ` · ${step}` : ''} · ${elapsed(job, now)}`)] };
+      return { icon: 'gear', line: [text(`running${step ? ` · ${step}` : ''} · ${elapsed(job, now)}${job.gpuWait ? ` · ${gpuWaitText(job.gpuWait)}` : ''}`)] };
     case 'done':
       return { icon: 'white_check_mark', line: [text(`done in ${elapsed(job, now)}`)] };
     case 'failed':

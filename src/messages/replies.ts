@@ -57,6 +57,15 @@ export function replyMessage(reply: Reply, now = Date.now()): Message | undefine
       const ask: Inline[] = where.length ? [text(' Ask in one of: '), ...joined(where.map((c) => [channel(c)]), ', '), text('.')] : [];
       return plain(emoji('warning'), ...quotedCode(` ${reply.message}`), ...ask);
     }
+    case 'which-project':
+      // `fix #58` with no project: several projects' trackers have #58 (DESIGN §2).
+      return {
+        summary: [text(`Which project's #${reply.issue}?`)],
+        blocks: [
+          section(emoji('mag'), text(` More than one project you can use has an issue #${reply.issue}. Which one?`)),
+          section(...joined(reply.projects.map((p) => [code(`fix #${reply.issue} in ${p}`)]), ' · ')),
+        ],
+      };
     case 'busy': {
       const job = reply.running;
       const what: Inline[] = job ? [jobTitle(job), text(' (started by '), mention(job.user), text(` ${formatDuration(now - job.createdAt)} ago)`)] : [text('another job')];

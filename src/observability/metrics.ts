@@ -45,6 +45,16 @@ export class Metrics {
     collect: (): void => this.slackOldestPending.set(this.delivery?.().oldestPendingSeconds ?? 0),
   });
 
+  // Inference (src/inference): the GPU queue, per-endpoint throughput, errors and cooldowns.
+  readonly inferenceRequests = new Counter({ name: 'switchboard_inference_requests_total', help: 'Inference requests that ended, by endpoint and outcome (completed, failed, cancelled)', labelNames: ['endpoint', 'outcome'], registers: [this.registry] });
+  readonly inferenceWait = new Histogram({ name: 'switchboard_inference_queue_wait_seconds', help: 'How long a request waited for a GPU slot, by route', labelNames: ['route'], buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers: [this.registry] });
+  readonly inferenceQueueDepth = new Gauge({ name: 'switchboard_inference_queue_depth', help: 'Requests waiting for a GPU slot, all replicas (sampled)', registers: [this.registry] });
+  readonly inferenceTokens = new Counter({ name: 'switchboard_inference_tokens_total', help: 'Tokens through the router, by endpoint and kind (prompt, completion); rate() is tokens per second', labelNames: ['endpoint', 'kind'], registers: [this.registry] });
+  readonly inferenceTokensPerSecond = new Gauge({ name: 'switchboard_inference_tokens_per_second', help: 'Completion tokens per second of slot time of the last request, by endpoint', labelNames: ['endpoint'], registers: [this.registry] });
+  readonly inferenceGpuSeconds = new Counter({ name: 'switchboard_inference_gpu_seconds_total', help: 'Time requests held a GPU slot, by endpoint', labelNames: ['endpoint'], registers: [this.registry] });
+  readonly inferenceErrors = new Counter({ name: 'switchboard_inference_errors_total', help: 'Endpoint failures, by endpoint and kind (unavailable, busy, model-missing, rejected, interrupted)', labelNames: ['endpoint', 'failure'], registers: [this.registry] });
+  readonly inferenceCooldowns = new Counter({ name: 'switchboard_inference_cooldowns_total', help: 'Times an endpoint was set to cool down after a failure', labelNames: ['endpoint'], registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
   }

@@ -1,4 +1,5 @@
 import type { JobRecord } from '../domain/job.js';
+import type { RequestContext } from '../dispatch/agent-spec.js';
 
 export type RequestMark = 'taken' | 'done' | 'failed';
 
@@ -26,6 +27,8 @@ export interface JobNotifier {
   postResult(job: JobRecord): Promise<void>;
   /** Marks the request message (when there is one): taken, then done or failed (Slack: 👀, ✅, ❌ reactions). */
   markRequest?(job: JobRecord, mark: RequestMark): Promise<void>;
+  /** The thread's permalink and the requester's and channel's names, for the agent's commit and pull request. */
+  describeRequest?(job: JobRecord): Promise<RequestContext>;
   /** How often this job's status may be refreshed, at least every `baseMs`; absent: every `baseMs`. */
   statusPacer?(jobId: string, baseMs: number): StatusPacer;
 }

@@ -17,12 +17,14 @@ import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js'
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
+import { encodeJobSecret } from '../agent/job-secret.js';
 import { EventReader, type StreamEntry } from './event-reader.js';
 import type { JobNotifier } from './job-notifier.js';
 import type { Conversation } from '../dispatch/conversation.js';
 import type { WaitingJobs } from '../dispatch/waiting-jobs.js';
 import { StatusThrottle } from './status-throttle.js';
 import { userTextOf } from '../errors.js';
+import { overBudget } from '../domain/budget.js';
 
 export interface SupervisorTimings {
   /** How long one blocking read waits before the loop checks heartbeat, timeout and exit. */
@@ -78,6 +80,14 @@ export interface SupervisorDeps {
   timings?: Partial<SupervisorTimings>;
   /** The clock for heartbeat grace, lock renewal and the job's time limit; default Date.now (tests move it forward). */
   now?: () => number;
+  /** Inference (issue 9): a token per job for the agents' endpoint, revoked when the job ends. */
+  inference?: JobInferenceAccess;
+}
+
+export interface JobInferenceAccess {
+  issue(jobId: string, ttlSeconds: number): Promise<string>;
+  /** The job ended: its token stops working and its requests in flight are cancelled, on every replica. */
+  revoke(jobId: string): Promise<void>;
 }
 
 /** 'finished': the job ended and was announced; 'handed-over': shutdown, another replica continues. */
@@ -148,8 +158,17 @@ export class JobSupervisor {
         await store.save(job);
         throttle.offer(job);
         const credential = await this.deps.credentials.issue(jobId);
-        const { spec, missingEnv } = buildAgentSpec(job, project, this.deps.agent, credential);
+        const context = (await this.deps.notifier.describeRequest?.(job).catch((err: unknown) => {
+          log.warn({ err }, 'could not resolve the thread link and names for the agent');
+          return undefined;
+        })) ?? {};
+        // Valid past the job's own limit (the supervisor ends it then), revoked as soon as it ends.
+        const inferenceToken = this.deps.inference ? await this.deps.inference.issue(jobId, project.timeoutMinutes * 60 + 3600) : undefined;
+        const { spec, missingEnv, secret } = buildAgentSpec(job, project, this.deps.agent, credential, context, inferenceToken);
         if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
+        if (project.tracker && project.tracker.type !== 'jira' && !secret.trackerToken) log.warn('no tracker token set on the dispatcher: the runner reads the issue anonymously and cannot push');
+        // The runner takes it with GETDEL before the agent command starts; it never enters the container's env.
+        if (secret.trackerToken) await this.deps.redis.set(this.deps.keys.jobSecret(jobId), encodeJobSecret(secret), 'PX', (project.timeoutMinutes + 5) * 60_000);
         handle = await this.deps.spawner.start(spec);
       } else {
         // Taking over from a replica that stopped: attach to its agent, never start a second one.
@@ -202,6 +221,12 @@ export class JobSupervisor {
         if (job.state === 'failed' && !cancel) cancel = await this.deps.controls.cancelRequest(jobId);
         job = asCancelled(job, cancel);
         if (isFinished(job)) break;
+        const overspent = overBudget(job, this.deps.catalogue().get(job.project)?.budget ?? project.budget);
+        if (overspent) {
+          job = failJob(job, overspent, this.now(), false);
+          await this.stopAgent(jobId, log);
+          break;
+        }
 
         const now = this.now();
         if (!cancel) {
@@ -290,6 +315,8 @@ export class JobSupervisor {
   /** Saves, shows and announces the end, frees the channel, and sees the agent gone. */
   private async finish(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, log: Logger): Promise<'finished'> {
     await this.deps.store.save(job);
+    // Its inference token goes first: requests in flight are cancelled, new ones get 401.
+    await this.deps.inference?.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not revoke the job\'s inference token'));
     // Free the channel first: the result tells people they may ask again. A job waiting for it (`busy: queue`) gets it,
     // except that a workspace project's next job needs the workspace too: its channel passes on once that is free (below).
     const workspace = this.deps.catalogue().get(job.project)?.workspace;
@@ -324,6 +351,7 @@ export class JobSupervisor {
     // Only once the agent is gone (it may still be tidying up with its own keys): its Redis user
     // goes with the job, however it ended, and its workspace is free for the next job.
     await this.deps.credentials.revoke(job.id).catch((err: unknown) => log.error({ err }, 'could not delete the agent\'s Redis user'));
+    await this.deps.redis.del(this.deps.keys.jobSecret(job.id)).catch((err: unknown) => log.error({ err }, 'could not delete the job\'s secret'));
     if (workspace) {
       await this.deps.workspaceLock.release(workspace, job.id).catch((err: unknown) => log.error({ err }, 'could not release the workspace'));
       await passChannelOn();

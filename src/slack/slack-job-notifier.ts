@@ -5,6 +5,7 @@
 // priorities, retries, outbox.
 import type { JobRecord } from '../domain/job.js';
 import type { JobNotifier, RequestMark, StatusPacer } from '../relay/job-notifier.js';
+import type { RequestContext } from '../dispatch/agent-spec.js';
 import { ErrorCode, UserFacingError } from '../errors.js';
 import { statusMessage } from '../messages/job-status.js';
 import { resultMessage } from '../messages/job-result.js';
@@ -81,6 +82,25 @@ export class SlackJobNotifier implements JobNotifier {
     if (!ts) return undefined;
     const d = await this.delivery.call({ method: 'chat.getPermalink', args: { channel: job.channel, message_ts: ts }, priority: 'urgent', jobId: job.id });
     return d.outcome === 'delivered' ? ((d.result as { permalink?: string }).permalink) : undefined;
+  }
+
+  /**
+   * For the agent's commit and pull request (DESIGN §5): the thread's permalink,
+   * the requester's display name and the channel's name. Each one that Slack
+   * does not give is left out; none of them stops the job.
+   */
+  async describeRequest(job: JobRecord): Promise<RequestContext> {
+    const ask = async <T>(method: string, args: Record<string, unknown>, pick: (r: T) => string | undefined) => {
+      const d = await this.delivery.call({ method, args, priority: 'urgent', jobId: job.id }).catch(() => undefined);
+      return d?.outcome === 'delivered' ? pick(d.result as T) || undefined : undefined;
+    };
+    type UserInfo = { user?: { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } } };
+    const [threadUrl, requester, channelName] = await Promise.all([
+      this.threadLink(job).catch(() => undefined),
+      ask<UserInfo>('users.info', { user: job.user }, (r) => r.user?.profile?.display_name || r.user?.profile?.real_name || r.user?.real_name || r.user?.name),
+      ask<{ channel?: { name?: string } }>('conversations.info', { channel: job.channel }, (r) => r.channel?.name),
+    ]);
+    return { ...(threadUrl ? { threadUrl } : {}), ...(requester ? { requester } : {}), ...(channelName ? { channelName } : {}) };
   }
 
   statusPacer(jobId: string, baseMs: number): StatusPacer {

@@ -1,6 +1,7 @@
 // Per-job Redis users (DESIGN §5 "Credentials"). Each agent gets an ACL user
 // of its own that may run only the commands the runner sends, on exactly its
-// job's three keys: it can neither read nor write anything else in Redis.
+// job's three keys (and a one-time GETDEL of its secret): it can neither read
+// nor write anything else in Redis.
 //
 // ACL users live only in the server's memory (AOF/RDB don't keep them), so the
 // SHA-256 of each live job's password is kept in one hash, and the users are
@@ -37,7 +38,7 @@ export class AclNotPermittedError extends SwitchboardError {
       {
         operatorHint:
           'give the REDIS_URL user that right, e.g. in redis.conf or with redis-cli: ACL SETUSER <dispatcher-user> on >… ~* &* +@all ' +
-          '(at least +acl|setuser +acl|deluser besides what it has); use Redis 6 or newer',
+          '(at least +acl|setuser +acl|deluser besides what it has); use Redis 7 or newer (agents\' users take an ACL selector)',
         cause,
       },
     );
@@ -64,6 +65,9 @@ export class AgentCredentials {
       `~${this.keys.jobEvents(jobId)}`,
       `~${this.keys.jobHeartbeat(jobId)}`,
       `~${this.keys.jobControl(jobId)}`,
+      // A selector (Redis 7): GETDEL on the runner's secret key and nothing else there, so the
+      // runner takes the tracker token once and the agent command, started after, finds it gone.
+      `(~${this.keys.jobSecret(jobId)} +getdel)`,
     ];
   }
 

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       spawner: { type: 'docker', agentImage: 'switchboard-agent:latest', dockerHost: '/var/run/docker.sock', dockerNetwork: 'switchboard-agents' },
       projectsFile: './projects.yml',
       maxConcurrentJobs: 4,
+      inference: { slots: 1, port: 3001, listenHost: '0.0.0.0', firstTokenTimeoutMs: 120_000 },
       logLevel: 'info',
       slackDelivery: { callTimeoutMs: 10_000, callRetries: 3, methodBudgets: {}, channelPostBudget: 60 },
     });
@@ -49,7 +50,9 @@ describe('loadConfig', () => {
       AGENT_RUNTIME: 'runsc',
       PROJECTS_FILE: '/etc/switchboard/projects.yml',
       MAX_CONCURRENT_JOBS: '12',
-      OLLAMA_URL: 'http://gpu-box:11434',
+      OLLAMA_URL: 'http://gpu-box:11434, http://spare-gpu:11434/',
+      OLLAMA_SLOTS: '2',
+      INFERENCE_HEAVY_MODEL: 'qwen2.5-coder:32b',
       LOG_LEVEL: 'debug',
       SLACK_CALL_TIMEOUT_MS: '5000',
       SLACK_CALL_RETRIES: '0',
@@ -72,7 +75,7 @@ describe('loadConfig', () => {
       workspaceRoot: '/srv/checkouts',
       projectsFile: '/etc/switchboard/projects.yml',
       maxConcurrentJobs: 12,
-      ollamaUrl: 'http://gpu-box:11434/',
+      inference: { ollamaUrls: 'http://gpu-box:11434/,http://spare-gpu:11434/', slots: 2, port: 3001, listenHost: '0.0.0.0', firstTokenTimeoutMs: 120_000, heavyModel: 'qwen2.5-coder:32b' },
       logLevel: 'debug',
       slackDelivery: { callTimeoutMs: 5000, callRetries: 0, methodBudgets: { 'chat.update': 40, 'reactions.add': 30 }, channelPostBudget: 30 },
     });
@@ -108,7 +111,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '', REDIS_URL: '  ', OLLAMA_URL: '', LOG_LEVEL: '' });
     expect(config.port).toBe(3000);
     expect(config.redis.url).toBe('redis://localhost:6379');
-    expect(config.ollamaUrl).toBeUndefined();
+    expect(config.inference.ollamaUrls).toBeUndefined();
     expect(config.logLevel).toBe('info');
     expect(problemsOf({ SLACK_BOT_TOKEN: '', SLACK_APP_TOKEN: APP })).toEqual([expect.stringMatching(/^SLACK_BOT_TOKEN: required — /)]);
   });

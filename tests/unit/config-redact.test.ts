@@ -30,7 +30,7 @@ describe('redactConfig', () => {
       spawner: { type: 'docker', agentImage: 'switchboard-agent:latest', dockerHost: '/var/run/docker.sock', dockerNetwork: 'switchboard-agents' },
       projectsFile: './projects.yml',
       maxConcurrentJobs: 4,
-      ollamaUrl: 'https://ollama:***@gpu.internal:11434/',
+      inference: { ollamaUrls: 'https://ollama:***@gpu.internal:11434/', slots: 1, port: 3001, listenHost: '0.0.0.0', firstTokenTimeoutMs: 120_000 },
       logLevel: 'info',
       slackDelivery: { callTimeoutMs: 10_000, callRetries: 3, methodBudgets: {}, channelPostBudget: 60 },
     });

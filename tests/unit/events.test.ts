@@ -24,6 +24,7 @@ const VALID: Record<AgentEvent['type'], Record<string, unknown>> = {
     timeoutSeconds: 300,
   },
   usage: { ...envelope, type: 'usage', model: 'claude', promptTokens: 1200, completionTokens: 300, costUsd: 0.04 },
+  waiting: { ...envelope, type: 'waiting', for: 'gpu', position: 3 },
   done: { ...envelope, type: 'done', summary: 'Fixed the rounding', prUrl: 'https://github.com/acme/x/pull/7', branch: 'fix-58', commit: 'abc123' },
   failed: { ...envelope, type: 'failed', reason: 'tests failed', step: 3, name: 'test', retryable: false },
 };

@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import type { AuditRecord } from '../../src/state/audit-log.js';
 import { switchboardCommand } from '../../src/slack/listeners/commands/switchboard.js';
 import { cancelJobPressed, retryJobPressed } from '../../src/slack/listeners/actions/button-pressed.js';
+import { registerActionListeners } from '../../src/slack/listeners/actions/index.js';
 import { answerMessage } from '../../src/slack/listeners/events/message.js';
 import { dedupeKey, dedupeMiddleware } from '../../src/slack/listeners/middleware/dedupe.js';
 import { deliveryKind, metricsMiddleware } from '../../src/slack/listeners/middleware/metrics.js';
@@ -213,5 +214,23 @@ describe('the chat core routes presses by action id', () => {
     expect(baseActionId('job.cancel:3')).toBe('job.cancel');
     expect(actionIdPattern('job.cancel').test('job.cancel:2')).toBe(true);
     expect(actionIdPattern('job.cancel').test('jobXcancel')).toBe(false);
+  });
+});
+
+describe('actions: binding', () => {
+  test('Cancel and Retry have listeners of their own; any other action (a select too) goes to the core through the catch-all, never twice', async () => {
+    const bound: { constraints: { action_id?: RegExp }; listener: (args: unknown) => Promise<void> }[] = [];
+    const app = { action: (constraints: never, listener: never) => void bound.push({ constraints, listener }) };
+    const { chat, pressed } = fakeChat();
+    registerActionListeners(app as never, { chat, logger: silentLogger });
+    const ids = bound.map((b) => String(b.constraints.action_id));
+    expect(ids).toEqual(expect.arrayContaining([String(actionIdPattern(ACTIONS.cancelJob)), String(actionIdPattern(ACTIONS.retryJob))]));
+    expect(ids.at(-1)).toBe('undefined'); // the catch-all comes last
+    const catchAll = bound.at(-1)?.listener as (args: unknown) => Promise<void>;
+    const args = (action: object) => ({ ack: async () => undefined, respond: async () => undefined, body: pressBody('x', 'y'), action, context });
+    await catchAll(args({ action_id: `${ACTIONS.cancelJob}:2`, value: 'j1' }));
+    expect(pressed).toEqual([]);
+    await catchAll(args({ type: 'static_select', action_id: 'poll.vote', selected_option: { value: 'postgres' } }));
+    expect(pressed.map((p) => [p.actionId, p.value])).toEqual([['poll.vote', 'postgres']]);
   });
 });

@@ -60,7 +60,7 @@ export class SlackEmulator {
 
   private constructor(private readonly server: Server, opts: EmulatorOptions) {
     const port = (server.address() as AddressInfo).port;
-    this.base = `127.0.0.1:${port}`;
+    this.base = opts.publicBase ?? `127.0.0.1:${port}`;
     this.apiUrl = `http://${this.base}/api/`;
     this.botToken = opts.botToken ?? 'xoxb-test-bot-token';
     this.appToken = opts.appToken ?? 'xapp-1-test-app-token';
@@ -109,7 +109,7 @@ export class SlackEmulator {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(opts.port ?? 0, opts.listenHost ?? '127.0.0.1', () => resolve());
     });
     return new SlackEmulator(server, opts);
   }

@@ -69,6 +69,11 @@ export const METHOD_SPECS: Record<string, MethodSpec> = {
       { name: 'timestamp', error: 'message_not_found', documented: true },
     ],
   },
+  'users.info': {
+    tier: 4,
+    token: 'bot',
+    required: [{ name: 'user', error: 'user_not_found', documented: true }],
+  },
   'conversations.info': {
     tier: 3,
     token: 'bot',

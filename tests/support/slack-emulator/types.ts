@@ -27,6 +27,11 @@ export interface EmulatorOptions {
   ackTimeoutMs?: number;
   /** How many redeliveries after the first attempt; default 3 like Slack. */
   maxRetries?: number;
+  /** Where to listen; default 127.0.0.1 on a free port. */
+  listenHost?: string;
+  port?: number;
+  /** `host:port` as apps reach it (its Web API and Socket Mode URLs), when that is not the listening address: a Compose service name. */
+  publicBase?: string;
 }
 
 export interface RecordedMessage {

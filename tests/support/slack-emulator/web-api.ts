@@ -169,6 +169,8 @@ export class WebApi {
         return { channel: this.channelInfo(channel as string) };
       case 'reactions.add':
         return this.react(channel as string, str(args.timestamp) as string, str(args.name) as string);
+      case 'users.info':
+        return { user: this.userInfo(str(args.user) as string) };
       default:
         throw new ApiError('unknown_method');
     }
@@ -303,6 +305,20 @@ export class WebApi {
     if (m.user !== this.cfg.botUserId) throw new ApiError('cant_delete_message');
     this.ws.delete(channel, ts);
     return { channel, ts };
+  }
+
+  /** Every user exists; names are made from the id (`U0ALICE` → `emulated-u0alice`), like channels'. */
+  private userInfo(user: string): Result {
+    const name = `emulated-${user.toLowerCase()}`;
+    return {
+      id: user,
+      team_id: this.cfg.teamId,
+      name,
+      deleted: false,
+      real_name: `Emulated ${user}`,
+      is_bot: false,
+      profile: { display_name: name, real_name: `Emulated ${user}`, display_name_normalized: name, real_name_normalized: `Emulated ${user}` },
+    };
   }
 
   private channelInfo(channel: string): Result {

@@ -21,10 +21,12 @@ export async function answerPress({ ack, body, action, respond, context }: Press
   const container = body.container as { channel_id?: string; message_ts?: string; thread_ts?: string } | undefined;
   const channel = body.channel?.id ?? container?.channel_id;
   const ref = body.trigger_id ?? action.action_ts;
+  // A button carries `value`; a select menu (a choice question, say) its `selected_option`.
+  const value = action.value ?? (action as { selected_option?: { value?: string } }).selected_option?.value;
   const answer = await deps.chat.pressed(
     {
       actionId: action.action_id,
-      ...(action.value !== undefined ? { value: action.value } : {}),
+      ...(value !== undefined ? { value } : {}),
       user: body.user.id,
       ...(body.user.team_id ? { team: body.user.team_id } : {}),
       ...(channel ? { channel } : {}),

@@ -1,0 +1,303 @@
+// The GPU's slots, shared by every replica through Redis: each endpoint serves
+// at most OLLAMA_SLOTS requests at once, whichever replica they came through,
+// and the requests waiting for a slot are served in a fair order across jobs.
+//
+// Fairness is start-time fair queuing by request: every job (tenant) has a
+// virtual time that grows by 1/weight per request it is granted; the waiting
+// request with the smallest virtual time goes first (a job's second waiting
+// request counts one more step), arrival order breaks ties. A job that was
+// idle starts at the smallest virtual time of those waiting, so it neither
+// saves up credit nor waits behind everyone: nobody starves, and a project
+// with a larger weight (priority) gets proportionally more turns.
+//
+// Holders keep a lease (renewed while they stream) so that a replica that dies
+// mid-request frees its slots; waiting tickets expire unless their waiter
+// polls, so a dead waiter never blocks the head of the line. A release
+// publishes on a channel, and every replica's waiters look again.
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface SlotQueueKeys {
+  waiting: string;
+  tickets: string;
+  virtualTime: string;
+  seq: string;
+  holders(endpoint: string): string;
+  released: string;
+}
+
+export function slotQueueKeys(prefix: string): SlotQueueKeys {
+  return {
+    waiting: `${prefix}inference:waiting`,
+    tickets: `${prefix}inference:tickets`,
+    virtualTime: `${prefix}inference:vt`,
+    seq: `${prefix}inference:seq`,
+    holders: (endpoint) => `${prefix}inference:slots:${endpoint}`,
+    released: `${prefix}inference:released`,
+  };
+}
+
+// KEYS[1] waiting (zset ticket → arrival), KEYS[2] tickets (hash ticket → "tenant|weight|expiresAt"),
+// KEYS[3] virtual time (hash tenant → vt), KEYS[4] arrival counter, KEYS[5..] holders of each candidate
+// endpoint in preference order (zset ticket → lease expiry).
+// ARGV[1] now (ms), ARGV[2] ticket, ARGV[3] tenant, ARGV[4] weight, ARGV[5] ticket TTL (ms),
+// ARGV[6] lease (ms), ARGV[7] slots per endpoint.
+// Returns {1, i}: granted a slot on the i-th candidate; {0, position, waiting}: still in line (position 1 = next).
+const ACQUIRE = `
+local now = tonumber(ARGV[1])
+local ticket, tenant, weight = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local ttl, lease, slots = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local free = 0
+for i = 5, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  free = free + math.max(0, slots - redis.call('ZCARD', KEYS[i]))
+end
+if not redis.call('ZSCORE', KEYS[1], ticket) then
+  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[4]), ticket)
+end
+redis.call('HSET', KEYS[2], ticket, tenant .. '|' .. ARGV[4] .. '|' .. (now + ttl))
+local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local live = {}
+local minVt = nil
+for i = 1, #all, 2 do
+  local t = all[i]
+  local data = redis.call('HGET', KEYS[2], t)
+  local tn, w, exp
+  if data then tn, w, exp = string.match(data, '^(.*)|([^|]*)|([^|]*)$') end
+  if not tn or tonumber(exp) < now then
+    redis.call('ZREM', KEYS[1], t)
+    redis.call('HDEL', KEYS[2], t)
+  else
+    local vt = redis.call('HGET', KEYS[3], tn)
+    if vt then
+      vt = tonumber(vt)
+      if minVt == nil or vt < minVt then minVt = vt end
+    end
+    live[#live + 1] = { t = t, tenant = tn, weight = tonumber(w), arrival = tonumber(all[i + 1]) }
+  end
+end
+minVt = minVt or 0
+local counts, mine = {}, nil
+local base = {}
+for _, e in ipairs(live) do
+  if base[e.tenant] == nil then
+    local vt = tonumber(redis.call('HGET', KEYS[3], e.tenant) or '-1')
+    if vt < minVt then vt = minVt; redis.call('HSET', KEYS[3], e.tenant, tostring(vt)) end
+    base[e.tenant] = vt
+  end
+  local k = counts[e.tenant] or 0
+  counts[e.tenant] = k + 1
+  e.key = base[e.tenant] + k / e.weight
+  if e.t == ticket then mine = e end
+end
+local rank = 0
+for _, e in ipairs(live) do
+  if e.key < mine.key or (e.key == mine.key and e.arrival < mine.arrival) then rank = rank + 1 end
+end
+if rank < free then
+  for i = 5, #KEYS do
+    if redis.call('ZCARD', KEYS[i]) < slots then
+      redis.call('ZADD', KEYS[i], now + lease, ticket)
+      redis.call('ZREM', KEYS[1], ticket)
+      redis.call('HDEL', KEYS[2], ticket)
+      redis.call('HINCRBYFLOAT', KEYS[3], tenant, 1 / weight)
+      redis.call('PEXPIRE', KEYS[3], 86400000)
+      return { 1, i - 4 }
+    end
+  end
+end
+return { 0, rank + 1, #live }
+`;
+
+// KEYS[1] waiting, KEYS[2] tickets, KEYS[3] holders of the endpoint (or a dummy); ARGV[1] ticket, ARGV[2] channel.
+// Leaves the line or frees the slot; publishes so that waiters everywhere look again. Returns 1.
+const LEAVE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('ZREM', KEYS[3], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], '1') end
+return 1
+`;
+
+// KEYS[1] holders; ARGV[1] ticket, ARGV[2] new expiry. Returns 1 while the ticket still holds its slot.
+const RENEW = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  return 1
+end
+return 0
+`;
+
+export interface SlotQueueSettings {
+  slots: number;
+  /** A holder's lease, renewed every third of it while the request runs. */
+  leaseMs: number;
+  /** A waiting ticket lives this long without a poll. */
+  ticketTtlMs: number;
+  /** Waiters poll at least this often (releases wake them sooner). */
+  pollMs: number;
+}
+
+export const DEFAULT_SLOT_SETTINGS: Omit<SlotQueueSettings, 'slots'> = { leaseMs: 30_000, ticketTtlMs: 10_000, pollMs: 1_000 };
+
+export interface SlotRequest {
+  /** Whose turn it is: a job id (or 'chat' for the light route's chat reading). */
+  tenant: string;
+  /** Larger gets more turns; see weightOf. */
+  weight: number;
+  /** Endpoint URLs that may serve it now, in preference order; read again at each look. */
+  endpoints: () => string[];
+  signal: AbortSignal;
+  /** Called when the request's place in line changes (1 = next). */
+  onPosition?: (position: number, waiting: number) => void;
+}
+
+export interface SlotGrant {
+  endpoint: string;
+  /** How long the request waited in line, ms. */
+  waitedMs: number;
+  /** Frees the slot (idempotent); returns how long it was held, ms. */
+  release(): Promise<number>;
+}
+
+export class NoEndpointError extends Error {
+  constructor() {
+    super('no endpoint can take the request now');
+    this.name = 'NoEndpointError';
+  }
+}
+
+/** A job's weight from its project's priority: 0 → 1, +10 → 2, −10 → ½ (clamped to 1/16 … 16). */
+export function weightOf(priority: number): number {
+  return Math.min(16, Math.max(1 / 16, 2 ** (priority / 10)));
+}
+
+export class SlotQueue {
+  private readonly wakers = new Set<() => void>();
+  private readonly subscriber: Redis;
+  private subscribed?: Promise<unknown>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: SlotQueueKeys,
+    private readonly settings: SlotQueueSettings,
+  ) {
+    this.redis.defineCommand('sbSlotAcquire', { lua: ACQUIRE });
+    this.redis.defineCommand('sbSlotLeave', { numberOfKeys: 3, lua: LEAVE });
+    this.redis.defineCommand('sbSlotRenew', { numberOfKeys: 1, lua: RENEW });
+    this.subscriber = redis.duplicate();
+    this.subscriber.on('message', () => this.wakeAll());
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /** Waits in line for a slot on one of the request's endpoints. Throws the signal's reason when aborted, NoEndpointError when none is left. */
+  async acquire(req: SlotRequest): Promise<SlotGrant> {
+    this.subscribed ??= this.subscriber.subscribe(this.keys.released);
+    await this.subscribed;
+    const ticket = randomBytes(12).toString('hex');
+    const t0 = Date.now();
+    let lastPosition = 0;
+    let wake: () => void = () => undefined;
+    const waker = () => wake();
+    this.wakers.add(waker);
+    const onAbort = () => wake();
+    req.signal.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        req.signal.throwIfAborted();
+        const endpoints = req.endpoints();
+        if (endpoints.length === 0) throw new NoEndpointError();
+        const woken = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.settings.pollMs);
+          wake = () => (clearTimeout(timer), resolve());
+        });
+        const [granted, a, b] = (await (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number[]>>).sbSlotAcquire!(
+          4 + endpoints.length,
+          this.keys.waiting,
+          this.keys.tickets,
+          this.keys.virtualTime,
+          this.keys.seq,
+          ...endpoints.map((e) => this.keys.holders(e)),
+          Date.now(),
+          ticket,
+          req.tenant,
+          req.weight,
+          this.settings.ticketTtlMs,
+          this.settings.leaseMs,
+          this.settings.slots,
+        )) as [number, number, number?];
+        if (granted === 1) {
+          wake();
+          return this.holding(ticket, endpoints[a - 1]!, Date.now() - t0);
+        }
+        if (a !== lastPosition) {
+          lastPosition = a;
+          req.onPosition?.(a, b ?? a);
+        }
+        if (req.signal.aborted) continue;
+        await woken;
+      }
+    } catch (err) {
+      await this.leave(ticket, undefined).catch(() => undefined);
+      throw err;
+    } finally {
+      this.wakers.delete(waker);
+      req.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private holding(ticket: string, endpoint: string, waitedMs: number): SlotGrant {
+    const since = Date.now();
+    const renew = setInterval(() => {
+      void (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).sbSlotRenew!(this.keys.holders(endpoint), ticket, Date.now() + this.settings.leaseMs).catch(() => undefined);
+    }, this.settings.leaseMs / 3);
+    renew.unref();
+    let released: Promise<number> | undefined;
+    return {
+      endpoint,
+      waitedMs,
+      release: () => {
+        released ??= (async () => {
+          clearInterval(renew);
+          const held = Date.now() - since;
+          await this.leave(ticket, endpoint);
+          this.wakeAll(); // local waiters need not wait for the round trip through pub/sub
+          return held;
+        })();
+        return released;
+      },
+    };
+  }
+
+  private async leave(ticket: string, endpoint: string | undefined): Promise<void> {
+    await (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).sbSlotLeave!(
+      this.keys.waiting,
+      this.keys.tickets,
+      endpoint === undefined ? `${this.keys.waiting}:none` : this.keys.holders(endpoint),
+      ticket,
+      this.keys.released,
+    );
+  }
+
+  /** How many requests hold a slot on `endpoint` right now (all replicas). */
+  async holders(endpoint: string): Promise<number> {
+    await this.redis.zremrangebyscore(this.keys.holders(endpoint), '-inf', Date.now());
+    return this.redis.zcard(this.keys.holders(endpoint));
+  }
+
+  /** Requests waiting for a slot (all replicas). */
+  async waiting(): Promise<number> {
+    return this.redis.zcard(this.keys.waiting);
+  }
+
+  /** Drops a finished job's virtual time (it would only age out otherwise). */
+  async forget(tenant: string): Promise<void> {
+    await this.redis.hdel(this.keys.virtualTime, tenant);
+  }
+
+  close(): void {
+    this.subscriber.disconnect();
+  }
+}
