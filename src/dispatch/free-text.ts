@@ -64,3 +64,74 @@ export class FreeTextReader {
     return commandFor(parsed.reading);
   }
 }
+
+/** The answers of free text, for the chat core to render (messages/replies). */
+export type ReadingReply =
+  /** The reading, with Run and Cancel for its requester (`id` goes on the buttons). */
+  | { kind: 'reading'; id: string; command: string; user: string }
+  /** Someone other than the requester pressed Run or Cancel. */
+  | { kind: 'reading-not-yours'; requester: string; command: string }
+  /** Already run or dropped, or expired. */
+  | { kind: 'reading-gone' }
+  | { kind: 'reading-dropped'; command: string };
+
+export interface FreeTextDeps {
+  reader: FreeTextReader;
+  readings: {
+    save(reading: PendingReading, ttlSeconds: number): Promise<void>;
+    take(id: string, user: string): Promise<{ kind: 'taken' | 'not-yours'; reading: PendingReading } | { kind: 'gone' }>;
+  };
+  now?: () => number;
+}
+
+/** What the requester said, as ChatRequests sees it (only what a reading keeps). */
+export interface ReadingRequest {
+  text: string;
+  channel: string;
+  user: string;
+  threadTs?: string;
+  sender?: SenderContext;
+}
+
+/**
+ * The confirmation flow: a reading is shown and kept; Run hands its command
+ * to `run` (the grammar's own path) as if its requester had said it; Cancel
+ * drops it. Only the requester may do either.
+ */
+export class FreeTextConfirmations {
+  constructor(private readonly deps: FreeTextDeps) {}
+
+  /** A reading to confirm, or undefined when the light route gives none (the caller says "I didn't understand"). */
+  async interpret(req: ReadingRequest, projects: readonly string[]): Promise<ReadingReply | undefined> {
+    const command = await this.deps.reader.read(req.text, projects);
+    if (command === undefined) return undefined;
+    const reading: PendingReading = {
+      id: newReadingId(),
+      command,
+      text: req.text,
+      user: req.user,
+      channel: req.channel,
+      ...(req.threadTs ? { threadTs: req.threadTs } : {}),
+      ...(req.sender ? { sender: req.sender } : {}),
+      createdAt: (this.deps.now ?? Date.now)(),
+    };
+    await this.deps.readings.save(reading, READING_TTL_SECONDS);
+    return { kind: 'reading', id: reading.id, command, user: req.user };
+  }
+
+  /** Run pressed: the reading's command runs through `run` once, for its requester only. */
+  async run<R>(id: string, user: string, run: (reading: PendingReading) => Promise<R>): Promise<R | ReadingReply> {
+    const taken = await this.deps.readings.take(id, user);
+    if (taken.kind === 'gone') return { kind: 'reading-gone' };
+    if (taken.kind === 'not-yours') return { kind: 'reading-not-yours', requester: taken.reading.user, command: taken.reading.command };
+    return run(taken.reading);
+  }
+
+  /** Cancel pressed: the reading is dropped, for its requester only. */
+  async drop(id: string, user: string): Promise<ReadingReply> {
+    const taken = await this.deps.readings.take(id, user);
+    if (taken.kind === 'gone') return { kind: 'reading-gone' };
+    if (taken.kind === 'not-yours') return { kind: 'reading-not-yours', requester: taken.reading.user, command: taken.reading.command };
+    return { kind: 'reading-dropped', command: taken.reading.command };
+  }
+}
