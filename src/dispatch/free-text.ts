@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { commandFor, parseReading, READING_JSON_SCHEMA, readingPrompt } from '../domain/free-text.js';
 import type { Logger } from '../observability/logger.js';
 import type { SenderContext } from '../domain/permissions.js';
+import { ACTIONS } from '../domain/actions.js';
+import type { ChatRequest, Reply } from './chat-requests.js';
 
 /** What free text needs of the inference router's light route: one answer to one prompt. */
 export interface LightRoute {
@@ -134,4 +136,31 @@ export class FreeTextConfirmations {
     if (taken.kind === 'not-yours') return { kind: 'reading-not-yours', requester: taken.reading.user, command: taken.reading.command };
     return { kind: 'reading-dropped', command: taken.reading.command };
   }
+}
+
+/**
+ * Binds Run and Cancel (domain/actions.ts) in the chat core. Run hands the
+ * reading's command to `requests.handle` as if its requester had said it
+ * (addressed, in the same channel and thread), so it gets exactly the
+ * grammar's parsing and permission checks.
+ */
+export function registerReadingButtons(
+  chat: { onButton(actionId: string, handler: (press: { value?: string; user: string }) => Promise<Reply>): void },
+  confirmations: FreeTextConfirmations,
+  requests: { handle(req: ChatRequest): Promise<Reply> },
+): void {
+  chat.onButton(ACTIONS.runReading, async (p) => {
+    if (!p.value) return { kind: 'reading-gone' };
+    return confirmations.run<Reply>(p.value, p.user, (r) =>
+      requests.handle({
+        text: r.command,
+        channel: r.channel,
+        user: r.user,
+        addressed: true,
+        ...(r.threadTs ? { threadTs: r.threadTs } : {}),
+        ...(r.sender ? { sender: r.sender } : {}),
+      }),
+    );
+  });
+  chat.onButton(ACTIONS.dropReading, async (p) => (p.value ? confirmations.drop(p.value, p.user) : { kind: 'reading-gone' }));
 }
