@@ -164,3 +164,25 @@ export function registerReadingButtons(
   });
   chat.onButton(ACTIONS.dropReading, async (p) => (p.value ? confirmations.drop(p.value, p.user) : { kind: 'reading-gone' }));
 }
+
+/** The inference router's light route as a LightRoute (its `chat` reads one whole answer). */
+export function lightRouteOn(router: {
+  chat(request: { route: 'light'; messages: { role: string; content: string }[]; format?: unknown; options?: Record<string, unknown>; signal?: AbortSignal }): Promise<{ content: string }>;
+}): LightRoute {
+  return {
+    async complete(prompt, signal) {
+      const answer = await router.chat({
+        route: 'light',
+        messages: [
+          { role: 'system', content: prompt.system },
+          { role: 'user', content: prompt.user },
+        ],
+        format: prompt.format,
+        // The same message, the same reading.
+        options: { temperature: 0 },
+        signal,
+      });
+      return answer.content;
+    },
+  };
+}
