@@ -47,6 +47,8 @@ import { WaitingJobs } from './dispatch/waiting-jobs.js';
 import { ChannelLine } from './state/channel-line.js';
 import { QuestionStore } from './state/question-store.js';
 import { startInference } from './inference/index.js';
+import { FreeTextConfirmations, FreeTextReader, lightRouteOn, registerReadingButtons } from './dispatch/free-text.js';
+import { PendingReadings } from './state/pending-readings.js';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -208,9 +210,18 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     threadLink: (j) => notifier.threadLink(j),
     logger,
   });
-  const requests = new ChatRequests({ jobs, control, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j) });
+  // Free text the grammar does not understand goes to the light route, when there is one (INFERENCE_LIGHT_MODEL).
+  const freeText =
+    inference && inference.router.modelOf('light')
+      ? new FreeTextConfirmations({
+          reader: new FreeTextReader({ light: lightRouteOn(inference.router), logger }),
+          readings: new PendingReadings(redis, (id) => keys.pendingReading(id)),
+        })
+      : undefined;
+  const requests = new ChatRequests({ jobs, control, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j), ...(freeText ? { freeText } : {}) });
   // The platform-neutral chat core; Slack's listeners (and any other chat adapter) only adapt it.
   const chat = new ChatActions({ requests, control, audit, logger });
+  if (freeText) registerReadingButtons(chat, freeText, requests);
   // Questions' answer buttons, and follow-ups in a job's thread.
   bindConversation(conversation, chat, requests);
 

@@ -313,7 +313,9 @@ export class AgentRunner {
           const after = last.length ? ` · after ${last.join(', ')}` : n === 1 ? ` · ${b.model}` : '';
           await this.progress('run agent', `iteration ${n} of at most ${max}${after}`);
         },
-        usage: (turn) => this.emit({ type: 'usage', model: b.model, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens }),
+        // Not published: the inference endpoint writes a `usage` event for every request of the
+        // job (src/inference/), this one's included; publishing here too would count each token twice.
+        usage: async () => undefined,
         log: (line) => batcher.add(line),
       },
     });

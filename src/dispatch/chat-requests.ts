@@ -9,6 +9,7 @@ import type { JobStore } from '../state/job-store.js';
 import type { JobRequests, RequestOutcome } from './job-requests.js';
 import type { ControlOutcome, JobControl } from './job-control.js';
 import type { PressOutcome, ThreadReplyOutcome } from './conversation.js';
+import type { FreeTextConfirmations, ReadingReply } from './free-text.js';
 
 export interface ChatRequest {
   text: string;
@@ -42,7 +43,8 @@ export type Reply =
   /** A press of one of an agent's question's buttons (`jobId` unset for a button that names none). */
   | { kind: 'question-answer'; jobId?: string; outcome: PressOutcome }
   | RequestOutcome
-  | ControlOutcome;
+  | ControlOutcome
+  | ReadingReply;
 
 /**
  * Text said in a job's thread that is no command (`cancel`, `retry`, …): a
@@ -59,6 +61,8 @@ export interface ChatRequestsDeps {
   threadLink: (job: JobRecord) => Promise<string | undefined>;
   /** Cancel, Retry and list. */
   control: JobControl;
+  /** Free text the grammar does not understand → the light inference route (unset: the route is off). */
+  freeText?: FreeTextConfirmations;
 }
 
 export class ChatRequests {
@@ -101,8 +105,12 @@ export class ChatRequests {
         return { kind: 'silent' };
       case 'help':
         return { kind: 'help' };
-      case 'unknown':
-        return { kind: 'not-understood', text: intent.text, hint: intent.hint };
+      case 'unknown': {
+        // The light route may read it; what it reads is shown with Run and Cancel, and nothing runs yet.
+        const usable = () => projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender).map((p) => p.name);
+        const reading = await this.deps.freeText?.interpret({ text, channel: req.channel, user: req.user, threadTs: req.threadTs, sender: req.sender }, usable());
+        return reading ?? { kind: 'not-understood', text: intent.text, hint: intent.hint };
+      }
       case 'fix':
         return this.deps.jobs.request({
           channel: req.channel,

@@ -43,6 +43,8 @@ export interface Keys {
   channelWaiting(channel: string): string;
   /** Channels that have waiting jobs (for the sweep that keeps the line moving). */
   waitingChannels: string;
+  /** A reading of free text waiting for its requester's Run (TTL). */
+  pendingReading(id: string): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -72,5 +74,6 @@ export function keys(prefix: string): Keys {
     questionDeadlines: `${prefix}questions:deadlines`,
     channelWaiting: (c) => `${prefix}channel:${c}:waiting`,
     waitingChannels: `${prefix}channels:waiting`,
+    pendingReading: (id) => `${prefix}freetext:${id}`,
   };
 }

@@ -7,6 +7,7 @@ import type { ControlOutcome } from '../dispatch/job-control.js';
 import { jobTitle, stepLabel, threadLink } from './job-parts.js';
 import { helpMessage } from './help.js';
 import { jobListMessage } from './job-list.js';
+import { readingMessage } from './free-text.js';
 
 const plain = (...pieces: Inline[]): Message => ({ blocks: [section(...pieces)] });
 const CHANNEL_ID = /^[CGD][A-Z0-9]+$/;
@@ -87,6 +88,11 @@ export function replyMessage(reply: Reply, now = Date.now()): Message | undefine
       const link: Inline[] = thread.length ? [text(' · '), ...thread] : [];
       return plain(jobTitle(job), text(` — ${step} · ${formatDuration(now - (job.startedAt ?? job.createdAt))}`), ...link);
     }
+    case 'reading':
+    case 'reading-not-yours':
+    case 'reading-gone':
+    case 'reading-dropped':
+      return readingMessage(reply);
     default:
       return controlMessage(reply, now);
   }

@@ -49,6 +49,9 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     const request = await h.emu.userSays({ channel: ch, user, text: `fix #${issue} in slow` });
     const status = await h.emu.waitFor(() => botReplies(h, ch, request.ts)[0], { what: 'the status message', timeoutMs: 15_000 });
     const jobId = /"value":"([a-z0-9]+)"/.exec(JSON.stringify(status.blocks))?.[1] as string;
+    // 👀 goes on once the job is in the queue: the status message is posted just before, so `list` or a
+    // Cancel press between the two would race the enqueue.
+    await h.emu.waitFor(() => h.emu.messages({ channel: ch }).find((m) => m.ts === request.ts)?.reactions?.some((r) => r.name === 'eyes'), { what: 'the 👀 reaction' });
     return { request, status, jobId };
   }
   const running = (jobId: string) => eventually(async () => (await h.containers(channel)).find((c) => c.Labels['switchboard.job-id'] === jobId && c.State === 'running'), 'the agent to run');

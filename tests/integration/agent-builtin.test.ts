@@ -85,7 +85,7 @@ async function eventsOf(jobId: string): Promise<AgentEvent[]> {
 }
 const kinds = (events: AgentEvent[]) => events.map((e) => (e.type === 'progress' ? `progress ${e.step}` : e.type));
 
-test('writes the file, reports one progress and one usage per iteration, and ends done with the summary and the files written', async () => {
+test('writes the file, reports one progress per iteration, and ends done with the summary and the files written', async () => {
   const { runner, jobId, workspaceDir } = start(
     {},
     scripted([
@@ -100,7 +100,7 @@ test('writes the file, reports one progress and one usage per iteration, and end
   const events = await eventsOf(jobId);
   expect(kinds(events)).toEqual([
     'started', 'progress 1',
-    'progress 2', 'usage', 'log', 'progress 2', 'usage', 'log', 'progress 2', 'usage',
+    'progress 2', 'log', 'progress 2', 'log', 'progress 2',
     'progress 3', 'done',
   ]);
   const iterations = events.filter((e) => e.type === 'progress' && e.step === 2).map((e) => (e.type === 'progress' ? e.text : ''));
@@ -109,9 +109,8 @@ test('writes the file, reports one progress and one usage per iteration, and end
     'iteration 2 of at most 10 · after read_file README.md',
     'iteration 3 of at most 10 · after write_file src/answer.txt (3 bytes)',
   ]);
-  expect(events.filter((e) => e.type === 'usage')).toEqual(
-    Array.from({ length: 3 }, () => expect.objectContaining({ model: 'qwen2.5-coder:7b', promptTokens: 20, completionTokens: 10 })),
-  );
+  // Usage is the inference endpoint's to report (it sees every request); the runner adds none, so nothing counts twice.
+  expect(events.filter((e) => e.type === 'usage')).toEqual([]);
   expect(events.at(-1)).toMatchObject({ type: 'done', summary: 'Wrote the answer.\n\nFiles written: src/answer.txt', branch: 'main' });
 });
 
@@ -197,10 +196,6 @@ describe('against the Ollama double, through the official client', () => {
     expect(readFileSync(join(workspaceDir, 'docs', 'fix.md'), 'utf8')).toBe('Fixed.\n');
     const events = await eventsOf(jobId);
     expect(events.at(-1)).toMatchObject({ type: 'done', summary: 'Wrote docs/fix.md with the fix note.\n\nFiles written: docs/fix.md' });
-    // Usage is what the endpoint counted (its statistics chunk), one event per turn.
-    const usage = events.filter((e) => e.type === 'usage');
-    expect(usage).toHaveLength(3);
-    expect(usage.every((u) => u.type === 'usage' && u.promptTokens > 0)).toBe(true);
 
     const sent = double.generations().slice(before);
     expect(sent).toHaveLength(3);

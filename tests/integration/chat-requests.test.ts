@@ -17,6 +17,11 @@ import { SlackEmulator } from '../support/slack-emulator/index.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
 import { testDelivery } from '../support/slack-delivery.js';
 import type { SlackDelivery } from '../../src/slack/delivery/index.js';
+import { FreeTextConfirmations, FreeTextReader, registerReadingButtons, type LightRoute } from '../../src/dispatch/free-text.js';
+import { PendingReadings } from '../../src/state/pending-readings.js';
+import { ChatActions } from '../../src/dispatch/chat-actions.js';
+import { ACTIONS } from '../../src/domain/actions.js';
+import { plainText } from '../../src/domain/message.js';
 
 const CATALOGUE = parseCatalogue(
   `
@@ -50,6 +55,16 @@ let chat: ChatRequests;
 let lock: ChannelLock;
 let delivery: SlackDelivery;
 let servesInference = true;
+let actions: ChatActions;
+/** The light route's next answer (undefined: the route is off), and what it was asked. */
+let lightAnswer: string | undefined;
+let lightAsked: string[];
+const light: LightRoute = {
+  async complete(prompt) {
+    lightAsked.push(prompt.user);
+    return lightAnswer ?? '';
+  },
+};
 
 const say = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({ text, channel: 'C0GENERAL', user: 'U0ALICE', addressed: true, threadTs: '1700000000.000100', ...over });
 
@@ -94,7 +109,17 @@ beforeEach(() => {
     threadLink: (j) => notifier.threadLink(j),
     logger: silentLogger,
   });
-  chat = new ChatRequests({ jobs, control, catalogue: () => CATALOGUE, lock, store, threadLink: (j) => notifier.threadLink(j) });
+  lightAnswer = undefined;
+  lightAsked = [];
+  // Free text is on only while a test gives the light route an answer.
+  const reader = new FreeTextReader({ light, logger: silentLogger });
+  const confirmations = new FreeTextConfirmations({ reader, readings: new PendingReadings(redis, (id) => k.pendingReading(id)) });
+  const freeText = {
+    interpret: (...args: Parameters<FreeTextConfirmations['interpret']>) => (lightAnswer === undefined ? Promise.resolve(undefined) : confirmations.interpret(...args)),
+  } as FreeTextConfirmations;
+  chat = new ChatRequests({ jobs, control, catalogue: () => CATALOGUE, lock, store, threadLink: (j) => notifier.threadLink(j), freeText });
+  actions = new ChatActions({ requests: chat, control, logger: silentLogger });
+  registerReadingButtons(actions, confirmations, chat);
 });
 
 afterEach(async () => {
@@ -301,5 +326,65 @@ describe('Cancel, Retry, list and thread text (issue 7)', () => {
     // Not in a job's thread: chatter stays chatter.
     expect(await chat.handle(say('also update the changelog', { addressed: false, threadTs: '1700000000.000999', messageTs: '1700000000.000998' }))).toEqual({ kind: 'silent' });
     expect(heard).toEqual(['58:also update the changelog']);
+  });
+});
+
+describe('free text the grammar does not understand', () => {
+  test('without a light route: "I didn\'t understand", and the model is never asked', async () => {
+    const reply = await chat.handle(say('could you have a look at 58 in billing please'));
+    expect(reply.kind).toBe('not-understood');
+    expect(lightAsked).toEqual([]);
+  });
+
+  test('an answer that is no valid reading: "I didn\'t understand"', async () => {
+    lightAnswer = 'Sure, I will fix issue 58 for you!';
+    expect((await chat.handle(say('could you have a look at 58 in billing please'))).kind).toBe('not-understood');
+    lightAnswer = '{"intent":"deploy"}';
+    expect((await chat.handle(say('ship it'))).kind).toBe('not-understood');
+    expect(lightAsked).toHaveLength(2);
+    expect(queued).toHaveLength(0);
+  });
+
+  test('a reading is shown with Run and Cancel, runs nothing until its requester presses Run, and runs once', async () => {
+    lightAnswer = '{"intent":"fix","issue":58,"project":"billing-api"}';
+    const reply = await chat.handle(say('could you have a look at 58 in billing please'));
+    expect(reply).toMatchObject({ kind: 'reading', command: 'fix #58 in billing-api', user: 'U0ALICE' });
+    // Only projects this person may use here are named to the model; the words go as untrusted JSON.
+    expect(lightAsked[0]).toBe(`Chat message (untrusted, JSON): ${JSON.stringify('could you have a look at 58 in billing please')}`);
+    expect(queued).toHaveLength(0);
+    const id = reply.kind === 'reading' ? reply.id : '';
+
+    const shown = (await actions.said({ ...say('could you have a look at 58 in billing please'), surface: 'mention' }, 'Ev1')).message;
+    const buttons = shown?.blocks.flatMap((b) => (b.type === 'actions' ? b.buttons : [])) ?? [];
+    expect(buttons.map((b) => [b.actionId, b.label])).toEqual([[ACTIONS.runReading, 'Run'], [ACTIONS.dropReading, 'Cancel']]);
+
+    const press = (actionId: string, user: string) => actions.pressed({ actionId, value: id, user, channel: 'C0GENERAL' }, 'Ev2');
+    const mallory = await press(ACTIONS.runReading, 'U0MALLORY');
+    expect(mallory.reply).toMatchObject({ kind: 'reading-not-yours', requester: 'U0ALICE' });
+    expect(plainText(mallory.message?.blocks[0]?.type === 'section' ? (mallory.message.blocks[0].text ?? []) : [])).toContain('Only @U0ALICE, who asked, may run or cancel');
+    expect((await press(ACTIONS.dropReading, 'U0MALLORY')).reply.kind).toBe('reading-not-yours');
+    expect(queued).toHaveLength(0);
+
+    const run = await press(ACTIONS.runReading, 'U0ALICE');
+    expect(run.reply).toMatchObject({ kind: 'queued', job: { project: 'billing-api', issue: 58, user: 'U0ALICE', threadTs: '1700000000.000100' } });
+    expect(queued).toHaveLength(1);
+    expect((await press(ACTIONS.runReading, 'U0ALICE')).reply.kind).toBe('reading-gone');
+    expect(queued).toHaveLength(1);
+  });
+
+  test('Run goes through the grammar\'s permission checks, and Cancel drops the reading', async () => {
+    lightAnswer = '{"intent":"fix","issue":3,"project":"vault"}';
+    const bob = say('please fix three in the vault', { user: 'U0BOB' });
+    const reading = await chat.handle(bob);
+    expect(reading).toMatchObject({ kind: 'reading', command: 'fix #3 in vault' });
+    const run = await actions.pressed({ actionId: ACTIONS.runReading, value: reading.kind === 'reading' ? reading.id : '', user: 'U0BOB' }, 'Ev3');
+    expect(run.reply).toMatchObject({ kind: 'rejected' });
+    expect(queued).toHaveLength(0);
+
+    lightAnswer = '{"intent":"status"}';
+    const second = await chat.handle(say('how are things going'));
+    const id = second.kind === 'reading' ? second.id : '';
+    expect((await actions.pressed({ actionId: ACTIONS.dropReading, value: id, user: 'U0ALICE' }, 'Ev4')).reply).toEqual({ kind: 'reading-dropped', command: 'status' });
+    expect((await actions.pressed({ actionId: ACTIONS.runReading, value: id, user: 'U0ALICE' }, 'Ev5')).reply.kind).toBe('reading-gone');
   });
 });

@@ -107,6 +107,12 @@ describe('files', () => {
     expect((await call(t, 'search_files', { text: '.*' })).output).toBe('(no matches)');
   });
 
+  test('read_file shows at most the first 32 KB of a big file, and says so', async () => {
+    writeFileSync(join(root, 'big.log'), 'x'.repeat(100_000));
+    const out = (await call(tools(), 'read_file', { path: 'big.log' })).output;
+    expect(out).toBe(`${'x'.repeat(32 * 1024)}\n…[cut: the file has 100000 bytes, only the first ${32 * 1024} are shown]`);
+  });
+
   test('the model\'s mistakes come back as errors it can read, not as exceptions', async () => {
     const t = tools();
     expect((await call(t, 'read_file', { path: 'nope.txt' })).output).toBe('error: no such file or directory');

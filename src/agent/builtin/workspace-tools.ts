@@ -157,8 +157,20 @@ export class WorkspaceTools {
 
   private async read(path: string): Promise<ToolResult> {
     const file = await resolveInWorkspace(this.options.root, path);
-    const text = await readFile(file.real, 'utf8');
-    return { output: cut(text), logLine: `read_file ${file.relative}` };
+    // Only what the model can be shown is read: a huge file costs no memory.
+    const handle = await open(file.real, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const info = await handle.stat();
+      if (info.isDirectory()) return refusal('read_file', 'that is a directory');
+      const size = info.size;
+      const buffer = Buffer.alloc(Math.min(size, MAX_TOOL_OUTPUT));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      const text = buffer.subarray(0, bytesRead).toString('utf8');
+      const more = size > bytesRead ? `\n…[cut: the file has ${size} bytes, only the first ${bytesRead} are shown]` : '';
+      return { output: text + more, logLine: `read_file ${file.relative}` };
+    } finally {
+      await handle.close();
+    }
   }
 
   private async search(text: string, path: string): Promise<ToolResult> {
