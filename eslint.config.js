@@ -10,4 +10,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The pages' own scripts: plain browser JavaScript, served as is (no build step).
+    files: ['src/web/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'fetch', 'URL', 'URLSearchParams', 'EventSource', 'Node', 'setTimeout', 'clearTimeout', 'console', 'HTMLDialogElement'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
+    // The demo project's agent (runs with Node inside the agent image).
+    files: ['demo/**/*.mjs'],
+    languageOptions: { globals: Object.fromEntries(['console', 'process', 'setTimeout'].map((g) => [g, 'readonly'])) },
+  },
 );

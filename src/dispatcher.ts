@@ -30,8 +30,19 @@ import { JobControls } from './state/job-controls.js';
 import { AuditLog } from './state/audit-log.js';
 import { JobControl } from './dispatch/job-control.js';
 import { ChatActions } from './dispatch/chat-actions.js';
+import { DashboardData } from './dashboard/dashboard-data.js';
+import { dashboardAccess } from './dashboard/dashboard-access.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
+import { JobEventStreams } from './dashboard/job-event-stream.js';
+import { createLocalChat } from './local-chat/index.js';
+import { startWebServer, type WebServer } from './web/http.js';
+import type { HttpRoute } from './observability/http-routes.js';
+import type { JobNotifier } from './relay/job-notifier.js';
+import type { JobRecord } from './domain/job.js';
+import type { Keys } from './domain/keys.js';
+import type { Redis } from 'ioredis';
 import { SlackConversationChat } from './slack/slack-conversation-chat.js';
-import { bindConversation, Conversation } from './dispatch/conversation.js';
+import { bindConversation, Conversation, type ConversationChat } from './dispatch/conversation.js';
 import { WaitingJobs } from './dispatch/waiting-jobs.js';
 import { ChannelLine } from './state/channel-line.js';
 import { QuestionStore } from './state/question-store.js';
@@ -105,28 +116,25 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   // The light route for chat text is inference.router.chat({ route: 'light', messages, format }).
   const inference = await startInference(config, { redis, keys, prefix: config.redis.prefix, jobs: store, catalogue: () => catalogue.current(), logger, metrics });
 
-  const routes = healthRoutes(
-    [
-      { name: 'redis', check: async () => void (await redis.ping()) },
-      { name: `spawner (${spawner.kind})`, check: () => spawner.ping() },
-    ],
-    metrics,
-  );
-  const app = createSlackApp({ slack: config.slack, port: config.port, host: config.listenHost, routes, logger });
-  registerErrorHandler(app, logger);
-  // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
-  const delivery = new SlackDelivery({
-    client: createDeliveryClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
-    token: config.slack.botToken,
-    redis,
-    keys,
-    budgets: defaultBudgetSettings({ methodLimits: config.slackDelivery.methodBudgets, channelPostLimit: config.slackDelivery.channelPostBudget }),
-    retries: config.slackDelivery.callRetries,
-    logger,
-    metrics,
-  });
-  delivery.start();
-  const notifier = new SlackJobNotifier(delivery);
+  // The job dashboard rides on PORT in every mode (read-only; DASHBOARD_TOKEN outside local mode).
+  const jobStreams = new JobEventStreams({ redis, keys, store, logger });
+  const routes = [
+    ...healthRoutes(
+      [
+        { name: 'redis', check: async () => void (await redis.ping()) },
+        { name: `spawner (${spawner.kind})`, check: () => spawner.ping() },
+      ],
+      metrics,
+    ),
+    ...dashboardRoutes({
+      access: dashboardAccess(config.slack.mode, config.dashboardToken),
+      data: new DashboardData({ redis, keys, store, waiting: () => queue.waiting() }),
+      streams: jobStreams,
+      logger,
+    }),
+  ];
+  const surface = config.slack.mode === 'local' ? localSurface(config, routes, { redis, logger, metrics }) : slackSurface(config, routes, { redis, keys, dedupe, logger, metrics });
+  const notifier = surface.notifier;
 
   // The conversation (questions, answers, follow-ups) and the channels' lines (`busy: queue`).
   const line = new ChannelLine(redis, keys);
@@ -145,7 +153,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     questions: new QuestionStore(redis, keys),
     controls,
     catalogue: () => catalogue.current(),
-    chat: new SlackConversationChat(delivery),
+    chat: surface.conversationChat,
     logger,
   });
 
@@ -216,7 +224,6 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   if (freeText) registerReadingButtons(chat, freeText, requests);
   // Questions' answer buttons, and follow-ups in a job's thread.
   bindConversation(conversation, chat, requests);
-  registerListeners(app, { chat, dedupe, logger, metrics, delivery });
 
   queue.startWorker(
     (jobId, signal) => supervisor.supervise(jobId, signal),
@@ -248,7 +255,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       .finally(() => (expiring = false));
   }, timings.questionCheckMs);
 
-  await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
+  await surface.start(chat);
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
   return {
@@ -256,16 +263,85 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
       clearInterval(leaseKeeper);
+      jobStreams.close();
       clearInterval(questionClock);
       stopRestoringUsers();
-      await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
+      await surface.stopListening();
       await queue.close();
       await inference?.stop().catch((err: unknown) => logger.warn({ err }, 'stopping inference failed'));
-      await delivery.close();
+      await surface.close();
       await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
       catalogue.close();
       redis.disconnect();
       logger.info('stopped');
     },
+  };
+}
+
+/** The chat a dispatcher talks through: Slack (socket or http mode), or the local chat page (local mode). */
+interface ChatSurface {
+  notifier: JobNotifier & { threadLink(job: JobRecord): Promise<string | undefined> };
+  /** Where the conversation (questions, their answers) is shown. */
+  conversationChat: ConversationChat;
+  /** Binds the chat core to the chat and starts listening on PORT. */
+  start(chat: ChatActions): Promise<void>;
+  /** Takes no more messages. */
+  stopListening(): Promise<void>;
+  /** After the queue has stopped: what is left to deliver is delivered or kept. */
+  close(): Promise<void>;
+}
+
+function slackSurface(
+  config: Config,
+  routes: HttpRoute[],
+  deps: { redis: Redis; keys: Keys; dedupe: EventDedupe; logger: Logger; metrics: Metrics },
+): ChatSurface {
+  const { logger, metrics } = deps;
+  const botToken = config.slack.botToken;
+  if (botToken === undefined) throw new Error('SLACK_BOT_TOKEN is required outside SLACK_MODE=local'); // loadConfig says so first
+  const app = createSlackApp({ slack: config.slack, port: config.port, host: config.listenHost, routes, logger });
+  registerErrorHandler(app, logger);
+  // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
+  const delivery = new SlackDelivery({
+    client: createDeliveryClient({ token: botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
+    token: botToken,
+    redis: deps.redis,
+    keys: deps.keys,
+    budgets: defaultBudgetSettings({ methodLimits: config.slackDelivery.methodBudgets, channelPostLimit: config.slackDelivery.channelPostBudget }),
+    retries: config.slackDelivery.callRetries,
+    logger,
+    metrics,
+  });
+  delivery.start();
+  return {
+    notifier: new SlackJobNotifier(delivery),
+    conversationChat: new SlackConversationChat(delivery),
+    async start(chat) {
+      registerListeners(app, { chat, dedupe: deps.dedupe, logger, metrics, delivery });
+      await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
+    },
+    async stopListening() {
+      await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
+    },
+    close: () => delivery.close(),
+  };
+}
+
+/** SLACK_MODE=local: the chat page and the dashboard on PORT, no Slack at all. */
+function localSurface(config: Config, routes: HttpRoute[], deps: { redis: Redis; logger: Logger; metrics: Metrics }): ChatSurface {
+  const local = createLocalChat({ redis: deps.redis, prefix: config.redis.prefix, logger: deps.logger, metrics: deps.metrics });
+  let server: WebServer | undefined;
+  return {
+    notifier: local.notifier,
+    conversationChat: local.conversationChat,
+    async start(chat) {
+      server = await startWebServer({ port: config.port, host: config.listenHost, routes: [...routes, ...local.routes(chat)], logger: deps.logger });
+      deps.logger.info({ url: `http://localhost:${config.port}/` }, 'the local chat page is up: open it in a browser');
+    },
+    async stopListening() {
+      local.close();
+      await server?.close();
+    },
+    close: async () => undefined,
   };
 }

@@ -86,10 +86,6 @@ function checked(check: (value: string) => string | undefined) {
   });
 }
 
-function required(hint: string) {
-  return (issue: { input: unknown }) => (issue.input === undefined ? `required — ${hint}` : undefined);
-}
-
 function positiveInt(max: number | undefined, hint: string) {
   return checked((v) => {
     if (!/^\d+$/.test(v)) return `must be a whole number — ${hint}`;
@@ -112,14 +108,8 @@ const DEFAULT_SLACK_MODE = 'socket';
 /** The whole environment, shaped as `Config`. Field order is DESIGN §3's table order (problems are reported in it). */
 export const configSchema = z.object({
   slack: z.object({
-    botToken: fromEnv(
-      'SLACK_BOT_TOKEN',
-      z.string({ error: required(BOT_TOKEN_HINT) }).superRefine((v, ctx) => {
-        const p = tokenProblem(v, 'xoxb-', BOT_TOKEN_HINT);
-        if (p) ctx.addIssue({ code: 'custom', message: p });
-      }),
-      'token',
-    ),
+    // Required in socket and http mode (checked in loadConfig); SLACK_MODE=local needs no Slack at all.
+    botToken: fromEnv('SLACK_BOT_TOKEN', checked((v) => tokenProblem(v, 'xoxb-', BOT_TOKEN_HINT)).optional(), 'token'),
     appToken: fromEnv('SLACK_APP_TOKEN', checked((v) => tokenProblem(v, 'xapp-', APP_TOKEN_HINT)).optional(), 'token'),
     signingSecret: fromEnv(
       'SLACK_SIGNING_SECRET',
@@ -130,7 +120,10 @@ export const configSchema = z.object({
     ),
     mode: fromEnv(
       'SLACK_MODE',
-      oneOf(['socket', 'http'], 'socket for Socket Mode (no public URL), http for signed HTTP requests to /slack/events').default(DEFAULT_SLACK_MODE),
+      oneOf(
+        ['socket', 'http', 'local'],
+        'socket for Socket Mode (no public URL), http for signed HTTP requests to /slack/events, local for the built-in chat page (no Slack)',
+      ).default(DEFAULT_SLACK_MODE),
     ),
     apiUrl: fromEnv(
       'SLACK_API_URL',
@@ -261,6 +254,12 @@ export const configSchema = z.object({
       positiveInt(undefined, 'milliseconds an endpoint may take to start answering (model load included) before the next one is tried, e.g. 120000').default(120_000),
     ),
   }),
+  // The job dashboard (/dashboard) outside local mode: a bearer token; unset, the dashboard is off.
+  dashboardToken: fromEnv(
+    'DASHBOARD_TOKEN',
+    checked((v) => (v.length < 16 || /\s/.test(v) ? 'must be at least 16 characters without spaces — make one with: openssl rand -hex 24' : undefined)).optional(),
+    'secret',
+  ),
   logLevel: fromEnv('LOG_LEVEL', oneOf(LOG_LEVELS, 'info is a good default, debug when investigating').default('info')),
   // Slack delivery (src/slack/delivery): how long one Web API call may take, how often a 5xx or network
   // error is retried, and the budgets shared by all replicas (Slack's tiers unless overridden).
@@ -359,6 +358,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // Cross-field rules run on the raw input so they are reported together with
   // everything else (zod skips object refinements once a field has failed).
   const mode = raw.SLACK_MODE?.toLowerCase() ?? DEFAULT_SLACK_MODE;
+  if (mode !== 'local' && raw.SLACK_BOT_TOKEN === undefined) {
+    problems.push({ name: 'SLACK_BOT_TOKEN', text: `required — ${BOT_TOKEN_HINT}, or set SLACK_MODE=local to try Switchboard without Slack` });
+  }
   if (mode === 'socket' && raw.SLACK_APP_TOKEN === undefined) {
     problems.push({
       name: 'SLACK_APP_TOKEN',
@@ -381,5 +383,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const config = parsed.data;
-  return { ...config, redis: { ...config.redis, agentUrl: config.redis.agentUrl ?? agentRedisBase(config.redis.url) } };
+  // The local chat page has no login: unless told otherwise, only this machine may reach it.
+  const listenHost = mode === 'local' && raw.LISTEN_HOST === undefined ? '127.0.0.1' : config.listenHost;
+  return { ...config, listenHost, redis: { ...config.redis, agentUrl: config.redis.agentUrl ?? agentRedisBase(config.redis.url) } };
 }

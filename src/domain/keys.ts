@@ -12,6 +12,8 @@ export interface Keys {
   jobRetry(jobId: string): string;
   /** The job whose thread this is: `thread:{channel}:{ts}` → job id. */
   jobByThread(channelId: string, threadTs: string): string;
+  /** The newest job ids by creation time (a capped sorted set): what the dashboard lists. */
+  jobIndex: string;
   channelLock(channelId: string): string;
   slackEvent(eventId: string): string;
   /** A shared Slack call budget (token bucket), e.g. `<workspace>:chat.update`. */
@@ -55,6 +57,7 @@ export function keys(prefix: string): Keys {
     jobCancel: (id) => `${prefix}job:${id}:cancel`,
     jobRetry: (id) => `${prefix}job:${id}:retry`,
     jobByThread: (c, ts) => `${prefix}thread:${c}:${ts}`,
+    jobIndex: `${prefix}jobs:recent`,
     channelLock: (c) => `${prefix}lock:channel:${c}`,
     slackEvent: (id) => `${prefix}slack:event:${id}`,
     slackBudget: (name) => `${prefix}slack:budget:${name}`,

@@ -6,6 +6,8 @@ import type { JobRecord } from '../domain/job.js';
 import { assertJobId, isJobId } from '../domain/job-id.js';
 
 export const JOB_RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
+/** How many jobs the index keeps (running, queued and finished together). */
+export const JOB_INDEX_SIZE = 500;
 
 export class JobStore {
   constructor(
@@ -15,7 +17,25 @@ export class JobStore {
 
   async save(job: JobRecord): Promise<void> {
     assertJobId(job.id);
-    await this.redis.set(this.keys.job(job.id), JSON.stringify(job), 'EX', JOB_RECORD_TTL_SECONDS);
+    // The index lists the newest jobs for the dashboard; capped, and aging out like the records.
+    const results = await this.redis
+      .multi()
+      .set(this.keys.job(job.id), JSON.stringify(job), 'EX', JOB_RECORD_TTL_SECONDS)
+      .zadd(this.keys.jobIndex, job.createdAt, job.id)
+      .zremrangebyrank(this.keys.jobIndex, 0, -(JOB_INDEX_SIZE + 1))
+      .expire(this.keys.jobIndex, JOB_RECORD_TTL_SECONDS)
+      .exec();
+    const failed = results?.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
+  }
+
+  /** The newest jobs first (at most `limit`, and at most JOB_INDEX_SIZE are kept); expired records are left out. */
+  async recent(limit: number): Promise<JobRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.jobIndex, 0, Math.min(limit, JOB_INDEX_SIZE) - 1);
+    const valid = ids.filter(isJobId);
+    if (!valid.length) return [];
+    const raws = await this.redis.mget(...valid.map((id) => this.keys.job(id)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as JobRecord);
   }
 
   /** The record, or undefined; ids that Switchboard never makes (from a lock, a queue entry or a button) have none. */

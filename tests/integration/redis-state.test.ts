@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { keys, type Keys } from '../../src/domain/keys.js';
 import type { JobRecord } from '../../src/domain/job.js';
 import { ChannelLock } from '../../src/state/channel-lock.js';
-import { JobStore, JOB_RECORD_TTL_SECONDS } from '../../src/state/job-store.js';
+import { JobStore, JOB_INDEX_SIZE, JOB_RECORD_TTL_SECONDS } from '../../src/state/job-store.js';
 import { EventDedupe } from '../../src/state/event-dedupe.js';
 import { newJobId } from '../../src/domain/job-id.js';
 import { eventually } from '../support/eventually.js';
@@ -168,6 +168,24 @@ describe('JobStore', () => {
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(await store.claimResultAnnouncement(j1)).toBe(false);
     expect(await store.claimResultAnnouncement(j2)).toBe(true);
+  });
+
+  test('recent lists the newest jobs first, keeps only the newest JOB_INDEX_SIZE, and leaves out expired records', async () => {
+    const own = keys(`${prefix}index:`);
+    const store = new JobStore(redis, own);
+    const ids = Array.from({ length: JOB_INDEX_SIZE + 3 }, () => newJobId());
+    const pipeline = redis.pipeline();
+    // The oldest three fall out of the index; the records are written by save() below for the newest few only.
+    ids.forEach((id, i) => pipeline.zadd(own.jobIndex, i, id));
+    await pipeline.exec();
+    const newest = ids.slice(-3);
+    for (const [i, id] of newest.entries()) await store.save({ ...job(id), createdAt: JOB_INDEX_SIZE + i });
+    expect(await redis.zcard(own.jobIndex)).toBe(JOB_INDEX_SIZE);
+    expect(await redis.zscore(own.jobIndex, ids[0]!)).toBeNull();
+    expect(await redis.ttl(own.jobIndex)).toBeGreaterThan(0);
+    // Ids without a record (expired) are skipped.
+    expect((await store.recent(10)).map((j) => j.id)).toEqual([...newest].reverse());
+    await redis.del(own.jobIndex, ...newest.map((id) => own.job(id)));
   });
 
   test('jobs of different prefixes do not see each other', async () => {

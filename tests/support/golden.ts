@@ -17,3 +17,16 @@ export function expectGolden(dir: string, name: string, actual: unknown): void {
   if (!existsSync(file)) throw new Error(`no golden file ${file}: run the test with UPDATE_GOLDEN=1 to write it, then review it`);
   expect(JSON.parse(written)).toEqual(JSON.parse(readFileSync(file, 'utf8')));
 }
+
+/** Like expectGolden, for text (HTML, say) kept as is in `tests/<dir>/golden/<name>`. */
+export function expectGoldenText(dir: string, name: string, actual: string): void {
+  const file = join(process.cwd(), 'tests', dir, 'golden', name);
+  const written = actual.endsWith('\n') ? actual : `${actual}\n`;
+  if (updatingGoldens) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, written);
+    return;
+  }
+  if (!existsSync(file)) throw new Error(`no golden file ${file}: run the test with UPDATE_GOLDEN=1 to write it, then review it`);
+  expect(written).toBe(readFileSync(file, 'utf8'));
+}

@@ -175,8 +175,25 @@ describe('loadConfig', () => {
     expect(problemsOf(env)).toEqual([expect.stringMatching(expected)]);
   });
 
+  it('SLACK_MODE=local needs no Slack variable at all', () => {
+    const config = loadConfig({ SLACK_MODE: 'local' });
+    expect(config.slack).toEqual({ mode: 'local', apiUrl: 'https://slack.com/api/' });
+    expect(config.dashboardToken).toBeUndefined();
+    // It has no login: it binds loopback unless LISTEN_HOST says otherwise (Compose does, inside its container).
+    expect(config.listenHost).toBe('127.0.0.1');
+    expect(loadConfig({ SLACK_MODE: 'local', LISTEN_HOST: '0.0.0.0' }).listenHost).toBe('0.0.0.0');
+  });
+
+  it('DASHBOARD_TOKEN is read, and refused when too short to be a secret', () => {
+    const token = 'a'.repeat(24);
+    expect(loadConfig({ SLACK_MODE: 'local', DASHBOARD_TOKEN: token }).dashboardToken).toBe(token);
+    const problems = problemsOf({ SLACK_MODE: 'local', DASHBOARD_TOKEN: 'short secret' });
+    expect(problems).toEqual([expect.stringMatching(/^DASHBOARD_TOKEN: must be at least 16 characters without spaces — /)]);
+    expect(problems.join()).not.toContain('short secret');
+  });
+
   it('skips mode-dependent checks when SLACK_MODE itself is invalid', () => {
-    expect(problemsOf({ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'both' })).toEqual([expect.stringMatching(/^SLACK_MODE: must be one of socket, http — /)]);
+    expect(problemsOf({ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'both' })).toEqual([expect.stringMatching(/^SLACK_MODE: must be one of socket, http, local — /)]);
   });
 
   it('never puts a secret value into a problem or the message', () => {
