@@ -128,7 +128,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     ),
     ...dashboardRoutes({
       access: dashboardAccess(config.slack.mode, config.dashboardToken),
-      data: new DashboardData({ redis, keys, store, waiting: () => queue.waiting() }),
+      data: new DashboardData({ redis, keys, store, waiting: () => queue.waiting(), ...(inference ? { gpuQueue: inference.gpuQueue } : {}) }),
       streams: jobStreams,
       logger,
     }),

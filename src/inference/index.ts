@@ -18,6 +18,7 @@ import { JobLedger } from './job-ledger.js';
 import { JobTokens, jobTokenKeys } from './job-tokens.js';
 import { OllamaProvider } from './ollama-provider.js';
 import { InferenceRouter } from './router.js';
+import type { GpuQueueView } from '../dashboard/gpu-queue.js';
 import { DEFAULT_SLOT_SETTINGS, SlotQueue, slotQueueKeys } from './slot-queue.js';
 
 export { InferenceRouter, InferenceUnavailableError, type Route, type Usage } from './router.js';
@@ -30,6 +31,8 @@ const PROBE_TIMEOUT_MS = 5_000;
 export interface Inference {
   router: InferenceRouter;
   tokens: JobTokens;
+  /** The GPU queue as the dashboard shows it (all replicas). */
+  gpuQueue: GpuQueueView;
   /** The agents' base URL (SWITCHBOARD_INFERENCE_URL without a token). */
   agentUrl: string;
   /** The port the agents' endpoint listens on (INFERENCE_PORT, or the one picked for 0). */
@@ -110,6 +113,7 @@ export async function startInference(config: Config, deps: InferenceDeps): Promi
   return {
     router,
     tokens,
+    gpuQueue: { entries: () => slots.board() },
     agentUrl,
     port,
     async stop() {

@@ -118,6 +118,7 @@ export class InferenceRouter {
           endpoints: () => candidates().map((e) => e.provider.url),
           signal: call.signal,
           onPosition: call.onPosition,
+          model,
         });
       } catch (err) {
         if (err instanceof NoEndpointError) throw this.unavailable(model, tried.size > 0);

@@ -16,6 +16,7 @@
 // publishes on a channel, and every replica's waiters look again.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { stripUrlCredentials } from '../domain/text.js';
 
 export interface SlotQueueKeys {
   waiting: string;
@@ -24,6 +25,8 @@ export interface SlotQueueKeys {
   seq: string;
   holders(endpoint: string): string;
   released: string;
+  /** What the dashboard shows: ticket → BoardEntry (JSON), each with its own expiry. */
+  board: string;
 }
 
 export function slotQueueKeys(prefix: string): SlotQueueKeys {
@@ -34,6 +37,7 @@ export function slotQueueKeys(prefix: string): SlotQueueKeys {
     seq: `${prefix}inference:seq`,
     holders: (endpoint) => `${prefix}inference:slots:${endpoint}`,
     released: `${prefix}inference:released`,
+    board: `${prefix}inference:board`,
   };
 }
 
@@ -149,6 +153,24 @@ export interface SlotRequest {
   signal: AbortSignal;
   /** Called when the request's place in line changes (1 = next). */
   onPosition?: (position: number, waiting: number) => void;
+  /** The model asked for, shown on the dashboard's GPU queue. */
+  model?: string;
+}
+
+/** One request on the dashboard's GPU queue (all replicas). */
+export interface BoardEntry {
+  jobId: string;
+  model: string;
+  state: 'running' | 'waiting';
+  /** When it started waiting, or started running (ms since the epoch). */
+  since: number;
+  /** The endpoint that serves it (running only). */
+  endpoint?: string;
+}
+
+interface StoredBoardEntry extends BoardEntry {
+  /** A replica that died leaves its entries behind: each one lapses unless refreshed. */
+  until: number;
 }
 
 export interface SlotGrant {
@@ -204,9 +226,11 @@ export class SlotQueue {
     this.wakers.add(waker);
     const onAbort = () => wake();
     req.signal.addEventListener('abort', onAbort);
+    const waitingEntry: BoardEntry = { jobId: req.tenant, model: req.model ?? '', state: 'waiting', since: t0 };
     try {
       for (;;) {
         req.signal.throwIfAborted();
+        await this.post(ticket, waitingEntry, this.settings.ticketTtlMs);
         const endpoints = req.endpoints();
         if (endpoints.length === 0) throw new NoEndpointError();
         const woken = new Promise<void>((resolve) => {
@@ -230,7 +254,7 @@ export class SlotQueue {
         )) as [number, number, number?];
         if (granted === 1) {
           wake();
-          return this.holding(ticket, endpoints[a - 1]!, Date.now() - t0);
+          return this.holding(ticket, endpoints[a - 1]!, Date.now() - t0, req);
         }
         if (a !== lastPosition) {
           lastPosition = a;
@@ -248,10 +272,13 @@ export class SlotQueue {
     }
   }
 
-  private holding(ticket: string, endpoint: string, waitedMs: number): SlotGrant {
+  private holding(ticket: string, endpoint: string, waitedMs: number, req: SlotRequest): SlotGrant {
     const since = Date.now();
+    const runningEntry: BoardEntry = { jobId: req.tenant, model: req.model ?? '', state: 'running', since, endpoint: stripUrlCredentials(endpoint) };
+    void this.post(ticket, runningEntry, this.settings.leaseMs).catch(() => undefined);
     const renew = setInterval(() => {
       void (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).sbSlotRenew!(this.keys.holders(endpoint), ticket, Date.now() + this.settings.leaseMs).catch(() => undefined);
+      void this.post(ticket, runningEntry, this.settings.leaseMs).catch(() => undefined);
     }, this.settings.leaseMs / 3);
     renew.unref();
     let released: Promise<number> | undefined;
@@ -271,7 +298,34 @@ export class SlotQueue {
     };
   }
 
+  /** Writes (or refreshes) the request's dashboard entry, valid for `validMs`. */
+  private async post(ticket: string, entry: BoardEntry, validMs: number): Promise<void> {
+    const stored: StoredBoardEntry = { ...entry, until: Date.now() + validMs };
+    await this.redis.hset(this.keys.board, ticket, JSON.stringify(stored));
+  }
+
+  /** The GPU queue as the dashboard shows it: running requests first, then the waiting ones, oldest first (all replicas). */
+  async board(): Promise<BoardEntry[]> {
+    const now = Date.now();
+    const live: StoredBoardEntry[] = [];
+    const lapsed: string[] = [];
+    for (const [ticket, json] of Object.entries(await this.redis.hgetall(this.keys.board))) {
+      let entry: StoredBoardEntry | undefined;
+      try {
+        entry = JSON.parse(json) as StoredBoardEntry;
+      } catch {
+        entry = undefined;
+      }
+      if (entry && entry.until >= now) live.push(entry);
+      else lapsed.push(ticket);
+    }
+    if (lapsed.length) await this.redis.hdel(this.keys.board, ...lapsed);
+    const order = (e: BoardEntry) => (e.state === 'running' ? 0 : 1);
+    return live.sort((a, b) => order(a) - order(b) || a.since - b.since).map(({ until: _until, ...entry }) => entry);
+  }
+
   private async leave(ticket: string, endpoint: string | undefined): Promise<void> {
+    await this.redis.hdel(this.keys.board, ticket);
     await (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).sbSlotLeave!(
       this.keys.waiting,
       this.keys.tickets,

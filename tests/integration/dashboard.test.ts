@@ -18,6 +18,7 @@ import { JobEventStreams } from '../../src/dashboard/job-event-stream.js';
 import type { QueuedJobData } from '../../src/dispatch/job-queue.js';
 import { aJob } from '../support/jobs.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
+import type { GpuQueueView } from '../../src/dashboard/gpu-queue.js';
 import { launchBrowser, waitForData, waitForExactText, waitForText, watchPageErrors } from '../support/browser.js';
 
 jest.setTimeout(60_000);
@@ -32,11 +33,11 @@ const k = keysFor(prefix);
 const store = () => new JobStore(redis, k);
 let waiting: QueuedJobData[] = [];
 
-async function serve(mode: string, token?: string): Promise<{ server: WebServer; base: string; streams: JobEventStreams }> {
+async function serve(mode: string, token?: string, gpuQueue?: GpuQueueView): Promise<{ server: WebServer; base: string; streams: JobEventStreams }> {
   const streams = new JobEventStreams({ redis, keys: k, store: store(), logger, blockMs: 200 });
   const routes = dashboardRoutes({
     access: dashboardAccess(mode, token),
-    data: new DashboardData({ redis, keys: k, store: store(), waiting: async () => waiting }),
+    data: new DashboardData({ redis, keys: k, store: store(), waiting: async () => waiting, ...(gpuQueue ? { gpuQueue } : {}) }),
     streams,
     logger,
   });
@@ -160,6 +161,40 @@ describe('what the dashboard shows', () => {
     } finally {
       await page.close();
       await server.close();
+    }
+  });
+
+  test('the GPU queue: who holds a slot and who waits, from the inference router; "no local inference" without it', async () => {
+    const gpu: GpuQueueView = {
+      entries: async () => [
+        { jobId: 'jrunning0001', model: 'qwen2.5-coder:32b', state: 'running', since: Date.now() - 4000, endpoint: 'http://ollama:11434' },
+        { jobId: 'jwaiting0002', model: `qwen2.5-coder:32b ${EVIL}`, state: 'waiting', since: Date.now() - 1000 },
+      ],
+    };
+    const withGpu = await serve('local', undefined, gpu);
+    const without = await serve('local');
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${withGpu.base}/dashboard`);
+      await page.waitForSelector('#gpu-queue tbody tr:nth-child(2)');
+      const rows = await page.$$eval('#gpu-queue tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+      expect(rows[0]).toContain('running');
+      expect(rows[0]).toContain('jrunning0001');
+      expect(rows[0]).toContain('http://ollama:11434');
+      expect(rows[1]).toContain('waiting');
+      expect(rows[1]).toContain(EVIL);
+      expect(await page.$$('img')).toHaveLength(0);
+      expect(await page.evaluate("document.querySelector('#gpu-off').hidden")).toBe(true);
+
+      await page.goto(`${without.base}/dashboard`);
+      await page.waitForSelector('#running');
+      await page.waitForFunction(`document.querySelector('#updated').textContent !== ''`);
+      expect(await page.evaluate("document.querySelector('#gpu-off').hidden")).toBe(false);
+      expect(await page.evaluate("document.querySelector('#gpu-queue').hidden")).toBe(true);
+    } finally {
+      await page.close();
+      await withGpu.server.close();
+      await without.server.close();
     }
   });
 

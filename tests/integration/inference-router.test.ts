@@ -194,6 +194,23 @@ describe('slots and fairness', () => {
     expect(positions[0]).toBe(2);
     expect(positions).toContain(1);
   });
+
+  test("the dashboard's GPU queue shows who holds the slot and who waits, and forgets them when done", async () => {
+    const d = await double({ parallel: 1, firstTokenDelayMs: 1_000 });
+    const r = router([d.url], 1);
+    const first = ask(r, 'job-run');
+    await eventually(async () => d.load.inFlight === 1, 'the first request running');
+    const second = ask(r, 'job-wait');
+    await eventually(async () => (await queues[0]!.board()).length === 2, 'both on the board');
+    const board = await queues[0]!.board();
+    expect(board.map((e) => [e.jobId, e.state, e.model])).toEqual([
+      ['job-run', 'running', HEAVY],
+      ['job-wait', 'waiting', HEAVY],
+    ]);
+    expect(board[0]!.endpoint).toBe(d.url);
+    await Promise.all([first, second]);
+    expect(await queues[0]!.board()).toEqual([]);
+  });
 });
 
 describe('cancellation', () => {
