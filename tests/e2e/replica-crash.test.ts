@@ -6,6 +6,8 @@
 // container, relay the rest and post the result once.
 import { jest } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
@@ -23,26 +25,32 @@ import { isJobId } from '../../src/domain/job-id.js';
 jest.setTimeout(240_000);
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LINES = 18;
+const LINES = 120;
+const FINISH = '.finish-now';
 
-// demo runs about 90 s and prints a line every 5 s, so it is still running when B takes over.
-const projects = (workspace: string) => `
+// demo prints a line every 2 s until the test drops FINISH into its workspace (or after LINES lines), so it is
+// still running when B takes over however long the takeover takes, and ends as soon as the test has seen it.
+let workspaceDir = '';
+const projects = (workspace: string) => {
+  workspaceDir = workspace;
+  return `
 projects:
   demo:
     workspace: ${workspace}
     agent:
-      command: ["sh", "-c", "echo 'reading issue {issue}'; i=1; while [ $i -le ${LINES} ]; do echo \\"working $i of ${LINES}\\"; sleep 5; i=$((i+1)); done; echo 'Opened https://github.com/acme/demo/pull/58'"]
+      command: ["sh", "-c", "echo 'reading issue {issue}'; i=1; while [ $i -le ${LINES} ] && [ ! -e /workspace/${FINISH} ]; do echo \\"working $i of ${LINES}\\"; sleep 2; i=$((i+1)); done; echo 'Opened https://github.com/acme/demo/pull/58'"]
   broken:
     workspace: ${workspace}
     agent:
       command: ["sh", "-c", "echo 'error: 3 tests failed' >&2; exit 1"]
 `;
+};
 
 /** From the kill to B relaying the job: A's lock lapses (≤ 30 s), then up to two stalled checks 30 s apart. */
 const TAKEOVER_MS = 120_000;
 
 
-/** The highest "working i of 18" a version of the status message shows (0: none). */
+/** The highest "working i of LINES" a version of the status message shows (0: none). */
 const lastWorkingLine = (v: { blocks?: unknown[] }): number =>
   Math.max(0, ...[...JSON.stringify(v.blocks ?? []).matchAll(new RegExp(`working (\\d+) of ${LINES}`, 'g'))].map((x) => Number(x[1])));
 
@@ -139,7 +147,8 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
       },
       { what: `the status message updated after the kill with a line later than "working ${workingAtKill} of ${LINES}"`, timeoutMs: TAKEOVER_MS },
     );
-    // ...and posts the result once.
+    // ...and, once the agent is told to finish, posts the result once.
+    writeFileSync(join(workspaceDir, FINISH), '');
     const result = await harness.emu.waitFor(() => doneMessages(harness, channel, request.ts)[0], { what: 'the final result', timeoutMs: TAKEOVER_MS });
     expect(result.text).toContain('https://github.com/acme/demo/pull/58');
     await sleep(DUPLICATE_WATCH_MS); // room for a second announcement, if one were coming
