@@ -227,8 +227,6 @@ export const configSchema = z.object({
         for (const part of v.split(',')) {
           const p = urlProblem(part.trim(), ['http', 'https'], 'http://ollama:11434/ (several: comma-separated, first preferred; or unset it for no local inference)');
           if (p) return p;
-          // fetch refuses a URL with user:password, and the URL is logged: Ollama has no auth of its own anyway.
-          if (/^[a-z]+:\/\/[^/@]*@/i.test(part.trim())) return 'must not carry a user or password (Ollama has no login; put a network policy or an auth-free proxy in front instead), e.g. http://ollama:11434/';
         }
         return undefined;
       })
