@@ -11,12 +11,15 @@ import { botReplies, startHarness, type Harness } from '../support/dispatcher-ha
 import { eventually } from '../support/eventually.js';
 import { watchChannelContainers } from '../support/job-watch.js';
 import type { JobRecord } from '../../src/domain/job.js';
+import { keys } from '../../src/domain/keys.js';
 
 jest.setTimeout(150_000);
 
 const FIXTURE = new URL('../support/fixtures/asking-agent.mjs', import.meta.url).pathname;
 
+let workspaceDir = '';
 const projects = (workspace: string) => {
+  workspaceDir = workspace;
   copyFileSync(FIXTURE, join(workspace, 'asking-agent.mjs'));
   return `
 projects:
@@ -92,6 +95,8 @@ test('busy: queue — the second request waits behind the first, shows its place
   }
   expect(containers.jobIds.size).toBe(2); // the cancelled one never had an agent
   await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
+  // The workspace (shared with the next test's project) is let go just after the agent is gone.
+  await eventually(async () => (await redis.exists(keys(h.prefix).workspaceLock(workspaceDir))) === 0, 'the workspace free');
 });
 
 test('with <agent> runs the named command; an unknown name lists the choices and starts nothing', async () => {
