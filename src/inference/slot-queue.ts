@@ -227,10 +227,15 @@ export class SlotQueue {
     const onAbort = () => wake();
     req.signal.addEventListener('abort', onAbort);
     const waitingEntry: BoardEntry = { jobId: req.tenant, model: req.model ?? '', state: 'waiting', since: t0 };
+    let boardRefreshAt = 0;
     try {
       for (;;) {
         req.signal.throwIfAborted();
-        await this.post(ticket, waitingEntry, this.settings.ticketTtlMs);
+        // The dashboard's entry is refreshed at half its validity, not at every look (a look can come every few ms).
+        if (Date.now() >= boardRefreshAt) {
+          await this.post(ticket, waitingEntry, this.settings.ticketTtlMs);
+          boardRefreshAt = Date.now() + this.settings.ticketTtlMs / 2;
+        }
         const endpoints = req.endpoints();
         if (endpoints.length === 0) throw new NoEndpointError();
         const woken = new Promise<void>((resolve) => {

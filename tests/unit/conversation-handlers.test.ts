@@ -12,7 +12,7 @@ import { section, text } from '../../src/domain/message.js';
 import { questionKey } from '../../src/domain/questions.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { questionAnswerPressed } from '../../src/slack/listeners/actions/button-pressed.js';
+import { buttonPressed } from '../../src/slack/listeners/actions/button-pressed.js';
 import { answerMessage } from '../../src/slack/listeners/events/message.js';
 import type { AuditRecord } from '../../src/state/audit-log.js';
 import { aJob } from '../support/jobs.js';
@@ -64,7 +64,7 @@ describe('the answer button', () => {
   test('is acknowledged, handed to the conversation with who pressed which option, and answers nobody when it counted', async () => {
     const f = fakeConversation({ kind: 'answered' }, { kind: 'ignored' });
     const p = pressArgs(VALUE);
-    await questionAnswerPressed({ chat: chatCore(f.conversation), logger: silentLogger })(p.args);
+    await buttonPressed({ chat: chatCore(f.conversation), logger: silentLogger })(p.args);
     expect(p.calls).toEqual(['ack']);
     expect(f.presses).toEqual([{ jobId: 'j0000000001', key: questionKey('q1'), index: 1, user: 'U0BOB' }]);
   });
@@ -74,7 +74,7 @@ describe('the answer button', () => {
     const f = fakeConversation({ kind: 'refused', message: refusal }, { kind: 'ignored' });
     const p = pressArgs(VALUE);
     const audit: AuditRecord[] = [];
-    await questionAnswerPressed({ chat: chatCore(f.conversation, audit), logger: silentLogger })(p.args);
+    await buttonPressed({ chat: chatCore(f.conversation, audit), logger: silentLogger })(p.args);
     // The audit trail says who pressed what on which job, and that it was refused.
     expect(audit).toEqual([expect.objectContaining({ user: 'U0BOB', kind: 'button', action: ACTIONS.answerQuestion, outcome: 'question-answer:refused', jobId: 'j0000000001' })]);
     expect(p.calls).toEqual(['ack', 'respond']);
@@ -84,7 +84,7 @@ describe('the answer button', () => {
   test('a value that is not one of ours is refused without asking the conversation', async () => {
     const f = fakeConversation({ kind: 'answered' }, { kind: 'ignored' });
     const p = pressArgs('{"q":"forged"}');
-    await questionAnswerPressed({ chat: chatCore(f.conversation), logger: silentLogger })(p.args);
+    await buttonPressed({ chat: chatCore(f.conversation), logger: silentLogger })(p.args);
     expect(f.presses).toEqual([]);
     expect(JSON.stringify(p.respond.mock.calls[0]?.[0])).toContain('no longer belongs to an open question');
   });

@@ -12,7 +12,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { AuditRecord } from '../../src/state/audit-log.js';
 import { switchboardCommand } from '../../src/slack/listeners/commands/switchboard.js';
-import { cancelJobPressed, retryJobPressed } from '../../src/slack/listeners/actions/button-pressed.js';
+import { buttonPressed } from '../../src/slack/listeners/actions/button-pressed.js';
 import { registerActionListeners } from '../../src/slack/listeners/actions/index.js';
 import { answerMessage } from '../../src/slack/listeners/events/message.js';
 import { dedupeKey, dedupeMiddleware } from '../../src/slack/listeners/middleware/dedupe.js';
@@ -57,8 +57,8 @@ function pressBody(actionId: string, value: string, user = 'U0ALICE') {
 
 describe('actions: a button press', () => {
   test.each([
-    ['Cancel', cancelJobPressed, ACTIONS.cancelJob],
-    ['Retry', retryJobPressed, ACTIONS.retryJob],
+    ['Cancel', buttonPressed, ACTIONS.cancelJob],
+    ['Retry', buttonPressed, ACTIONS.retryJob],
   ] as const)('%s is acknowledged before the work is done, and the answer goes to the presser alone', async (_name, listener, actionId) => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));

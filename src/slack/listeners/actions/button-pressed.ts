@@ -40,27 +40,10 @@ export async function answerPress({ ack, body, action, respond, context }: Press
   if (answer.message) await respond({ response_type: 'ephemeral', replace_original: false, ...renderMessage(answer.message) });
 }
 
-export function cancelJobPressed(deps: ActionDeps) {
-  return async function handleCancelJobPress(args: PressArgs): Promise<void> {
-    await answerPress(args, deps);
-  };
-}
-
-export function retryJobPressed(deps: ActionDeps) {
-  return async function handleRetryJobPress(args: PressArgs): Promise<void> {
-    await answerPress(args, deps);
-  };
-}
-
-export function questionAnswerPressed(deps: ActionDeps) {
-  return async function handleQuestionAnswerPress(args: PressArgs): Promise<void> {
-    await answerPress(args, deps);
-  };
-}
-
-/** Buttons that have no listener of their own here: the core knows them (question answers, …) or says they no longer work. */
-export function otherButtonPressed(deps: ActionDeps) {
-  return async function handleOtherButtonPress(args: PressArgs): Promise<void> {
+/** Every button and select menu: the core's action-id registry (dispatch/chat-actions.ts) knows which handler
+ *  answers it (Cancel, Retry, a question's answer, a free-text reading…) and says when one no longer works. */
+export function buttonPressed(deps: ActionDeps) {
+  return async function handleButtonPress(args: PressArgs): Promise<void> {
     await answerPress(args, deps);
   };
 }
