@@ -5,18 +5,15 @@
 // must take the job over from BullMQ's stalled check, attach to the same
 // container, relay the rest and post the result once.
 import { jest } from '@jest/globals';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { QUEUE_NAME } from '../../src/dispatch/job-queue.js';
 import { botReplies, expectChannelFree, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
-import { freePort } from '../support/free-port.js';
+import { dumpOutput, ensureDispatcherBuild, spawnReplica, type ReplicaProcess } from '../support/replica-process.js';
 import { DUPLICATE_WATCH_MS, doneMessages, versions, watchJobContainers, type ContainerWatch } from '../support/job-watch.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 import { isJobId } from '../../src/domain/job-id.js';
@@ -24,7 +21,6 @@ import { isJobId } from '../../src/domain/job-id.js';
 // A's lock (30 s) must lapse and B's stalled checker (every 30 s) must see it twice: allow plenty.
 jest.setTimeout(240_000);
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LINES = 120;
 const FINISH = '.finish-now';
 
@@ -54,27 +50,6 @@ const TAKEOVER_MS = 120_000;
 const lastWorkingLine = (v: { blocks?: unknown[] }): number =>
   Math.max(0, ...[...JSON.stringify(v.blocks ?? []).matchAll(new RegExp(`working (\\d+) of ${LINES}`, 'g'))].map((x) => Number(x[1])));
 
-interface ReplicaProcess {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts a dispatcher replica as its own OS process, configured like the harness's replicas. */
-function spawnReplica(h: Harness, port: number): ReplicaProcess {
-  const env = { ...h.env, PORT: String(port), LOG_LEVEL: 'info', PATH: process.env.PATH ?? '/usr/bin:/bin' };
-  const child = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(`[stderr] ${d.toString()}`));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output, exited };
-}
-
-const isRunning = (p: ReplicaProcess) => p.child.exitCode === null && p.child.signalCode === null;
-
 describe('a dispatcher replica that dies (socket mode, A in its own process)', () => {
   let h: Harness | undefined;
   let a: ReplicaProcess | undefined;
@@ -83,28 +58,19 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
 
   beforeAll(async () => {
     // A runs the built dispatcher, exactly as `npm start` would.
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    await ensureDispatcherBuild();
     // The harness brings the emulator, prefix and catalogue, but no dispatcher: A is the only replica at first.
     h = await startHarness({ mode: 'socket', projectsYaml: projects, dispatcher: false });
     const harness = h;
-    const port = await freePort();
-    const replica = (a = spawnReplica(harness, port));
-    await eventually(async () => {
-      if (!isRunning(replica)) throw new Error(`replica A exited with ${replica.child.exitCode ?? replica.child.signalCode}`);
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      await res.body?.cancel();
-      return res.status === 200;
-    }, "replica A's /readyz to answer 200");
+    a = await spawnReplica(harness);
+    await a.ready();
     await harness.emu.waitFor(() => harness.emu.socketConnections() === 1, { what: "replica A's Socket Mode connection", timeoutMs: 15_000 });
   });
 
   afterAll(async () => {
     await watch?.stop();
-    if (a && isRunning(a)) {
-      a.child.kill('SIGKILL');
-      await a.exited;
-    }
-    if (a && !passed) process.stderr.write(`\n----- replica A (node dist/main.js) output -----\n${a.output.join('')}\n----- end of replica A output -----\n`);
+    await a?.kill('SIGKILL');
+    if (a && !passed) dumpOutput('replica A', a);
     await h?.stop();
   });
 
