@@ -49,6 +49,9 @@ import { QuestionStore } from './state/question-store.js';
 import { startInference } from './inference/index.js';
 import { FreeTextConfirmations, FreeTextReader, lightRouteOn, registerReadingButtons } from './dispatch/free-text.js';
 import { PendingReadings } from './state/pending-readings.js';
+import { LeaseKeeper } from './state/lease-keeper.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -103,13 +106,24 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     throw err;
   }
   const stopRestoringUsers = credentials.restoreOnReconnect();
+  // This replica's name in the leases it holds; one keeper renews them all (locks, supervision, reconciler).
+  const replicaId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const leases = new LeaseKeeper({ redis, logger, tickMs: Math.max(100, Math.min(1000, timings.takeoverLeaseMs / 8)) });
+  leases.start();
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
   const dedupe = new EventDedupe(redis, keys);
   const controls = new JobControls(redis, keys);
   const audit = new AuditLog(redis, keys, logger);
   const spawner = createSpawner(config, logger, timings.stopGraceSeconds);
-  const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
+  const queue = new JobQueue({
+    redisUrl: config.redis.url,
+    prefix: keys.queuePrefix,
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    logger,
+    takeoverLeaseMs: timings.takeoverLeaseMs,
+    stalledCheckMs: timings.stalledCheckMs,
+  });
   await queue.init();
 
   // Inference (issue 9): the router and the agents' endpoint on INFERENCE_PORT; off without OLLAMA_URL.
@@ -196,6 +210,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     metrics,
     timings,
     now: options.now,
+    leases,
+    replicaId,
     ...(inference ? { inference: { issue: (id: string, ttl: number) => inference.tokens.issue(id, ttl), revoke: (id: string) => inference.tokens.revoke(id) } } : {}),
   });
   const control = new JobControl({
@@ -235,13 +251,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     },
   );
 
-  // Queued jobs keep their channel while they wait; running ones are renewed by their supervisor.
-  const leaseKeeper = setInterval(() => {
-    void queue
-      .waiting()
-      .then((waiting) => Promise.all(waiting.map((w) => lock.renew(w.channel, w.jobId, timings.lockLeaseMs))))
-      .catch((err: unknown) => logger.warn({ err }, 'could not renew the leases of queued jobs'));
-    // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
+  // Queued jobs keep their channel while they wait (any replica may have queued them: every replica renews them);
+  // running ones are held by their supervisor. The lease keeper renews both.
+  leases.renewEvery('queued channel', timings.lockLeaseMs / 4, async () =>
+    (await queue.waiting()).map((w) => ({ kind: 'queued channel', key: keys.channelLock(w.channel), owner: w.jobId, leaseMs: timings.lockLeaseMs })),
+  );
+  // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
+  const lineSweep = setInterval(() => {
     void waitingJobs.sweep().catch((err: unknown) => logger.warn({ err }, 'could not sweep the channels’ lines'));
   }, timings.lockLeaseMs / 4);
   // Questions nobody answered in time get their default; every replica looks, the first one settles it.
@@ -262,12 +278,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     ...(inference ? { inferencePort: inference.port } : {}),
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
-      clearInterval(leaseKeeper);
+      clearInterval(lineSweep);
       jobStreams.close();
       clearInterval(questionClock);
       stopRestoringUsers();
       await surface.stopListening();
       await queue.close();
+      leases.close();
       await inference?.stop().catch((err: unknown) => logger.warn({ err }, 'stopping inference failed'));
       await surface.close();
       await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
