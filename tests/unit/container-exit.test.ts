@@ -5,7 +5,7 @@ import { exitVerdict, followExit, type ContainerLook, type ExitProbe, type WaitA
 import { silentLogger } from '../../src/observability/logger.js';
 
 const running: ContainerLook = { status: 'running', running: true, exitCode: 0 };
-const exited = (code: number): ContainerLook => ({ status: 'exited', running: false, exitCode: code });
+const exited = (code: number, oomKilled = false): ContainerLook => ({ status: 'exited', running: false, exitCode: code, oomKilled });
 
 describe('exitVerdict', () => {
   test.each<[string, ContainerLook, WaitAnswer | undefined, ReturnType<typeof exitVerdict>]>([
@@ -17,7 +17,9 @@ describe('exitVerdict', () => {
     ['no answer (lost connection), container runs', running, undefined, { waitAgain: 'not-running' }],
     ['no answer, container created but not yet started', { status: 'created', running: false, exitCode: 0 }, undefined, { waitAgain: 'next-exit' }],
     ['no answer, container paused', { status: 'paused', running: true, exitCode: 0 }, undefined, { waitAgain: 'not-running' }],
-    ['no answer, container exited with 137', exited(137), undefined, { exitCode: 137, detail: undefined }],
+    ['no answer, container exited with 137', exited(137), undefined, { exitCode: 137, detail: expect.stringMatching(/^it was killed by SIGKILL/) }],
+    ['a wait that saw 143, container removed', 'gone', { StatusCode: 143 }, { exitCode: 143, detail: 'it was terminated by SIGTERM' }],
+    ['killed for memory, not yet removed', exited(137, true), { StatusCode: 137 }, { exitCode: 137, detail: expect.stringContaining('ran out of memory (OOMKilled)') }],
     ['no answer, container gone', 'gone', undefined, { exitCode: null, detail: expect.stringContaining('removed while the engine could not be asked') }],
   ])('%s', (_name, look, answer, verdict) => {
     expect(exitVerdict(look, answer)).toEqual(verdict);
@@ -71,7 +73,7 @@ test('a daemon that ends the wait with -1 while the agent runs does not end the 
     [() => running, () => exited(137)],
   );
   const exit = await followExit(engine, { ...fast, condition: 'not-running', signal: new AbortController().signal });
-  expect(exit).toEqual({ exitCode: 137, detail: undefined });
+  expect(exit).toMatchObject({ exitCode: 137 });
   expect(engine.waits).toEqual(['not-running', 'not-running']);
 });
 

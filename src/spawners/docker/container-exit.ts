@@ -14,11 +14,12 @@
 import type { Logger } from '../../observability/logger.js';
 import type { AgentExit } from '../spawner.js';
 import { pause } from '../pause.js';
+import { signalWords } from '../exit-words.js';
 
 export type WaitCondition = 'next-exit' | 'not-running';
 
 /** What `inspect` says about the container, or `gone` for a 404. */
-export type ContainerLook = { status: string; running: boolean; exitCode: number } | 'gone';
+export type ContainerLook = { status: string; running: boolean; exitCode: number; oomKilled?: boolean } | 'gone';
 
 export interface WaitAnswer {
   StatusCode: number;
@@ -57,11 +58,13 @@ export function exitVerdict(look: ContainerLook, answer?: WaitAnswer): AgentExit
   if (look === 'gone') {
     // AutoRemove removed it: it ended. Its code is known only from a wait that saw the end.
     return trusted
-      ? { exitCode: trusted.StatusCode, detail: trusted.Error?.Message || undefined }
+      ? { exitCode: trusted.StatusCode, detail: trusted.Error?.Message || signalWords(trusted.StatusCode) }
       : { exitCode: null, detail: 'the container ended and was removed while the engine could not be asked; its exit code is unknown' };
   }
   if (look.running || NOT_ENDED.has(look.status)) return { waitAgain: look.status === 'created' ? 'next-exit' : 'not-running' };
-  return { exitCode: trusted ? trusted.StatusCode : look.exitCode, detail: trusted?.Error?.Message || undefined };
+  const exitCode = trusted ? trusted.StatusCode : look.exitCode;
+  if (look.oomKilled) return { exitCode, detail: 'the agent ran out of memory (OOMKilled): raise the project\'s resources.memory' };
+  return { exitCode, detail: trusted?.Error?.Message || signalWords(exitCode) };
 }
 
 type Outcome = { kind: 'answer'; answer: WaitAnswer } | { kind: 'look'; look: ContainerLook } | { kind: 'lost'; err: unknown };

@@ -292,7 +292,7 @@ export class DockerSpawner implements JobSpawner {
             .getContainer(containerId)
             .inspect()
             .then(
-              (info): ContainerLook => ({ status: info.State.Status, running: info.State.Running, exitCode: info.State.ExitCode }),
+              (info): ContainerLook => ({ status: info.State.Status, running: info.State.Running, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled }),
               (err: unknown): ContainerLook => {
                 if (statusOf(err) === 404) return 'gone';
                 throw err;
