@@ -5,6 +5,7 @@
 // The engine may go away (a daemon restart, a dropped socket): an agent's exit
 // is then learned from the engine when it answers again (container-exit.ts),
 // never guessed; starts, attaches and stops retry for a while (ENGINE_WAIT).
+import { setMaxListeners } from 'node:events';
 import Docker from 'dockerode';
 import type { Logger } from '../../observability/logger.js';
 import { identityFromLabels, MANAGED_SELECTOR } from '../../domain/agent-contract.js';
@@ -86,6 +87,8 @@ export class DockerSpawner implements JobSpawner {
     this.docker = new Docker({ ...dockerConnection(options.dockerHost), timeout: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
     this.waiter = new Docker(dockerConnection(options.dockerHost));
     this.prober = new Docker({ ...dockerConnection(options.dockerHost), timeout: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS });
+    // One listener per agent followed: many agents are not a leak.
+    setMaxListeners(0, this.closing.signal);
   }
 
   async ping(): Promise<void> {
@@ -283,8 +286,13 @@ export class DockerSpawner implements JobSpawner {
 
   /** The container's real exit: a lost wait is re-attached, never taken for an exit (container-exit.ts). */
   private followExit(containerId: string, condition: WaitCondition, log: Logger, abandon?: AbortSignal): Promise<AgentExit> {
-    const signal = abandon ? AbortSignal.any([this.closing.signal, abandon]) : this.closing.signal;
-    return followExit(
+    const follow = new AbortController();
+    const stop = () => follow.abort();
+    this.closing.signal.addEventListener('abort', stop, { once: true });
+    abandon?.addEventListener('abort', stop, { once: true });
+    const forget = () => this.closing.signal.removeEventListener('abort', stop);
+    follow.signal.addEventListener('abort', forget, { once: true });
+    const exited = followExit(
       {
         wait: (c, s) => this.waiter.getContainer(containerId).wait({ condition: c, abortSignal: s }) as Promise<{ StatusCode: number; Error?: { Message?: string } | null }>,
         inspect: () =>
@@ -303,10 +311,12 @@ export class DockerSpawner implements JobSpawner {
         condition,
         checkEveryMs: this.options.exitCheckMs ?? DEFAULT_EXIT_CHECK_MS,
         backoff: this.options.backoff ?? DEFAULT_BACKOFF,
-        signal,
+        signal: follow.signal,
         log,
       },
     );
+    void exited.then(forget);
+    return exited;
   }
 
   async list(): Promise<AgentInfo[]> {
