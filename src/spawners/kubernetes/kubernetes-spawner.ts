@@ -32,10 +32,18 @@ export interface KubernetesSpawnerOptions {
   rewatchDelayMs?: number;
   /** How long start, attach and stop keep trying while the API server does not answer; default 30 s. */
   apiWaitMs?: number;
+  /**
+   * How often the agents still followed are read directly (their Job and
+   * pods), in case a watch went silent without breaking; default 30 s.
+   */
+  resyncMs?: number;
 }
 
 const REWATCH_MAX_DELAY_MS = 30_000;
 const DEFAULT_API_WAIT_MS = 30_000;
+const DEFAULT_RESYNC_MS = 30_000;
+/** A direct read that takes longer is abandoned (a silent connection): the next resync tries again. */
+const RESYNC_READ_TIMEOUT_MS = 10_000;
 
 /** No HTTP answer at all: the API server did not answer (as opposed to refusing). */
 const isUnreachable = (err: unknown) =>
@@ -67,6 +75,8 @@ export class KubernetesSpawner implements JobSpawner {
   private readonly rewatchTimers = new Set<NodeJS.Timeout>();
   /** Aborted by close(): retries stop. */
   private readonly closing = new AbortController();
+  private resyncTimer?: NodeJS.Timeout;
+  private resyncing = false;
 
   constructor(private readonly options: KubernetesSpawnerOptions) {
     this.batch = options.connection.kubeConfig.makeApiClient(BatchV1Api);
@@ -198,6 +208,7 @@ export class KubernetesSpawner implements JobSpawner {
   async close(): Promise<void> {
     this.closed = true;
     this.closing.abort();
+    clearInterval(this.resyncTimer);
     for (const t of this.rewatchTimers) clearTimeout(t);
     for (const w of this.waiters.values()) clearTimeout(w.unschedulableTimer);
     await Promise.all([this.jobs?.stop(), this.pods?.stop()]);
@@ -248,6 +259,54 @@ export class KubernetesSpawner implements JobSpawner {
     } catch (err) {
       await Promise.all([this.jobs.stop(), this.pods.stop()]).catch(() => undefined);
       throw this.readable(err, 'watch jobs and pods');
+    }
+    this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs ?? DEFAULT_RESYNC_MS);
+    this.resyncTimer.unref();
+  }
+
+  /**
+   * Reads each followed agent's Job and pods directly and settles the ones
+   * that ended: a watch can go silent without an error (a connection held
+   * open by a dead peer), and its informer would wait forever. Only an end the
+   * API itself reports settles anything; a read that fails changes nothing.
+   */
+  private async resync(): Promise<void> {
+    if (this.resyncing || this.closed) return;
+    this.resyncing = true;
+    try {
+      for (const [name, waiter] of [...this.waiters]) {
+        if (waiter.settling || this.closed) continue;
+        const read = await withTimeout(
+          Promise.all([
+            this.batch.readNamespacedJob({ name, namespace: this.namespace }).catch((err: unknown) => {
+              if (codeOf(err) === 404) return undefined;
+              throw err;
+            }),
+            this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` }).then((l) => l.items),
+          ]),
+          RESYNC_READ_TIMEOUT_MS,
+        ).catch(() => undefined);
+        // The API does not answer: the watches' back-off deals with that; nothing is concluded.
+        if (!read) return;
+        if (this.waiters.get(name) !== waiter || waiter.settling) continue;
+        const [job, pods] = read;
+        const code = terminatedOf(mainPod(pods))?.exitCode;
+        if (code !== undefined) waiter.lastExitCode = code;
+        if (!job) {
+          if (pods.some((p) => !terminatedOf(p))) continue;
+          this.options.logger.warn({ k8sJob: name }, 'the watch missed that an agent\'s Job was deleted: a direct read found it');
+          const last = code ?? waiter.lastExitCode;
+          this.settle(name, { exitCode: last ?? null, detail: last === null ? 'the agent\'s Job was deleted before it ran' : undefined });
+          continue;
+        }
+        const verdict = verdictOf(job, pods);
+        if (verdict.state === 'exited') {
+          this.options.logger.warn({ k8sJob: name }, 'the watch missed the end of an agent: a direct read found it');
+          this.settle(name, verdict);
+        }
+      }
+    } finally {
+      this.resyncing = false;
     }
   }
 
@@ -419,6 +478,11 @@ export class KubernetesSpawner implements JobSpawner {
       cause: err,
     });
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 function codeOf(err: unknown): number | undefined {
