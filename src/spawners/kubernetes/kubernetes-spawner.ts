@@ -414,8 +414,9 @@ export class KubernetesSpawner implements JobSpawner {
     if (code !== undefined) waiter.lastExitCode = code;
     const verdict = verdictOf(job, pods);
     if (verdict.state === 'exited') {
-      if (verdict.exitCode === null && !pods.length) {
-        // The Job's condition came before its pod's last state reached our watch: ask for the pod.
+      if (verdict.exitCode === null && !terminatedOf(mainPod(pods))) {
+        // The Job's condition came before its pod's last state reached our watch (or after an outage the
+        // jobs re-listed first and the pods' cache is stale): ask for the pod.
         waiter.settling = true;
         const fresh = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` }).then((l) => l.items, () => []);
         waiter.settling = false;
