@@ -18,7 +18,11 @@ function capturedLogger() {
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Record<string, unknown>);
-      for (const w of [...waiters]) if (count(w.re) >= w.n) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+      for (const w of [...waiters]) {
+        if (count(w.re) < w.n) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
       done();
     },
   });
