@@ -102,6 +102,7 @@ export class RedisHealth {
   private up: boolean;
   private readonly timer: NodeJS.Timeout;
   private probing = false;
+  private silentProbes = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -128,6 +129,10 @@ export class RedisHealth {
         new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
       ]);
       this.up = answered;
+      // Still "ready" but silent: a partition that drops packets. A new connection finds out when Redis is back
+      // (commands waiting on this one are sent again on the new one).
+      this.silentProbes = answered ? 0 : this.silentProbes + 1;
+      if (this.silentProbes >= 2 && this.redis.status === 'ready') this.redis.disconnect(true);
     } finally {
       clearTimeout(timer);
       this.probing = false;
