@@ -335,6 +335,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     if (!inTime) {
       // Never a reason to stop an agent: another replica adopts it once this one's hold lapses.
       logger.error({ deadlineMs, jobs: [...held] }, 'shutdown deadline passed: these jobs were not handed back; another replica takes them over when their locks lapse');
+      queue.abandon();
     }
     await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
     catalogue.close();

@@ -141,6 +141,14 @@ export class JobQueue {
     await this.connection.ping();
   }
 
+  /** After close() ran out of time (Redis away): drops the connections without waiting for anything. */
+  abandon(): void {
+    this.shutdown.abort();
+    void this.worker?.close(true).catch(() => undefined);
+    this.workerConnection?.disconnect();
+    this.connection.disconnect();
+  }
+
   /** Stops taking jobs, hands running ones over (their agents keep running), closes connections. */
   async close(): Promise<void> {
     this.shutdown.abort();
