@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { MAX_EVENT_TEXT, type AgentEventBody, type ControlMessage } from '../domain/events.js';
 import { capText, stripUrlCredentials } from '../domain/text.js';
 import { keys as keysFor } from '../domain/keys.js';
-import { EventPublisher } from './event-publisher.js';
+import { EventPublisher, type PublisherOptions } from './event-publisher.js';
 import { startHeartbeat } from './heartbeat.js';
 import { ControlListener } from './control-listener.js';
 import { runCommand, type RunningCommand } from './run-command.js';
@@ -35,6 +35,7 @@ type StepName = 'read issue' | 'prepare workspace' | 'run agent' | 'publish' | '
 const DEFAULT_AUTHOR = { name: 'Switchboard', email: 'switchboard@localhost' };
 const CANCEL_GRACE_MS = 10_000;
 const KEEP_OUTPUT_LINES = 200;
+const DRAIN_MS = 10 * 60_000;
 export const CUT_MARKER = ' …[cut: line too long]';
 /** Fields that are enums or ids, never free text. */
 const NOT_TEXT = new Set(['type', 'level', 'kind', 'questionId']);
@@ -74,6 +75,10 @@ export interface RunnerDeps {
    * with the token (in the agent container: every other process of its user).
    */
   killStrays?: () => number;
+  /** Buffering of events through a Redis outage (tests shorten the waits). */
+  publisher?: PublisherOptions;
+  /** How long the runner waits at its end for buffered events to reach Redis (default 10 minutes). */
+  drainMs?: number;
 }
 
 export type RunnerOutcome = 'done' | 'failed';
@@ -98,7 +103,7 @@ export class AgentRunner {
     private readonly options: RunnerOptions,
     private readonly deps: RunnerDeps,
   ) {
-    this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId);
+    this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId, { log: (m) => deps.log(`events: ${m}`), ...deps.publisher });
     this.steps = [...(options.tracker ? (['read issue'] as const) : []), 'prepare workspace', 'run agent', this.publishes ? 'publish' : 'finish'];
   }
 
@@ -131,6 +136,8 @@ export class AgentRunner {
     try {
       return await this.runSteps();
     } finally {
+      // The result may be waiting out a Redis outage in the buffer: the heartbeat goes on until it is written.
+      if (!(await this.events.drain(this.deps.drainMs ?? DRAIN_MS))) this.deps.log(`events: Redis stayed away; ${this.events.buffered} events (the result among them) could not be written`);
       control.close();
       await controlLoop;
       await stopHeartbeat();

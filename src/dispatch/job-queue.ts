@@ -3,7 +3,7 @@
 // runs, so the global concurrency limit is the number of running agents.
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../state/redis.js';
+import { connectRedis, isRedisUnavailable } from '../state/redis.js';
 import { assertJobId } from '../domain/job-id.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -53,8 +53,10 @@ export class JobQueue {
 
   constructor(private readonly options: JobQueueOptions) {
     // BullMQ needs maxRetriesPerRequest: null, and the worker's blocking reads a connection of their own.
-    this.connection = connectRedis(options.redisUrl, 'queue', { maxRetriesPerRequest: null });
+    this.connection = connectRedis(options.redisUrl, 'queue', { maxRetriesPerRequest: null }, options.logger);
     this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.connection, prefix: options.prefix });
+    // Connection trouble is said once by the connection itself (state/redis.ts), not on every retry.
+    this.queue.on('error', (err) => (isRedisUnavailable(err) ? options.logger.debug({ err }, 'queue: Redis unreachable') : options.logger.error({ err }, 'queue error')));
   }
 
   /** Sets the cluster-wide cap; every replica sets the same value. */
@@ -120,7 +122,7 @@ export class JobQueue {
   startWorker(process: JobProcessor, onGiveUp: (jobId: string, error: string) => Promise<void>): void {
     const log = this.options.logger;
     const takeoverLeaseMs = this.options.takeoverLeaseMs ?? 8000;
-    const workerConnection = (this.workerConnection = connectRedis(this.options.redisUrl, 'worker', { maxRetriesPerRequest: null }));
+    const workerConnection = (this.workerConnection = connectRedis(this.options.redisUrl, 'worker', { maxRetriesPerRequest: null }, log));
     this.worker = new Worker<QueuedJobData>(
       QUEUE_NAME,
       async (job, token) => {
@@ -168,11 +170,19 @@ export class JobQueue {
         void onGiveUp(job.data.jobId, err.message).catch((e: unknown) => log.error({ jobId: job.data.jobId, err: e }, 'could not fail the job'));
       }
     });
-    this.worker.on('error', (err) => log.error({ err }, 'queue worker error'));
+    this.worker.on('error', (err) => (isRedisUnavailable(err) ? log.debug({ err }, 'queue worker: Redis unreachable') : log.error({ err }, 'queue worker error')));
   }
 
   async ping(): Promise<void> {
     await this.connection.ping();
+  }
+
+  /** After close() ran out of time (Redis away): drops the connections without waiting for anything. */
+  abandon(): void {
+    this.shutdown.abort();
+    void this.worker?.close(true).catch(() => undefined);
+    this.workerConnection?.disconnect();
+    this.connection.disconnect();
   }
 
   /** Stops taking jobs, hands running ones over (their agents keep running), closes connections. */
