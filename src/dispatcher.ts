@@ -105,7 +105,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const stopRestoringUsers = credentials.restoreOnReconnect();
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
-  const dedupe = new EventDedupe(redis, keys);
+  const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
   const controls = new JobControls(redis, keys);
   const audit = new AuditLog(redis, keys, logger);
   const spawner = createSpawner(config, logger, timings.stopGraceSeconds);

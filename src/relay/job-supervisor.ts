@@ -23,6 +23,7 @@ import type { JobNotifier } from './job-notifier.js';
 import type { Conversation } from '../dispatch/conversation.js';
 import type { WaitingJobs } from '../dispatch/waiting-jobs.js';
 import { StatusThrottle } from './status-throttle.js';
+import { announceResult } from './result-announcement.js';
 import { userTextOf } from '../errors.js';
 import { overBudget } from '../domain/budget.js';
 
@@ -326,15 +327,7 @@ export class JobSupervisor {
     else if (channels) await channels.freeIfNoneWaiting(job.channel, job.id);
     else await this.deps.lock.release(job.channel, job.id);
     // The result does not wait for the final status update (which may wait for chat.update's budget).
-    const announce = async () => {
-      if (await this.deps.store.claimResultAnnouncement(job.id)) {
-        await Promise.all([
-          this.deps.notifier.postResult(job).catch((err: unknown) => log.error({ err }, 'could not post the result')),
-          this.deps.notifier.markRequest?.(job, job.state === 'done' ? 'done' : 'failed').catch((err: unknown) => log.warn({ err }, 'could not mark the request finished')),
-        ]);
-      }
-    };
-    await Promise.all([throttle.final(job), announce()]);
+    await Promise.all([throttle.final(job), announceResult(job, { store: this.deps.store, notifier: this.deps.notifier, log })]);
     // Questions still open can no longer be answered: their messages say so.
     await this.deps.questions?.jobEnded(job).catch((err: unknown) => log.error({ err }, 'could not close the job’s open questions'));
     this.deps.metrics?.jobsFinished.inc({ state: job.state });
