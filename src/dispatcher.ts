@@ -14,6 +14,7 @@ import { ChannelLock, workspaceLock } from './state/channel-lock.js';
 import { AgentCredentials } from './state/agent-credentials.js';
 import { JobStore } from './state/job-store.js';
 import { EventDedupe } from './state/event-dedupe.js';
+import { RefusalBursts } from './state/refusal-burst.js';
 import { DockerSpawner } from './spawners/docker/docker-spawner.js';
 import { KubernetesSpawner } from './spawners/kubernetes/kubernetes-spawner.js';
 import { connectKube } from './spawners/kubernetes/kube-connection.js';
@@ -170,6 +171,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     findIssue: (projects, issue) =>
       findIssueInProjects(projects, issue, { secrets: options.secrets ?? process.env, log: (msg, err) => logger.warn({ err, issue }, msg) }),
     waiting: waitingJobs,
+    // 999 people asking a busy channel at once get one answer with a count, across replicas.
+    refusals: new RefusalBursts(redis, keys.refusalBurst),
   });
   const supervisor = new JobSupervisor({
     redis,

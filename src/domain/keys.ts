@@ -45,6 +45,8 @@ export interface Keys {
   waitingChannels: string;
   /** A reading of free text waiting for its requester's Run (TTL). */
   pendingReading(id: string): string;
+  /** How many were refused in a channel's current burst of "busy" answers (state/refusal-burst.ts). */
+  refusalBurst(channel: string): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -75,5 +77,6 @@ export function keys(prefix: string): Keys {
     channelWaiting: (c) => `${prefix}channel:${c}:waiting`,
     waitingChannels: `${prefix}channels:waiting`,
     pendingReading: (id) => `${prefix}freetext:${id}`,
+    refusalBurst: (c) => `${prefix}channel:${c}:refusals`,
   };
 }
