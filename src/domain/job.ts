@@ -98,7 +98,8 @@ export function applyEvent(job: JobRecord, event: AgentEvent): JobRecord {
       };
     case 'log': {
       const line = event.text.length > MAX_LOG_LINE ? `${event.text.slice(0, MAX_LOG_LINE)}…` : event.text;
-      return { ...job, recentLogs: [...job.recentLogs, line].slice(-RECENT_LOG_LINES) };
+      const dropped = event.dropped ? { droppedLogLines: (job.droppedLogLines ?? 0) + event.dropped } : {};
+      return { ...job, recentLogs: [...job.recentLogs, line].slice(-RECENT_LOG_LINES), ...dropped };
     }
     case 'usage':
       return {
