@@ -15,6 +15,8 @@ import { AgentCredentials } from './state/agent-credentials.js';
 import { JobStore } from './state/job-store.js';
 import { EventDedupe } from './state/event-dedupe.js';
 import { RefusalBursts } from './state/refusal-burst.js';
+import { timedSpawner } from './observability/spawn-timing.js';
+import { measureRelayLag } from './relay/relay-lag.js';
 import { DockerSpawner } from './spawners/docker/docker-spawner.js';
 import { KubernetesSpawner } from './spawners/kubernetes/kubernetes-spawner.js';
 import { connectKube } from './spawners/kubernetes/kube-connection.js';
@@ -109,9 +111,16 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
   const controls = new JobControls(redis, keys);
   const audit = new AuditLog(redis, keys, logger);
-  const spawner = createSpawner(config, logger, timings.stopGraceSeconds);
-  const queue = new JobQueue({ redisUrl: config.redis.url, prefix: keys.queuePrefix, maxConcurrentJobs: config.maxConcurrentJobs, logger });
+  const spawner = timedSpawner(createSpawner(config, logger, timings.stopGraceSeconds), metrics);
+  const queue = new JobQueue({
+    redisUrl: config.redis.url,
+    prefix: keys.queuePrefix,
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    logger,
+    onTaken: (waitedMs) => metrics.queueWait.observe(waitedMs / 1000),
+  });
   await queue.init();
+  metrics.watchJobs(() => store.countByState(), () => queue.depth());
 
   // Inference (issue 9): the router and the agents' endpoint on INFERENCE_PORT; off without OLLAMA_URL.
   // The light route for chat text is inference.router.chat({ route: 'light', messages, format }).
@@ -183,7 +192,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     workspaceLock: workspaceLock(redis, keys),
     credentials,
     spawner,
-    notifier,
+    notifier: measureRelayLag(notifier, metrics),
     channels: waitingJobs,
     questions: conversation,
     catalogue: () => catalogue.current(),

@@ -23,6 +23,8 @@ export interface JobQueueOptions {
   prefix: string;
   maxConcurrentJobs: number;
   logger: Logger;
+  /** Hears how long a job waited for its slot, the first time a worker takes it (metrics). */
+  onTaken?: (waitedMs: number) => void;
 }
 
 const ATTEMPTS = 3;
@@ -65,6 +67,12 @@ export class JobQueue {
   /** Whether the queue has this job (in any state). */
   async contains(jobId: string): Promise<boolean> {
     return (await this.queue.getJob(jobId)) !== undefined;
+  }
+
+  /** How many jobs wait for a slot (handed-over ones, delayed, have their agents running: not counted). */
+  async depth(): Promise<number> {
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized');
+    return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
   }
 
   /** Jobs still waiting for a slot. */
@@ -111,8 +119,11 @@ export class JobQueue {
     this.worker = new Worker<QueuedJobData>(
       QUEUE_NAME,
       async (job, token) => {
+        // Its first take only: a job handed over, stalled or retried has waited for something else.
+        if (job.attemptsMade === 0 && job.stalledCounter === 0 && !(job.data as { handedOver?: boolean }).handedOver) this.options.onTaken?.(Date.now() - job.timestamp);
         const result = await process(job.data.jobId, this.shutdown.signal);
         if (result === 'handed-over') {
+          await job.updateData({ ...job.data, handedOver: true } as QueuedJobData);
           await job.moveToDelayed(Date.now(), token);
           throw new DelayedError();
         }

@@ -10,7 +10,7 @@ import { findProjectByRepo } from '../domain/repositories.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobNotifier } from '../relay/job-notifier.js';
-import type { Logger } from '../observability/logger.js';
+import { jobLogger, type Logger } from '../observability/logger.js';
 import type { QueuedJobData } from './job-queue.js';
 import { lookable, type IssueLookupResult } from '../trackers/issue-lookup.js';
 import type { WaitingJobs } from './waiting-jobs.js';
@@ -171,7 +171,7 @@ export class JobRequests {
       ...(req.ref ? { requestRef: req.ref } : {}),
       createdAt: Date.now(),
     });
-    const log = this.deps.logger.child({ jobId, ...(req.ref ? { slackEventId: req.ref } : {}), channel: req.channel, project: project.name });
+    const log = jobLogger(this.deps.logger, job).child({ channel: req.channel, project: project.name });
     try {
       await this.deps.store.save(job);
       const statusTs = await this.deps.notifier.postStatus(job);

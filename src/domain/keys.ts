@@ -47,6 +47,8 @@ export interface Keys {
   pendingReading(id: string): string;
   /** How many were refused in a channel's current burst of "busy" answers (state/refusal-burst.ts). */
   refusalBurst(channel: string): string;
+  /** Hash job id → state of every job not yet finished (metrics: jobs by state). */
+  activeJobs: string;
 }
 
 export function keys(prefix: string): Keys {
@@ -78,5 +80,6 @@ export function keys(prefix: string): Keys {
     waitingChannels: `${prefix}channels:waiting`,
     pendingReading: (id) => `${prefix}freetext:${id}`,
     refusalBurst: (c) => `${prefix}channel:${c}:refusals`,
+    activeJobs: `${prefix}jobs:active`,
   };
 }

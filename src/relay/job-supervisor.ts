@@ -14,7 +14,7 @@ import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { CancelRequest, JobControls } from '../state/job-controls.js';
 import type { AgentExit, AgentHandle, JobSpawner } from '../spawners/spawner.js';
-import type { Logger } from '../observability/logger.js';
+import { jobLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
 import { encodeJobSecret } from '../agent/job-secret.js';
@@ -119,12 +119,13 @@ export class JobSupervisor {
       logger.error({ jobId: String(jobId).slice(0, 40) }, 'queued job has an id Switchboard never makes: dropped');
       return 'finished';
     }
-    const log = logger.child({ jobId });
+    let log = logger.child({ jobId });
     let job = await store.get(jobId);
     if (!job) {
       log.error('job record is missing (expired or never written): nothing to run');
       return 'finished';
     }
+    log = jobLogger(logger, job); // with the Slack event id that asked for it, to the final message
     const throttle = this.statusThrottle(jobId, this.t.statusIntervalMs, log);
     if (isFinished(job)) return this.finish(job, throttle, undefined, log);
 
@@ -354,13 +355,13 @@ export class JobSupervisor {
 
   /** Ends a job that never got an agent (cancelled while it waited): saved, shown, announced, channel freed. */
   async finishWithoutAgent(job: JobRecord): Promise<void> {
-    const log = this.deps.logger.child({ jobId: job.id });
+    const log = jobLogger(this.deps.logger, job);
     await this.finish(job, this.statusThrottle(job.id, 0, log), undefined, log);
   }
 
   /** Ends a job that could not be supervised at all (its processing kept crashing). */
   async finishFailed(job: JobRecord): Promise<void> {
-    const log = this.deps.logger.child({ jobId: job.id });
+    const log = jobLogger(this.deps.logger, job);
     await this.finish(job, this.statusThrottle(job.id, 0, log), undefined, log);
     await this.stopAgent(job.id, log);
   }

@@ -2,7 +2,7 @@
 // jobs age out. Only the dispatcher replica relaying a job writes it.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../domain/keys.js';
-import type { JobRecord } from '../domain/job.js';
+import { isFinished, type JobRecord } from '../domain/job.js';
 import { assertJobId, isJobId } from '../domain/job-id.js';
 import { HandledOnce, type ClaimOutcome } from './handled-once.js';
 
@@ -27,15 +27,25 @@ export class JobStore {
   async save(job: JobRecord): Promise<void> {
     assertJobId(job.id);
     // The index lists the newest jobs for the dashboard; capped, and aging out like the records.
-    const results = await this.redis
+    const tx = this.redis
       .multi()
       .set(this.keys.job(job.id), JSON.stringify(job), 'EX', JOB_RECORD_TTL_SECONDS)
       .zadd(this.keys.jobIndex, job.createdAt, job.id)
       .zremrangebyrank(this.keys.jobIndex, 0, -(JOB_INDEX_SIZE + 1))
-      .expire(this.keys.jobIndex, JOB_RECORD_TTL_SECONDS)
-      .exec();
+      .expire(this.keys.jobIndex, JOB_RECORD_TTL_SECONDS);
+    // Jobs by state (metrics): unfinished jobs in one small hash, so a scrape never reads every record.
+    if (isFinished(job)) tx.hdel(this.keys.activeJobs, job.id);
+    else tx.hset(this.keys.activeJobs, job.id, job.state).expire(this.keys.activeJobs, JOB_RECORD_TTL_SECONDS);
+    const results = await tx.exec();
     const failed = results?.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
+  }
+
+  /** How many unfinished jobs there are in each state (queued, starting, running), all replicas. */
+  async countByState(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const state of await this.redis.hvals(this.keys.activeJobs)) counts[state] = (counts[state] ?? 0) + 1;
+    return counts;
   }
 
   /** The newest jobs first (at most `limit`, and at most JOB_INDEX_SIZE are kept); expired records are left out. */

@@ -182,6 +182,16 @@ describe('JobStore', () => {
     await eventually(async () => (await store.claimResultAnnouncement(j2)).kind === 'claimed', 'the lapsed claim to be taken again');
   });
 
+  test('jobs by state: unfinished jobs are counted by state, finished ones leave the count', async () => {
+    const store = new JobStore(redis, k);
+    await store.save(job(j1, { state: 'queued' }));
+    await store.save(job(j2, { state: 'running' }));
+    expect(await store.countByState()).toEqual({ queued: 1, running: 1 });
+    await store.save(job(j2, { state: 'done' }));
+    await store.save(job(j1, { state: 'starting' }));
+    expect(await store.countByState()).toEqual({ starting: 1 });
+  });
+
   test('a released claim (the post failed) may be taken at once', async () => {
     const store = new JobStore(redis, k);
     const c = await store.claimResultAnnouncement(j1);
