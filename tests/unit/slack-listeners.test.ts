@@ -192,6 +192,13 @@ describe('global middleware', () => {
     expect(next).toHaveBeenCalledTimes(1);
   });
 
+  test('Redis unreachable: the delivery is handled unclaimed (it can answer "try again"), never dropped in silence', async () => {
+    const dedupe = { claim: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
+    const next = jest.fn(async () => undefined);
+    await dedupeMiddleware(dedupe, new Metrics(), silentLogger)({ body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } }, next } as never);
+    expect(next).toHaveBeenCalledTimes(1);
+  });
+
   test('slash commands: one invocation (its trigger) is one key, whichever replica gets it; without a trigger, the same words moments apart', () => {
     const cmd = { command: '/switchboard', team_id: 'T1', channel_id: 'C1', user_id: 'U1', text: 'fix #1 in demo' };
     expect(dedupeKey({ ...cmd, trigger_id: 'tr1' })).toEqual({ id: 'command:T1:tr1' });

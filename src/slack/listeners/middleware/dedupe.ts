@@ -65,7 +65,15 @@ export function dedupeMiddleware(dedupe: Dedupe, metrics: Metrics, logger: Logge
     const { body, next } = args;
     const key = dedupeKey(body as Body);
     if (!key) return next();
-    const claimed = await dedupe.claim(key.id);
+    let claimed: ClaimOutcome;
+    try {
+      claimed = await dedupe.claim(key.id);
+    } catch (err) {
+      // Redis is unreachable: handle it unclaimed. Safe: nothing can start without Redis (the channel lock is
+      // there too), so a repeat can at worst answer "try again" twice; silence would be worse.
+      logger.warn({ err, key: key.id }, 'could not claim a Slack delivery (Redis unreachable?): handled unclaimed');
+      return next();
+    }
     if (claimed.kind !== 'claimed') {
       metrics.slackEvents.inc({ kind: 'duplicate' });
       logger.info({ key: key.id, slackEventId: (body as Body).event_id, state: claimed.kind }, claimed.kind === 'done' ? 'already handled: skipped' : 'being handled by another replica: skipped');
