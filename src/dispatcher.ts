@@ -14,6 +14,9 @@ import { ChannelLock, workspaceLock } from './state/channel-lock.js';
 import { AgentCredentials } from './state/agent-credentials.js';
 import { JobStore } from './state/job-store.js';
 import { EventDedupe } from './state/event-dedupe.js';
+import { RefusalBursts } from './state/refusal-burst.js';
+import { timedSpawner } from './observability/spawn-timing.js';
+import { measureRelayLag } from './relay/relay-lag.js';
 import { DockerSpawner } from './spawners/docker/docker-spawner.js';
 import { KubernetesSpawner } from './spawners/kubernetes/kubernetes-spawner.js';
 import { connectKube } from './spawners/kubernetes/kube-connection.js';
@@ -127,10 +130,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const redisHealth = new RedisHealth(redis);
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
-  const dedupe = new EventDedupe(redis, keys);
+  const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
   const controls = new JobControls(redis, keys);
   const audit = new AuditLog(redis, keys, logger);
-  const spawner = createSpawner(config, logger, timings.stopGraceSeconds);
+  const spawner = timedSpawner(createSpawner(config, logger, timings.stopGraceSeconds), metrics);
   const queue = new JobQueue({
     redisUrl: config.redis.url,
     prefix: keys.queuePrefix,
@@ -138,8 +141,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     logger,
     takeoverLeaseMs: timings.takeoverLeaseMs,
     stalledCheckMs: timings.stalledCheckMs,
+    onTaken: (waitedMs) => metrics.queueWait.observe(waitedMs / 1000),
   });
   await queue.init();
+  metrics.watchJobs(() => store.countByState(), () => queue.depth());
 
   // Inference (issue 9): the router and the agents' endpoint on INFERENCE_PORT; off without OLLAMA_URL.
   // The light route for chat text is inference.router.chat({ route: 'light', messages, format }).
@@ -215,6 +220,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     findIssue: (projects, issue) =>
       findIssueInProjects(projects, issue, { secrets: options.secrets ?? process.env, log: (msg, err) => logger.warn({ err, issue }, msg) }),
     waiting: waitingJobs,
+    // 999 people asking a busy channel at once get one answer with a count, across replicas.
+    refusals: new RefusalBursts(redis, keys.refusalBurst),
   });
   const supervisor = new JobSupervisor({
     redis,
@@ -225,7 +232,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     workspaceLock: workspaceLock(redis, keys),
     credentials,
     spawner,
-    notifier,
+    notifier: measureRelayLag(notifier, metrics),
     channels: waitingJobs,
     questions: conversation,
     catalogue: () => catalogue.current(),

@@ -36,6 +36,17 @@ const DEFAULT_AUTHOR = { name: 'Switchboard', email: 'switchboard@localhost' };
 const CANCEL_GRACE_MS = 10_000;
 const KEEP_OUTPUT_LINES = 200;
 const DRAIN_MS = 10 * 60_000;
+/**
+ * The cap on an agent's output in the job's stream: batches of at most 50 lines, 4 a second (a burst of 8),
+ * so at most about 200 lines a second; past that, lines are dropped and counted (issue 11, drill 8).
+ */
+export const LOG_RATE = { batchesPerSecond: 4, burst: 8 };
+export const LOG_BATCH_LINES = 50;
+/**
+ * The latest progress is published again after this many log events, so it is always among the stream's
+ * newest STREAM_MAXLEN entries, however long an agent floods after it (a replica that takes the job over reads it).
+ */
+export const REPEAT_PROGRESS_EVERY = 200;
 export const CUT_MARKER = ' …[cut: line too long]';
 /** Fields that are enums or ids, never free text. */
 const NOT_TEXT = new Set(['type', 'level', 'kind', 'questionId']);
@@ -98,6 +109,9 @@ export class AgentRunner {
   private readonly steps: StepName[];
   /** Secret values known only at run time (the tracker token): blanked out like the project's. */
   private readonly runtimeSecrets: string[] = [];
+  /** The latest progress, and how many log events were published since it. */
+  private lastProgress?: AgentEventBody;
+  private logsSinceProgress = 0;
 
   constructor(
     private readonly options: RunnerOptions,
@@ -161,7 +175,22 @@ export class AgentRunner {
   /** Publishes an event after `cleanEvent`: secrets and URL credentials out, texts capped. */
   private async emit(body: AgentEventBody): Promise<void> {
     const secrets = [...this.options.secretNames.map((n) => this.deps.env[n]), ...this.runtimeSecrets].filter((v): v is string => Boolean(v));
-    return this.events.publish(cleanEvent(body, secrets));
+    const clean = cleanEvent(body, secrets);
+    if (clean.type === 'progress') {
+      this.lastProgress = clean;
+      this.logsSinceProgress = 0;
+    } else if (clean.type === 'log' && this.lastProgress && ++this.logsSinceProgress >= REPEAT_PROGRESS_EVERY) {
+      await this.events.publish(this.lastProgress);
+      this.logsSinceProgress = 0;
+    }
+    return this.events.publish(clean);
+  }
+
+  /** A batch of the agent's output as a log event; lines dropped before it are counted in it, and said. */
+  private logEvent(lines: string[], dropped: number): AgentEventBody {
+    if (!dropped) return { type: 'log', text: lines.join('\n'), level: 'info' };
+    const said = `(switchboard: ${dropped.toLocaleString('en-US')} log lines dropped: the agent wrote more than ${LOG_RATE.batchesPerSecond * LOG_BATCH_LINES} lines a second)`;
+    return { type: 'log', text: [...lines, said].join('\n'), level: 'warn', dropped };
   }
 
   private async progress(name: StepName, text?: string): Promise<void> {
@@ -228,7 +257,7 @@ export class AgentRunner {
     const publishInOrder = (body: AgentEventBody) => {
       published = published.then(() => this.emit(body)).catch((e: Error) => this.deps.log(`${body.type} event: ${e.message}`));
     };
-    const batcher = new LineBatcher((lines) => publishInOrder({ type: 'log', text: lines.join('\n'), level: 'info' }), undefined, undefined, MAX_EVENT_TEXT);
+    const batcher = new LineBatcher((lines, dropped) => publishInOrder(this.logEvent(lines, dropped)), undefined, LOG_BATCH_LINES, MAX_EVENT_TEXT, LOG_RATE);
     let verdict: Verdict | undefined;
     const asText = (whole: string) => {
       const line = capText(whole, MAX_EVENT_TEXT, CUT_MARKER);

@@ -13,6 +13,7 @@ import { replyMessage } from '../messages/replies.js';
 import type { ChatRequest, ChatRequests, Reply, ThreadTextHandler } from './chat-requests.js';
 import type { JobControl } from './job-control.js';
 import { FOLLOW_UP_REACTION } from './conversation.js';
+import type { BurstLead } from '../state/refusal-burst.js';
 
 /** Where something was said: a channel message, an @mention, a DM, a thread reply, the slash command. */
 export type Surface = 'message' | 'mention' | 'dm' | 'thread' | 'slash';
@@ -40,6 +41,11 @@ export interface Answer {
   reply: Reply;
   /** What to show (to the person who pressed, for a button); undefined: nothing. */
   message?: Message;
+  /**
+   * What `message` should be edited into once known (the first refusal of a burst, with how many more
+   * asked); resolves undefined when it stays as it is. Only for requests said `burstable`.
+   */
+  later?: Promise<Message | undefined>;
   /** An emoji name to put on the message said (a follow-up the agent received), instead of a reply. */
   reaction?: string;
 }
@@ -76,6 +82,19 @@ function jobIdOf(reply: Reply): string | undefined {
   return undefined;
 }
 
+/** The first refusal of a burst, once the burst is over: with how many more asked (undefined: nobody else did). */
+async function editedRefusal(reply: Extract<Reply, { kind: 'busy' }>, burst: BurstLead, log: Logger): Promise<Message | undefined> {
+  try {
+    const others = await burst.othersRefused();
+    if (others === 0) return undefined;
+    log.info({ others }, 'a burst of refusals in the channel was answered once');
+    return replyMessage({ ...reply, alsoAsked: others });
+  } catch (err) {
+    log.warn({ err }, 'could not count the burst of refusals');
+    return undefined;
+  }
+}
+
 export class ChatActions {
   private readonly buttons = new Map<string, ButtonHandler>();
 
@@ -102,13 +121,14 @@ export class ChatActions {
   /** Text said to the bot (or in its hearing). `ref` names the event in logs ("internal error, ref X"). */
   async said(s: Said, ref: string): Promise<Answer> {
     const log = this.deps.logger.child({ ref, channel: s.channel, user: s.user });
-    const reply = await this.deps.requests.answer(s, ref, (err) => log.error({ err, ref }, 'could not answer a message'));
+    const reply = await this.deps.requests.answer({ ...s, ref }, ref, (err) => log.error({ err, ref }, 'could not answer a message'));
     if (reply.kind !== 'silent') {
       const action = parseIntent(s.text.slice(0, 4000), { addressed: s.addressed, botUserId: s.botUserId }).kind;
       await this.audit({ user: s.user, team: s.team, kind: 'command', action, channel: s.channel, thread: s.threadTs, surface: s.surface, outcome: outcomeOf(reply), jobId: jobIdOf(reply), text: s.text });
     }
     const reaction = reactionTo(reply);
-    return { reply, message: replyMessage(reply), ...(reaction ? { reaction } : {}) };
+    const later = reply.kind === 'busy' && reply.burst ? editedRefusal(reply, reply.burst, log) : undefined;
+    return { reply, message: replyMessage(reply), ...(reaction ? { reaction } : {}), ...(later ? { later } : {}) };
   }
 
   /** A button pressed. Unknown action ids get a polite answer, never an error. */

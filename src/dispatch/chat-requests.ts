@@ -24,6 +24,10 @@ export interface ChatRequest {
   botUserId?: string;
   /** A DM, or a sender from another team (Slack Connect): see domain/permissions.ts. */
   sender?: SenderContext;
+  /** The answer is a message in the channel that the chat can edit later: a "busy" joins the channel's burst of refusals. */
+  burstable?: boolean;
+  /** The chat's id of the delivery (Slack event id, or a command's trigger), for the logs of a job it starts. */
+  ref?: string;
 }
 
 export type Reply =
@@ -123,6 +127,8 @@ export class ChatRequests {
           threadTs: req.threadTs,
           ...(req.messageTs ? { requestTs: req.messageTs } : {}),
           sender: req.sender,
+          ...(req.burstable ? { burstable: true } : {}),
+          ...(req.ref ? { ref: req.ref } : {}),
         });
       case 'projects':
         return { kind: 'projects', projects: projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender).map((p) => ({ name: p.name, ...(p.tracker ? { tracker: p.tracker.repo } : {}) })) };

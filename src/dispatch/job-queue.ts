@@ -12,6 +12,8 @@ export const QUEUE_NAME = 'jobs';
 export interface QueuedJobData {
   jobId: string;
   channel: string;
+  /** Set when a replica gave the job back (shutdown, relayed elsewhere): its next take is not a first take. */
+  handedOver?: boolean;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface JobQueueOptions {
   takeoverLeaseMs?: number;
   /** How often BullMQ looks for jobs whose lock lapsed. Default 2 s. */
   stalledCheckMs?: number;
+  /** Hears how long a job waited for its slot, the first time a worker takes it (metrics). */
+  onTaken?: (waitedMs: number) => void;
 }
 
 const ATTEMPTS = 3;
@@ -81,6 +85,12 @@ export class JobQueue {
     return (await this.queue.getJob(jobId)) !== undefined;
   }
 
+  /** How many jobs wait for a slot (handed-over ones, delayed, have their agents running: not counted). */
+  async depth(): Promise<number> {
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized');
+    return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+  }
+
   /** Jobs still waiting for a slot. */
   async waiting(): Promise<QueuedJobData[]> {
     const jobs = await this.queue.getJobs(['waiting', 'prioritized', 'delayed']);
@@ -126,6 +136,8 @@ export class JobQueue {
     this.worker = new Worker<QueuedJobData>(
       QUEUE_NAME,
       async (job, token) => {
+        // Its first take only: a job handed over, stalled or retried has waited for something else.
+        if (job.attemptsMade === 0 && job.stalledCounter === 0 && !job.data.handedOver) this.options.onTaken?.(Date.now() - job.timestamp);
         const lockLost = new AbortController();
         if (job.id) this.running.set(job.id, lockLost);
         let result;
@@ -135,6 +147,7 @@ export class JobQueue {
           if (job.id) this.running.delete(job.id);
         }
         if (result === 'finished') return;
+        await job.updateData({ ...job.data, handedOver: true }).catch(() => undefined); // not a first take when it comes back
         // Back to the queue: at once for another replica (shutdown), later when another replica relays it.
         const later = result === 'elsewhere' ? takeoverLeaseMs : 0;
         await job.moveToDelayed(Date.now() + later, token).catch((err: unknown) => {

@@ -10,10 +10,11 @@ import { findProjectByRepo } from '../domain/repositories.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobNotifier } from '../relay/job-notifier.js';
-import type { Logger } from '../observability/logger.js';
+import { jobLogger, type Logger } from '../observability/logger.js';
 import type { QueuedJobData } from './job-queue.js';
 import { lookable, type IssueLookupResult } from '../trackers/issue-lookup.js';
 import type { WaitingJobs } from './waiting-jobs.js';
+import type { BurstLead, RefusalBursts } from '../state/refusal-burst.js';
 
 export interface FixRequest {
   channel: string;
@@ -34,13 +35,25 @@ export interface FixRequest {
   requestTs?: string;
   /** Set when this request runs a finished job again. */
   retryOf?: { jobId: string; link?: string };
+  /**
+   * A "busy" answer to it would be a message in the channel that the chat can edit later: it joins the
+   * channel's burst of refusals (one answer with a count). Unset: answered alone (slash commands' answers are private).
+   */
+  burstable?: boolean;
+  /** The Slack event id (or trigger) that carried the request: the job's logs carry it to the final message. */
+  ref?: string;
 }
 
 export type RequestOutcome =
   | { kind: 'queued'; job: JobRecord }
   /** `fix #58` without a project: several projects' trackers have #58; the person picks one. */
   | { kind: 'which-project'; issue: number; projects: string[] }
-  | { kind: 'busy'; running?: JobRecord; link?: string }
+  /**
+   * `burst`: the first refusal of a burst in this channel; `othersRefused()` says how many more were refused
+   * in it once it is over (the answer is edited to say so). `quiet`: a later one, counted and not answered.
+   * `alsoAsked`: how many more asked, once known.
+   */
+  | { kind: 'busy'; running?: JobRecord; link?: string; burst?: BurstLead; quiet?: true; alsoAsked?: number }
   /** `message` is plain text; `channels` are where to ask instead (shown as channel links). */
   | { kind: 'rejected'; message: string; channels?: string[] };
 
@@ -58,6 +71,8 @@ export interface JobRequestsDeps {
   findIssue?: (projects: readonly Project[], issue: number) => Promise<IssueLookupResult>;
   /** The channels' lines for `busy: queue` projects; without it every busy channel refuses. */
   waiting?: Pick<WaitingJobs, 'join' | 'leave'>;
+  /** Bursts of refusals, across replicas; absent: every refusal is answered alone. */
+  refusals?: Pick<RefusalBursts, 'join'>;
 }
 
 const names = (projects: Project[]) => projects.map((p) => `\`${p.name}\``).join(', ');
@@ -133,9 +148,12 @@ export class JobRequests {
     // `busy: queue`: instead of a refusal, the job waits in the channel's line (dispatch/waiting-jobs.ts).
     const waits = !lock.acquired && project.busy === 'queue' && this.deps.waiting !== undefined;
     if (!lock.acquired && !waits) {
+      // Before any lookup: in a burst of 999, only the first refusal reads the job and asks for its link.
+      const place = req.burstable && this.deps.refusals ? await this.deps.refusals.join(req.channel).catch(() => undefined) : undefined;
+      if (place && !place.leader) return { kind: 'busy', quiet: true };
       const running = await this.deps.store.get(lock.holder);
       const link = running ? await this.deps.notifier.threadLink(running).catch(() => undefined) : undefined;
-      return { kind: 'busy', running, link };
+      return { kind: 'busy', running, link, ...(place?.leader ? { burst: place.lead } : {}) };
     }
 
     let job: JobRecord = newJob({
@@ -150,9 +168,10 @@ export class JobRequests {
       ...(req.requestTs ? { requestTs: req.requestTs } : {}),
       ...(req.retryOf ? { retryOf: req.retryOf } : {}),
       ...(req.sender?.external ? { external: true } : {}),
+      ...(req.ref ? { requestRef: req.ref } : {}),
       createdAt: Date.now(),
     });
-    const log = this.deps.logger.child({ jobId, channel: req.channel, project: project.name });
+    const log = jobLogger(this.deps.logger, job).child({ channel: req.channel, project: project.name });
     try {
       await this.deps.store.save(job);
       const statusTs = await this.deps.notifier.postStatus(job);

@@ -30,7 +30,8 @@ export const agentEventSchema = z.discriminatedUnion('type', [
     name: z.string(),
     text: z.string().optional(),
   }),
-  z.object({ ...base, type: z.literal('log'), text: z.string(), level: z.enum(['debug', 'info', 'warn', 'error']) }),
+  // `dropped`: output lines the runner dropped just before this batch (the agent wrote faster than its cap).
+  z.object({ ...base, type: z.literal('log'), text: z.string(), level: z.enum(['debug', 'info', 'warn', 'error']), dropped: z.number().int().nonnegative().optional() }),
   z.object({
     ...base,
     type: z.literal('question'),

@@ -22,6 +22,8 @@ export interface JobRecord {
   threadTs?: string;
   /** The request's own message, when it was one (not a slash command): it gets the 👀 / ✅ / ❌ reactions. */
   requestTs?: string;
+  /** The chat's id of the delivery that carried the request (Slack: its event id, or a command's trigger): in every log line about the job. */
+  requestRef?: string;
   /** The one status message that is updated in place. */
   statusTs?: string;
   state: JobState;
@@ -36,6 +38,8 @@ export interface JobRecord {
   stepText?: string;
   /** The last few agent log lines, newest last. */
   recentLogs: string[];
+  /** Log lines the runner dropped because the agent wrote faster than its cap (said in the status and the result). */
+  droppedLogLines?: number;
   host?: string;
   summary?: string;
   prUrl?: string;
@@ -62,7 +66,7 @@ export interface JobRecord {
 
 /** A job as it is first recorded, before anything has run. */
 export function newJob(
-  fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & Partial<Pick<JobRecord, 'threadTs' | 'requestTs' | 'external' | 'retryOf' | 'agent'>>,
+  fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & Partial<Pick<JobRecord, 'threadTs' | 'requestTs' | 'external' | 'retryOf' | 'agent' | 'requestRef'>>,
 ): JobRecord {
   return { ...fields, state: 'queued', recentLogs: [], promptTokens: 0, completionTokens: 0, cursor: '0' };
 }
@@ -94,7 +98,8 @@ export function applyEvent(job: JobRecord, event: AgentEvent): JobRecord {
       };
     case 'log': {
       const line = event.text.length > MAX_LOG_LINE ? `${event.text.slice(0, MAX_LOG_LINE)}…` : event.text;
-      return { ...job, recentLogs: [...job.recentLogs, line].slice(-RECENT_LOG_LINES) };
+      const dropped = event.dropped ? { droppedLogLines: (job.droppedLogLines ?? 0) + event.dropped } : {};
+      return { ...job, recentLogs: [...job.recentLogs, line].slice(-RECENT_LOG_LINES), ...dropped };
     }
     case 'usage':
       return {

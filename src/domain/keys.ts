@@ -49,6 +49,10 @@ export interface Keys {
   waitingChannels: string;
   /** A reading of free text waiting for its requester's Run (TTL). */
   pendingReading(id: string): string;
+  /** How many were refused in a channel's current burst of "busy" answers (state/refusal-burst.ts). */
+  refusalBurst(channel: string): string;
+  /** Hash job id → state of every job not yet finished (metrics: jobs by state). */
+  activeJobs: string;
 }
 
 export function keys(prefix: string): Keys {
@@ -81,5 +85,7 @@ export function keys(prefix: string): Keys {
     channelWaiting: (c) => `${prefix}channel:${c}:waiting`,
     waitingChannels: `${prefix}channels:waiting`,
     pendingReading: (id) => `${prefix}freetext:${id}`,
+    refusalBurst: (c) => `${prefix}channel:${c}:refusals`,
+    activeJobs: `${prefix}jobs:active`,
   };
 }

@@ -59,3 +59,9 @@ export function cancelButton(job: Pick<JobRecord, 'id'>): Button {
 export function retryButton(job: Pick<JobRecord, 'id'>): Button {
   return { actionId: ACTIONS.retryJob, label: 'Retry', value: job.id, style: 'primary' };
 }
+
+/** "1,234 log lines dropped" when the runner capped a flooding agent's output; undefined when none were. */
+export function droppedLinesText(job: Pick<JobRecord, 'droppedLogLines'>): string | undefined {
+  const n = job.droppedLogLines ?? 0;
+  return n > 0 ? `${n.toLocaleString('en-US')} log line${n === 1 ? '' : 's'} dropped` : undefined;
+}

@@ -3,14 +3,15 @@
 import type { JobRecord } from '../domain/job.js';
 import { actions, code, contextLine, emoji, joined, mention, section, text, quotedCode, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
 import { gpuTimeText } from './gpu-usage.js';
-import { agentText, elapsed, jobTitle, retryButton, safeLink, stepLabel } from './job-parts.js';
+import { agentText, droppedLinesText, elapsed, jobTitle, retryButton, safeLink, stepLabel } from './job-parts.js';
 
 function facts(job: JobRecord, now: number): (RichText | undefined)[] {
   const usage =
     job.promptTokens || job.completionTokens
       ? [text(`tokens: ${job.promptTokens.toLocaleString('en-US')} in / ${job.completionTokens.toLocaleString('en-US')} out${job.costUsd !== undefined ? ` · $${job.costUsd.toFixed(2)}` : ''}${job.gpuSeconds ? ` · ${gpuTimeText(job.gpuSeconds)}` : ''}`)]
       : undefined;
-  return [[text(`took ${elapsed(job, now)}`)], usage, job.branch ? [text('branch '), code(agentText(job.branch))] : undefined];
+  const dropped = droppedLinesText(job);
+  return [[text(`took ${elapsed(job, now)}`)], usage, job.branch ? [text('branch '), code(agentText(job.branch))] : undefined, dropped ? [text(dropped)] : undefined];
 }
 
 export function resultMessage(job: JobRecord, now = Date.now()): Message {

@@ -3,7 +3,7 @@
 import type { JobRecord } from '../domain/job.js';
 import { actions, code, contextLine, emoji, joined, mention, section, text, time, quotedCode, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
 import { gpuWaitText } from './gpu-usage.js';
-import { agentText, cancelButton, elapsed, jobRef, jobTitle, ordinal, safeLink, stepLabel, threadLink } from './job-parts.js';
+import { agentText, cancelButton, droppedLinesText, elapsed, jobRef, jobTitle, ordinal, safeLink, stepLabel, threadLink } from './job-parts.js';
 
 export interface StatusExtras {
   /** 1 for the next job to start; shown while the job is queued. */
@@ -52,7 +52,16 @@ export function statusMessage(job: JobRecord, now = Date.now(), extras: StatusEx
   }
   blocks.push(
     contextLine(
-      ...joined([[text('requested by '), mention(job.user)], jobRef(job), job.host ? [text(`on ${agentText(job.host)}`)] : undefined, [text('updated '), time(now)]], ' · '),
+      ...joined(
+        [
+          [text('requested by '), mention(job.user)],
+          jobRef(job),
+          job.host ? [text(`on ${agentText(job.host)}`)] : undefined,
+          droppedLinesText(job) ? [text(droppedLinesText(job) ?? '')] : undefined,
+          [text('updated '), time(now)],
+        ],
+        ' · ',
+      ),
     ),
   );
   const cancellable = (job.state === 'queued' || job.state === 'starting' || job.state === 'running') && !job.cancelRequestedBy;

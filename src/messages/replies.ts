@@ -68,14 +68,17 @@ export function replyMessage(reply: Reply, now = Date.now()): Message | undefine
         ],
       };
     case 'busy': {
+      // A later refusal of a burst: counted in the first one's answer.
+      if (reply.quiet) return undefined;
       const job = reply.running;
+      const others: Inline[] = reply.alsoAsked ? [text(` (and ${reply.alsoAsked.toLocaleString('en-US')} more asked)`)] : [];
       const what: Inline[] = job ? [jobTitle(job), text(' (started by '), mention(job.user), text(` ${formatDuration(now - job.createdAt)} ago)`)] : [text('another job')];
       const thread = threadLink(reply.link, 'its thread');
       const link: Inline[] = thread.length ? [text(' Follow it in '), ...thread, text('.')] : [];
       return {
-        summary: [text('This channel is busy with another job.')],
+        summary: [text('This channel is busy with another job.'), ...others],
         blocks: [
-          section(emoji('no_entry'), text(' This channel is busy with '), ...what, text(': one job per channel at a time.'), ...link),
+          section(emoji('no_entry'), text(' This channel is busy with '), ...what, text(': one job per channel at a time.'), ...others, ...link),
           contextLine(text('Ask again when it has finished, or say '), code('cancel'), text(' in its thread to stop it (the requester or a project admin may).')),
         ],
       };

@@ -55,6 +55,57 @@ export class Metrics {
   readonly inferenceErrors = new Counter({ name: 'switchboard_inference_errors_total', help: 'Endpoint failures, by endpoint and kind (unavailable, busy, model-missing, rejected, interrupted)', labelNames: ['endpoint', 'failure'], registers: [this.registry] });
   readonly inferenceCooldowns = new Counter({ name: 'switchboard_inference_cooldowns_total', help: 'Times an endpoint was set to cool down after a failure', labelNames: ['endpoint'], registers: [this.registry] });
 
+  // Jobs and the dispatch queue (issue 11). Gauges read shared state in Redis at scrape time: every
+  // replica reports the same value, so alert on max(), not sum().
+  private jobCounts?: () => Promise<Record<string, number>>;
+  private queueDepthOf?: () => Promise<number>;
+  readonly jobsByState: Gauge = new Gauge({
+    name: 'switchboard_jobs',
+    help: 'Jobs not yet finished, by state (queued, starting, running), all replicas; the same on every replica',
+    labelNames: ['state'],
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const counts = await this.jobCounts?.().catch(() => undefined);
+      if (!counts) return;
+      for (const state of ['queued', 'starting', 'running']) this.jobsByState.set({ state }, counts[state] ?? 0);
+    },
+  });
+  readonly queueDepth: Gauge = new Gauge({
+    name: 'switchboard_queue_depth',
+    help: 'Jobs waiting in the dispatch queue for one of MAX_CONCURRENT_JOBS agent slots, all replicas',
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const depth = await this.queueDepthOf?.().catch(() => undefined);
+      if (depth !== undefined) this.queueDepth.set(depth);
+    },
+  });
+  readonly queueWait = new Histogram({
+    name: 'switchboard_queue_wait_seconds',
+    help: 'How long a job waited in the dispatch queue before a replica took it to start its agent',
+    buckets: [0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600],
+    registers: [this.registry],
+  });
+  readonly spawnLatency = new Histogram({
+    name: 'switchboard_agent_spawn_seconds',
+    help: 'How long the spawner took to start an agent (container or Kubernetes Job created and started), by spawner and outcome (ok, error)',
+    labelNames: ['spawner', 'outcome'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly relayLag = new Histogram({
+    name: 'switchboard_relay_lag_seconds',
+    help: "From an agent event's XADD (its stream id) to the chat call that showed it, by kind (status, result)",
+    labelNames: ['kind'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly reconcilerActions = new Counter({
+    name: 'switchboard_reconciler_actions_total',
+    help: 'What the reconciler did, by action (adopted, failed, removed-orphan, …)',
+    labelNames: ['action'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
   }
@@ -62,5 +113,11 @@ export class Metrics {
   /** The delivery's queue, read at scrape time. */
   watchDelivery(snapshot: () => DeliverySnapshot): void {
     this.delivery = snapshot;
+  }
+
+  /** Jobs by state and the queue's depth, read from Redis at scrape time. */
+  watchJobs(counts: () => Promise<Record<string, number>>, queueDepth: () => Promise<number>): void {
+    this.jobCounts = counts;
+    this.queueDepthOf = queueDepth;
   }
 }

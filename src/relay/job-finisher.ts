@@ -17,6 +17,7 @@ import type { Conversation } from '../dispatch/conversation.js';
 import type { WaitingJobs } from '../dispatch/waiting-jobs.js';
 import type { JobNotifier } from './job-notifier.js';
 import { StatusThrottle } from './status-throttle.js';
+import { announceResult } from './result-announcement.js';
 
 export interface JobFinisherDeps {
   redis: Redis;
@@ -56,15 +57,7 @@ export class JobFinisher {
     else if (channels) await channels.freeIfNoneWaiting(job.channel, job.id);
     else await d.lock.release(job.channel, job.id);
     // The result does not wait for the final status update (which may wait for chat.update's budget).
-    const announce = async () => {
-      if (await d.store.claimResultAnnouncement(job.id)) {
-        await Promise.all([
-          d.notifier.postResult(job).catch((err: unknown) => log.error({ err }, 'could not post the result')),
-          d.notifier.markRequest?.(job, job.state === 'done' ? 'done' : 'failed').catch((err: unknown) => log.warn({ err }, 'could not mark the request finished')),
-        ]);
-      }
-    };
-    await Promise.all([throttle.final(job), announce()]);
+    await Promise.all([throttle.final(job), announceResult(job, { store: d.store, notifier: d.notifier, log })]);
     // Questions still open can no longer be answered: their messages say so.
     await d.questions?.jobEnded(job).catch((err: unknown) => log.error({ err }, 'could not close the job’s open questions'));
     d.metrics?.jobsFinished.inc({ state: job.state });

@@ -17,7 +17,7 @@ import type { JobStore } from '../state/job-store.js';
 import type { JobControls } from '../state/job-controls.js';
 import { LeaseKeeper, type HeldLease } from '../state/lease-keeper.js';
 import type { AgentHandle, JobSpawner } from '../spawners/spawner.js';
-import type { Logger } from '../observability/logger.js';
+import { jobLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AgentSettings } from '../dispatch/agent-spec.js';
 import type { Conversation } from '../dispatch/conversation.js';
@@ -164,6 +164,7 @@ export class JobSupervisor {
     // Read again under the lease: the replica before may have changed it up to its last moment.
     const job = await this.deps.store.get(jobId);
     if (!job) return 'finished';
+    log = jobLogger(this.deps.logger, job); // with the Slack event id that asked for it, to the final message
     const throttle = this.finisher.statusThrottle(jobId, this.t.statusIntervalMs, log);
     const end = (j: JobRecord, handle?: AgentHandle) => this.endHeld(j, throttle, handle, held, log);
     if (isFinished(job)) return end(job);
@@ -237,13 +238,13 @@ export class JobSupervisor {
 
   /** Ends a job that never got an agent (cancelled while it waited): saved, shown, announced, channel freed. */
   async finishWithoutAgent(job: JobRecord): Promise<void> {
-    const log = this.deps.logger.child({ jobId: job.id });
+    const log = jobLogger(this.deps.logger, job);
     await this.finisher.finish(job, this.finisher.statusThrottle(job.id, 0, log), undefined, log);
   }
 
   /** Ends a job that could not be supervised at all (its processing kept crashing), or that a reconciler ended. */
   async finishFailed(job: JobRecord): Promise<void> {
-    const log = this.deps.logger.child({ jobId: job.id });
+    const log = jobLogger(this.deps.logger, job);
     await this.finisher.finish(job, this.finisher.statusThrottle(job.id, 0, log), undefined, log);
     await this.finisher.stopAgent(job.id, log);
   }

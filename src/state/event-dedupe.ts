@@ -1,20 +1,32 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../domain/keys.js';
+import { HandledOnce, type ClaimOutcome } from './handled-once.js';
 
-const REMEMBER_SECONDS = 60 * 60;
+/** How long a handled delivery is remembered (Slack retries within minutes; Socket Mode redelivers at once). */
+export const REMEMBER_SECONDS = 60 * 60;
+/** How long one replica may take before a redelivery is handled elsewhere; renewed while it works. */
+export const HANDLING_LEASE_MS = 30_000;
 
 /**
- * Slack redelivers events (retries, Socket Mode reconnects), and any replica
- * may receive any delivery. The first replica to claim an event id handles it.
+ * Slack redelivers (retries, Socket Mode reconnects), and any replica may
+ * receive any delivery. A delivery is claimed while it is handled and marked
+ * done after: a repeat is skipped, but a replica that dies half-way lets its
+ * claim lapse, so a later redelivery is handled (at least once, handled once).
  */
 export class EventDedupe {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
-  ) {}
+  private readonly once: HandledOnce;
 
-  /** True the first time an id is seen (within `ttlSeconds`, default an hour), false for every redelivery. */
-  async firstSighting(eventId: string, ttlSeconds = REMEMBER_SECONDS): Promise<boolean> {
-    return (await this.redis.set(this.keys.slackEvent(eventId), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    leaseMs = HANDLING_LEASE_MS,
+    onError?: (err: unknown) => void,
+  ) {
+    this.once = new HandledOnce(redis, leaseMs, onError);
+  }
+
+  /** Claims a delivery for handling; see HandledOnce. */
+  claim(id: string): Promise<ClaimOutcome> {
+    return this.once.claim(this.keys.slackEvent(id));
   }
 }

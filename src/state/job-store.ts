@@ -2,31 +2,50 @@
 // jobs age out. Only the dispatcher replica relaying a job writes it.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../domain/keys.js';
-import type { JobRecord } from '../domain/job.js';
+import { isFinished, type JobRecord } from '../domain/job.js';
 import { assertJobId, isJobId } from '../domain/job-id.js';
+import { HandledOnce, type ClaimOutcome } from './handled-once.js';
 
 export const JOB_RECORD_TTL_SECONDS = 7 * 24 * 60 * 60;
 /** How many jobs the index keeps (running, queued and finished together). */
 export const JOB_INDEX_SIZE = 500;
 
+/** How long one replica may take to post a result before another one may (renewed while it waits for Slack's budget). */
+export const ANNOUNCE_LEASE_MS = 20_000;
+
 export class JobStore {
+  private readonly announcements: HandledOnce;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+    announceLeaseMs = ANNOUNCE_LEASE_MS,
+  ) {
+    this.announcements = new HandledOnce(redis, announceLeaseMs);
+  }
 
   async save(job: JobRecord): Promise<void> {
     assertJobId(job.id);
     // The index lists the newest jobs for the dashboard; capped, and aging out like the records.
-    const results = await this.redis
+    const tx = this.redis
       .multi()
       .set(this.keys.job(job.id), JSON.stringify(job), 'EX', JOB_RECORD_TTL_SECONDS)
       .zadd(this.keys.jobIndex, job.createdAt, job.id)
       .zremrangebyrank(this.keys.jobIndex, 0, -(JOB_INDEX_SIZE + 1))
-      .expire(this.keys.jobIndex, JOB_RECORD_TTL_SECONDS)
-      .exec();
+      .expire(this.keys.jobIndex, JOB_RECORD_TTL_SECONDS);
+    // Jobs by state (metrics): unfinished jobs in one small hash, so a scrape never reads every record.
+    if (isFinished(job)) tx.hdel(this.keys.activeJobs, job.id);
+    else tx.hset(this.keys.activeJobs, job.id, job.state).expire(this.keys.activeJobs, JOB_RECORD_TTL_SECONDS);
+    const results = await tx.exec();
     const failed = results?.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
+  }
+
+  /** How many unfinished jobs there are in each state (queued, starting, running), all replicas. */
+  async countByState(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const state of await this.redis.hvals(this.keys.activeJobs)) counts[state] = (counts[state] ?? 0) + 1;
+    return counts;
   }
 
   /** The newest jobs first (at most `limit`, and at most JOB_INDEX_SIZE are kept); expired records are left out. */
@@ -68,12 +87,14 @@ export class JobStore {
   }
 
   /**
-   * Claims the one-time right to announce a job's result, so that two
-   * replicas that both saw the end never post it twice.
+   * Claims the announcement of a job's result while it is posted, so that
+   * two replicas that both saw the end never post it twice; it is marked
+   * done (`claim.done(JOB_RECORD_TTL_SECONDS)`) only once Slack took it (or
+   * the outbox keeps it). A replica that dies while posting lets its lease
+   * lapse, and the replica that takes the job over posts it.
    */
-  async claimResultAnnouncement(jobId: string): Promise<boolean> {
+  async claimResultAnnouncement(jobId: string): Promise<ClaimOutcome> {
     assertJobId(jobId);
-    const key = `${this.keys.job(jobId)}:announced`;
-    return (await this.redis.set(key, '1', 'EX', JOB_RECORD_TTL_SECONDS, 'NX')) === 'OK';
+    return this.announcements.claim(`${this.keys.job(jobId)}:announced`);
   }
 }

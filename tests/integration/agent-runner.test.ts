@@ -226,3 +226,24 @@ test('one 200 KB output line becomes a log event cut to 64 KB, with a marker', a
   expect(text).toContain('after');
   for (const t of logs) expect(t.length).toBeLessThanOrEqual(MAX_EVENT_TEXT);
 });
+
+test('an agent flooding its output: the log events are capped, every dropped line is counted and said, and the result and the latest progress come through', async () => {
+  const jobId = newJobId();
+  const workspaceDir = join(tmp, `ws-${jobId}`);
+  const progress = '::switchboard:: {"type":"progress","step":2,"total":3,"name":"run agent","text":"half way"}';
+  const { runner } = runnerFor(options({ jobId, repo: repoUrl, workspaceDir, command: ['sh', '-c', `seq 1 20000; echo '${progress}'; seq 20001 40000`] }));
+
+  expect(await runner.run()).toBe('done');
+
+  const events = await eventsOf(jobId);
+  const logs = events.filter((e): e is Extract<AgentEvent, { type: 'log' }> => e.type === 'log');
+  const kept = logs.flatMap((e) => e.text.split('\n')).filter((l) => /^\d+$/.test(l)).length;
+  const dropped = logs.reduce((n, e) => n + (e.dropped ?? 0), 0);
+  expect(kept + dropped).toBe(40_000);
+  expect(dropped).toBeGreaterThan(30_000);
+  // A few dozen events, not thousands: far below the stream's cap.
+  expect(events.length).toBeLessThan(100);
+  expect(logs.some((e) => /\(switchboard: [\d,]+ log lines dropped/.test(e.text))).toBe(true);
+  expect(events.find((e) => e.type === 'progress' && e.text === 'half way')).toBeDefined();
+  expect(events.at(-1)).toMatchObject({ type: 'done' });
+});

@@ -59,6 +59,31 @@ test('an id made from the bytes that once gave an all-digit id is queued and run
   expect(processed).toEqual([jobId]);
 });
 
+test('metrics: the depth counts jobs waiting for a slot, and a job\'s wait is heard once, when a worker first takes it', async () => {
+  const waits: number[] = [];
+  const q = new JobQueue({ redisUrl: redisUrl(), prefix: keysFor(prefix).queuePrefix, maxConcurrentJobs: 1, logger: silentLogger, onTaken: (ms) => waits.push(ms) });
+  try {
+    await q.init();
+    const ids = [newJobId(), newJobId()];
+    for (const id of ids) await q.enqueue({ jobId: id, channel: 'C0QUEUE' }, 0);
+    expect(await q.depth()).toBe(2);
+    let release: () => void = () => undefined;
+    const firstHeld = new Promise<void>((r) => (release = r));
+    q.startWorker(async (id) => {
+      if (id === ids[0]) await firstHeld;
+      return 'finished';
+    }, async () => undefined);
+    await eventually(async () => (await q.depth()) === 1, 'one job to be taken, one to wait');
+    release();
+    await eventually(async () => (await q.queue.getJobState(ids[1] as string)) === 'completed', 'both jobs to complete', 15_000);
+    expect(await q.depth()).toBe(0);
+    expect(waits).toHaveLength(2);
+    expect(waits.every((ms) => ms >= 0)).toBe(true);
+  } finally {
+    await q.close();
+  }
+});
+
 test('enqueue refuses an id Switchboard never makes before BullMQ sees it', async () => {
   await expect(queue.enqueue({ jobId: '106669437810', channel: 'C0QUEUE' }, 0)).rejects.toMatchObject({ code: 'JOB_ID_INVALID' });
   await expect(queue.enqueue({ jobId: `${prefix}*`, channel: 'C0QUEUE' }, 0)).rejects.toMatchObject({ code: 'JOB_ID_INVALID' });

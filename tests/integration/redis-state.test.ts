@@ -162,12 +162,42 @@ describe('JobStore', () => {
     expect(await redis.exists(k.job(ghost))).toBe(0);
   });
 
-  test('the result is announced once, however many replicas claim it', async () => {
-    const store = new JobStore(redis, k);
+  test('the result is claimed by one replica at a time, marked announced only when done, and taken again when its poster died', async () => {
+    const store = new JobStore(redis, k, 300);
     const claims = await Promise.all(Array.from({ length: 10 }, () => store.claimResultAnnouncement(j1)));
-    expect(claims.filter(Boolean)).toHaveLength(1);
-    expect(await store.claimResultAnnouncement(j1)).toBe(false);
-    expect(await store.claimResultAnnouncement(j2)).toBe(true);
+    expect(claims.filter((c) => c.kind === 'claimed')).toHaveLength(1);
+    expect(claims.filter((c) => c.kind === 'in-progress')).toHaveLength(9);
+    const first = claims.find((c) => c.kind === 'claimed');
+    if (first?.kind !== 'claimed') throw new Error('no claim');
+    // Renewed while the poster lives: still its own after more than a lease.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await store.claimResultAnnouncement(j1)).kind).toBe('in-progress');
+    await first.claim.done(60);
+    expect((await store.claimResultAnnouncement(j1)).kind).toBe('done');
+
+    // A poster that dies (its renewal stops with it) lets the lease lapse: another replica takes the result.
+    const dying = await store.claimResultAnnouncement(j2);
+    expect(dying.kind).toBe('claimed');
+    await redis.pexpire(`${k.job(j2)}:announced`, 1); // what a dead replica's lease comes to
+    await eventually(async () => (await store.claimResultAnnouncement(j2)).kind === 'claimed', 'the lapsed claim to be taken again');
+  });
+
+  test('jobs by state: unfinished jobs are counted by state, finished ones leave the count', async () => {
+    const store = new JobStore(redis, k);
+    await store.save(job(j1, { state: 'queued' }));
+    await store.save(job(j2, { state: 'running' }));
+    expect(await store.countByState()).toEqual({ queued: 1, running: 1 });
+    await store.save(job(j2, { state: 'done' }));
+    await store.save(job(j1, { state: 'starting' }));
+    expect(await store.countByState()).toEqual({ starting: 1 });
+  });
+
+  test('a released claim (the post failed) may be taken at once', async () => {
+    const store = new JobStore(redis, k);
+    const c = await store.claimResultAnnouncement(j1);
+    if (c.kind !== 'claimed') throw new Error('no claim');
+    await c.claim.release();
+    expect((await store.claimResultAnnouncement(j1)).kind).toBe('claimed');
   });
 
   test('recent lists the newest jobs first, keeps only the newest JOB_INDEX_SIZE, and leaves out expired records', async () => {
@@ -208,22 +238,33 @@ describe('JobStore', () => {
 });
 
 describe('EventDedupe', () => {
-  test('the first sighting of an event id is true, every redelivery false', async () => {
+  test('a delivery is claimed once; after it is done every redelivery is skipped', async () => {
     const dedupe = new EventDedupe(redis, k);
-    expect(await dedupe.firstSighting('Ev01')).toBe(true);
-    expect(await dedupe.firstSighting('Ev01')).toBe(false);
-    expect(await dedupe.firstSighting('Ev01')).toBe(false);
-    expect(await dedupe.firstSighting('Ev02')).toBe(true);
+    const first = await dedupe.claim('Ev01');
+    expect(first.kind).toBe('claimed');
+    expect((await dedupe.claim('Ev01')).kind).toBe('in-progress');
+    if (first.kind === 'claimed') await first.claim.done(60);
+    expect((await dedupe.claim('Ev01')).kind).toBe('done');
+    expect((await dedupe.claim('Ev02')).kind).toBe('claimed');
+    expect(await redis.ttl(k.slackEvent('Ev01'))).toBeGreaterThan(0);
   });
 
-  test('concurrent deliveries of one event: exactly one is first', async () => {
+  test('concurrent deliveries of one event: exactly one is claimed', async () => {
     const dedupe = new EventDedupe(redis, k);
-    const seen = await Promise.all(Array.from({ length: 10 }, () => dedupe.firstSighting('Ev-race')));
-    expect(seen.filter(Boolean)).toHaveLength(1);
+    const seen = await Promise.all(Array.from({ length: 10 }, () => dedupe.claim('Ev-race')));
+    expect(seen.filter((c) => c.kind === 'claimed')).toHaveLength(1);
   });
 
-  test('remembered ids expire', async () => {
-    await new EventDedupe(redis, k).firstSighting('Ev03');
-    expect(await redis.ttl(k.slackEvent('Ev03'))).toBeGreaterThan(0);
+  test('a delivery whose handling failed, or whose replica died, is handled when redelivered', async () => {
+    const dedupe = new EventDedupe(redis, k, 200);
+    const failed = await dedupe.claim('Ev03');
+    if (failed.kind !== 'claimed') throw new Error('no claim');
+    await failed.claim.release();
+    const again = await dedupe.claim('Ev03');
+    expect(again.kind).toBe('claimed');
+    // A replica that dies mid-way: the in-progress lease lapses (nobody renews it).
+    await redis.pexpire(k.slackEvent('Ev03'), 1);
+    await eventually(async () => (await dedupe.claim('Ev03')).kind === 'claimed', 'the lapsed claim to be taken again');
+    if (again.kind === 'claimed') await again.claim.release(); // stops its renewal
   });
 });

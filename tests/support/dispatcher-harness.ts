@@ -11,7 +11,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher.js';
 import type { SupervisorTimings } from '../../src/relay/job-supervisor.js';
 import { isJobId } from '../../src/domain/job-id.js';
-import { SlackEmulator, type RecordedMessage } from './slack-emulator/index.js';
+import { SlackEmulator, type EmulatorOptions, type RecordedMessage } from './slack-emulator/index.js';
 import { freePort } from './free-port.js';
 import { eventually } from './eventually.js';
 import { agentNetwork } from './agent-network.js';
@@ -81,6 +81,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** How long a replica's stop() may take to hand its jobs back; default the dispatcher's (20 s). */
   stopDeadlineMs?: number;
+  /** Options of the harness's Slack emulator (time scale, rate limits). */
+  emulator?: EmulatorOptions;
 }
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
@@ -94,7 +96,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   chmodSync(workspace, 0o777); // the agent runs as uid 1000
   const projectsFile = join(mkdtempSync(join(tmpdir(), 'sb-e2e-cfg-')), 'projects.yml');
   writeFileSync(projectsFile, opts.projectsYaml(workspace));
-  const emu = await SlackEmulator.start();
+  const emu = await SlackEmulator.start(opts.emulator);
   const port = await freePort();
   const prefix = `sbtest:${randomBytes(4).toString('hex')}:`;
   const env = {

@@ -1,6 +1,9 @@
 import { EVENT_SCHEMA_VERSION, type AgentEvent, type AgentEventBody } from '../../src/domain/events.js';
 import { aJob, T0 } from '../support/jobs.js';
 import { applyEvent, failJob, formatDuration, isFinished, RECENT_LOG_LINES } from '../../src/domain/job.js';
+import { resultMessage } from '../../src/messages/job-result.js';
+import { statusMessage } from '../../src/messages/job-status.js';
+import { renderMessage } from '../../src/slack/render/block-kit.js';
 
 
 const newJob = aJob;
@@ -21,6 +24,18 @@ describe('applyEvent', () => {
   test('a second started keeps the first start time', () => {
     const job = applyEvent(applyEvent(newJob(), started(T0 + 5000)), started(T0 + 9000));
     expect(job.startedAt).toBe(T0 + 5000);
+  });
+
+  test('log lines the runner dropped add up on the record, and the status and the result say so', () => {
+    let job = applyEvent(newJob(), started());
+    job = applyEvent(job, ev({ type: 'log', text: 'a', level: 'warn', dropped: 1000 }));
+    job = applyEvent(job, ev({ type: 'log', text: 'b', level: 'info' }));
+    job = applyEvent(job, ev({ type: 'log', text: 'c', level: 'warn', dropped: 234 }));
+    expect(job.droppedLogLines).toBe(1234);
+    expect(JSON.stringify(renderMessage(statusMessage(job, T0 + 2000)))).toContain('1,234 log lines dropped');
+    const done = applyEvent(job, ev({ type: 'done', summary: 'fixed' }));
+    expect(JSON.stringify(renderMessage(resultMessage(done, T0 + 3000)))).toContain('1,234 log lines dropped');
+    expect(JSON.stringify(renderMessage(resultMessage(applyEvent(newJob(), ev({ type: 'done', summary: 'x' })), T0)))).not.toContain('dropped');
   });
 
   test('progress: records the step, total, name and text', () => {

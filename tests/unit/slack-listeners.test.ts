@@ -159,7 +159,10 @@ describe('global middleware', () => {
 
   test('a redelivered button press is acknowledged and goes no further', async () => {
     const seen = new Set<string>();
-    const dedupe = { firstSighting: async (id: string) => (seen.has(id) ? false : (seen.add(id), true)) };
+    const dedupe = {
+      claim: async (id: string) =>
+        seen.has(id) ? ({ kind: 'done' } as const) : (seen.add(id), { kind: 'claimed' as const, claim: { done: async () => undefined, release: async () => void seen.delete(id) } }),
+    };
     const metrics = new Metrics();
     const mw = dedupeMiddleware(dedupe, metrics, silentLogger);
     const next = jest.fn(async () => undefined);
@@ -169,6 +172,40 @@ describe('global middleware', () => {
     expect(next).toHaveBeenCalledTimes(1);
     expect(ack).toHaveBeenCalledTimes(1);
     expect((await metrics.slackEvents.get()).values.find((v) => v.labels.kind === 'duplicate')?.value).toBe(1);
+  });
+
+  test('a delivery whose handler threw is released, so its redelivery is handled', async () => {
+    const seen = new Set<string>();
+    const dedupe = {
+      claim: async (id: string) =>
+        seen.has(id) ? ({ kind: 'done' } as const) : (seen.add(id), { kind: 'claimed' as const, claim: { done: async () => undefined, release: async () => void seen.delete(id) } }),
+    };
+    const mw = dedupeMiddleware(dedupe, new Metrics(), silentLogger);
+    const body = { type: 'event_callback', event_id: 'Ev9', event: { type: 'message', channel: 'C1', ts: '9.9' } };
+    const failing = jest.fn(async () => {
+      throw new Error('Redis blinked');
+    });
+    await expect(mw({ body, next: failing } as never)).rejects.toThrow('Redis blinked');
+    const next = jest.fn(async () => undefined);
+    await mw({ body, next } as never);
+    await mw({ body, next } as never);
+    expect(next).toHaveBeenCalledTimes(1);
+  });
+
+  test('Redis unreachable: the delivery is handled unclaimed (it can answer "try again"), never dropped in silence', async () => {
+    const dedupe = { claim: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
+    const next = jest.fn(async () => undefined);
+    await dedupeMiddleware(dedupe, new Metrics(), silentLogger)({ body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } }, next } as never);
+    expect(next).toHaveBeenCalledTimes(1);
+  });
+
+  test('slash commands: one invocation (its trigger) is one key, whichever replica gets it; without a trigger, the same words moments apart', () => {
+    const cmd = { command: '/switchboard', team_id: 'T1', channel_id: 'C1', user_id: 'U1', text: 'fix #1 in demo' };
+    expect(dedupeKey({ ...cmd, trigger_id: 'tr1' })).toEqual({ id: 'command:T1:tr1' });
+    expect(dedupeKey({ ...cmd, trigger_id: 'tr2' })).not.toEqual(dedupeKey({ ...cmd, trigger_id: 'tr1' }));
+    const bare = dedupeKey(cmd);
+    expect(bare?.id).toContain('fix #1 in demo');
+    expect(bare?.ttlSeconds).toBeGreaterThan(0);
   });
 
   test('metrics count deliveries by kind', async () => {

@@ -7,6 +7,7 @@ import { isExternalSender } from '../../../domain/permissions.js';
 import type { Logger } from '../../../observability/logger.js';
 import type { Metrics } from '../../../observability/metrics.js';
 import { renderMessage } from '../../render/block-kit.js';
+import type { Message } from '../../../domain/message.js';
 import type { SlackDelivery } from '../../delivery/slack-delivery.js';
 
 export interface MessageEventDeps {
@@ -56,6 +57,8 @@ export async function answerMessage({ event: msg, body, context }: EventArgs, me
       messageTs: msg.ts,
       botUserId,
       surface: surfaceOf(msg, mention),
+      // Its answer is a message in the thread that can be edited: a "busy" joins the channel's burst of refusals.
+      burstable: true,
       team: msg.user_team ?? msg.team ?? body.team_id,
       sender: {
         // Group DMs count as DMs: they are nobody's channel, so only allowDMs opens them.
@@ -77,7 +80,19 @@ export async function answerMessage({ event: msg, body, context }: EventArgs, me
       });
   }
   if (answer.message) {
-    await deps.delivery.call({ method: 'chat.postMessage', args: { channel: msg.channel, thread_ts: threadTs, ...renderMessage(answer.message) }, priority: 'urgent' });
+    const posted = await deps.delivery.call({ method: 'chat.postMessage', args: { channel: msg.channel, thread_ts: threadTs, ...renderMessage(answer.message) }, priority: 'urgent' });
+    const ts = posted.outcome === 'delivered' ? (posted.result as { ts?: string }).ts : undefined;
+    // The first refusal of a burst: edited to say how many more asked, once the burst is over (not awaited: Slack has its ack).
+    if (answer.later && ts) void editLater(answer.later, msg.channel, ts, ref, deps);
+  }
+}
+
+async function editLater(later: Promise<Message | undefined>, channel: string, ts: string, ref: string, deps: MessageEventDeps): Promise<void> {
+  try {
+    const message = await later;
+    if (message) await deps.delivery.call({ method: 'chat.update', args: { channel, ts, ...renderMessage(message) }, priority: 'post' });
+  } catch (err) {
+    deps.logger.warn({ err, ref }, 'could not edit an answer');
   }
 }
 
