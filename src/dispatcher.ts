@@ -55,6 +55,7 @@ import { startInference } from './inference/index.js';
 import { FreeTextConfirmations, FreeTextReader, lightRouteOn, registerReadingButtons } from './dispatch/free-text.js';
 import { PendingReadings } from './state/pending-readings.js';
 import { LeaseKeeper } from './state/lease-keeper.js';
+import { Reconciler } from './relay/reconciler.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
@@ -307,6 +308,25 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const lineSweep = setInterval(() => {
     void waitingJobs.sweep().catch((err: unknown) => logger.warn({ err }, 'could not sweep the channels’ lines'));
   }, timings.lockLeaseMs / 4);
+  // What crashes and lost writes leave behind (unsupervised agents, orphans, stale locks), on one replica at a time.
+  const reconciler = new Reconciler({
+    redis,
+    keys,
+    store,
+    spawner,
+    credentials,
+    leases,
+    replicaId,
+    queue,
+    finishFailed: (job) => supervisor.finishFailed(job),
+    freeChannel: (channel, holder) => waitingJobs.release(channel, holder),
+    catalogue: () => catalogue.current(),
+    logger,
+    metrics,
+    timings,
+    now: options.now,
+  });
+  reconciler.start();
   // Questions nobody answered in time get their default; every replica looks, the first one settles it.
   let expiring = false;
   const questionClock = setInterval(() => {
@@ -336,6 +356,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     logger.info({ deadlineMs, jobs: [...held] }, 'shutting down: no new requests or jobs; running agents are left for another replica');
     const handBack = async () => {
       clearInterval(lineSweep);
+      await reconciler.close();
       jobStreams.close();
       clearInterval(questionClock);
       stopRestoringUsers();

@@ -91,6 +91,23 @@ export class JobQueue {
     return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
   }
 
+  /** BullMQ's state of a job (active, waiting, delayed, completed…), undefined when the queue does not have it. */
+  async stateOf(jobId: string): Promise<string | undefined> {
+    const state = await this.queue.getJobState(jobId);
+    return state === 'unknown' ? undefined : state;
+  }
+
+  /** Queues a job again (the reconciler adopting a running agent): an entry that completed or failed is replaced. */
+  async requeue(data: QueuedJobData, projectPriority: number): Promise<void> {
+    const old = await this.queue.getJob(data.jobId);
+    if (old) {
+      const state = await old.getState();
+      if (state !== 'completed' && state !== 'failed') return; // still in the queue's hands
+      await old.remove();
+    }
+    await this.enqueue(data, projectPriority);
+  }
+
   /** Jobs still waiting for a slot. */
   async waiting(): Promise<QueuedJobData[]> {
     const jobs = await this.queue.getJobs(['waiting', 'prioritized', 'delayed']);

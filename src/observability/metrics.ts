@@ -101,7 +101,7 @@ export class Metrics {
   });
   readonly reconcilerActions = new Counter({
     name: 'switchboard_reconciler_actions_total',
-    help: 'What the reconciler did, by action (adopted, failed, removed-orphan, …)',
+    help: 'What the reconciler put right, by action (adopt, fail-gone, fail-lapsed, fail-overdue, finish-from-stream, remove-orphan, revoke-credentials, free-channel)',
     labelNames: ['action'],
     registers: [this.registry],
   });
