@@ -463,6 +463,10 @@ describe('dockerConnection', () => {
     ['http://docker:1234', { host: 'docker', port: 1234, protocol: 'http' }],
     ['https://docker.internal:2376', { host: 'docker.internal', port: 2376, protocol: 'https' }],
   ])('%s', (dockerHost, options) => {
-    expect(dockerConnection(dockerHost)).toEqual(options);
+    const { agent, ...connection } = dockerConnection(dockerHost);
+    expect(connection).toEqual(options);
+    // Plain connections are not pooled: a connection left from before an engine restart would fail the next call.
+    const pooled = agent ? (agent as unknown as { keepAlive: boolean }).keepAlive : 'default agent';
+    expect(pooled).toBe(dockerHost.startsWith('https:') ? 'default agent' : false);
   });
 });

@@ -13,7 +13,7 @@ import { agentArgs, agentLabels, type AgentExit, type AgentHandle, type AgentInf
 import { dockerConnection } from './docker-connection.js';
 import { agentHostConfig, rootUserProblem } from './agent-host-config.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
-import { followExit, type ContainerLook, type WaitCondition } from './container-exit.js';
+import { followExit, type ContainerLook, type WaitAnswer, type WaitCondition } from './container-exit.js';
 import { pause } from '../pause.js';
 
 export interface DockerSpawnerOptions {
@@ -51,6 +51,19 @@ interface DockerError {
   message?: string;
 }
 const statusOf = (err: unknown) => (err as DockerError).statusCode;
+
+/**
+ * A Docker call that settles within `ms`, whatever the connection does:
+ * dockerode's calls never settle when the connection drops after the engine
+ * sent its headers (its own timeout then destroys the request unheard).
+ */
+function within<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`the Docker engine did not answer ${what} within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
+}
 
 /** No HTTP answer at all (refused, reset, timed out, socket missing): the engine did not answer. */
 const isUnreachable = (err: unknown) =>
@@ -93,10 +106,14 @@ export class DockerSpawner implements JobSpawner {
 
   async ping(): Promise<void> {
     try {
-      await this.prober.ping();
+      await within(this.prober.ping(), this.probeTimeoutMs, 'a ping');
     } catch (err) {
       throw this.unreachable(err);
     }
+  }
+
+  private get probeTimeoutMs(): number {
+    return this.options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   }
 
   private unreachable(err: unknown, waitedMs?: number): Error {
@@ -116,7 +133,7 @@ export class DockerSpawner implements JobSpawner {
    * up to engineWaitMs (a daemon restart takes seconds). Safe for start, attach
    * and stop: the container's name makes a repeated create adopt the first one.
    */
-  private async whileUnreachable<T>(what: string, log: Logger, attempt: () => Promise<T>): Promise<T> {
+  private async whileUnreachable<T>(what: string, log: Logger, attempt: () => Promise<T>, attemptMs = this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS): Promise<T> {
     const { firstMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
     const budget = this.options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS;
     const began = Date.now();
@@ -124,7 +141,8 @@ export class DockerSpawner implements JobSpawner {
     let warned = false;
     for (;;) {
       try {
-        const result = await attempt();
+        // A hung attempt counts as no answer; repeating it is safe (see above).
+        const result = await within(attempt(), attemptMs, `to ${what}`);
         if (warned) log.info({ afterMs: Date.now() - began }, `the Docker engine answers again: could ${what}`);
         return result;
       } catch (err) {
@@ -294,12 +312,9 @@ export class DockerSpawner implements JobSpawner {
     follow.signal.addEventListener('abort', forget, { once: true });
     const exited = followExit(
       {
-        wait: (c, s) => this.waiter.getContainer(containerId).wait({ condition: c, abortSignal: s }) as Promise<{ StatusCode: number; Error?: { Message?: string } | null }>,
+        wait: (c, s) => this.waitStream(containerId, c, s),
         inspect: () =>
-          this.prober
-            .getContainer(containerId)
-            .inspect()
-            .then(
+          within(this.prober.getContainer(containerId).inspect(), this.probeTimeoutMs, 'an inspect').then(
               (info): ContainerLook => ({ status: info.State.Status, running: info.State.Running, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled }),
               (err: unknown): ContainerLook => {
                 if (statusOf(err) === 404) return 'gone';
@@ -317,6 +332,43 @@ export class DockerSpawner implements JobSpawner {
     );
     void exited.then(forget);
     return exited;
+  }
+
+  /**
+   * Docker's wait as a stream, because dockerode's own `wait` never settles
+   * when the connection drops after the engine sent its headers (it listens
+   * for the response's end, not for its error): here a dropped connection
+   * rejects at once, so the follower can ask the engine how the agent is.
+   */
+  private waitStream(containerId: string, condition: WaitCondition, signal: AbortSignal): Promise<WaitAnswer> {
+    return new Promise((resolve, reject) => {
+      this.waiter.modem.dial(
+        {
+          path: `/containers/${encodeURIComponent(containerId)}/wait?`,
+          method: 'POST',
+          isStream: true,
+          abortSignal: signal,
+          statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+          options: { condition },
+        },
+        (err, result) => {
+          const res = result as NodeJS.ReadableStream | null | undefined;
+          if (err || !res || typeof res.on !== 'function') return reject(err ?? new Error('the engine sent no wait stream'));
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString()) as WaitAnswer);
+            } catch (e) {
+              reject(new Error('the engine\'s wait answer was cut short', { cause: e }));
+            }
+          });
+          res.on('error', reject);
+          // After 'end' this is a no-op; before it, the connection dropped without an answer.
+          res.on('close', () => reject(new Error('the connection to the engine closed while waiting for the agent')));
+        },
+      );
+    });
   }
 
   async list(): Promise<AgentInfo[]> {
@@ -340,13 +392,19 @@ export class DockerSpawner implements JobSpawner {
 
   async stop(jobId: string, graceSeconds: number): Promise<void> {
     const name = containerName(jobId);
-    await this.whileUnreachable('stop the agent', this.options.logger.child({ jobId, container: name }), async () => {
-      try {
-        await this.docker.getContainer(name).stop({ t: graceSeconds });
-      } catch (err) {
-        const status = statusOf(err);
-        if (status !== 404 && status !== 304) throw err;
-      }
-    });
+    const attemptMs = (this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) + graceSeconds * 1000;
+    await this.whileUnreachable(
+      'stop the agent',
+      this.options.logger.child({ jobId, container: name }),
+      async () => {
+        try {
+          await this.docker.getContainer(name).stop({ t: graceSeconds });
+        } catch (err) {
+          const status = statusOf(err);
+          if (status !== 404 && status !== 304) throw err;
+        }
+      },
+      attemptMs,
+    );
   }
 }
