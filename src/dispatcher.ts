@@ -52,6 +52,9 @@ import { QuestionStore } from './state/question-store.js';
 import { startInference } from './inference/index.js';
 import { FreeTextConfirmations, FreeTextReader, lightRouteOn, registerReadingButtons } from './dispatch/free-text.js';
 import { PendingReadings } from './state/pending-readings.js';
+import { LeaseKeeper } from './state/lease-keeper.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 
 export interface DispatcherOptions {
   logger: Logger;
@@ -106,6 +109,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     throw err;
   }
   const stopRestoringUsers = credentials.restoreOnReconnect();
+  // This replica's name in the leases it holds; one keeper renews them all (locks, supervision, reconciler).
+  const replicaId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const leases = new LeaseKeeper({ redis, logger, tickMs: Math.max(100, Math.min(1000, timings.takeoverLeaseMs / 8)) });
+  leases.start();
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
   const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
@@ -117,6 +124,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     prefix: keys.queuePrefix,
     maxConcurrentJobs: config.maxConcurrentJobs,
     logger,
+    takeoverLeaseMs: timings.takeoverLeaseMs,
+    stalledCheckMs: timings.stalledCheckMs,
     onTaken: (waitedMs) => metrics.queueWait.observe(waitedMs / 1000),
   });
   await queue.init();
@@ -208,6 +217,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     metrics,
     timings,
     now: options.now,
+    leases,
+    replicaId,
     ...(inference ? { inference: { issue: (id: string, ttl: number) => inference.tokens.issue(id, ttl), revoke: (id: string) => inference.tokens.revoke(id) } } : {}),
   });
   const control = new JobControl({
@@ -247,13 +258,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     },
   );
 
-  // Queued jobs keep their channel while they wait; running ones are renewed by their supervisor.
-  const leaseKeeper = setInterval(() => {
-    void queue
-      .waiting()
-      .then((waiting) => Promise.all(waiting.map((w) => lock.renew(w.channel, w.jobId, timings.lockLeaseMs))))
-      .catch((err: unknown) => logger.warn({ err }, 'could not renew the leases of queued jobs'));
-    // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
+  // Queued jobs keep their channel while they wait (any replica may have queued them: every replica renews them);
+  // running ones are held by their supervisor. The lease keeper renews both.
+  leases.renewEvery('queued channel', timings.lockLeaseMs / 4, async () =>
+    (await queue.waiting()).map((w) => ({ kind: 'queued channel', key: keys.channelLock(w.channel), owner: w.jobId, leaseMs: timings.lockLeaseMs })),
+  );
+  // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
+  const lineSweep = setInterval(() => {
     void waitingJobs.sweep().catch((err: unknown) => logger.warn({ err }, 'could not sweep the channels’ lines'));
   }, timings.lockLeaseMs / 4);
   // Questions nobody answered in time get their default; every replica looks, the first one settles it.
@@ -274,12 +285,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     ...(inference ? { inferencePort: inference.port } : {}),
     async stop() {
       logger.info('shutting down: no new jobs; running agents are left for another replica');
-      clearInterval(leaseKeeper);
+      clearInterval(lineSweep);
       jobStreams.close();
       clearInterval(questionClock);
       stopRestoringUsers();
       await surface.stopListening();
       await queue.close();
+      leases.close();
       await inference?.stop().catch((err: unknown) => logger.warn({ err }, 'stopping inference failed'));
       await surface.close();
       await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));

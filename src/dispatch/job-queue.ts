@@ -14,8 +14,11 @@ export interface QueuedJobData {
   channel: string;
 }
 
-/** Runs one job to its end; 'handed-over' puts it back for another replica. */
-export type JobProcessor = (jobId: string, signal: AbortSignal) => Promise<'finished' | 'handed-over'>;
+/**
+ * Runs one job to its end; 'handed-over' puts it back for another replica at once, 'elsewhere' (another
+ * replica relays it) a little later. The signal aborts on shutdown, and when this replica lost the job's lock.
+ */
+export type JobProcessor = (jobId: string, signal: AbortSignal) => Promise<'finished' | 'handed-over' | 'elsewhere'>;
 
 export interface JobQueueOptions {
   redisUrl: string;
@@ -25,6 +28,13 @@ export interface JobQueueOptions {
   logger: Logger;
   /** Hears how long a job waited for its slot, the first time a worker takes it (metrics). */
   onTaken?: (waitedMs: number) => void;
+  /**
+   * BullMQ's job lock: a replica that dies (kill -9) holds its jobs at most this long, then another
+   * replica's stalled check takes them over. Renewed every quarter of it. Default 8 s.
+   */
+  takeoverLeaseMs?: number;
+  /** How often BullMQ looks for jobs whose lock lapsed. Default 2 s. */
+  stalledCheckMs?: number;
 }
 
 const ATTEMPTS = 3;
@@ -40,6 +50,8 @@ export class JobQueue {
   private worker?: Worker<QueuedJobData>;
   private workerConnection?: Redis;
   private readonly shutdown = new AbortController();
+  /** Per running job: aborted when BullMQ could not renew its lock (another replica may take it over). */
+  private readonly running = new Map<string, AbortController>();
 
   constructor(private readonly options: JobQueueOptions) {
     // BullMQ needs maxRetriesPerRequest: null, and the worker's blocking reads a connection of their own.
@@ -115,27 +127,52 @@ export class JobQueue {
    */
   startWorker(process: JobProcessor, onGiveUp: (jobId: string, error: string) => Promise<void>): void {
     const log = this.options.logger;
+    const takeoverLeaseMs = this.options.takeoverLeaseMs ?? 8000;
     const workerConnection = (this.workerConnection = connectRedis(this.options.redisUrl, 'worker', { maxRetriesPerRequest: null }));
     this.worker = new Worker<QueuedJobData>(
       QUEUE_NAME,
       async (job, token) => {
         // Its first take only: a job handed over, stalled or retried has waited for something else.
         if (job.attemptsMade === 0 && job.stalledCounter === 0 && !(job.data as { handedOver?: boolean }).handedOver) this.options.onTaken?.(Date.now() - job.timestamp);
-        const result = await process(job.data.jobId, this.shutdown.signal);
-        if (result === 'handed-over') {
-          await job.updateData({ ...job.data, handedOver: true } as QueuedJobData);
-          await job.moveToDelayed(Date.now(), token);
-          throw new DelayedError();
+        const lockLost = new AbortController();
+        if (job.id) this.running.set(job.id, lockLost);
+        let result;
+        try {
+          result = await process(job.data.jobId, AbortSignal.any([this.shutdown.signal, lockLost.signal]));
+        } finally {
+          if (job.id) this.running.delete(job.id);
         }
+        if (result === 'finished') return;
+        // Back to the queue: at once for another replica (shutdown), later when another replica relays it.
+        const later = result === 'elsewhere' ? takeoverLeaseMs : 0;
+        // Its next take is no first one (queue wait metrics).
+        await job.updateData({ ...job.data, handedOver: true } as QueuedJobData).catch(() => undefined);
+        await job.moveToDelayed(Date.now() + later, token).catch((err: unknown) => {
+          // The lock lapsed (this replica stalled): BullMQ has already given the job to the stalled check.
+          log.info({ jobId: job.data.jobId, err }, 'job already taken back by the queue');
+        });
+        throw new DelayedError();
       },
       {
         connection: workerConnection,
         prefix: this.options.prefix,
         concurrency: this.options.maxConcurrentJobs,
-        // A replica that dies mid-job stalls it; another replica adopts the agent.
+        // A replica that dies mid-job stalls it; another replica adopts the agent. The lock (renewed every
+        // eighth to quarter of its time, so a hiccup of three quarters of it is survived) and the stalled
+        // check bound the takeover after a kill -9: lock + check, plus the pick-up.
+        lockDuration: takeoverLeaseMs,
+        lockRenewTime: takeoverLeaseMs / 4,
+        stalledInterval: this.options.stalledCheckMs ?? 2000,
         maxStalledCount: 100,
       },
     );
+    // Another replica may take a job whose lock this one could not renew: stop relaying it (no two relays of one job).
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const id of jobIds) {
+        log.warn({ jobId: id }, 'lost the queue lock of a running job: letting go of it');
+        this.running.get(id)?.abort();
+      }
+    });
     this.worker.on('failed', (job, err) => {
       if (!job) return;
       log.error({ jobId: job.data.jobId, attempt: job.attemptsMade, err }, 'processing a job crashed');

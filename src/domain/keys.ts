@@ -8,6 +8,8 @@ export interface Keys {
   job(jobId: string): string;
   /** A job's cancel request ({by, reason, at}): set once, so a second cancel is harmless. */
   jobCancel(jobId: string): string;
+  /** Held (by a replica id) while a replica relays the job; lapses soon after that replica dies. */
+  jobSupervisor(jobId: string): string;
   /** Claimed when a finished job is retried, so a double press starts one new job. */
   jobRetry(jobId: string): string;
   /** The job whose thread this is: `thread:{channel}:{ts}` → job id. */
@@ -29,6 +31,8 @@ export interface Keys {
   agentUsers: string;
   /** The audit trail: a capped stream of commands and button presses. */
   audit: string;
+  /** Held by the one replica whose reconciler runs. */
+  reconcilerLease: string;
   /** BullMQ's own prefix (it appends `:{queue}:…`). */
   queuePrefix: string;
   // ---- conversation: questions, follow-ups, waiting jobs
@@ -60,6 +64,7 @@ export function keys(prefix: string): Keys {
     job: (id) => `${prefix}job:${id}`,
     jobCancel: (id) => `${prefix}job:${id}:cancel`,
     jobRetry: (id) => `${prefix}job:${id}:retry`,
+    jobSupervisor: (id) => `${prefix}job:${id}:supervisor`,
     jobByThread: (c, ts) => `${prefix}thread:${c}:${ts}`,
     jobIndex: `${prefix}jobs:recent`,
     channelLock: (c) => `${prefix}lock:channel:${c}`,
@@ -71,6 +76,7 @@ export function keys(prefix: string): Keys {
     workspaceLock: (path) => `${prefix}lock:workspace:${path}`,
     agentUsers: `${prefix}agent-users`,
     audit: `${prefix}audit`,
+    reconcilerLease: `${prefix}reconciler`,
     queuePrefix: `${prefix}bull`,
     jobQuestion: (id, key) => `${prefix}job:${id}:question:${key}`,
     jobQuestionOutcome: (id, key) => `${prefix}job:${id}:question:${key}:outcome`,

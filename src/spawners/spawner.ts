@@ -44,7 +44,12 @@ export interface AgentHandle {
   ref: string;
   /** True when the agent was already running (a replica took over the job). */
   adopted: boolean;
-  /** Resolves once the agent has stopped, whatever the reason. */
+  /**
+   * Resolves once the agent has stopped, whatever the reason, and only then:
+   * a lost connection to the backend (an engine restart, a dropped watch) is
+   * followed up until the backend says how the agent is, never taken for an
+   * exit. Stays pending after close().
+   */
   exited: Promise<AgentExit>;
 }
 
@@ -52,7 +57,9 @@ export interface JobSpawner {
   readonly kind: 'docker' | 'kubernetes';
   /**
    * Starts the agent for a job, or adopts it if one already exists for that
-   * job id: calling it twice never runs a job twice.
+   * job id: calling it twice never runs a job twice. While the backend does
+   * not answer it keeps trying for a short while (tens of seconds), then fails
+   * with a readable reason.
    */
   start(spec: AgentSpec): Promise<AgentHandle>;
   /**

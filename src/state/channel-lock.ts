@@ -62,6 +62,11 @@ export class ChannelLock {
     return (await this.redis.eval(RELEASE, 1, this.keyOf(channel), owner)) === 1;
   }
 
+  /** The Redis key of one channel's (or workspace's) lock, for the lease keeper. */
+  keyFor(channel: string): string {
+    return this.keyOf(channel);
+  }
+
   async holder(channel: string): Promise<string | null> {
     return this.redis.get(this.keyOf(channel));
   }

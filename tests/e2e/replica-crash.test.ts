@@ -18,8 +18,8 @@ import { DUPLICATE_WATCH_MS, doneMessages, versions, watchJobContainers, type Co
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 import { isJobId } from '../../src/domain/job-id.js';
 
-// A's lock (30 s) must lapse and B's stalled checker (every 30 s) must see it twice: allow plenty.
-jest.setTimeout(240_000);
+// A's queue lock (8 s) must lapse and B's stalled check (every 2 s) see it: the takeover is bounded by TAKEOVER_MS.
+jest.setTimeout(120_000);
 
 const LINES = 120;
 const FINISH = '.finish-now';
@@ -42,8 +42,8 @@ projects:
 `;
 };
 
-/** From the kill to B relaying the job: A's lock lapses (≤ 30 s), then up to two stalled checks 30 s apart. */
-const TAKEOVER_MS = 120_000;
+/** From B's start to B relaying the job: A's queue lock lapses (≤ 8 s after the kill), then B's next stalled check (≤ 2 s). */
+const TAKEOVER_MS = 15_000;
 
 
 /** The highest "working i of LINES" a version of the status message shows (0: none). */

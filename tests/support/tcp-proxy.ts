@@ -22,6 +22,9 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** A TCP peer gets an RST; a unix socket has none (resetAndDestroy throws "This handle type cannot be sent"): it is closed. */
+const reset = (socket: Socket) => (socket.remoteAddress === undefined && socket.localAddress === undefined ? socket.destroy() : socket.resetAndDestroy());
+
 export async function startTcpProxy(opts: { listen: Endpoint; target: Endpoint }): Promise<TcpProxy> {
   const live = new Set<Socket>();
   let mode: CutMode | undefined;
@@ -31,7 +34,7 @@ export async function startTcpProxy(opts: { listen: Endpoint; target: Endpoint }
     live.add(client);
     client.on('close', () => live.delete(client));
     client.on('error', () => client.destroy());
-    if (mode === 'reset') return void client.resetAndDestroy();
+    if (mode === 'reset') return void reset(client);
     if (mode === 'blackhole') return void client.pause(); // accepted, never answered
     connections++;
     const upstream = connect('path' in opts.target ? { path: opts.target.path } : { host: opts.target.host, port: opts.target.port });
@@ -64,7 +67,7 @@ export async function startTcpProxy(opts: { listen: Endpoint; target: Endpoint }
     cut(cutMode: CutMode = 'reset') {
       mode = cutMode;
       for (const socket of live) {
-        if (cutMode === 'reset') socket.resetAndDestroy();
+        if (cutMode === 'reset') reset(socket);
         else {
           // A partition: nothing flows either way; the peers find out by their own timeouts.
           socket.unpipe();

@@ -2,6 +2,10 @@
 // The container is named after the job, so Docker itself refuses a second
 // container for the same job: a repeated start adopts the first one.
 // Agents run hardened (agent-host-config.ts) on a network of their own.
+// The engine may go away (a daemon restart, a dropped socket): an agent's exit
+// is then learned from the engine when it answers again (container-exit.ts),
+// never guessed; starts, attaches and stops retry for a while (ENGINE_WAIT).
+import { setMaxListeners } from 'node:events';
 import Docker from 'dockerode';
 import type { Logger } from '../../observability/logger.js';
 import { identityFromLabels, MANAGED_SELECTOR } from '../../domain/agent-contract.js';
@@ -9,6 +13,8 @@ import { agentArgs, agentLabels, type AgentExit, type AgentHandle, type AgentInf
 import { dockerConnection } from './docker-connection.js';
 import { agentHostConfig, rootUserProblem } from './agent-host-config.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
+import { followExit, type ContainerLook, type WaitCondition } from './container-exit.js';
+import { pause } from '../pause.js';
 
 export interface DockerSpawnerOptions {
   dockerHost: string;
@@ -18,10 +24,25 @@ export interface DockerSpawnerOptions {
   runtime?: string;
   /** Timeout of each Docker call except the long wait for an agent's exit. */
   callTimeoutMs?: number;
+  /** Timeout of the quick looks: ping, and the inspects that check on a running agent; default 5 s. */
+  probeTimeoutMs?: number;
+  /** How often a running agent's pending wait is checked with inspect; default 15 s. */
+  exitCheckMs?: number;
+  /**
+   * How long start, attach and stop keep trying while the engine does not
+   * answer, before they give up with a readable error; default 30 s.
+   */
+  engineWaitMs?: number;
+  /** Back-off between tries while the engine does not answer; default 250 ms doubling to 5 s. */
+  backoff?: { firstMs: number; maxMs: number };
   logger: Logger;
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
+const DEFAULT_EXIT_CHECK_MS = 15_000;
+const DEFAULT_ENGINE_WAIT_MS = 30_000;
+const DEFAULT_BACKOFF = { firstMs: 250, maxMs: 5_000 };
 
 const containerName = (jobId: string) => `switchboard-job-${jobId}`;
 
@@ -30,6 +51,10 @@ interface DockerError {
   message?: string;
 }
 const statusOf = (err: unknown) => (err as DockerError).statusCode;
+
+/** No HTTP answer at all (refused, reset, timed out, socket missing): the engine did not answer. */
+const isUnreachable = (err: unknown) =>
+  err instanceof SwitchboardError ? err.code === ErrorCode.DockerUnreachable : typeof err === 'object' && err !== null && statusOf(err) === undefined;
 
 /** The operator's fix stays in the message (logs); the user only hears that the image is missing. */
 function imageMissing(image: string, cause: unknown): SwitchboardError {
@@ -49,7 +74,11 @@ export class DockerSpawner implements JobSpawner {
   private readonly docker: Docker;
   /** Without a timeout: `wait` is a long poll that lasts as long as the agent. */
   private readonly waiter: Docker;
+  /** Short timeout: a look that hangs means the engine is not there. */
+  private readonly prober: Docker;
   private networkReady?: Promise<void>;
+  /** Aborted by close(): exits being followed stay unknown, retries stop. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: DockerSpawnerOptions) {
     if (['host', 'none'].includes(options.network)) {
@@ -57,22 +86,57 @@ export class DockerSpawner implements JobSpawner {
     }
     this.docker = new Docker({ ...dockerConnection(options.dockerHost), timeout: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
     this.waiter = new Docker(dockerConnection(options.dockerHost));
+    this.prober = new Docker({ ...dockerConnection(options.dockerHost), timeout: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS });
+    // One listener per agent followed: many agents are not a leak.
+    setMaxListeners(0, this.closing.signal);
   }
 
   async ping(): Promise<void> {
     try {
-      await this.docker.ping();
+      await this.prober.ping();
     } catch (err) {
       throw this.unreachable(err);
     }
   }
 
-  private unreachable(err: unknown): Error {
-    return new SwitchboardError(ErrorCode.DockerUnreachable, `Docker engine at ${this.options.dockerHost} does not answer: ${(err as Error).message}`, {
-      userText: 'the machine that runs agents does not answer right now',
+  private unreachable(err: unknown, waitedMs?: number): Error {
+    if (err instanceof SwitchboardError) return err;
+    const waited = waitedMs ? ` (tried for ${Math.round(waitedMs / 1000)} s)` : '';
+    return new SwitchboardError(ErrorCode.DockerUnreachable, `Docker engine at ${this.options.dockerHost} does not answer${waited}: ${(err as Error).message}`, {
+      userText: waitedMs
+        ? `the machine that runs agents did not answer for ${Math.round(waitedMs / 1000)} s; ask again in a minute`
+        : 'the machine that runs agents does not answer right now',
       operatorHint: 'check that the Docker engine runs and that DOCKER_HOST points at its socket',
       cause: err,
     });
+  }
+
+  /**
+   * Runs `attempt` again, with back-off, while the engine does not answer, for
+   * up to engineWaitMs (a daemon restart takes seconds). Safe for start, attach
+   * and stop: the container's name makes a repeated create adopt the first one.
+   */
+  private async whileUnreachable<T>(what: string, log: Logger, attempt: () => Promise<T>): Promise<T> {
+    const { firstMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
+    const budget = this.options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS;
+    const began = Date.now();
+    let delay = firstMs;
+    let warned = false;
+    for (;;) {
+      try {
+        const result = await attempt();
+        if (warned) log.info({ afterMs: Date.now() - began }, `the Docker engine answers again: could ${what}`);
+        return result;
+      } catch (err) {
+        if (!isUnreachable(err)) throw err;
+        const waited = Date.now() - began;
+        if (waited + delay > budget || this.closing.signal.aborted) throw this.unreachable(err instanceof SwitchboardError ? err.cause : err, waited);
+        if (!warned) log.warn({ err, retryForMs: budget }, `the Docker engine does not answer: will try to ${what} again with back-off`);
+        warned = true;
+        await pause(delay, this.closing.signal);
+        delay = Math.min(delay * 2, maxMs);
+      }
+    }
   }
 
   /** Creates the agents' network if it is missing (once per process; two replicas racing is fine). */
@@ -119,8 +183,12 @@ export class DockerSpawner implements JobSpawner {
   }
 
   async start(spec: AgentSpec): Promise<AgentHandle> {
+    const log = this.options.logger.child({ jobId: spec.jobId, container: containerName(spec.jobId) });
+    return this.whileUnreachable('start the agent', log, () => this.startOnce(spec, log));
+  }
+
+  private async startOnce(spec: AgentSpec, log: Logger): Promise<AgentHandle> {
     const name = containerName(spec.jobId);
-    const log = this.options.logger.child({ jobId: spec.jobId, container: name });
     try {
       await this.checkImageUser(spec.image);
       await this.ensureNetwork();
@@ -144,7 +212,9 @@ export class DockerSpawner implements JobSpawner {
       if (statusOf(err) === 409) {
         // The engine reserves the name before the other create is inspectable: look again briefly.
         for (let attempt = 0; attempt < 10; attempt++) {
-          const adopted = await this.adopt(name, spec.jobId, log);
+          const adopted = await this.adopt(name, spec.jobId, log).catch((e: unknown) => {
+            throw statusOf(e) === undefined ? this.unreachable(e) : e;
+          });
           if (adopted) return adopted;
           await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
         }
@@ -158,10 +228,14 @@ export class DockerSpawner implements JobSpawner {
       throw err;
     }
     // AutoRemove: ask for the exit before starting, or a quick agent is gone before we ask.
-    const exited = this.waitForExit(container, 'next-exit');
+    const following = new AbortController();
+    const exited = this.followExit(container.id, 'next-exit', log, following.signal);
     try {
       await container.start();
     } catch (err) {
+      following.abort();
+      // The engine did not answer: the container stays (created, or started after all); the retry adopts it.
+      if (statusOf(err) === undefined) throw this.unreachable(err);
       // A failed start leaves no container behind (AutoRemove only acts on containers that ran).
       await container.remove({ force: true, v: true }).catch((e: unknown) => log.warn({ err: e }, 'could not remove the container that failed to start'));
       throw new SwitchboardError(ErrorCode.AgentStartFailed, `the agent container for job ${spec.jobId} could not start: ${(err as Error).message}`, {
@@ -175,7 +249,8 @@ export class DockerSpawner implements JobSpawner {
 
   async attach(jobId: string): Promise<AgentHandle | undefined> {
     const name = containerName(jobId);
-    return this.adopt(name, jobId, this.options.logger.child({ jobId, container: name }));
+    const log = this.options.logger.child({ jobId, container: name });
+    return this.whileUnreachable('look for the agent', log, () => this.adopt(name, jobId, log));
   }
 
   private async adopt(name: string, jobId: string, log: Logger): Promise<AgentHandle | undefined> {
@@ -188,13 +263,17 @@ export class DockerSpawner implements JobSpawner {
       throw err;
     }
     if (info.State.Status === 'created') {
-      const exited = this.waitForExit(container, 'next-exit');
+      const following = new AbortController();
+      const exited = this.followExit(info.Id, 'next-exit', log, following.signal);
       try {
         await container.start();
         log.info('agent container was created but not started: started it');
       } catch (err) {
         // 304: the other start() (a parallel call or another replica) got there first; that is the agent.
-        if (statusOf(err) !== 304) throw err;
+        if (statusOf(err) !== 304) {
+          following.abort();
+          throw err;
+        }
       }
       return { jobId, ref: info.Id, adopted: true, exited };
     }
@@ -202,17 +281,42 @@ export class DockerSpawner implements JobSpawner {
     if (!info.State.Running) {
       return { jobId, ref: info.Id, adopted: true, exited: Promise.resolve({ exitCode: info.State.ExitCode }) };
     }
-    return { jobId, ref: info.Id, adopted: true, exited: this.waitForExit(container, 'not-running') };
+    return { jobId, ref: info.Id, adopted: true, exited: this.followExit(info.Id, 'not-running', log) };
   }
 
-  private waitForExit(container: Docker.Container, condition: 'next-exit' | 'not-running'): Promise<AgentExit> {
-    return this.waiter.getContainer(container.id).wait({ condition }).then(
-      (res: { StatusCode: number; Error?: { Message?: string } | null }) => ({
-        exitCode: res.StatusCode,
-        detail: res.Error?.Message || undefined,
-      }),
-      (err: unknown) => ({ exitCode: null, detail: `lost track of the container: ${(err as Error).message}` }),
+  /** The container's real exit: a lost wait is re-attached, never taken for an exit (container-exit.ts). */
+  private followExit(containerId: string, condition: WaitCondition, log: Logger, abandon?: AbortSignal): Promise<AgentExit> {
+    const follow = new AbortController();
+    const stop = () => follow.abort();
+    this.closing.signal.addEventListener('abort', stop, { once: true });
+    abandon?.addEventListener('abort', stop, { once: true });
+    const forget = () => this.closing.signal.removeEventListener('abort', stop);
+    follow.signal.addEventListener('abort', forget, { once: true });
+    const exited = followExit(
+      {
+        wait: (c, s) => this.waiter.getContainer(containerId).wait({ condition: c, abortSignal: s }) as Promise<{ StatusCode: number; Error?: { Message?: string } | null }>,
+        inspect: () =>
+          this.prober
+            .getContainer(containerId)
+            .inspect()
+            .then(
+              (info): ContainerLook => ({ status: info.State.Status, running: info.State.Running, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled }),
+              (err: unknown): ContainerLook => {
+                if (statusOf(err) === 404) return 'gone';
+                throw err;
+              },
+            ),
+      },
+      {
+        condition,
+        checkEveryMs: this.options.exitCheckMs ?? DEFAULT_EXIT_CHECK_MS,
+        backoff: this.options.backoff ?? DEFAULT_BACKOFF,
+        signal: follow.signal,
+        log,
+      },
     );
+    void exited.then(forget);
+    return exited;
   }
 
   async list(): Promise<AgentInfo[]> {
@@ -230,15 +334,19 @@ export class DockerSpawner implements JobSpawner {
   }
 
   async close(): Promise<void> {
-    // dockerode keeps no watches or pooled connections that outlive a request.
+    // Pending waits and retries end; the agents keep running (another replica adopts them).
+    this.closing.abort();
   }
 
   async stop(jobId: string, graceSeconds: number): Promise<void> {
-    try {
-      await this.docker.getContainer(containerName(jobId)).stop({ t: graceSeconds });
-    } catch (err) {
-      const status = statusOf(err);
-      if (status !== 404 && status !== 304) throw err;
-    }
+    const name = containerName(jobId);
+    await this.whileUnreachable('stop the agent', this.options.logger.child({ jobId, container: name }), async () => {
+      try {
+        await this.docker.getContainer(name).stop({ t: graceSeconds });
+      } catch (err) {
+        const status = statusOf(err);
+        if (status !== 404 && status !== 304) throw err;
+      }
+    });
   }
 }

@@ -1,6 +1,7 @@
 // What a Job and its pod say about the agent, in words a Slack user can read.
 // Pure: the spawner feeds it what its watches have seen.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { signalWords } from '../exit-words.js';
 
 export type Verdict =
   | { state: 'running' }
@@ -52,6 +53,6 @@ function failureWords(jobReason: string | undefined, pod: V1Pod | undefined): st
   if (pod?.status?.reason === 'Evicted') return `the node evicted the agent (Evicted: ${pod.status.message ?? 'node pressure'})`;
   if (terminated?.reason === 'OOMKilled') return 'the agent ran out of memory (OOMKilled): raise the project\'s resources.memory';
   if (jobReason === 'DeadlineExceeded') return 'the agent ran past the project\'s time limit (DeadlineExceeded)';
-  if (jobReason === 'BackoffLimitExceeded' || !jobReason) return undefined;
+  if (jobReason === 'BackoffLimitExceeded' || !jobReason) return signalWords(terminated?.exitCode);
   return `the Job failed (${jobReason})`;
 }

@@ -2,13 +2,16 @@
 // job's secret values in a Secret the Job owns. Two informers (Jobs and pods
 // carrying Switchboard's label) follow every agent; client-node's ListWatch
 // resumes from the last resourceVersion and re-lists after 410 Gone, and we
-// restart it after any other error.
+// restart it after any other error, with back-off while the API server does
+// not answer. A lost watch never settles an agent's exit: only what the API
+// says about the Job and its pod does (issue 11).
 import { ApiException, BatchV1Api, CoreV1Api, makeInformer, type Informer, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { identityFromLabels, MANAGED_SELECTOR } from '../../domain/agent-contract.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentExit, AgentHandle, AgentInfo, AgentSpec, JobSpawner } from '../spawner.js';
 import type { KubeConnection } from './kube-connection.js';
+import { pause } from '../pause.js';
 import { jobManifest, jobName, secretManifest } from './job-manifest.js';
 import { mainPod, terminatedOf, verdictOf } from './job-verdict.js';
 
@@ -25,9 +28,26 @@ export interface KubernetesSpawnerOptions {
   deadlineMarginSeconds?: number;
   /** The pod's terminationGracePeriodSeconds (SIGTERM, then SIGKILL when its Job is deleted); default 10 s. */
   terminationGraceSeconds?: number;
-  /** Delay before an informer that failed is restarted; default 1 s. */
+  /** First delay before an informer that failed is restarted, doubling up to 30 s while it keeps failing; default 1 s. */
   rewatchDelayMs?: number;
+  /** How long start, attach and stop keep trying while the API server does not answer; default 30 s. */
+  apiWaitMs?: number;
+  /**
+   * How often the agents still followed are read directly (their Job and
+   * pods), in case a watch went silent without breaking; default 30 s.
+   */
+  resyncMs?: number;
 }
+
+const REWATCH_MAX_DELAY_MS = 30_000;
+const DEFAULT_API_WAIT_MS = 30_000;
+const DEFAULT_RESYNC_MS = 30_000;
+/** A direct read that takes longer is abandoned (a silent connection): the next resync tries again. */
+const RESYNC_READ_TIMEOUT_MS = 10_000;
+
+/** No HTTP answer at all: the API server did not answer (as opposed to refusing). */
+const isUnreachable = (err: unknown) =>
+  err instanceof SwitchboardError ? err.code === ErrorCode.KubernetesApiFailed && codeOf(err.cause) === undefined : codeOf(err) === undefined;
 
 
 interface Waiter {
@@ -53,6 +73,10 @@ export class KubernetesSpawner implements JobSpawner {
   /** Called after every watch event: stop() waits on these. */
   private readonly listeners = new Set<() => void>();
   private readonly rewatchTimers = new Set<NodeJS.Timeout>();
+  /** Aborted by close(): retries stop. */
+  private readonly closing = new AbortController();
+  private resyncTimer?: NodeJS.Timeout;
+  private resyncing = false;
 
   constructor(private readonly options: KubernetesSpawnerOptions) {
     this.batch = options.connection.kubeConfig.makeApiClient(BatchV1Api);
@@ -69,6 +93,12 @@ export class KubernetesSpawner implements JobSpawner {
   }
 
   async start(spec: AgentSpec): Promise<AgentHandle> {
+    const log = this.options.logger.child({ jobId: spec.jobId, k8sJob: jobName(spec.jobId) });
+    // A repeated create adopts the first Job (409), so trying again is safe.
+    return this.whileUnreachable('start the agent', log, () => this.startOnce(spec, log));
+  }
+
+  private async startOnce(spec: AgentSpec, log: Logger): Promise<AgentHandle> {
     if (spec.workspace) {
       const text = `project ${spec.project} uses a workspace (a directory on the Docker host), which Kubernetes Jobs cannot mount: give the project a repo: to clone instead, or run it with SPAWNER_TYPE=docker`;
       throw new SwitchboardError(ErrorCode.SpawnerUnsupported, text, {
@@ -77,7 +107,6 @@ export class KubernetesSpawner implements JobSpawner {
       });
     }
     await this.ensureWatching();
-    const log = this.options.logger.child({ jobId: spec.jobId, k8sJob: jobName(spec.jobId) });
     const body = jobManifest(spec, {
       namespace: this.namespace,
       ttlSecondsAfterFinished: this.options.ttlSecondsAfterFinished ?? 3600,
@@ -110,13 +139,40 @@ export class KubernetesSpawner implements JobSpawner {
   }
 
   async attach(jobId: string): Promise<AgentHandle | undefined> {
-    await this.ensureWatching();
-    try {
-      const job = await this.batch.readNamespacedJob({ name: jobName(jobId), namespace: this.namespace });
-      return this.handle(jobId, job, true);
-    } catch (err) {
-      if (codeOf(err) === 404) return undefined;
-      throw this.readable(err, 'read jobs');
+    const log = this.options.logger.child({ jobId, k8sJob: jobName(jobId) });
+    return this.whileUnreachable('look for the agent', log, async () => {
+      await this.ensureWatching();
+      try {
+        const job = await this.batch.readNamespacedJob({ name: jobName(jobId), namespace: this.namespace });
+        return this.handle(jobId, job, true);
+      } catch (err) {
+        if (codeOf(err) === 404) return undefined;
+        throw this.readable(err, 'read jobs');
+      }
+    });
+  }
+
+  /**
+   * Runs `attempt` again, with back-off, while the API server does not answer,
+   * for up to apiWaitMs; refusals (4xx, 5xx) are not retried.
+   */
+  private async whileUnreachable<T>(what: string, log: Logger, attempt: () => Promise<T>): Promise<T> {
+    const budget = this.options.apiWaitMs ?? DEFAULT_API_WAIT_MS;
+    const began = Date.now();
+    let delay = Math.min(this.options.rewatchDelayMs ?? 1000, 1000);
+    let warned = false;
+    for (;;) {
+      try {
+        const result = await attempt();
+        if (warned) log.info({ afterMs: Date.now() - began }, `the Kubernetes API answers again: could ${what}`);
+        return result;
+      } catch (err) {
+        if (!isUnreachable(err) || Date.now() - began + delay > budget || this.closing.signal.aborted) throw err;
+        if (!warned) log.warn({ err, retryForMs: budget }, `the Kubernetes API does not answer: will try to ${what} again with back-off`);
+        warned = true;
+        await pause(delay, this.closing.signal);
+        delay = Math.min(delay * 2, 5_000);
+      }
     }
   }
 
@@ -129,7 +185,7 @@ export class KubernetesSpawner implements JobSpawner {
    */
   async stop(jobId: string, graceSeconds: number): Promise<void> {
     const name = jobName(jobId);
-    await this.deleteJob(name);
+    await this.whileUnreachable('stop the agent', this.options.logger.child({ jobId, k8sJob: name }), () => this.deleteJob(name));
     if (this.pods) {
       const gone = () => !this.podsOf(name).some((p) => !terminatedOf(p));
       await this.waitFor(gone, (graceSeconds + 5) * 1000);
@@ -151,6 +207,8 @@ export class KubernetesSpawner implements JobSpawner {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
+    clearInterval(this.resyncTimer);
     for (const t of this.rewatchTimers) clearTimeout(t);
     for (const w of this.waiters.values()) clearTimeout(w.unschedulableTimer);
     await Promise.all([this.jobs?.stop(), this.pods?.stop()]);
@@ -202,10 +260,79 @@ export class KubernetesSpawner implements JobSpawner {
       await Promise.all([this.jobs.stop(), this.pods.stop()]).catch(() => undefined);
       throw this.readable(err, 'watch jobs and pods');
     }
+    this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs ?? DEFAULT_RESYNC_MS);
+    this.resyncTimer.unref();
   }
 
-  /** Re-evaluates the job an event is about; restarts the informer after an error. */
+  /**
+   * Reads each followed agent's Job and pods directly and settles the ones
+   * that ended: a watch can go silent without an error (a connection held
+   * open by a dead peer), and its informer would wait forever. Only an end the
+   * API itself reports settles anything; a read that fails changes nothing.
+   */
+  private async resync(): Promise<void> {
+    if (this.resyncing || this.closed) return;
+    this.resyncing = true;
+    try {
+      for (const [name, waiter] of [...this.waiters]) {
+        if (waiter.settling || this.closed) continue;
+        const read = await withTimeout(
+          Promise.all([
+            this.batch.readNamespacedJob({ name, namespace: this.namespace }).catch((err: unknown) => {
+              if (codeOf(err) === 404) return undefined;
+              throw err;
+            }),
+            this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` }).then((l) => l.items),
+          ]),
+          RESYNC_READ_TIMEOUT_MS,
+        ).catch(() => undefined);
+        // The API does not answer: the watches' back-off deals with that; nothing is concluded.
+        if (!read) return;
+        if (this.waiters.get(name) !== waiter || waiter.settling) continue;
+        const [job, pods] = read;
+        const code = terminatedOf(mainPod(pods))?.exitCode;
+        if (code !== undefined) waiter.lastExitCode = code;
+        if (!job) {
+          if (pods.some((p) => !terminatedOf(p))) continue;
+          this.options.logger.warn({ k8sJob: name }, 'the watch missed that an agent\'s Job was deleted: a direct read found it');
+          const last = code ?? waiter.lastExitCode;
+          this.settle(name, { exitCode: last ?? null, detail: last === null ? 'the agent\'s Job was deleted before it ran' : undefined });
+          continue;
+        }
+        const verdict = verdictOf(job, pods);
+        if (verdict.state === 'exited') {
+          this.options.logger.warn({ k8sJob: name }, 'the watch missed the end of an agent: a direct read found it');
+          this.settle(name, verdict);
+        }
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  /**
+   * Re-evaluates the job an event is about; restarts the informer after an
+   * error, with back-off while it keeps failing, and says so once per outage.
+   */
   private follow<T extends V1Job | V1Pod>(what: 'jobs' | 'pods', informer: Informer<T>): void {
+    const firstDelay = this.options.rewatchDelayMs ?? 1000;
+    let delay = firstDelay;
+    let failingSince: number | undefined;
+    let failures = 0;
+    // Each (re)start that gets as far as listing or watching: a restart that fails again comes back through 'error'.
+    informer.on('connect', () => {
+      if (failingSince === undefined) return;
+      // Not yet proof the watch stands: an error within the next second keeps the outage open.
+      const seen = failures;
+      const t = setTimeout(() => {
+        this.rewatchTimers.delete(t);
+        if (failures !== seen || failingSince === undefined || this.closed) return;
+        this.options.logger.info({ what, outageMs: Date.now() - failingSince }, 'Kubernetes watch restored: following agents again');
+        failingSince = undefined;
+        delay = firstDelay;
+      }, 1000);
+      this.rewatchTimers.add(t);
+    });
     const onChange = (o: T) => {
       const name = what === 'jobs' ? o.metadata?.name : o.metadata?.labels?.['job-name'];
       if (name) void this.evaluate(name);
@@ -219,11 +346,18 @@ export class KubernetesSpawner implements JobSpawner {
     });
     informer.on('error', (err: unknown) => {
       if (this.closed) return;
-      this.options.logger.warn({ err, what }, 'Kubernetes watch failed: watching again shortly');
+      failures++;
+      if (failingSince === undefined) {
+        failingSince = Date.now();
+        this.options.logger.warn({ err, what }, 'Kubernetes watch failed: watching again with back-off (agents\' exits are not assumed meanwhile)');
+      } else {
+        this.options.logger.debug({ err, what, delayMs: delay }, 'Kubernetes watch still failing');
+      }
       const t = setTimeout(() => {
         this.rewatchTimers.delete(t);
         if (!this.closed) void informer.start().catch(() => undefined);
-      }, this.options.rewatchDelayMs ?? 1000);
+      }, delay);
+      delay = Math.min(delay * 2, REWATCH_MAX_DELAY_MS);
       this.rewatchTimers.add(t);
     });
   }
@@ -280,8 +414,9 @@ export class KubernetesSpawner implements JobSpawner {
     if (code !== undefined) waiter.lastExitCode = code;
     const verdict = verdictOf(job, pods);
     if (verdict.state === 'exited') {
-      if (verdict.exitCode === null && !pods.length) {
-        // The Job's condition came before its pod's last state reached our watch: ask for the pod.
+      if (verdict.exitCode === null && !terminatedOf(mainPod(pods))) {
+        // The Job's condition came before its pod's last state reached our watch (or after an outage the
+        // jobs re-listed first and the pods' cache is stale): ask for the pod.
         waiter.settling = true;
         const fresh = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` }).then((l) => l.items, () => []);
         waiter.settling = false;
@@ -344,6 +479,11 @@ export class KubernetesSpawner implements JobSpawner {
       cause: err,
     });
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 function codeOf(err: unknown): number | undefined {

@@ -28,6 +28,8 @@ export type DeleteHandler = (resource: Resource, object: KObject, options: { pro
 export class ApiServer {
   private server?: Server;
   private readonly openWatches = new Set<ServerResponse>();
+  /** Watches kept open that no longer get events (a silent stream). */
+  private readonly mutedWatches = new Set<ServerResponse>();
   /** Requests seen, for tests that check what a client asked. */
   readonly requests: { method: string; path: string; query: Record<string, string> }[] = [];
 
@@ -48,6 +50,11 @@ export class ApiServer {
   dropWatches(): void {
     for (const res of this.openWatches) res.end();
     this.openWatches.clear();
+  }
+
+  /** Keeps every open watch stream open but sends nothing more on it, as a dead peer's connection would. */
+  muteWatches(): void {
+    for (const res of this.openWatches) this.mutedWatches.add(res);
   }
 
   watchCount(): number {
@@ -140,7 +147,7 @@ export class ApiServer {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     // Headers go out at once, as the real server's do: a client waits for them before reading events.
     res.flushHeaders();
-    const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const write = (type: string, object: unknown) => this.mutedWatches.has(res) || res.write(`${JSON.stringify({ type, object })}\n`);
     const from = query.resourceVersion;
     if (from && from !== '0' && !this.store.canResumeFrom(Number(from))) {
       write('ERROR', failure(410, `too old resource version: ${from} (${this.store.currentVersion()})`));
@@ -168,6 +175,7 @@ export class ApiServer {
       clearInterval(bookmarks);
       clearTimeout(timeout);
       this.openWatches.delete(res);
+      this.mutedWatches.delete(res);
     });
   }
 }

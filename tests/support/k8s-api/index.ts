@@ -99,6 +99,10 @@ export class KubernetesApiDouble {
   dropWatches(): void {
     this.api.dropWatches();
   }
+  /** Keep every open watch stream open but silent (no events, no error): a watch whose peer died unnoticed. */
+  muteWatches(): void {
+    this.api.muteWatches();
+  }
   watchCount(): number {
     return this.api.watchCount();
   }
