@@ -8,8 +8,8 @@ import { failJob } from './domain/job.js';
 import type { Logger } from './observability/logger.js';
 import { findIssueInProjects } from './trackers/issue-lookup.js';
 import { Metrics } from './observability/metrics.js';
-import { healthRoutes } from './observability/http-routes.js';
-import { connectRedis } from './state/redis.js';
+import { healthRoutes, type ReadinessReport } from './observability/http-routes.js';
+import { connectRedis, RedisHealth, waitForRedis } from './state/redis.js';
 import { ChannelLock, workspaceLock } from './state/channel-lock.js';
 import { AgentCredentials } from './state/agent-credentials.js';
 import { JobStore } from './state/job-store.js';
@@ -26,6 +26,8 @@ import { JobRequests } from './dispatch/job-requests.js';
 import { ChatRequests } from './dispatch/chat-requests.js';
 import { JobSupervisor, DEFAULT_TIMINGS, type SupervisorTimings } from './relay/job-supervisor.js';
 import { createSlackApp, registerErrorHandler } from './slack/app.js';
+import { SlackConnection, type SlackIdentity } from './slack/slack-connection.js';
+import { outageReply } from './slack/outage-reply.js';
 import { SlackJobNotifier } from './slack/slack-job-notifier.js';
 import { SlackDelivery, createDeliveryClient, defaultBudgetSettings } from './slack/delivery/index.js';
 import { registerListeners } from './slack/listeners/index.js';
@@ -63,6 +65,15 @@ export interface DispatcherOptions {
   timings?: Partial<SupervisorTimings>;
   /** The supervisors' clock (heartbeat grace, time limits); default Date.now. */
   now?: () => number;
+  /** How long start-up waits for Redis to answer before it gives up (RedisUnreachableError); default 15 s (the process is gone within 30). */
+  redisStartTimeoutMs?: number;
+  /** How long stop() may take to hand back what this replica holds; default 20 s. */
+  stopDeadlineMs?: number;
+  /**
+   * Hears of a failure after start-up that should stop the process (Slack
+   * rejected a token once it answered); default: logged as fatal.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface RunningDispatcher {
@@ -99,9 +110,12 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   });
   logger.info({ projects: [...catalogue.current().projects.keys()], file: config.projectsFile }, 'project catalogue loaded');
 
-  const redis = connectRedis(config.redis.url, 'dispatcher');
+  // Commands wait through a Redis outage (as BullMQ's do) rather than fail the job they serve;
+  // chat requests are answered "try again in a minute" meanwhile (slack/outage-reply.ts).
+  const redis = connectRedis(config.redis.url, 'dispatcher', { maxRetriesPerRequest: null }, logger);
   const credentials = new AgentCredentials(redis, keys, logger);
   try {
+    await waitForRedis(redis, config.redis.url, options.redisStartTimeoutMs ?? 15_000);
     await credentials.assertCanManage();
   } catch (err) {
     redis.disconnect();
@@ -113,6 +127,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const replicaId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const leases = new LeaseKeeper({ redis, logger, tickMs: Math.max(100, Math.min(1000, timings.takeoverLeaseMs / 8)) });
   leases.start();
+  const redisHealth = new RedisHealth(redis);
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
   const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
@@ -137,6 +152,18 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
 
   // The job dashboard rides on PORT in every mode (read-only; DASHBOARD_TOKEN outside local mode).
   const jobStreams = new JobEventStreams({ redis, keys, store, logger });
+  // Slack's tokens and reachability (slack/slack-connection.ts): reported by /readyz, never a reason to be unready.
+  const slackConnection =
+    config.slack.mode === 'local'
+      ? undefined
+      : new SlackConnection({
+          apiUrl: config.slack.apiUrl,
+          botToken: config.slack.botToken ?? '',
+          ...(config.slack.mode === 'socket' ? { appToken: config.slack.appToken ?? '' } : {}),
+          logger: logger.child({ component: 'slack' }),
+        });
+  const reports: ReadinessReport[] = slackConnection ? [{ name: 'slack', describe: () => slackConnection.describe() }] : [];
+  const onFatal = options.onFatal ?? ((err: Error) => logger.fatal({ err }, err.message));
   const routes = [
     ...healthRoutes(
       [
@@ -144,6 +171,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
         { name: `spawner (${spawner.kind})`, check: () => spawner.ping() },
       ],
       metrics,
+      reports,
     ),
     ...dashboardRoutes({
       access: dashboardAccess(config.slack.mode, config.dashboardToken),
@@ -152,7 +180,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       logger,
     }),
   ];
-  const surface = config.slack.mode === 'local' ? localSurface(config, routes, { redis, logger, metrics }) : slackSurface(config, routes, { redis, keys, dedupe, logger, metrics });
+  const surface =
+    config.slack.mode === 'local' || !slackConnection
+      ? localSurface(config, routes, { redis, logger, metrics })
+      : slackSurface(config, routes, { redis, keys, dedupe, logger, metrics, connection: slackConnection, redisAvailable: () => redisHealth.available, onFatal });
   const notifier = surface.notifier;
 
   // The conversation (questions, answers, follow-ups) and the channels' lines (`busy: queue`).
@@ -248,8 +279,17 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   // Questions' answer buttons, and follow-ups in a job's thread.
   bindConversation(conversation, chat, requests);
 
+  // The jobs this replica supervises now: what a shutdown hands back, and names if it cannot in time.
+  const held = new Set<string>();
   queue.startWorker(
-    (jobId, signal) => supervisor.supervise(jobId, signal),
+    async (jobId, signal) => {
+      held.add(jobId);
+      try {
+        return await supervisor.supervise(jobId, signal);
+      } finally {
+        held.delete(jobId);
+      }
+    },
     async (jobId) => {
       // The crash itself is logged by the queue; chat only gets the ref.
       const job = await store.get(jobId);
@@ -281,25 +321,51 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   await surface.start(chat);
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
+  let stopped: Promise<void> | undefined;
   return {
     ...(inference ? { inferencePort: inference.port } : {}),
-    async stop() {
-      logger.info('shutting down: no new jobs; running agents are left for another replica');
+    stop() {
+      stopped ??= stopWithin();
+      return stopped;
+    },
+  };
+
+  /** Stops taking work and hands back what this replica holds, within the deadline; never stops an agent. */
+  async function stopWithin(): Promise<void> {
+    const deadlineMs = options.stopDeadlineMs ?? 20_000;
+    logger.info({ deadlineMs, jobs: [...held] }, 'shutting down: no new requests or jobs; running agents are left for another replica');
+    const handBack = async () => {
       clearInterval(lineSweep);
       jobStreams.close();
       clearInterval(questionClock);
       stopRestoringUsers();
+      redisHealth.close();
       await surface.stopListening();
+      // Aborts every supervision: each returns its job to the queue for another replica, its agent untouched.
       await queue.close();
       leases.close();
       await inference?.stop().catch((err: unknown) => logger.warn({ err }, 'stopping inference failed'));
       await surface.close();
-      await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
-      catalogue.close();
-      redis.disconnect();
-      logger.info('stopped');
-    },
-  };
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      handBack().then(
+        () => true,
+        (err: unknown) => (logger.error({ err }, 'handing back failed; the other replicas take the jobs over when their locks lapse'), true),
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) {
+      // Never a reason to stop an agent: another replica adopts it once this one's hold lapses.
+      logger.error({ deadlineMs, jobs: [...held] }, 'shutdown deadline passed: these jobs were not handed back; another replica takes them over when their locks lapse');
+      queue.abandon();
+    }
+    await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
+    catalogue.close();
+    redis.disconnect();
+    logger.info({ handedBack: inTime }, 'stopped');
+  }
 }
 
 /** The chat a dispatcher talks through: Slack (socket or http mode), or the local chat page (local mode). */
@@ -318,13 +384,35 @@ interface ChatSurface {
 function slackSurface(
   config: Config,
   routes: HttpRoute[],
-  deps: { redis: Redis; keys: Keys; dedupe: EventDedupe; logger: Logger; metrics: Metrics },
+  deps: {
+    redis: Redis;
+    keys: Keys;
+    dedupe: EventDedupe;
+    logger: Logger;
+    metrics: Metrics;
+    connection: SlackConnection;
+    redisAvailable: () => boolean;
+    onFatal: (err: Error) => void;
+  },
 ): ChatSurface {
-  const { logger, metrics } = deps;
+  const { logger, metrics, connection } = deps;
   const botToken = config.slack.botToken;
   if (botToken === undefined) throw new Error('SLACK_BOT_TOKEN is required outside SLACK_MODE=local'); // loadConfig says so first
-  const app = createSlackApp({ slack: config.slack, port: config.port, host: config.listenHost, routes, logger });
+  const app = createSlackApp({
+    slack: config.slack,
+    port: config.port,
+    host: config.listenHost,
+    routes,
+    logger,
+    identity: (): Promise<SlackIdentity> => connection.whenIdentified(),
+    onSocketState: (state) => {
+      connection.socketState(state);
+      // A dropped socket may mean Slack is down, or our token was revoked: find out, and say it once.
+      if (state === 'disconnected') connection.recheck();
+    },
+  });
   registerErrorHandler(app, logger);
+  let server: WebServer | undefined;
   // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
   const delivery = new SlackDelivery({
     client: createDeliveryClient({ token: botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
@@ -341,11 +429,25 @@ function slackSurface(
     notifier: new SlackJobNotifier(delivery),
     conversationChat: new SlackConversationChat(delivery),
     async start(chat) {
+      // Redis down: the user is told to try again, before anything that needs Redis (dedupe) runs.
+      app.use(outageReply({ redisAvailable: deps.redisAvailable, logger }));
       registerListeners(app, { chat, dedupe: deps.dedupe, logger, metrics, delivery });
-      await app.start({ port: config.port, host: config.listenHost }); // socket mode binds through installerOptions (slack/app.ts)
+      // A rejected token stops start-up here; an unreachable Slack is said once and retried in the background.
+      const answered = await connection.start(deps.onFatal);
+      if (config.slack.mode === 'http') {
+        await app.start({ port: config.port, host: config.listenHost });
+        return;
+      }
+      // Socket mode: health and metrics answer from now on, whether Slack does or not.
+      server = await startWebServer({ port: config.port, host: config.listenHost, routes, logger });
+      const listening = connection.whenIdentified().then(() => app.start());
+      if (answered) await listening;
+      else void listening.catch((err: Error) => deps.onFatal(err));
     },
     async stopListening() {
+      connection.close();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
+      await server?.close();
     },
     close: () => delivery.close(),
   };

@@ -22,6 +22,12 @@ export enum ErrorCode {
   JobIdInvalid = 'JOB_ID_INVALID',
   /** A Slack Web API call failed for good, or the delivery stopped before it went out. */
   SlackCallFailed = 'SLACK_CALL_FAILED',
+  /** Redis did not answer when the dispatcher started. */
+  RedisUnreachable = 'REDIS_UNREACHABLE',
+  /** Redis is down for now: requests are told to try again in a minute. */
+  RedisUnavailable = 'REDIS_UNAVAILABLE',
+  /** Slack refused SLACK_BOT_TOKEN or SLACK_APP_TOKEN (invalid_auth, not_authed, token_revoked…). */
+  SlackTokenRejected = 'SLACK_TOKEN_REJECTED',
 }
 
 export interface CodedError extends Error {

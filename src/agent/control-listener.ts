@@ -3,6 +3,9 @@
 import type { Redis } from 'ioredis';
 import { parseControlMessage, type ControlMessage } from '../domain/events.js';
 
+const BLOCK_MS = 5000;
+const NO_ANSWER_MS = 10_000;
+
 export class ControlListener {
   private stopped = false;
 
@@ -16,12 +19,16 @@ export class ControlListener {
     let cursor = '0';
     while (!this.stopped) {
       let reply: [string, [string, string[]][]][] | null;
+      // A read that outlives its block by far sits on a dead connection (a partition that drops packets): make a new one.
+      const watchdog = setTimeout(() => this.redis.disconnect(true), BLOCK_MS + NO_ANSWER_MS);
       try {
-        reply = (await this.redis.xread('BLOCK', 5000, 'STREAMS', this.streamKey, cursor)) as typeof reply;
+        reply = (await this.redis.xread('BLOCK', BLOCK_MS, 'STREAMS', this.streamKey, cursor)) as typeof reply;
       } catch {
         if (this.stopped) return;
         await new Promise((r) => setTimeout(r, 500));
         continue;
+      } finally {
+        clearTimeout(watchdog);
       }
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {

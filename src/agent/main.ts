@@ -10,7 +10,11 @@ import { killStrayProcesses, runsAsContainerMain } from './stray-processes.js';
  * no INFO, so no ready check. After a Redis restart the dispatcher re-creates the user
  * moments after Redis is back; ioredis keeps reconnecting until then.
  */
-const AGENT_CONNECTION: RedisOptions = { enableReadyCheck: false };
+const AGENT_CONNECTION: RedisOptions = {
+  enableReadyCheck: false,
+  // The event buffer writes again what did not get through (event-publisher.ts); a resend of its own would write it twice.
+  autoResendUnfulfilledCommands: false,
+};
 /** Saying goodbye to Redis never keeps the runner alive (its user may already be gone with the job). */
 const QUIT_WAIT_MS = 2000;
 

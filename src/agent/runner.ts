@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { MAX_EVENT_TEXT, type AgentEventBody, type ControlMessage } from '../domain/events.js';
 import { capText, stripUrlCredentials } from '../domain/text.js';
 import { keys as keysFor } from '../domain/keys.js';
-import { EventPublisher } from './event-publisher.js';
+import { EventPublisher, type PublisherOptions } from './event-publisher.js';
 import { startHeartbeat } from './heartbeat.js';
 import { ControlListener } from './control-listener.js';
 import { runCommand, type RunningCommand } from './run-command.js';
@@ -35,6 +35,7 @@ type StepName = 'read issue' | 'prepare workspace' | 'run agent' | 'publish' | '
 const DEFAULT_AUTHOR = { name: 'Switchboard', email: 'switchboard@localhost' };
 const CANCEL_GRACE_MS = 10_000;
 const KEEP_OUTPUT_LINES = 200;
+const DRAIN_MS = 10 * 60_000;
 /**
  * The cap on an agent's output in the job's stream: batches of at most 50 lines, 4 a second (a burst of 8),
  * so at most about 200 lines a second; past that, lines are dropped and counted (issue 11, drill 8).
@@ -87,6 +88,10 @@ export interface RunnerDeps {
   killStrays?: () => number;
   /** The cap on the agent's output (default LOG_RATE, LOG_BATCH_LINES, REPEAT_PROGRESS_EVERY); tests loosen it. */
   logCap?: { rate: { batchesPerSecond: number; burst: number }; batchLines: number; repeatProgressEvery: number };
+  /** Buffering of events through a Redis outage (tests shorten the waits). */
+  publisher?: PublisherOptions;
+  /** How long the runner waits at its end for buffered events to reach Redis (default 10 minutes). */
+  drainMs?: number;
 }
 
 export type RunnerOutcome = 'done' | 'failed';
@@ -114,7 +119,7 @@ export class AgentRunner {
     private readonly options: RunnerOptions,
     private readonly deps: RunnerDeps,
   ) {
-    this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId);
+    this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId, { log: (m) => deps.log(`events: ${m}`), ...deps.publisher });
     this.steps = [...(options.tracker ? (['read issue'] as const) : []), 'prepare workspace', 'run agent', this.publishes ? 'publish' : 'finish'];
   }
 
@@ -151,6 +156,8 @@ export class AgentRunner {
     try {
       return await this.runSteps();
     } finally {
+      // The result may be waiting out a Redis outage in the buffer: the heartbeat goes on until it is written.
+      if (!(await this.events.drain(this.deps.drainMs ?? DRAIN_MS))) this.deps.log(`events: Redis stayed away; ${this.events.buffered} events (the result among them) could not be written`);
       control.close();
       await controlLoop;
       await stopHeartbeat();

@@ -3,7 +3,7 @@
 // runs, so the global concurrency limit is the number of running agents.
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../state/redis.js';
+import { connectRedis, isRedisUnavailable } from '../state/redis.js';
 import { assertJobId } from '../domain/job-id.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -12,6 +12,8 @@ export const QUEUE_NAME = 'jobs';
 export interface QueuedJobData {
   jobId: string;
   channel: string;
+  /** Set when a replica gave the job back (shutdown, relayed elsewhere): its next take is not a first take. */
+  handedOver?: boolean;
 }
 
 /**
@@ -26,8 +28,6 @@ export interface JobQueueOptions {
   prefix: string;
   maxConcurrentJobs: number;
   logger: Logger;
-  /** Hears how long a job waited for its slot, the first time a worker takes it (metrics). */
-  onTaken?: (waitedMs: number) => void;
   /**
    * BullMQ's job lock: a replica that dies (kill -9) holds its jobs at most this long, then another
    * replica's stalled check takes them over. Renewed every quarter of it. Default 8 s.
@@ -35,6 +35,8 @@ export interface JobQueueOptions {
   takeoverLeaseMs?: number;
   /** How often BullMQ looks for jobs whose lock lapsed. Default 2 s. */
   stalledCheckMs?: number;
+  /** Hears how long a job waited for its slot, the first time a worker takes it (metrics). */
+  onTaken?: (waitedMs: number) => void;
 }
 
 const ATTEMPTS = 3;
@@ -55,8 +57,10 @@ export class JobQueue {
 
   constructor(private readonly options: JobQueueOptions) {
     // BullMQ needs maxRetriesPerRequest: null, and the worker's blocking reads a connection of their own.
-    this.connection = connectRedis(options.redisUrl, 'queue', { maxRetriesPerRequest: null });
+    this.connection = connectRedis(options.redisUrl, 'queue', { maxRetriesPerRequest: null }, options.logger);
     this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.connection, prefix: options.prefix });
+    // Connection trouble is said once by the connection itself (state/redis.ts), not on every retry.
+    this.queue.on('error', (err) => (isRedisUnavailable(err) ? options.logger.debug({ err }, 'queue: Redis unreachable') : options.logger.error({ err }, 'queue error')));
   }
 
   /** Sets the cluster-wide cap; every replica sets the same value. */
@@ -128,12 +132,12 @@ export class JobQueue {
   startWorker(process: JobProcessor, onGiveUp: (jobId: string, error: string) => Promise<void>): void {
     const log = this.options.logger;
     const takeoverLeaseMs = this.options.takeoverLeaseMs ?? 8000;
-    const workerConnection = (this.workerConnection = connectRedis(this.options.redisUrl, 'worker', { maxRetriesPerRequest: null }));
+    const workerConnection = (this.workerConnection = connectRedis(this.options.redisUrl, 'worker', { maxRetriesPerRequest: null }, log));
     this.worker = new Worker<QueuedJobData>(
       QUEUE_NAME,
       async (job, token) => {
         // Its first take only: a job handed over, stalled or retried has waited for something else.
-        if (job.attemptsMade === 0 && job.stalledCounter === 0 && !(job.data as { handedOver?: boolean }).handedOver) this.options.onTaken?.(Date.now() - job.timestamp);
+        if (job.attemptsMade === 0 && job.stalledCounter === 0 && !job.data.handedOver) this.options.onTaken?.(Date.now() - job.timestamp);
         const lockLost = new AbortController();
         if (job.id) this.running.set(job.id, lockLost);
         let result;
@@ -143,10 +147,9 @@ export class JobQueue {
           if (job.id) this.running.delete(job.id);
         }
         if (result === 'finished') return;
+        await job.updateData({ ...job.data, handedOver: true }).catch(() => undefined); // not a first take when it comes back
         // Back to the queue: at once for another replica (shutdown), later when another replica relays it.
         const later = result === 'elsewhere' ? takeoverLeaseMs : 0;
-        // Its next take is no first one (queue wait metrics).
-        await job.updateData({ ...job.data, handedOver: true } as QueuedJobData).catch(() => undefined);
         await job.moveToDelayed(Date.now() + later, token).catch((err: unknown) => {
           // The lock lapsed (this replica stalled): BullMQ has already given the job to the stalled check.
           log.info({ jobId: job.data.jobId, err }, 'job already taken back by the queue');
@@ -180,11 +183,19 @@ export class JobQueue {
         void onGiveUp(job.data.jobId, err.message).catch((e: unknown) => log.error({ jobId: job.data.jobId, err: e }, 'could not fail the job'));
       }
     });
-    this.worker.on('error', (err) => log.error({ err }, 'queue worker error'));
+    this.worker.on('error', (err) => (isRedisUnavailable(err) ? log.debug({ err }, 'queue worker: Redis unreachable') : log.error({ err }, 'queue worker error')));
   }
 
   async ping(): Promise<void> {
     await this.connection.ping();
+  }
+
+  /** After close() ran out of time (Redis away): drops the connections without waiting for anything. */
+  abandon(): void {
+    this.shutdown.abort();
+    void this.worker?.close(true).catch(() => undefined);
+    this.workerConnection?.disconnect();
+    this.connection.disconnect();
   }
 
   /** Stops taking jobs, hands running ones over (their agents keep running), closes connections. */

@@ -7,6 +7,12 @@ export interface ReadinessCheck {
   check: () => Promise<void>;
 }
 
+/** Shown in /readyz's body, never a reason to be unready (Slack: probes must not take a replica out for it). */
+export interface ReadinessReport {
+  name: string;
+  describe: () => string;
+}
+
 export interface HttpRoute {
   path: string;
   method: string[];
@@ -33,7 +39,7 @@ export async function readiness(checks: ReadinessCheck[]): Promise<{ ready: bool
   return { ready: problems.length === 0, problems };
 }
 
-export function healthRoutes(checks: ReadinessCheck[], metrics: Metrics): HttpRoute[] {
+export function healthRoutes(checks: ReadinessCheck[], metrics: Metrics, reports: ReadinessReport[] = []): HttpRoute[] {
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type });
     res.end(body);
@@ -44,10 +50,12 @@ export function healthRoutes(checks: ReadinessCheck[], metrics: Metrics): HttpRo
       path: '/readyz',
       method: ['GET'],
       handler: (_req, res) => {
-        void readiness(checks).then(({ ready, problems }) =>
+        void readiness(checks).then(({ ready, problems }) => {
           // The body names what was checked, so an operator sees which spawner this replica uses.
-          send(res, ready ? 200 : 503, 'text/plain', ready ? `ready: ${checks.map((c) => c.name).join(', ')}\n` : `not ready:\n${problems.map((p) => `- ${p}`).join('\n')}\n`),
-        );
+          const verdict = ready ? `ready: ${checks.map((c) => c.name).join(', ')}\n` : `not ready:\n${problems.map((p) => `- ${p}`).join('\n')}\n`;
+          const info = reports.map((r) => `${r.name} (not counted for readiness): ${r.describe()}\n`).join('');
+          send(res, ready ? 200 : 503, 'text/plain', verdict + info);
+        });
       },
     },
     {

@@ -7,6 +7,9 @@ export type StreamEntry = { id: string; event: AgentEvent } | { id: string; erro
 
 type XReadReply = [string, [string, string[]][]][] | null;
 
+/** How long past its block a read may go unanswered before its connection counts as dead. */
+const NO_ANSWER_MS = 5000;
+
 export class EventReader {
   constructor(
     private readonly redis: Redis,
@@ -20,9 +23,21 @@ export class EventReader {
 
   /** Waits up to `blockMs` for entries after the cursor (0: don't wait). */
   async read(blockMs: number, count = 100): Promise<StreamEntry[]> {
-    const reply = (blockMs > 0
-      ? await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, this.cursor)
-      : await this.redis.xread('COUNT', count, 'STREAMS', this.streamKey, this.cursor)) as XReadReply;
+    const pending = blockMs > 0
+      ? this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, this.cursor)
+      : this.redis.xread('COUNT', count, 'STREAMS', this.streamKey, this.cursor);
+    // A partition that drops packets leaves the connection open and the read unanswered for ever: after a
+    // while it is made again, and this read fails (the caller retries; the cursor has not moved).
+    let timer: NodeJS.Timeout | undefined;
+    const reply = (await Promise.race([
+      pending,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.redis.disconnect(true);
+          reject(new Error(`Redis did not answer a read of ${this.streamKey} within ${blockMs + NO_ANSWER_MS} ms: reconnecting`));
+        }, blockMs + NO_ANSWER_MS);
+      }),
+    ]).finally(() => clearTimeout(timer))) as XReadReply;
     const out: StreamEntry[] = [];
     for (const [, entries] of reply ?? []) {
       for (const [id, fields] of entries) {

@@ -79,6 +79,8 @@ export interface HarnessOptions {
   dispatcher?: boolean;
   /** More environment for the replicas (SPAWNER_TYPE=kubernetes, say); overrides the harness's. */
   env?: Record<string, string>;
+  /** How long a replica's stop() may take to hand its jobs back; default the dispatcher's (20 s). */
+  stopDeadlineMs?: number;
   /** Options of the harness's Slack emulator (time scale, rate limits). */
   emulator?: EmulatorOptions;
 }
@@ -125,6 +127,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       logger: createLogger(replicaConfig.logLevel),
       timings: { statusIntervalMs: 250, readBlockMs: 500, exitWaitMs: 15_000, ...opts.timings },
       now: opts.now,
+      ...(opts.stopDeadlineMs !== undefined ? { stopDeadlineMs: opts.stopDeadlineMs } : {}),
     });
     let stopping: Promise<void> | undefined;
     const replica: Replica = { port: replicaConfig.port, stop: () => (stopping ??= running.stop()) };

@@ -15,7 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { postToApp, signRequest } from './http-delivery.js';
 import { blockActionsPayload, eventCallback, slashCommandBody, type Identity } from './payloads.js';
 import { SocketHub, type Envelope } from './socket-mode.js';
-import { readBody, WebApi } from './web-api.js';
+import { readBody, WebApi, type WebApiFault } from './web-api.js';
+export type { WebApiFault } from './web-api.js';
 import { channelTypeOf, Workspace } from './workspace.js';
 import type {
   DeliveryAttempt,
@@ -103,6 +104,12 @@ export class SlackEmulator {
       });
     });
     server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.hub.handleUpgrade(req, socket, head));
+  }
+
+  /** Switches a Web API fault on (500s, a 429 storm, an API error such as token_revoked), or off with undefined. */
+  setFault(fault: WebApiFault | undefined): void {
+    if (fault) this.api.fault = fault;
+    else delete this.api.fault;
   }
 
   static async start(opts: EmulatorOptions = {}): Promise<SlackEmulator> {

@@ -49,6 +49,8 @@ function str(v: unknown): string | undefined {
 export class WebApi {
   readonly calls: RecordedCall[] = [];
   private readonly limiter: RateLimiter;
+  /** An outage or storm the test switched on (SlackEmulator.setFault); every matching call gets it. */
+  fault?: WebApiFault;
 
   constructor(
     private readonly cfg: WebApiConfig,
@@ -88,6 +90,19 @@ export class WebApi {
         } else {
           throw new ApiError('invalid_post_type');
         }
+      }
+      const fault = this.fault;
+      if (fault && (!fault.methods || fault.methods.includes(method))) {
+        if ('error' in fault) throw new ApiError(fault.error);
+        status = fault.status;
+        if (fault.status === 429) {
+          retryAfter = fault.retryAfterSeconds;
+          throw new ApiError('ratelimited');
+        }
+        // Slack's 5xx pages are not its JSON: the client sees an HTTP error.
+        this.calls.push({ seq: this.calls.length, at, method, args: {}, status, ok: false, error: `http_${status}` });
+        res.writeHead(status, { 'content-type': 'text/html' }).end('<html><body>Slack is having trouble</body></html>');
+        return;
       }
       team = this.authenticate(method, req.headers.authorization, bodyToken);
       const spec = METHOD_SPECS[method];
@@ -341,3 +356,10 @@ export class WebApi {
     };
   }
 }
+
+/**
+ * A fault the Web API answers with instead of doing its work: HTTP 500/503, a
+ * 429 storm with a fixed Retry-After, or an API error (`token_revoked`, say).
+ * `methods` limits it to some methods; default all.
+ */
+export type WebApiFault = ({ status: 500 | 503 } | { status: 429; retryAfterSeconds: number } | { error: string }) & { methods?: string[] };
