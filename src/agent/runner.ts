@@ -86,6 +86,8 @@ export interface RunnerDeps {
    * with the token (in the agent container: every other process of its user).
    */
   killStrays?: () => number;
+  /** The cap on the agent's output (default LOG_RATE, LOG_BATCH_LINES, REPEAT_PROGRESS_EVERY); tests loosen it. */
+  logCap?: { rate: { batchesPerSecond: number; burst: number }; batchLines: number; repeatProgressEvery: number };
   /** Buffering of events through a Redis outage (tests shorten the waits). */
   publisher?: PublisherOptions;
   /** How long the runner waits at its end for buffered events to reach Redis (default 10 minutes). */
@@ -138,6 +140,10 @@ export class AgentRunner {
     this.builtinAbort.abort();
   }
 
+  private get logCap(): NonNullable<RunnerDeps['logCap']> {
+    return this.deps.logCap ?? { rate: LOG_RATE, batchLines: LOG_BATCH_LINES, repeatProgressEvery: REPEAT_PROGRESS_EVERY };
+  }
+
   private get grace(): number {
     return this.deps.cancelGraceMs ?? CANCEL_GRACE_MS;
   }
@@ -179,7 +185,7 @@ export class AgentRunner {
     if (clean.type === 'progress') {
       this.lastProgress = clean;
       this.logsSinceProgress = 0;
-    } else if (clean.type === 'log' && this.lastProgress && ++this.logsSinceProgress >= REPEAT_PROGRESS_EVERY) {
+    } else if (clean.type === 'log' && this.lastProgress && ++this.logsSinceProgress >= this.logCap.repeatProgressEvery) {
       await this.events.publish(this.lastProgress);
       this.logsSinceProgress = 0;
     }
@@ -189,7 +195,8 @@ export class AgentRunner {
   /** A batch of the agent's output as a log event; lines dropped before it are counted in it, and said. */
   private logEvent(lines: string[], dropped: number): AgentEventBody {
     if (!dropped) return { type: 'log', text: lines.join('\n'), level: 'info' };
-    const said = `(switchboard: ${dropped.toLocaleString('en-US')} log lines dropped: the agent wrote more than ${LOG_RATE.batchesPerSecond * LOG_BATCH_LINES} lines a second)`;
+    const { rate, batchLines } = this.logCap;
+    const said = `(switchboard: ${dropped.toLocaleString('en-US')} log lines dropped: the agent wrote more than ${rate.batchesPerSecond * batchLines} lines a second)`;
     return { type: 'log', text: [...lines, said].join('\n'), level: 'warn', dropped };
   }
 
@@ -257,7 +264,7 @@ export class AgentRunner {
     const publishInOrder = (body: AgentEventBody) => {
       published = published.then(() => this.emit(body)).catch((e: Error) => this.deps.log(`${body.type} event: ${e.message}`));
     };
-    const batcher = new LineBatcher((lines, dropped) => publishInOrder(this.logEvent(lines, dropped)), undefined, LOG_BATCH_LINES, MAX_EVENT_TEXT, LOG_RATE);
+    const batcher = new LineBatcher((lines, dropped) => publishInOrder(this.logEvent(lines, dropped)), undefined, this.logCap.batchLines, MAX_EVENT_TEXT, this.logCap.rate);
     let verdict: Verdict | undefined;
     const asText = (whole: string) => {
       const line = capText(whole, MAX_EVENT_TEXT, CUT_MARKER);

@@ -43,8 +43,14 @@ export class JobStore {
 
   /** How many unfinished jobs there are in each state (queued, starting, running), all replicas. */
   async countByState(): Promise<Record<string, number>> {
+    const active = Object.entries(await this.redis.hgetall(this.keys.activeJobs));
+    if (!active.length) return {};
+    // A record that expired unfinished (its job long gone) leaves the count here.
+    const exists = await this.redis.pipeline(active.map(([id]) => ['exists', this.keys.job(id)])).exec();
+    const gone = active.filter((_, i) => exists?.[i]?.[1] === 0).map(([id]) => id);
+    if (gone.length) await this.redis.hdel(this.keys.activeJobs, ...gone);
     const counts: Record<string, number> = {};
-    for (const state of await this.redis.hvals(this.keys.activeJobs)) counts[state] = (counts[state] ?? 0) + 1;
+    for (const [id, state] of active) if (!gone.includes(id)) counts[state] = (counts[state] ?? 0) + 1;
     return counts;
   }
 

@@ -69,13 +69,15 @@ test('the same event delivered three times, to three different replicas, starts 
   await eventually(async () => (await harnessJobs(harness)).length === 1, 'the job to be recorded');
   await harness.emu.deliverRaw(body, { retryNum: 2 });
 
-  // All three reached a replica each, and each replica says what it did with it.
-  const socketDeliveries = harness.emu.deliveries.filter((d) => d.kind === 'events_api' && d.outcome === 'acked');
-  expect(socketDeliveries).toHaveLength(3);
+  // All three reached a replica each (round robin; under load the emulator may retry one more time), and
+  // each replica says what it did with it: one answered it, every other delivery was skipped.
+  expect(harness.emu.deliveries.filter((d) => d.kind === 'events_api' && d.outcome === 'acked').length).toBeGreaterThanOrEqual(3);
   const seen = () => replicas.map((r) => r.logLines().filter((l) => l.msg === 'answered a message' || String(l.msg).includes('skipped')).length);
-  await eventually(async () => seen().every((n) => n === 1), `each replica to have handled or skipped one delivery (${seen().join(', ')})`);
+  await eventually(async () => seen().every((n) => n >= 1), `each replica to have handled or skipped a delivery (${seen().join(', ')})`);
+  const answered = replicas.flatMap((r) => r.logLines().filter((l) => l.msg === 'answered a message'));
   const skipped = replicas.flatMap((r) => r.logLines().filter((l) => String(l.msg).includes('skipped')));
-  expect(skipped).toHaveLength(2);
+  expect(answered).toHaveLength(1);
+  expect(skipped.length).toBeGreaterThanOrEqual(2);
   expect(skipped.every((l) => l.slackEventId === 'Ev0REDELIVER1')).toBe(true);
 
   const jobs = await harnessJobs(harness);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { AgentRunner, CUT_MARKER } from '../../src/agent/runner.js';
+import { AgentRunner, CUT_MARKER, type RunnerDeps } from '../../src/agent/runner.js';
+import { STREAM_MAXLEN } from '../../src/domain/agent-contract.js';
 import type { RunnerOptions } from '../../src/agent/runner-options.js';
 import { MAX_EVENT_TEXT, parseAgentEvent, type AgentEvent } from '../../src/domain/events.js';
 import { eventually } from '../support/eventually.js';
@@ -46,12 +47,12 @@ function options(overrides: Partial<RunnerOptions> & Pick<RunnerOptions, 'jobId'
 }
 
 /** A runner with its own two connections, as main.ts builds it; `logs` keeps what it says on stderr. */
-function runnerFor(opts: RunnerOptions, env: NodeJS.ProcessEnv = process.env): { runner: AgentRunner; logs: string[] } {
+function runnerFor(opts: RunnerOptions, env: NodeJS.ProcessEnv = process.env, more: Partial<RunnerDeps> = {}): { runner: AgentRunner; logs: string[] } {
   const conn = new Redis(REDIS_URL);
   const control = new Redis(REDIS_URL);
   connections.push(conn, control);
   const logs: string[] = [];
-  return { runner: new AgentRunner(opts, { redis: conn, controlRedis: control, env, log: (m) => logs.push(m) }), logs };
+  return { runner: new AgentRunner(opts, { redis: conn, controlRedis: control, env, log: (m) => logs.push(m), ...more }), logs };
 }
 
 async function eventsOf(jobId: string): Promise<AgentEvent[]> {
@@ -245,5 +246,27 @@ test('an agent flooding its output: the log events are capped, every dropped lin
   expect(events.length).toBeLessThan(100);
   expect(logs.some((e) => /\(switchboard: [\d,]+ log lines dropped/.test(e.text))).toBe(true);
   expect(events.find((e) => e.type === 'progress' && e.text === 'half way')).toBeDefined();
+  expect(events.at(-1)).toMatchObject({ type: 'done' });
+});
+
+test('the latest progress is published again while an agent floods, so it stays among the newest entries of the capped stream', async () => {
+  const jobId = newJobId();
+  const workspaceDir = join(tmp, `ws-${jobId}`);
+  const progress = '::switchboard:: {"type":"progress","step":2,"total":3,"name":"run agent","text":"the only progress"}';
+  // A loose cap (many small batches a second) so the flood makes more log events than the stream keeps.
+  const logCap = { rate: { batchesPerSecond: 100_000, burst: 100_000 }, batchLines: 5, repeatProgressEvery: 100 };
+  const { runner } = runnerFor(options({ jobId, repo: repoUrl, workspaceDir, command: ['sh', '-c', `echo '${progress}'; seq 1 10000`] }), process.env, { logCap });
+
+  expect(await runner.run()).toBe('done');
+
+  const events = await eventsOf(jobId);
+  // Trimmed to about STREAM_MAXLEN: the progress line's own event is long gone, its repeats are not.
+  expect(events.length).toBeLessThan(STREAM_MAXLEN * 1.2);
+  expect(events[0]?.type).not.toBe('started');
+  const lastFlood = events.filter((e) => e.type === 'progress' && e.text === 'the only progress');
+  expect(lastFlood.length).toBeGreaterThan(0);
+  const lastLog = events.map((e) => e.type).lastIndexOf('log');
+  const lastRepeat = events.lastIndexOf(lastFlood.at(-1) as AgentEvent);
+  expect(lastLog - lastRepeat).toBeLessThanOrEqual(100);
   expect(events.at(-1)).toMatchObject({ type: 'done' });
 });

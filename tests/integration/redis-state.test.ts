@@ -190,6 +190,10 @@ describe('JobStore', () => {
     await store.save(job(j2, { state: 'done' }));
     await store.save(job(j1, { state: 'starting' }));
     expect(await store.countByState()).toEqual({ starting: 1 });
+    // A record that expired unfinished leaves the count.
+    await redis.del(k.job(j1));
+    expect(await store.countByState()).toEqual({});
+    expect(await redis.hlen(k.activeJobs)).toBe(0);
   });
 
   test('a released claim (the post failed) may be taken at once', async () => {
