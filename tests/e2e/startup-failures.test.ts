@@ -76,7 +76,7 @@ test('Slack unreachable: said once with URL and method, retried with back-off, /
   const closed = await freePort();
   const replica = await spawned({ SLACK_API_URL: `http://127.0.0.1:${closed}/api/`, LOG_LEVEL: 'debug' });
   await replica.ready();
-  await eventually(() => replica.logLines().filter((l) => /Slack is still unreachable/.test(String(l.msg))).length >= 2, 'two retries', 20_000);
+  await eventually(async () => replica.logLines().filter((l) => /Slack is still unreachable/.test(String(l.msg))).length >= 2, 'two retries', 20_000);
   const said = loud(replica);
   expect(said).toHaveLength(1);
   expect(said[0]).toMatchObject({ level: 'warn', url: `http://127.0.0.1:${closed}/api/auth.test`, method: 'auth.test' });
