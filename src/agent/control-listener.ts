@@ -20,7 +20,8 @@ export class ControlListener {
     while (!this.stopped) {
       let reply: [string, [string, string[]][]][] | null;
       // A read that outlives its block by far sits on a dead connection (a partition that drops packets): make a new one.
-      const watchdog = setTimeout(() => this.redis.disconnect(true), BLOCK_MS + NO_ANSWER_MS);
+      // (The read in flight is sent again on the new connection, and answers there.)
+      const watchdog = setInterval(() => this.redis.disconnect(true), BLOCK_MS + NO_ANSWER_MS);
       try {
         reply = (await this.redis.xread('BLOCK', BLOCK_MS, 'STREAMS', this.streamKey, cursor)) as typeof reply;
       } catch {
@@ -28,7 +29,7 @@ export class ControlListener {
         await new Promise((r) => setTimeout(r, 500));
         continue;
       } finally {
-        clearTimeout(watchdog);
+        clearInterval(watchdog);
       }
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {

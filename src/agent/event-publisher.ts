@@ -20,8 +20,8 @@ export interface PublisherOptions {
   maxRetryMs?: number;
   /**
    * A write with no answer for this long means a dead connection (a partition
-   * that drops packets never closes it): the connection is dropped and made
-   * again. Default 10 s.
+   * that drops packets never closes it): the connection is made again, and the
+   * write goes out on the new one. Default 10 s.
    */
   attemptTimeoutMs?: number;
   /** The runner's log (the container's stderr). */
@@ -32,13 +32,6 @@ interface Pending {
   event: AgentEvent;
   /** Resolves publish(): written, or buffered because Redis is away. */
   settle: () => void;
-}
-
-class NoAnswer extends Error {
-  constructor(ms: number) {
-    super(`Redis did not answer within ${ms} ms`);
-    this.name = 'NoAnswer';
-  }
 }
 
 export class EventPublisher {
@@ -107,24 +100,24 @@ export class EventPublisher {
   private async flush(): Promise<void> {
     let wait = this.o.retryMs;
     for (let head = this.buffer[0]; head; head = this.buffer[0]) {
+      // No answer for a while (a partition that drops packets): the runner goes on, the write keeps waiting.
+      const slow = setTimeout(() => this.goAway(`no answer within ${this.o.attemptTimeoutMs} ms`), this.o.attemptTimeoutMs);
       try {
         await this.write(head.event);
       } catch (err) {
-        if (!isRedisUnavailable(err) && !(err instanceof NoAnswer)) {
+        if (!isRedisUnavailable(err)) {
           // Refused, not unreachable (NOPERM: the job's Redis user is gone with the job): retrying cannot help.
           this.o.log?.(`event ${head.event.seq} (${head.event.type}) could not be written and is dropped: ${(err as Error).message}`);
           this.buffer.shift();
           head.settle();
           continue;
         }
-        if (!this.away) {
-          this.away = true;
-          this.o.log?.(`Redis is unreachable (${(err as Error).message}): events wait in a buffer (up to ${this.o.maxBuffered}) until it is back`);
-          for (const p of this.buffer) p.settle();
-        }
+        this.goAway((err as Error).message);
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(this.o.maxRetryMs, wait * 2);
         continue;
+      } finally {
+        clearTimeout(slow);
       }
       this.buffer.shift();
       head.settle();
@@ -137,25 +130,26 @@ export class EventPublisher {
     for (const wake of this.idle.splice(0)) wake();
   }
 
+  /** Writes are failing or hanging: publish() stops waiting for them (said once per outage). */
+  private goAway(why: string): void {
+    if (this.away) return;
+    this.away = true;
+    this.o.log?.(`Redis is unreachable (${why}): events wait in a buffer (up to ${this.o.maxBuffered}) until it is back`);
+    for (const p of this.buffer) p.settle();
+  }
+
   private async write(event: AgentEvent): Promise<void> {
     const key = this.keys.jobEvents(this.jobId);
     const xadd = this.redis.xadd(key, 'MAXLEN', '~', STREAM_MAXLEN, '*', 'e', JSON.stringify(event));
     // The TTL only needs setting now and then; MULTI per event costs more than the XADD (bench/event-relay).
     const expire = event.seq % EXPIRE_EVERY === 0 || isTerminal(event) ? this.redis.expire(key, STREAM_TTL_SECONDS) : undefined;
-    let timer: NodeJS.Timeout | undefined;
+    // A connection that stopped answering without closing (a partition that drops packets): make a new one.
+    // The write in flight is sent again on it by ioredis, so it is awaited, never sent twice by us.
+    const watchdog = setInterval(() => this.redis.disconnect(true), this.o.attemptTimeoutMs);
     try {
-      await Promise.race([
-        Promise.all([xadd, expire]),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            // A connection that stopped answering without closing: make a new one (ioredis reconnects).
-            this.redis.disconnect(true);
-            reject(new NoAnswer(this.o.attemptTimeoutMs));
-          }, this.o.attemptTimeoutMs);
-        }),
-      ]);
+      await Promise.all([xadd, expire]);
     } finally {
-      clearTimeout(timer);
+      clearInterval(watchdog);
     }
   }
 }

@@ -17,7 +17,8 @@ export function startHeartbeat(redis: Redis, key: string, onError: (err: Error) 
   const beat = async () => {
     if (inFlight) return; // the last one still waits for Redis: one at a time, not a pile-up
     inFlight = true;
-    const watchdog = setTimeout(() => redis.disconnect(true), NO_ANSWER_MS);
+    // The beat in flight is sent again on the new connection (ioredis), and settles there.
+    const watchdog = setInterval(() => redis.disconnect(true), NO_ANSWER_MS);
     try {
       await redis.set(key, String(Date.now()), 'PX', HEARTBEAT_TTL_MS);
       if (failing) onError(new Error('resumed: Redis answers again'));
@@ -26,7 +27,7 @@ export function startHeartbeat(redis: Redis, key: string, onError: (err: Error) 
       if (!failing) onError(err as Error);
       failing = true;
     } finally {
-      clearTimeout(watchdog);
+      clearInterval(watchdog);
       inFlight = false;
     }
   };

@@ -10,11 +10,9 @@ import { killStrayProcesses, runsAsContainerMain } from './stray-processes.js';
  * no INFO, so no ready check. After a Redis restart the dispatcher re-creates the user
  * moments after Redis is back; ioredis keeps reconnecting until then.
  */
-const AGENT_CONNECTION: RedisOptions = {
-  enableReadyCheck: false,
-  // The event buffer writes again what did not get through (event-publisher.ts); a resend of its own would write it twice.
-  autoResendUnfulfilledCommands: false,
-};
+// Commands in flight when a connection drops are sent again on the next one (ioredis's default): without
+// that they would be dropped without an answer, and whoever waits for them would wait for ever.
+const AGENT_CONNECTION: RedisOptions = { enableReadyCheck: false };
 /** Saying goodbye to Redis never keeps the runner alive (its user may already be gone with the job). */
 const QUIT_WAIT_MS = 2000;
 

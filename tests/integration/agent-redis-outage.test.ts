@@ -39,7 +39,7 @@ async function stopRedis(): Promise<void> {
 }
 
 /** The runner's connection, as src/agent/main.ts makes it (quicker retries). */
-const agentConnection = () => new Redis({ port, enableReadyCheck: false, autoResendUnfulfilledCommands: false, retryStrategy: () => 100, maxRetriesPerRequest: 3 });
+const agentConnection = () => new Redis({ port, enableReadyCheck: false, retryStrategy: () => 100, maxRetriesPerRequest: 3 });
 
 const streamed = async (jobId: string): Promise<AgentEvent[]> =>
   (await admin.xrange(k.jobEvents(jobId), '-', '+')).map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AgentEvent);
