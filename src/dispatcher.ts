@@ -74,6 +74,8 @@ export interface DispatcherOptions {
    * rejected a token once it answered); default: logged as fatal.
    */
   onFatal?: (err: Error) => void;
+  /** Where agents run, when not the configured Docker or Kubernetes (the benchmarks simulate agents). */
+  spawner?: JobSpawner;
 }
 
 export interface RunningDispatcher {
@@ -133,7 +135,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
   const controls = new JobControls(redis, keys);
   const audit = new AuditLog(redis, keys, logger);
-  const spawner = timedSpawner(createSpawner(config, logger, timings.stopGraceSeconds), metrics);
+  const spawner = timedSpawner(options.spawner ?? createSpawner(config, logger, timings.stopGraceSeconds), metrics);
   const queue = new JobQueue({
     redisUrl: config.redis.url,
     prefix: keys.queuePrefix,
