@@ -9,6 +9,7 @@ import { benchStatusCoalescing } from './status-coalescing.js';
 import { benchSlackDelivery } from './slack-delivery/index.js';
 import { benchInference } from './inference.js';
 import { benchAck } from './ack.js';
+import { benchDispatchOverhead } from './dispatch-overhead.js';
 import { nowMs, startRedis, type Row } from './support.js';
 
 function fmt(x: number): string {
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
       ['slack-delivery', () => benchSlackDelivery(redis.url)],
       ['inference', () => benchInference(redis.url)],
       ['ack', () => benchAck(redis.url)],
+      ['dispatch', () => benchDispatchOverhead()],
     ];
     // BENCH_ONLY=slack-delivery (comma-separated names) runs just those.
     const only = process.env.BENCH_ONLY?.split(',').map((n) => n.trim());
