@@ -10,6 +10,7 @@ import { benchSlackDelivery } from './slack-delivery/index.js';
 import { benchInference } from './inference.js';
 import { benchAck } from './ack.js';
 import { benchDispatchOverhead } from './dispatch-overhead.js';
+import { benchRelayLatency } from './relay-latency.js';
 import { nowMs, startRedis, type Row } from './support.js';
 
 function fmt(x: number): string {
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
       ['inference', () => benchInference(redis.url)],
       ['ack', () => benchAck(redis.url)],
       ['dispatch', () => benchDispatchOverhead()],
+      ['relay', () => benchRelayLatency(redis.url)],
     ];
     // BENCH_ONLY=slack-delivery (comma-separated names) runs just those.
     const only = process.env.BENCH_ONLY?.split(',').map((n) => n.trim());
