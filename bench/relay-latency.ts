@@ -27,11 +27,12 @@ const JOBS = Number(process.env.BENCH_RELAY_JOBS ?? 25);
 const ROUNDS = Number(process.env.BENCH_RELAY_ROUNDS ?? 6);
 export const RELAY_P99_TARGET_RATIO = 2;
 /** Far above anything this bench sends: the budget never holds a call back. */
-const UNLIMITED = 1_000_000;
-const METHODS = ['chat.update', 'chat.postMessage', 'chat.getPermalink', 'users.info', 'conversations.info', 'reactions.add'];
+export const UNLIMITED = 1_000_000;
+export const METHODS = ['chat.update', 'chat.postMessage', 'chat.getPermalink', 'users.info', 'conversations.info', 'reactions.add'];
 
-export const unlimitedSlackEnv = (): Record<string, string> => ({
-  SLACK_METHOD_BUDGETS: METHODS.filter((m) => m !== 'chat.postMessage').map((m) => `${m}=${UNLIMITED}`).join(','),
+/** The dispatcher's side of an unlimited budget; `except` keeps Slack's tier for those methods. */
+export const unlimitedSlackEnv = (except: string[] = []): Record<string, string> => ({
+  SLACK_METHOD_BUDGETS: METHODS.filter((m) => m !== 'chat.postMessage' && !except.includes(m)).map((m) => `${m}=${UNLIMITED}`).join(','),
   SLACK_CHANNEL_POST_BUDGET: String(UNLIMITED),
 });
 

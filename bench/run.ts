@@ -11,6 +11,7 @@ import { benchInference } from './inference.js';
 import { benchAck } from './ack.js';
 import { benchDispatchOverhead } from './dispatch-overhead.js';
 import { benchRelayLatency } from './relay-latency.js';
+import { benchScale } from './scale.js';
 import { nowMs, startRedis, type Row } from './support.js';
 
 function fmt(x: number): string {
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
       ['ack', () => benchAck(redis.url)],
       ['dispatch', () => benchDispatchOverhead()],
       ['relay', () => benchRelayLatency(redis.url)],
+      ['scale', () => benchScale(redis.url)],
     ];
     // BENCH_ONLY=slack-delivery (comma-separated names) runs just those.
     const only = process.env.BENCH_ONLY?.split(',').map((n) => n.trim());

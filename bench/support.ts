@@ -163,6 +163,9 @@ export async function startRedis(opts: { ownServer?: boolean; alsoBind?: string 
 export interface ProcessUsage {
   rssBytes: number;
   heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory outside the V8 heap that V8 knows of (Buffers and other external memory). */
+  externalBytes: number;
   /** User + system CPU time since the process started, in ms. */
   cpuMs: number;
   /** Event-loop delay since the last report, in ms. */
@@ -196,8 +199,8 @@ export class BenchChild {
   }
 
   /** Forks `script` (a compiled bench file) with `env` and waits for its ready message. */
-  static async start<R = Record<string, unknown>>(script: URL, name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: BenchChild; ready: R }> {
-    const cp = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', process.env.BENCH_VERBOSE === '1' ? 'inherit' : 'ignore', 'pipe', 'ipc'] });
+  static async start<R = Record<string, unknown>>(script: URL, name: string, env: Record<string, string>, timeoutMs = 60_000, execArgv: string[] = []): Promise<{ child: BenchChild; ready: R }> {
+    const cp = fork(script, [], { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', process.env.BENCH_VERBOSE === '1' ? 'inherit' : 'ignore', 'pipe', 'ipc'] });
     const child = new BenchChild(cp, name);
     let timer: NodeJS.Timeout | undefined;
     const ready = await Promise.race([
