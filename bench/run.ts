@@ -8,6 +8,10 @@ import { benchIntentAdversarial } from './intent-adversarial.js';
 import { benchStatusCoalescing } from './status-coalescing.js';
 import { benchSlackDelivery } from './slack-delivery/index.js';
 import { benchInference } from './inference.js';
+import { benchAck } from './ack.js';
+import { benchDispatchOverhead } from './dispatch-overhead.js';
+import { benchRelayLatency } from './relay-latency.js';
+import { benchScale } from './scale.js';
 import { nowMs, startRedis, type Row } from './support.js';
 
 function fmt(x: number): string {
@@ -41,6 +45,10 @@ async function main(): Promise<number> {
       ['status-coalescing', () => benchStatusCoalescing()],
       ['slack-delivery', () => benchSlackDelivery(redis.url)],
       ['inference', () => benchInference(redis.url)],
+      ['ack', () => benchAck(redis.url)],
+      ['dispatch', () => benchDispatchOverhead()],
+      ['relay', () => benchRelayLatency(redis.url)],
+      ['scale', () => benchScale(redis.url)],
     ];
     // BENCH_ONLY=slack-delivery (comma-separated names) runs just those.
     const only = process.env.BENCH_ONLY?.split(',').map((n) => n.trim());

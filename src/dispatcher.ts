@@ -18,8 +18,6 @@ import { RefusalBursts } from './state/refusal-burst.js';
 import { timedSpawner } from './observability/spawn-timing.js';
 import { measureRelayLag } from './relay/relay-lag.js';
 import { DockerSpawner } from './spawners/docker/docker-spawner.js';
-import { KubernetesSpawner } from './spawners/kubernetes/kubernetes-spawner.js';
-import { connectKube } from './spawners/kubernetes/kube-connection.js';
 import type { JobSpawner } from './spawners/spawner.js';
 import { JobQueue } from './dispatch/job-queue.js';
 import { JobRequests } from './dispatch/job-requests.js';
@@ -75,6 +73,8 @@ export interface DispatcherOptions {
    * rejected a token once it answered); default: logged as fatal.
    */
   onFatal?: (err: Error) => void;
+  /** Where agents run, when not the configured Docker or Kubernetes (the benchmarks simulate agents). */
+  spawner?: JobSpawner;
 }
 
 export interface RunningDispatcher {
@@ -83,8 +83,12 @@ export interface RunningDispatcher {
   stop(): Promise<void>;
 }
 
-function createSpawner(config: Config, logger: Logger, stopGraceSeconds: number): JobSpawner {
+async function createSpawner(config: Config, logger: Logger, stopGraceSeconds: number): Promise<JobSpawner> {
   if (config.spawner.type === 'kubernetes') {
+    // Loaded only here: @kubernetes/client-node alone holds ~40 MB of a Docker-only dispatcher's memory (bench/README.md, scale).
+    // One after the other: jest's ESM loader fails two concurrent imports that share a dependency.
+    const { KubernetesSpawner } = await import('./spawners/kubernetes/kubernetes-spawner.js');
+    const { connectKube } = await import('./spawners/kubernetes/kube-connection.js');
     const connection = connectKube({ namespace: config.spawner.k8sNamespace });
     logger.info({ server: connection.server, namespace: connection.namespace }, 'agents run as Kubernetes Jobs');
     // AGENT_RUNTIME names a RuntimeClass on Kubernetes (gvisor, kata…).
@@ -134,7 +138,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
   const controls = new JobControls(redis, keys);
   const audit = new AuditLog(redis, keys, logger);
-  const spawner = timedSpawner(createSpawner(config, logger, timings.stopGraceSeconds), metrics);
+  const spawner = timedSpawner(options.spawner ?? (await createSpawner(config, logger, timings.stopGraceSeconds)), metrics);
   const queue = new JobQueue({
     redisUrl: config.redis.url,
     prefix: keys.queuePrefix,
