@@ -22,6 +22,7 @@ import type { Keys } from '../domain/keys.js';
 import type { Catalogue } from '../domain/project.js';
 import { JOB_INDEX_SIZE, type JobStore } from '../state/job-store.js';
 import type { AgentCredentials } from '../state/agent-credentials.js';
+import { isRedisUnavailable } from '../state/redis.js';
 import type { HeldLease, LeaseKeeper } from '../state/lease-keeper.js';
 import type { AgentExit, AgentInfo, JobSpawner } from '../spawners/spawner.js';
 import type { Logger } from '../observability/logger.js';
@@ -88,7 +89,12 @@ export class Reconciler {
       if (this.closed || this.running) return;
       this.running = this.passIfLeader()
         .then(() => undefined)
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'a reconciler pass failed; the next one tries again'))
+        .catch((err: unknown) =>
+          // An outage is said once by the connection itself (state/redis.ts), not by every pass.
+          isRedisUnavailable(err)
+            ? this.deps.logger.debug({ err }, 'reconciler: Redis unreachable; the next pass tries again')
+            : this.deps.logger.warn({ err }, 'a reconciler pass failed; the next one tries again'),
+        )
         .finally(() => (this.running = undefined));
     };
     tick();
