@@ -360,7 +360,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     logger.info({ deadlineMs, jobs: [...held] }, 'shutting down: no new requests or jobs; running agents are left for another replica');
     const handBack = async () => {
       clearInterval(lineSweep);
-      await reconciler.close();
+      reconciler.close();
       jobStreams.close();
       clearInterval(questionClock);
       stopRestoringUsers();

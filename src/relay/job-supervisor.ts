@@ -4,6 +4,7 @@
 // (agent-launch), relays the agent's events (relay-loop) and ends it
 // (job-finisher). Everything it needs survives in Redis, so another replica
 // can take over mid-job; the replica's lease keeper renews every lease it holds.
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { cancelJob, failJob, isFinished, type JobRecord } from '../domain/job.js';
 import { isJobId } from '../domain/job-id.js';
@@ -220,7 +221,8 @@ export class JobSupervisor {
     const lease = {
       kind: 'supervision',
       key: this.deps.keys.jobSupervisor(jobId),
-      owner: this.replicaId,
+      // One owner per supervision, not per replica: a job this replica lets go of and takes again is never held twice.
+      owner: `${this.replicaId}:${randomBytes(3).toString('hex')}`,
       leaseMs: this.t.takeoverLeaseMs,
       onLost: () => lost.abort(),
     };

@@ -7,8 +7,8 @@
 //     adopted (queued again, a supervisor attaches), or, when it is gone, has
 //     lapsed or is past its time limit, the job is failed, the user told in
 //     its thread and the channel freed (the shared liveness verdict decides);
-//   - an agent whose job has ended, or that this Switchboard made (its Redis
-//     user or event stream is here) but has no record of: removed, with its
+//   - a running agent whose job has ended, or that this Switchboard made (its
+//     Redis user or event stream is here) but has no record of: stopped, with its
 //     per-job Redis user and secret (agents of another Switchboard sharing
 //     the engine are never touched);
 //   - a per-job Redis user nobody needs any more: deleted;
@@ -22,6 +22,7 @@ import type { Keys } from '../domain/keys.js';
 import type { Catalogue } from '../domain/project.js';
 import { JOB_INDEX_SIZE, type JobStore } from '../state/job-store.js';
 import type { AgentCredentials } from '../state/agent-credentials.js';
+import { isRedisUnavailable } from '../state/redis.js';
 import type { HeldLease, LeaseKeeper } from '../state/lease-keeper.js';
 import type { AgentExit, AgentInfo, JobSpawner } from '../spawners/spawner.js';
 import type { Logger } from '../observability/logger.js';
@@ -88,7 +89,12 @@ export class Reconciler {
       if (this.closed || this.running) return;
       this.running = this.passIfLeader()
         .then(() => undefined)
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'a reconciler pass failed; the next one tries again'))
+        .catch((err: unknown) =>
+          // An outage is said once by the connection itself (state/redis.ts), not by every pass.
+          isRedisUnavailable(err)
+            ? this.deps.logger.debug({ err }, 'reconciler: Redis unreachable; the next pass tries again')
+            : this.deps.logger.warn({ err }, 'a reconciler pass failed; the next one tries again'),
+        )
         .finally(() => (this.running = undefined));
     };
     tick();
@@ -96,11 +102,17 @@ export class Reconciler {
     this.timer.unref();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the passes. A pass in progress is not waited for (during a Redis outage it may hang until the
+   * connection closes, and a shutdown must not wait on it): it stops at its next step.
+   */
+  close(): void {
     this.closed = true;
     clearInterval(this.timer);
-    await this.running;
-    await this.lease?.release().catch(() => undefined);
+    const lease = this.lease;
+    this.lease = undefined;
+    // Given up at once when Redis answers, so another replica's reconciler need not wait for it to lapse.
+    void (this.running ?? Promise.resolve()).then(() => lease?.release()).catch(() => undefined);
   }
 
   /** One pass if this replica holds (or can take) the reconciler's lease. */
@@ -149,6 +161,7 @@ export class Reconciler {
     }
 
     for (const job of records.values()) {
+      if (this.closed) return;
       if (job.state !== 'starting' && job.state !== 'running') continue;
       if (agents === undefined) continue;
       if (await this.supervised(job.id)) continue;
@@ -156,6 +169,9 @@ export class Reconciler {
       await this.unsupervised(job, agents.get(job.id), confirmed);
     }
     for (const agent of agents?.values() ?? []) {
+      if (this.closed) return;
+      // A stopped one is left to go by itself (AutoRemove, a Job's TTL), with its logs for whoever looks.
+      if (!agent.running) continue;
       const job = records.get(agent.jobId);
       if (job && !isFinished(job)) continue;
       // Another Switchboard (another REDIS_PREFIX) may share the engine or namespace: only agents this one made are touched.
@@ -163,7 +179,9 @@ export class Reconciler {
       if (await this.supervised(agent.jobId)) continue; // its supervisor is still seeing it off
       if (confirmed(`orphan:${agent.jobId}`)) await this.removeOrphan(agent, job);
     }
+    if (this.closed) return;
     if (agents) await this.revokeUnusedUsers(records, agents, confirmed);
+    if (this.closed) return;
     await this.freeStaleChannels(records, confirmed);
 
     this.suspects = found;
@@ -268,7 +286,7 @@ export class Reconciler {
   private async revokeUnusedUsers(records: Map<string, JobRecord>, agents: Map<string, AgentInfo>, confirmed: (what: string) => boolean): Promise<void> {
     const users = await this.deps.redis.hkeys(this.deps.keys.agentUsers);
     for (const jobId of users) {
-      if (agents.has(jobId) || !isJobId(jobId)) continue;
+      if (agents.get(jobId)?.running || !isJobId(jobId)) continue;
       const job = records.get(jobId) ?? (await this.deps.store.get(jobId));
       if (job && !isFinished(job)) continue;
       if (await this.supervised(jobId)) continue;

@@ -179,7 +179,7 @@ export class LeaseKeeper {
       this.failing = false;
     } catch (err) {
       // Not a loss: Redis may be back before any lease runs out.
-      if (!this.failing) this.options.logger.warn({ err }, 'could not renew leases; trying again');
+      if (!this.failing) this.options.logger.warn({ err }, 'could not renew leases; trying again at every tick (said once)');
       this.failing = true;
     } finally {
       this.ticking = false;

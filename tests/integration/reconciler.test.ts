@@ -94,8 +94,9 @@ const resultIn = (job: JobRecord, pattern: RegExp) =>
 test('an orphan agent (made here, no record) is removed with its per-job Redis user; another Switchboard’s agent is left alone', async () => {
   const orphan = newJobId();
   const stranger = newJobId();
-  await new AgentCredentials(redis, k, silentLogger).issue(orphan);
   const [orphanId, strangerId] = [await plantAgent(orphan, 'C0ORPHAN'), await plantAgent(stranger, 'C0STRANGER')];
+  // Its user once it runs (as the spawner does it the other way round for a job with a record, which this one lacks).
+  await new AgentCredentials(redis, k, silentLogger).issue(orphan);
 
   await eventually(() => gone(orphanId), 'the orphan agent container to be removed', 20_000);
   expect(await redis.hexists(k.agentUsers, orphan)).toBe(0);
