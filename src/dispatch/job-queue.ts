@@ -200,7 +200,12 @@ export class JobQueue {
         void onGiveUp(job.data.jobId, err.message).catch((e: unknown) => log.error({ jobId: job.data.jobId, err: e }, 'could not fail the job'));
       }
     });
-    this.worker.on('error', (err) => (isRedisUnavailable(err) ? log.debug({ err }, 'queue worker: Redis unreachable') : log.error({ err }, 'queue worker error')));
+    this.worker.on('error', (err) => {
+      if (isRedisUnavailable(err)) log.debug({ err }, 'queue worker: Redis unreachable');
+      // BullMQ says a failed lock renewal twice (this error and lockRenewalFailed): the latter is logged above.
+      else if (/^could not renew lock for job /.test(err.message)) log.debug({ err }, 'queue worker: a lock renewal failed');
+      else log.error({ err }, 'queue worker error');
+    });
   }
 
   async ping(): Promise<void> {
