@@ -52,8 +52,6 @@ export class JobQueue {
   private worker?: Worker<QueuedJobData>;
   private workerConnection?: Redis;
   private readonly shutdown = new AbortController();
-  /** Per running job: aborted when BullMQ could not renew its lock (another replica may take it over). */
-  private readonly running = new Map<string, AbortController>();
 
   constructor(private readonly options: JobQueueOptions) {
     // BullMQ needs maxRetriesPerRequest: null, and the worker's blocking reads a connection of their own.
@@ -155,14 +153,7 @@ export class JobQueue {
       async (job, token) => {
         // Its first take only: a job handed over, stalled or retried has waited for something else.
         if (job.attemptsMade === 0 && job.stalledCounter === 0 && !job.data.handedOver) this.options.onTaken?.(Date.now() - job.timestamp);
-        const lockLost = new AbortController();
-        if (job.id) this.running.set(job.id, lockLost);
-        let result;
-        try {
-          result = await process(job.data.jobId, AbortSignal.any([this.shutdown.signal, lockLost.signal]));
-        } finally {
-          if (job.id) this.running.delete(job.id);
-        }
+        const result = await process(job.data.jobId, this.shutdown.signal);
         if (result === 'finished') return;
         await job.updateData({ ...job.data, handedOver: true }).catch(() => undefined); // not a first take when it comes back
         // Back to the queue: at once for another replica (shutdown), later when another replica relays it.
@@ -186,12 +177,11 @@ export class JobQueue {
         maxStalledCount: 100,
       },
     );
-    // Another replica may take a job whose lock this one could not renew: stop relaying it (no two relays of one job).
+    // A lock that could not be renewed (a Redis blip, a busy event loop) lets the stalled check hand the job to another
+    // worker, but it does not end this supervision: the job's supervision lease decides who relays it (the other worker
+    // finds it held and puts the job back for later). Letting go here lost jobs whose queue entry was gone after a Redis restart.
     this.worker.on('lockRenewalFailed', (jobIds) => {
-      for (const id of jobIds) {
-        log.warn({ jobId: id }, 'lost the queue lock of a running job: letting go of it');
-        this.running.get(id)?.abort();
-      }
+      for (const id of jobIds) log.warn({ jobId: id }, 'could not renew the queue lock of a running job; its supervision lease still holds it');
     });
     this.worker.on('failed', (job, err) => {
       if (!job) return;
