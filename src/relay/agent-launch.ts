@@ -53,15 +53,18 @@ export class AgentLaunch {
     const starting: JobRecord = { ...job, state: 'starting' };
     await d.store.save(starting);
     throttle.offer(starting);
-    const credential = await d.credentials.issue(job.id);
-    const context =
-      (await d.notifier.describeRequest?.(starting).catch((err: unknown) => {
+    // The agent's Redis user, the names and link it is told, and its inference token do not depend on each other:
+    // asked for at once, they cost one round trip instead of three before the container is created.
+    const [credential, context, inferenceToken] = await Promise.all([
+      d.credentials.issue(job.id),
+      d.notifier.describeRequest?.(starting).catch((err: unknown) => {
         log.warn({ err }, 'could not resolve the thread link and names for the agent');
         return undefined;
-      })) ?? {};
-    // Valid past the job's own limit (the supervisor ends it then), revoked as soon as it ends.
-    const inferenceToken = d.inference ? await d.inference.issue(job.id, project.timeoutMinutes * 60 + 3600) : undefined;
-    const { spec, missingEnv, secret } = buildAgentSpec(starting, project, d.agent, credential, context, inferenceToken);
+      }),
+      // Valid past the job's own limit (the supervisor ends it then), revoked as soon as it ends.
+      d.inference?.issue(job.id, project.timeoutMinutes * 60 + 3600),
+    ]);
+    const { spec, missingEnv, secret } = buildAgentSpec(starting, project, d.agent, credential, context ?? {}, inferenceToken);
     if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
     if (project.tracker && project.tracker.type !== 'jira' && !secret.trackerToken) log.warn('no tracker token set on the dispatcher: the runner reads the issue anonymously and cannot push');
     // The runner takes it with GETDEL before the agent command starts; it never enters the container's env.
