@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SlackEmulator } from '../tests/support/slack-emulator/index.js';
 import { agentHostConfig } from '../src/spawners/docker/agent-host-config.js';
-import { BenchChild, epochMs, freePort, median, percentile, startRedis, type Row } from './support.js';
+import { BenchChild, epochMs, httpDispatcherEnv, freePort, median, percentile, startRedis, type Row } from './support.js';
 
 const SAMPLES = Number(process.env.BENCH_DISPATCH_SAMPLES ?? 10);
 const WARMUP = 1;
@@ -122,21 +122,11 @@ export async function benchDispatchOverhead(): Promise<Row[]> {
   try {
     dispatcher = (
       await BenchChild.start(new URL('./dispatcher-process.js', import.meta.url), 'switchboard (docker)', {
-        SLACK_MODE: 'http',
-        SLACK_BOT_TOKEN: emu.botToken,
-        SLACK_SIGNING_SECRET: emu.signingSecret,
-        SLACK_API_URL: emu.apiUrl,
-        PORT: String(port),
-        LISTEN_HOST: '127.0.0.1',
-        REDIS_URL: redis.url,
+        ...httpDispatcherEnv(emu, { port, redisUrl: redis.url, prefix: 'sbbench:', projectsFile, maxConcurrentJobs: 2 }),
         REDIS_AGENT_URL: `redis://${gateway}:${new URL(redis.url).port}`,
-        REDIS_PREFIX: 'sbbench:',
         AGENT_IMAGE,
         DOCKER_NETWORK: network,
         WORKSPACE_ROOT: root,
-        PROJECTS_FILE: projectsFile,
-        MAX_CONCURRENT_JOBS: '2',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       })
     ).child;
     emu.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);

@@ -21,7 +21,7 @@ import { SlackEmulator } from '../tests/support/slack-emulator/index.js';
 import { EVENT_SCHEMA_VERSION } from '../src/domain/events.js';
 import { SimulatedAgents } from './simulated-agents.js';
 import { deleteKeys } from './ack.js';
-import { BenchChild, epochMs, freePort, percentile, prng, sleep, type Row } from './support.js';
+import { BenchChild, httpDispatcherEnv, epochMs, freePort, percentile, prng, sleep, type Row } from './support.js';
 
 const JOBS = Number(process.env.BENCH_RELAY_JOBS ?? 25);
 const ROUNDS = Number(process.env.BENCH_RELAY_ROUNDS ?? 6);
@@ -61,17 +61,7 @@ export async function benchRelayLatency(redisUrl: string): Promise<Row[]> {
   try {
     const ours = (
       await BenchChild.start(new URL('./dispatcher-process.js', import.meta.url), 'switchboard (simulated agents)', {
-        SLACK_MODE: 'http',
-        SLACK_BOT_TOKEN: emu.botToken,
-        SLACK_SIGNING_SECRET: emu.signingSecret,
-        SLACK_API_URL: emu.apiUrl,
-        PORT: String(port),
-        LISTEN_HOST: '127.0.0.1',
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        PROJECTS_FILE: projectsFile,
-        MAX_CONCURRENT_JOBS: String(JOBS),
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+        ...httpDispatcherEnv(emu, { port, redisUrl, prefix, projectsFile, maxConcurrentJobs: JOBS }),
         BENCH_SIMULATED_AGENTS: startedList,
         // Only so that the simulated agents' end does not wait for an exit that never comes.
         BENCH_TIMINGS: JSON.stringify({ exitWaitMs: 200 }),

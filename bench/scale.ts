@@ -20,7 +20,7 @@ import { keys as makeKeys } from '../src/domain/keys.js';
 import { JobStore } from '../src/state/job-store.js';
 import { deleteKeys } from './ack.js';
 import { METHODS, UNLIMITED, unlimitedSlackEnv } from './relay-latency.js';
-import { BenchChild, freePort, nowMs, sleep, type ProcessUsage, type Row } from './support.js';
+import { BenchChild, httpDispatcherEnv, freePort, nowMs, sleep, type ProcessUsage, type Row } from './support.js';
 
 const JOBS = Number(process.env.BENCH_SCALE_JOBS ?? 1000);
 const AGENT_PROCESSES = 3;
@@ -52,17 +52,7 @@ export async function benchScale(redisUrl: string): Promise<Row[]> {
   try {
     const ours = (
       await BenchChild.start(new URL('./dispatcher-process.js', import.meta.url), 'switchboard (1,000 simulated agents)', {
-        SLACK_MODE: 'http',
-        SLACK_BOT_TOKEN: emu.botToken,
-        SLACK_SIGNING_SECRET: emu.signingSecret,
-        SLACK_API_URL: emu.apiUrl,
-        PORT: String(port),
-        LISTEN_HOST: '127.0.0.1',
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        PROJECTS_FILE: projectsFile,
-        MAX_CONCURRENT_JOBS: String(JOBS),
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+        ...httpDispatcherEnv(emu, { port, redisUrl, prefix, projectsFile, maxConcurrentJobs: JOBS }),
         BENCH_SIMULATED_AGENTS: startedList,
         ...unlimitedSlackEnv(['chat.update']),
       },

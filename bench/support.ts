@@ -160,6 +160,26 @@ export async function startRedis(opts: { ownServer?: boolean; alsoBind?: string 
 // ------------------------------------------------------------------ child processes
 
 /** What a bench child process reports about itself (bench/child-ipc.ts). */
+/** The environment of a dispatcher under a bench: HTTP mode against the emulator, on loopback, with its own Redis prefix. */
+export function httpDispatcherEnv(
+  emu: { botToken: string; signingSecret: string; apiUrl: string },
+  d: { port: number; redisUrl: string; prefix: string; projectsFile: string; maxConcurrentJobs: number },
+): Record<string, string> {
+  return {
+    SLACK_MODE: 'http',
+    SLACK_BOT_TOKEN: emu.botToken,
+    SLACK_SIGNING_SECRET: emu.signingSecret,
+    SLACK_API_URL: emu.apiUrl,
+    PORT: String(d.port),
+    LISTEN_HOST: '127.0.0.1',
+    REDIS_URL: d.redisUrl,
+    REDIS_PREFIX: d.prefix,
+    PROJECTS_FILE: d.projectsFile,
+    MAX_CONCURRENT_JOBS: String(d.maxConcurrentJobs),
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  };
+}
+
 export interface ProcessUsage {
   rssBytes: number;
   heapUsedBytes: number;

@@ -35,11 +35,6 @@ export class LineBatcher {
     this.tokens = rate?.burst ?? Infinity;
   }
 
-  /** Lines dropped so far and not yet reported in a batch. */
-  get droppedPending(): number {
-    return this.dropped;
-  }
-
   add(line: string): void {
     if (this.lines.length > 0 && this.chars + 1 + line.length > this.maxChars && !this.send(false)) return this.drop();
     if (this.lines.length >= this.maxLines && !this.send(false)) return this.drop();

@@ -209,7 +209,7 @@ export class RelayLoop {
       next = { ...next, cursor: entry.id };
     }
     if (next !== job) {
-      await this.deps.store.save(next);
+      await this.deps.store.save(next, job);
       if (!isFinished(next)) throttle.offer(next);
     }
     return next;

@@ -88,9 +88,4 @@ export class HandledOnce {
       },
     };
   }
-
-  /** Whether `key` was marked done. */
-  async isDone(key: string): Promise<boolean> {
-    return (await this.redis.get(key)) === DONE;
-  }
 }

@@ -24,8 +24,17 @@ export class JobStore {
     this.announcements = new HandledOnce(redis, announceLeaseMs);
   }
 
-  async save(job: JobRecord): Promise<void> {
+  /**
+   * Writes the record. `before`: the record as it was last saved (the relay passes it); when the state is the
+   * same, the index and the jobs-by-state hash already hold this job, so only the record itself is written
+   * (the relay saves once per batch of agent events: that write is its hot path).
+   */
+  async save(job: JobRecord, before?: JobRecord): Promise<void> {
     assertJobId(job.id);
+    if (before && before.id === job.id && before.state === job.state) {
+      await this.redis.set(this.keys.job(job.id), JSON.stringify(job), 'EX', JOB_RECORD_TTL_SECONDS);
+      return;
+    }
     // The index lists the newest jobs for the dashboard; capped, and aging out like the records.
     const tx = this.redis
       .multi()

@@ -8,7 +8,7 @@ import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
-import { dumpOutput, ensureDispatcherBuild, spawnReplica, type ReplicaProcess } from '../support/replica-process.js';
+import { ensureDispatcherBuild, type ReplicaProcess, spawnConnectedReplicas, stopReplicas } from '../support/replica-process.js';
 import { expectAftermath, harnessJobs, watchAgentStarts, type AgentStarts } from './support/drill.js';
 
 jest.setTimeout(120_000);
@@ -31,16 +31,12 @@ let passed = false;
 beforeAll(async () => {
   await ensureDispatcherBuild();
   h = await startHarness({ mode: 'socket', projectsYaml: projects, dispatcher: false, maxConcurrentJobs: 4 });
-  const harness = h;
-  replicas = await Promise.all([0, 1, 2].map(() => spawnReplica(harness)));
-  await Promise.all(replicas.map((r) => r.ready()));
-  await harness.emu.waitFor(() => harness.emu.socketConnections() === 3, { what: 'three Socket Mode connections', timeoutMs: 15_000 });
+  replicas = await spawnConnectedReplicas(h, 3);
 });
 
 afterAll(async () => {
   await starts?.stop();
-  if (!passed) replicas.forEach((r, i) => dumpOutput(`replica ${i + 1}`, r));
-  await Promise.all(replicas.map((r) => r.kill('SIGTERM')));
+  await stopReplicas(replicas, { showOutput: !passed });
   await h?.stop();
 });
 

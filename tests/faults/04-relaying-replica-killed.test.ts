@@ -15,7 +15,7 @@ import { botReplies, startHarness, type Harness } from '../support/dispatcher-ha
 import { eventually } from '../support/eventually.js';
 import { versions } from '../support/job-watch.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
-import { dumpOutput, ensureDispatcherBuild, spawnReplica, type ReplicaProcess } from '../support/replica-process.js';
+import { ensureDispatcherBuild, type ReplicaProcess, spawnConnectedReplicas, stopReplicas } from '../support/replica-process.js';
 import { expectAftermath, harnessJobs, resultMessages, watchAgentStarts, type AgentStarts } from './support/drill.js';
 
 jest.setTimeout(120_000);
@@ -47,17 +47,13 @@ let passed = false;
 beforeAll(async () => {
   await ensureDispatcherBuild();
   h = await startHarness({ mode: 'socket', projectsYaml: projects, dispatcher: false });
-  const harness = h;
-  replicas = await Promise.all([0, 1].map(() => spawnReplica(harness)));
-  await Promise.all(replicas.map((r) => r.ready()));
-  await harness.emu.waitFor(() => harness.emu.socketConnections() === 2, { what: 'two Socket Mode connections', timeoutMs: 15_000 });
-  redis = new Redis(harness.config.redis.url);
+  replicas = await spawnConnectedReplicas(h, 2);
+  redis = new Redis(h.config.redis.url);
 });
 
 afterAll(async () => {
   await starts?.stop();
-  if (!passed) replicas.forEach((r, i) => dumpOutput(`replica ${i + 1}`, r));
-  await Promise.all(replicas.map((r) => r.kill('SIGTERM')));
+  await stopReplicas(replicas, { showOutput: !passed });
   redis?.disconnect();
   await h?.stop();
 });

@@ -6,22 +6,12 @@ import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
-import { expectAftermath, watchAgentStarts } from './support/drill.js';
+import { expectAftermath, watchAgentStarts, tickerCatalogue } from './support/drill.js';
 import { ownRedis, type OwnRedis } from './support/own-redis.js';
 
 jest.setTimeout(90_000);
 
-const projects = (workspace: string) => `
-projects:
-  demo:
-    workspace: ${workspace}
-    agent:
-      command: ["sh", "-c", "echo working; echo 'Opened https://github.com/acme/demo/pull/1'"]
-  ticker:
-    workspace: ${workspace}
-    agent:
-      command: ["sh", "-c", "for i in $(seq 1 12); do echo tick $i; sleep 0.5; done; echo 'Opened https://github.com/acme/ticker/pull/5'"]
-`;
+const projects = tickerCatalogue({ ticks: 12, everySeconds: 0.5, pr: 5 });
 
 let redis: OwnRedis;
 let h: Harness;

@@ -9,7 +9,7 @@ import { botReplies, startHarness, type Harness } from '../support/dispatcher-ha
 import { eventually, sleep } from '../support/eventually.js';
 import { agentNetworkGateway } from '../support/agent-network.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { expectAftermath, watchAgentStarts } from './support/drill.js';
+import { expectAftermath, watchAgentStarts, tickerCatalogue } from './support/drill.js';
 import { ownRedis, type OwnRedis } from './support/own-redis.js';
 
 jest.setTimeout(120_000);
@@ -17,17 +17,7 @@ jest.setTimeout(120_000);
 const PARTITION_MS = 20_000;
 
 // The ticker outlasts the partition: about 32 s of work.
-const projects = (workspace: string) => `
-projects:
-  demo:
-    workspace: ${workspace}
-    agent:
-      command: ["sh", "-c", "echo working; echo 'Opened https://github.com/acme/demo/pull/1'"]
-  ticker:
-    workspace: ${workspace}
-    agent:
-      command: ["sh", "-c", "for i in $(seq 1 32); do echo tick $i; sleep 1; done; echo 'Opened https://github.com/acme/ticker/pull/6'"]
-`;
+const projects = tickerCatalogue({ ticks: 32, everySeconds: 1, pr: 6 });
 
 let redis: OwnRedis;
 let forDispatcher: TcpProxy;

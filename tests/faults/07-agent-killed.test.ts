@@ -6,7 +6,7 @@
 import { jest } from '@jest/globals';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
-import { dumpOutput, ensureDispatcherBuild, spawnReplica, type ReplicaProcess } from '../support/replica-process.js';
+import { dumpOutput, ensureDispatcherBuild, type ReplicaProcess, spawnConnectedReplicas } from '../support/replica-process.js';
 import { expectAftermath, watchAgentStarts, type AgentStarts } from './support/drill.js';
 
 jest.setTimeout(90_000);
@@ -36,10 +36,7 @@ let passed = false;
 beforeAll(async () => {
   await ensureDispatcherBuild();
   h = await startHarness({ mode: 'socket', projectsYaml: projects, dispatcher: false });
-  replica = await spawnReplica(h);
-  await replica.ready();
-  const emu = h.emu;
-  await emu.waitFor(() => emu.socketConnections() === 1, { what: 'the replica\'s Socket Mode connection', timeoutMs: 15_000 });
+  [replica] = await spawnConnectedReplicas(h, 1);
 });
 
 afterAll(async () => {

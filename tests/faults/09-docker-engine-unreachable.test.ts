@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
-import { dumpOutput, ensureDispatcherBuild, spawnReplica, type ReplicaProcess } from '../support/replica-process.js';
+import { dumpOutput, ensureDispatcherBuild, type ReplicaProcess, spawnConnectedReplicas } from '../support/replica-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { expectAftermath, harnessJobs, watchAgentStarts, type AgentStarts } from './support/drill.js';
 
@@ -60,10 +60,7 @@ beforeAll(async () => {
   await ensureDispatcherBuild();
   h = await startHarness({ mode: 'socket', projectsYaml: projects, dispatcher: false, maxConcurrentJobs: 4 });
   proxy = await startTcpProxy({ listen: { path: socketPath }, target: { path: '/var/run/docker.sock' } });
-  replica = await spawnReplica(h, { env: { DOCKER_HOST: `unix://${socketPath}` } });
-  await replica.ready();
-  const emu = h.emu;
-  await emu.waitFor(() => emu.socketConnections() === 1, { what: 'the replica\'s Socket Mode connection', timeoutMs: 15_000 });
+  [replica] = await spawnConnectedReplicas(h, 1, { env: { DOCKER_HOST: `unix://${socketPath}` } });
 });
 
 afterAll(async () => {

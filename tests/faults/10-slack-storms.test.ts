@@ -6,24 +6,14 @@
 import { jest } from '@jest/globals';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
-import { expectAftermath, watchAgentStarts } from './support/drill.js';
+import { expectAftermath, watchAgentStarts, tickerCatalogue } from './support/drill.js';
 
 jest.setTimeout(120_000);
 
 const SCALE = 3;
 const FAULT_MS = 60_000 / SCALE;
 
-const projects = (workspace: string) => `
-projects:
-  demo:
-    workspace: ${workspace}
-    agent:
-      command: ["sh", "-c", "echo working; echo 'Opened https://github.com/acme/demo/pull/1'"]
-  ticker:
-    workspace: ${workspace}
-    agent:
-      command: ["sh", "-c", "for i in $(seq 1 12); do echo tick $i; sleep 1; done; echo 'Opened https://github.com/acme/ticker/pull/10'"]
-`;
+const projects = tickerCatalogue({ ticks: 12, everySeconds: 1, pr: 10 });
 
 let h: Harness;
 beforeAll(async () => {

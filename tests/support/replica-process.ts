@@ -106,6 +106,27 @@ export async function spawnReplica(h: Pick<Harness, 'env'>, opts: { env?: Record
   };
 }
 
+/**
+ * Starts `count` replicas (each as spawnReplica with `opts`) on a harness that runs no dispatcher of its own,
+ * and waits until every one answers /readyz and holds its Socket Mode connection.
+ */
+export async function spawnConnectedReplicas(
+  h: Pick<Harness, 'env' | 'emu'>,
+  count: number,
+  opts: { env?: Record<string, string> } = {},
+): Promise<ReplicaProcess[]> {
+  const replicas = await Promise.all(Array.from({ length: count }, () => spawnReplica(h, opts)));
+  await Promise.all(replicas.map((r) => r.ready()));
+  await h.emu.waitFor(() => h.emu.socketConnections() === count, { what: `${count} Socket Mode connection(s)`, timeoutMs: 15_000 });
+  return replicas;
+}
+
+/** Stops replicas with SIGTERM; a failed test first shows what each one said. */
+export async function stopReplicas(replicas: ReplicaProcess[], opts: { showOutput: boolean }): Promise<void> {
+  if (opts.showOutput) replicas.forEach((r, i) => dumpOutput(`replica ${i + 1}`, r));
+  await Promise.all(replicas.map((r) => r.kill('SIGTERM')));
+}
+
 /** Prints a replica's output to stderr (for a failed test: what the process said). */
 export function dumpOutput(name: string, replica: ReplicaProcess): void {
   process.stderr.write(`\n----- ${name} (node dist/main.js, port ${replica.port}) output -----\n${replica.output.join('')}\n----- end of ${name} -----\n`);

@@ -146,6 +146,24 @@ export async function expectAftermath(h: Harness, opts: AftermathOptions): Promi
   await expectNewJobCompletes(h, opts.probeProject ?? 'demo');
 }
 
+/**
+ * The catalogue of a drill that runs a `ticker` job through its fault: it prints `ticks` lines
+ * `everySeconds` apart, then opens pull request `pr`; `demo` is done at once (the aftermath's new job).
+ */
+export const tickerCatalogue =
+  (ticker: { ticks: number; everySeconds: number; pr: number }) =>
+  (workspace: string): string => `
+projects:
+  demo:
+    workspace: ${workspace}
+    agent:
+      command: ["sh", "-c", "echo working; echo 'Opened https://github.com/acme/demo/pull/1'"]
+  ticker:
+    workspace: ${workspace}
+    agent:
+      command: ["sh", "-c", "for i in $(seq 1 ${ticker.ticks}); do echo tick $i; sleep ${ticker.everySeconds}; done; echo 'Opened https://github.com/acme/ticker/pull/${ticker.pr}'"]
+`;
+
 /** A request in a channel of its own starts a job that ends "is done". */
 export async function expectNewJobCompletes(h: Harness, project: string): Promise<void> {
   const channel = `C0AFTER${Math.floor(Math.random() * 1e6)}`;
