@@ -11,6 +11,9 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/eventually.js';
 import { buildAgentFixtures, type FixtureImages } from '../support/fixtures/agent-images.js';
 import { agentNetwork } from '../support/agent-network.js';
+import { startDockerGate } from '../support/docker-gate.js';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { AGENT_PIDS_LIMIT } from '../../src/spawners/docker/agent-host-config.js';
 
 jest.setTimeout(120_000);
@@ -124,6 +127,33 @@ test('a second start() for the same job adopts the running container instead of 
   const [a, b] = await Promise.all([first.exited, second.exited]);
   expect(a.exitCode).toBe(137);
   expect(b.exitCode).toBe(137);
+});
+
+test('a start that finds its container already started by another call (304) follows that agent and never removes it', async () => {
+  const jobId = newJobId();
+  // A reaches the engine through a gate that holds its start until B has adopted the container and started it.
+  const gate = await startDockerGate({ socketPath: join(tmpdir(), `sb-gate-${run}.sock`), hold: (method, path) => method === 'POST' && /^\/containers\/[^/]+\/start/.test(path) });
+  const a = new DockerSpawner({ dockerHost: gate.socketPath, network: agentNetwork(), logger: silentLogger });
+  try {
+    const starting = a.start(spec(jobId, fixtures.tag('hanging')));
+    await gate.held();
+    const b = await spawner.start(spec(jobId, fixtures.tag('hanging')));
+    expect(b.adopted).toBe(true);
+    expect(await gate.release()).toBe(304);
+    const first = await starting;
+    expect(first.ref).toBe(b.ref);
+    const [info] = await containersOf(jobId);
+    expect(info).toMatchObject({ Id: b.ref, State: 'running' });
+    expect(await containersOf(jobId)).toHaveLength(1);
+
+    // One agent, and both handles follow it to its end.
+    await spawner.stop(jobId, 1);
+    const [x, y] = await Promise.all([first.exited, b.exited]);
+    expect([x.exitCode, y.exitCode]).toEqual([137, 137]);
+  } finally {
+    await a.close();
+    await gate.close();
+  }
 });
 
 test('the exit code of a container that exits at once is not lost to AutoRemove', async () => {

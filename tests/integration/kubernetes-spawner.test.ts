@@ -60,6 +60,25 @@ test('the Job carries no secret value; its Secret holds them, owned by the Job',
   await expect(handle.exited).resolves.toMatchObject({ exitCode: 3 });
 });
 
+test('a Secret that cannot be made deletes the Job this call created, and never a Job another call made', async () => {
+  // Created here: the Job never ran, so it goes with the failed start.
+  const mine = spec(fixtures.tag('hanging'));
+  double.refuseNext('create', 'secrets', 500);
+  await expect(spawner().start(mine)).rejects.toThrow(/create secrets/);
+  await eventually(async () => !double.jobs().some((j) => j.metadata.labels?.['switchboard.job-id'] === mine.jobId), 'the unstarted Job deleted');
+
+  // Adopted: another call created the Job (its Secret not made yet); our failed Secret leaves that Job alone.
+  const theirs = spec(fixtures.tag('hanging'));
+  const first = await spawner().start(theirs);
+  const secret = double.secrets().find((x) => x.metadata.name === `${first.ref}-env`)!;
+  double.store.remove('secrets', secret.metadata.namespace!, secret.metadata.name);
+  double.refuseNext('create', 'secrets', 500);
+  await expect(spawner().start(theirs)).rejects.toThrow(/create secrets/);
+  expect(double.jobs().filter((j) => j.metadata.name === first.ref)).toHaveLength(1);
+  await spawner().stop(theirs.jobId, 1);
+  await expect(first.exited).resolves.toBeDefined();
+});
+
 test('a workspace project is refused with a message that says what to do', async () => {
   await expect(spawner().start(spec(fixtures.tag('hanging'), { workspace: '/srv/checkouts/demo' }))).rejects.toThrow(/workspace.*repo:.*SPAWNER_TYPE=docker/);
 });

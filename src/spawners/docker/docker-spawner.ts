@@ -251,11 +251,15 @@ export class DockerSpawner implements JobSpawner {
     try {
       await container.start();
     } catch (err) {
+      // 304: a parallel call (another replica, a redelivered entry) adopted our container and started it first: that is the agent.
+      if (statusOf(err) === 304) {
+        log.info({ containerId: container.id.slice(0, 12) }, 'agent container was started by another call: following it');
+        return { jobId: spec.jobId, ref: container.id, adopted: false, exited };
+      }
       following.abort();
       // The engine did not answer: the container stays (created, or started after all); the retry adopts it.
       if (statusOf(err) === undefined) throw this.unreachable(err);
-      // A failed start leaves no container behind (AutoRemove only acts on containers that ran).
-      await container.remove({ force: true, v: true }).catch((e: unknown) => log.warn({ err: e }, 'could not remove the container that failed to start'));
+      await this.removeIfNeverRan(container, log);
       throw new SwitchboardError(ErrorCode.AgentStartFailed, `the agent container for job ${spec.jobId} could not start: ${(err as Error).message}`, {
         userText: 'the agent container could not start; whoever runs Switchboard will find why in its logs',
         cause: err,
@@ -263,6 +267,22 @@ export class DockerSpawner implements JobSpawner {
     }
     log.info({ containerId: container.id.slice(0, 12) }, 'agent container started');
     return { jobId: spec.jobId, ref: container.id, adopted: false, exited };
+  }
+
+  /**
+   * Clean-up after a failed start: removes the container this call created
+   * (by id, never by name) only if it never ran. One that runs or ran was
+   * started by another call, and is that call's agent.
+   */
+  private async removeIfNeverRan(container: Docker.Container, log: Logger): Promise<void> {
+    try {
+      const info = await container.inspect();
+      const ran = info.State.Running || info.State.Status !== 'created';
+      if (ran) return void log.warn({ state: info.State.Status }, 'our start failed but the container runs (another call started it): left alone');
+      await container.remove({ force: true, v: true });
+    } catch (err) {
+      if (statusOf(err) !== 404) log.warn({ err }, 'could not remove the container that failed to start');
+    }
   }
 
   async attach(jobId: string): Promise<AgentHandle | undefined> {

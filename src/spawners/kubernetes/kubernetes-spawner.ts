@@ -12,7 +12,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { AgentExit, AgentHandle, AgentInfo, AgentSpec, JobSpawner } from '../spawner.js';
 import type { KubeConnection } from './kube-connection.js';
 import { pause } from '../pause.js';
-import { jobManifest, jobName, secretManifest } from './job-manifest.js';
+import { jobManifest, jobName, secretManifest, secretName } from './job-manifest.js';
 import { mainPod, terminatedOf, verdictOf } from './job-verdict.js';
 
 export interface KubernetesSpawnerOptions {
@@ -130,7 +130,9 @@ export class KubernetesSpawner implements JobSpawner {
       await this.core.createNamespacedSecret({ namespace: this.namespace, body: secretManifest(spec, { name: job.metadata!.name!, uid: job.metadata!.uid! }, this.namespace) });
     } catch (err) {
       if (codeOf(err) !== 409) {
-        await this.deleteJob(job.metadata!.name!).catch(() => undefined);
+        // Only the Job this call created goes (by uid), and only while it has no Secret: an adopted
+        // Job is another call's agent, and a Secret made meanwhile means that call is starting it.
+        if (!adopted) await this.deleteUnstartedJob(job, secretName(spec.jobId), log);
         throw this.readable(err, 'create secrets');
       }
     }
@@ -220,6 +222,21 @@ export class KubernetesSpawner implements JobSpawner {
     } catch (err) {
       if (codeOf(err) !== 404) throw this.readable(err, 'delete jobs');
     }
+  }
+
+  private async deleteUnstartedJob(job: V1Job, secret: string, log: Logger): Promise<void> {
+    const { name, uid } = job.metadata!;
+    try {
+      await this.core.readNamespacedSecret({ name: secret, namespace: this.namespace });
+      return void log.warn({ k8sJob: name }, 'our Secret could not be made but another call made it: the Job is left to that call');
+    } catch (err) {
+      if (codeOf(err) !== 404) return void log.warn({ err, k8sJob: name }, 'could not check the Job\'s Secret: the Job is left alone');
+    }
+    await this.batch
+      .deleteNamespacedJob({ name: name!, namespace: this.namespace, propagationPolicy: 'Background', body: { preconditions: { uid } } })
+      .catch((err: unknown) => {
+        if (codeOf(err) !== 404 && codeOf(err) !== 409) log.warn({ err, k8sJob: name }, 'could not delete the Job whose Secret could not be made');
+      });
   }
 
   private handle(jobId: string, job: V1Job, adopted: boolean): AgentHandle {

@@ -32,6 +32,8 @@ export class ApiServer {
   private readonly mutedWatches = new Set<ServerResponse>();
   /** Requests seen, for tests that check what a client asked. */
   readonly requests: { method: string; path: string; query: Record<string, string> }[] = [];
+  /** Refusals a test asked for, each answered once to the next matching request (an admission webhook or etcd hiccup). */
+  private readonly refusals: { verb: string; resource: Resource; code: number }[] = [];
 
   constructor(
     readonly store: ObjectStore,
@@ -59,6 +61,11 @@ export class ApiServer {
 
   watchCount(): number {
     return this.openWatches.size;
+  }
+
+  /** The next `verb` on `resource` answers `code` (a Status, as the API server does) instead of acting. */
+  refuseNext(verb: string, resource: Resource, code: number): void {
+    this.refusals.push({ verb, resource, code });
   }
 
   async close(): Promise<void> {
@@ -94,6 +101,11 @@ export class ApiServer {
           }),
         );
       }
+      const refusal = this.refusals.findIndex((r) => r.verb === verb && r.resource === resource);
+      if (refusal >= 0) {
+        const { code } = this.refusals.splice(refusal, 1)[0]!;
+        return sendStatus(failure(code, `Internal error occurred: ${verb} ${qualified} refused by the test`, { name, group: GROUP[resource] || undefined, kind: resource }));
+      }
       const notFound = () => failure(404, `${qualified} "${name}" not found`, { name, group: GROUP[resource] || undefined, kind: resource });
       switch (verb) {
         case 'watch':
@@ -126,7 +138,11 @@ export class ApiServer {
           const o = this.store.get(resource, namespace, name!);
           if (!o) return sendStatus(notFound());
           const raw = await readBody(req);
-          const opts = raw ? (JSON.parse(raw) as { propagationPolicy?: string; gracePeriodSeconds?: number }) : {};
+          const opts = raw ? (JSON.parse(raw) as { propagationPolicy?: string; gracePeriodSeconds?: number; preconditions?: { uid?: string } }) : {};
+          const wantUid = opts.preconditions?.uid;
+          if (wantUid && wantUid !== o.metadata.uid) {
+            return sendStatus(failure(409, `Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${o.metadata.uid}`, { name: name!, group: GROUP[resource] || undefined, kind: resource }, 'Conflict'));
+          }
           const propagationPolicy = query.propagationPolicy ?? opts.propagationPolicy ?? (resource === 'jobs' ? 'Orphan' : 'Background');
           const grace = query.gracePeriodSeconds ?? opts.gracePeriodSeconds;
           const result = this.onDelete(resource, o, { propagationPolicy, gracePeriodSeconds: grace === undefined ? undefined : Number(grace) });

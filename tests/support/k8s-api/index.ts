@@ -106,6 +106,10 @@ export class KubernetesApiDouble {
   watchCount(): number {
     return this.api.watchCount();
   }
+  /** The next `verb` (create, delete, get, list…) on `resource` is answered with `code` instead of being done. */
+  refuseNext(verb: string, resource: 'jobs' | 'pods' | 'secrets', code: number): void {
+    this.api.refuseNext(verb, resource, code);
+  }
   evict(podName: string): Promise<void> {
     return this.cluster.evict(this.namespace, podName);
   }
