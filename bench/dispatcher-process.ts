@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startDispatcher } from '../src/dispatcher.js';
-import type { SupervisorTimings } from '../src/relay/job-supervisor.js';
+import type { SupervisorTimings } from '../src/jobs/run/job-supervisor.js';
 import { SimulatedSpawner } from './simulated-spawner.js';
 import { ready, serveParent } from './child-ipc.js';
 import { fullGc } from './support.js';

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { EventPublisher } from '../src/agent/event-publisher.js';
 import { EVENT_SCHEMA_VERSION, type AgentEventBody } from '../src/domain/events.js';
 import { keys as makeKeys } from '../src/domain/keys.js';
-import { EventReader } from '../src/relay/event-reader.js';
+import { EventReader } from '../src/jobs/run/event-reader.js';
 import { median, nowMs, pick, prng, type Row } from './support.js';
 
 const N = 20_000;

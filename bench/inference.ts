@@ -20,7 +20,7 @@ import { newJob } from '../src/domain/job.js';
 import { newJobId } from '../src/domain/job-id.js';
 import { JobStore } from '../src/state/job-store.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { inferenceEnv } from '../src/dispatch/agent-spec.js';
+import { inferenceEnv } from '../src/jobs/run/agent-spec.js';
 import { startInference } from '../src/inference/index.js';
 import { OllamaDouble } from '../tests/support/ollama-double/index.js';
 import { median, nowMs, sleep, type Row } from './support.js';

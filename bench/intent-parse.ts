@@ -1,7 +1,7 @@
 // Chat parsing speed: every Slack message the bot can see goes through this.
 //
 // Ours:     normalizeSlackText then parseIntent, exactly as
-//           src/dispatch/chat-requests.ts calls them.
+//           src/chat/chat-requests.ts calls them.
 // Baseline: text.toLowerCase().split(/\s+/) — the cheapest tokenising a
 //           parser could possibly do, over the same messages.
 import { normalizeSlackText, parseIntent, type Intent } from '../src/domain/intents.js';
@@ -61,7 +61,7 @@ function messages(n: number): Msg[] {
   return out;
 }
 
-/** The path of src/dispatch/chat-requests.ts. */
+/** The path of src/chat/chat-requests.ts. */
 function ours(msgs: readonly Msg[]): number {
   let sink = 0;
   for (const m of msgs) {

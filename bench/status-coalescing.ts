@@ -12,7 +12,7 @@ import type { AgentEventBody } from '../src/domain/events.js';
 import { EVENT_SCHEMA_VERSION } from '../src/domain/events.js';
 import { applyEvent, type JobRecord } from '../src/domain/job.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { StatusThrottle } from '../src/relay/status-throttle.js';
+import { StatusThrottle } from '../src/jobs/run/status-throttle.js';
 import { renderMessage } from '../src/slack/render/block-kit.js';
 import { statusMessage } from '../src/messages/job-status.js';
 

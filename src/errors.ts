@@ -97,3 +97,13 @@ export function isCodedError(err: unknown): err is CodedError {
 export function userTextOf(err: unknown, fallback: string): string {
   return isCodedError(err) && err.userText !== undefined ? err.userText : fallback;
 }
+
+/** Whether an error means Redis could not be reached (rather than refused a command). */
+export function isRedisUnavailable(err: unknown): boolean {
+  // Duck-typed: errors made by Node's own modules need not be instances of this realm's Error.
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, code, message } = err as { name?: string; code?: string; message?: string };
+  if (name === 'MaxRetriesPerRequestError') return true;
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
+  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Command timed out|LOADING|enableOfflineQueue/i.test(message ?? '');
+}

@@ -19,7 +19,7 @@ import type { AgentEvent } from '../../src/domain/events.js';
 import { EVENT_SCHEMA_VERSION } from '../../src/domain/events.js';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { StatusThrottle } from '../../src/relay/status-throttle.js';
+import { StatusThrottle } from '../../src/jobs/run/status-throttle.js';
 import { SlackJobNotifier } from '../../src/slack/slack-job-notifier.js';
 import { renderMessage } from '../../src/slack/render/block-kit.js';
 import { statusMessage } from '../../src/messages/job-status.js';

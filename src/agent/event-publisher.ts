@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { agentEventSchema, EVENT_SCHEMA_VERSION, isTerminal, type AgentEvent, type AgentEventBody } from '../domain/events.js';
 import type { Keys } from '../domain/keys.js';
-import { isRedisUnavailable } from '../state/redis.js';
+import { isRedisUnavailable } from '../errors.js';
 
 import { STREAM_MAXLEN, STREAM_TTL_SECONDS } from '../domain/agent-contract.js';
 const EXPIRE_EVERY = 50;

@@ -5,16 +5,7 @@
 // agent command can read the runner's environment (/proc/<pid>/environ) and
 // even its Redis URL, but by then the key is gone.
 import type { Redis } from 'ioredis';
-
-export interface JobSecret {
-  /** The token for the project's tracker and git host. */
-  trackerToken?: string;
-}
-
-/** The dispatcher's side: what it writes, for how long. */
-export function encodeJobSecret(secret: JobSecret): string {
-  return JSON.stringify(secret);
-}
+import type { JobSecret } from '../domain/job-secret.js';
 
 /** Takes (reads and deletes) the job's secret; an absent or unreadable one is an empty secret. */
 export async function takeJobSecret(redis: Redis, key: string, log: (msg: string) => void = () => undefined): Promise<JobSecret> {

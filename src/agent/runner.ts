@@ -18,7 +18,7 @@ import { LineBatcher } from './line-batcher.js';
 import { parseProtocolLine, PROTOCOL_PREFIX, stdinLineFor, type Verdict } from './line-protocol.js';
 import { findPrUrl, summarize } from './result.js';
 import { commandFor, type RunnerOptions } from './runner-options.js';
-import { redactSecrets } from '../config/redact.js';
+import { redactSecrets } from '../domain/text.js';
 import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { ChatModel } from './builtin/chat-model.js';
 import { OllamaChatModel } from './builtin/ollama-chat-model.js';

@@ -8,7 +8,7 @@
 // up in logs and on terminals).
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { parseMethodBudgets } from '../slack/delivery/budgets.js';
+import { parseMethodBudgets } from './slack-method-budgets.js';
 
 export { ConfigError };
 

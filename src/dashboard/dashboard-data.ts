@@ -10,8 +10,8 @@ import type { Keys } from '../domain/keys.js';
 import { parseAgentEvent, type AgentEvent } from '../domain/events.js';
 import { capText, stripUrlCredentials } from '../domain/text.js';
 import type { JobStore } from '../state/job-store.js';
-import type { QueuedJobData } from '../dispatch/job-queue.js';
-import type { GpuQueueEntry, GpuQueueView } from './gpu-queue.js';
+import type { QueuedJobData } from '../jobs/job-queue.js';
+import type { GpuQueueEntry, GpuQueueView } from '../inference/gpu-queue.js';
 
 export interface DashboardJob {
   id: string;

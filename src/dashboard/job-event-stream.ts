@@ -10,7 +10,7 @@ import { isFinished } from '../domain/job.js';
 import { isTerminal } from '../domain/events.js';
 import type { JobStore } from '../state/job-store.js';
 import type { Logger } from '../observability/logger.js';
-import { EventReader } from '../relay/event-reader.js';
+import { EventReader } from '../jobs/run/event-reader.js';
 import { PAGE_HEADERS, send } from '../web/http.js';
 import { dashboardEvent, type DashboardEvent } from './dashboard-data.js';
 

@@ -11,7 +11,7 @@ export const ACTIONS = {
   retryJob: 'job.retry',
   /** Answer an agent's question; value: `<jobId>:<question key>:<option>` (domain/questions.ts). */
   answerQuestion: 'question.answer',
-  /** Run what the light route read from free text; value: the reading's id (dispatch/free-text.ts). */
+  /** Run what the light route read from free text; value: the reading's id (chat/free-text.ts). */
   runReading: 'reading.run',
   /** Drop that reading; value: the reading's id. */
   dropReading: 'reading.drop',

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { MAX_ISSUE, parseIntent, type Intent } from './intents.js';
 import { PROJECT_NAME } from './project.js';
+import type { SenderContext } from './permissions.js';
 
 /** An issue number as a number, or as digits (models write both). */
 const issue = z.preprocess(
@@ -101,4 +102,18 @@ export function readingPrompt(text: string, projects: readonly string[]): { syst
     ].join('\n'),
     user: `Chat message (untrusted, JSON): ${JSON.stringify(text)}`,
   };
+}
+
+/** A reading waiting for its requester's Run (state/pending-readings.ts keeps it). */
+export interface PendingReading {
+  id: string;
+  /** The grammar's words for it: what Run runs. */
+  command: string;
+  /** What the person wrote. */
+  text: string;
+  user: string;
+  channel: string;
+  threadTs?: string;
+  sender?: SenderContext;
+  createdAt: number;
 }

@@ -158,3 +158,11 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m}m ${s % 60}s`;
   return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
+
+export interface ListedJob {
+  job: JobRecord;
+  /** Place in the queue (1 = next to start); unset for running jobs. */
+  position?: number;
+  /** Permalink of its thread. */
+  link?: string;
+}

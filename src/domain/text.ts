@@ -50,3 +50,25 @@ export function capText(text: string, max: number, marker = ' …[cut: too long]
   if (text.length <= max) return text;
   return `${text.slice(0, Math.max(0, max - marker.length))}${marker}`;
 }
+
+/** Secrets shorter than this are ignored: replacing them would shred ordinary text. */
+export const MIN_SECRET_LENGTH = 6;
+
+/**
+ * Replaces every occurrence of each secret value (and its URL-encoded form)
+ * with `[redacted]`. Longer secrets are replaced first, so a secret that
+ * contains another is removed whole.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  const variants = new Set<string>();
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET_LENGTH) continue;
+    variants.add(s);
+    variants.add(encodeURIComponent(s));
+  }
+  let out = text;
+  for (const s of [...variants].sort((a, b) => b.length - a.length)) {
+    out = out.split(s).join('[redacted]');
+  }
+  return out;
+}

@@ -18,7 +18,7 @@ import { JobLedger } from './job-ledger.js';
 import { JobTokens, jobTokenKeys } from './job-tokens.js';
 import { OllamaProvider } from './ollama-provider.js';
 import { InferenceRouter } from './router.js';
-import type { GpuQueueView } from '../dashboard/gpu-queue.js';
+import type { GpuQueueView } from './gpu-queue.js';
 import { DEFAULT_SLOT_SETTINGS, SlotQueue, slotQueueKeys } from './slot-queue.js';
 
 export { InferenceRouter, InferenceUnavailableError, type Route, type Usage } from './router.js';

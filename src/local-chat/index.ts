@@ -2,7 +2,7 @@
 // live feed, the job notifier the relay posts through, and the page's routes
 // once the chat core exists (the dispatcher builds that between).
 import type { Redis } from 'ioredis';
-import type { ChatActions } from '../dispatch/chat-actions.js';
+import type { ChatActions } from '../chat/chat-actions.js';
 import type { HttpRoute } from '../observability/http-routes.js';
 import type { Logger } from '../observability/logger.js';
 import { LocalChatAdapter } from './local-chat-adapter.js';

@@ -1,8 +1,8 @@
 // The local chat page as a chat adapter over the platform-neutral chat core
-// (dispatch/chat-actions.ts), like Slack's Bolt listeners: what a person
+// (chat/chat-actions.ts), like Slack's Bolt listeners: what a person
 // writes or presses goes to the same core, and its answer, a domain Message,
 // is posted into the thread and rendered to HTML when served.
-import type { ChatActions } from '../dispatch/chat-actions.js';
+import type { ChatActions } from '../chat/chat-actions.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LocalChatHandler } from './local-chat-routes.js';

@@ -1,9 +1,9 @@
-// The conversation's messages (dispatch/conversation.ts: an agent's questions,
+// The conversation's messages (jobs/conversation.ts: an agent's questions,
 // then how they were settled) on the local chat page: posted in the job's
 // thread and replaced in place, like the status message.
 import type { JobRecord } from '../domain/job.js';
 import type { Message } from '../domain/message.js';
-import type { ConversationChat } from '../dispatch/conversation.js';
+import type { ConversationChat } from '../jobs/ports.js';
 import type { LocalChatStore } from './local-chat-store.js';
 import { BOT_USER } from './local-job-notifier.js';
 

@@ -3,7 +3,7 @@
 // the Slack notifier, without a rate limit to share.
 import type { JobRecord } from '../domain/job.js';
 import type { Message } from '../domain/message.js';
-import type { JobNotifier, RequestMark } from '../relay/job-notifier.js';
+import type { JobNotifier, RequestMark } from '../jobs/ports.js';
 import type { LocalChatStore } from './local-chat-store.js';
 
 export interface JobMessages {

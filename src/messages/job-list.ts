@@ -1,16 +1,8 @@
 // `list` / `jobs`: the running and queued jobs a person may see, with their
 // places in the queue. Pure.
-import { isFinished, type JobRecord } from '../domain/job.js';
+import { isFinished, type ListedJob } from '../domain/job.js';
 import { channel, code, contextLine, mention, text, type Field, type Message, type MessageBlock, type RichText } from '../domain/message.js';
 import { elapsed, ordinal, stepLabel, threadLink } from './job-parts.js';
-
-export interface ListedJob {
-  job: JobRecord;
-  /** Place in the queue (1 = next to start); unset for running jobs. */
-  position?: number;
-  /** Permalink of its thread. */
-  link?: string;
-}
 
 /** Slack shows at most 10 fields in a section; longer lists get more sections. */
 const FIELDS_PER_SECTION = 10;

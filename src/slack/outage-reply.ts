@@ -7,7 +7,7 @@
 import type { AnyMiddlewareArgs, AllMiddlewareArgs, Middleware } from '@slack/bolt';
 import { parseIntent } from '../domain/intents.js';
 import type { Logger } from '../observability/logger.js';
-import { isRedisUnavailable } from '../state/redis.js';
+import { isRedisUnavailable } from '../errors.js';
 
 export const UNAVAILABLE_TEXT = 'Switchboard is temporarily unavailable (it cannot reach its database). Nothing was started; try again in a minute.';
 

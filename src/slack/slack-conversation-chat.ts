@@ -1,9 +1,9 @@
-// The conversation's messages on Slack (dispatch/conversation.ts): questions
+// The conversation's messages on Slack (jobs/conversation.ts): questions
 // posted in the job's thread and updated once settled. Every call goes
 // through the SlackDelivery.
 import type { JobRecord } from '../domain/job.js';
 import type { Message } from '../domain/message.js';
-import type { ConversationChat } from '../dispatch/conversation.js';
+import type { ConversationChat } from '../jobs/ports.js';
 import { renderMessage } from './render/block-kit.js';
 import type { SlackDelivery } from './delivery/slack-delivery.js';
 

@@ -4,8 +4,8 @@
 // rendered here; every call goes through the SlackDelivery: budgets,
 // priorities, retries, outbox.
 import type { JobRecord } from '../domain/job.js';
-import type { JobNotifier, RequestMark, StatusPacer } from '../relay/job-notifier.js';
-import type { RequestContext } from '../dispatch/agent-spec.js';
+import type { JobNotifier, RequestMark, StatusPacer } from '../jobs/ports.js';
+import type { RequestContext } from '../jobs/ports.js';
 import { ErrorCode, UserFacingError } from '../errors.js';
 import { statusMessage } from '../messages/job-status.js';
 import { resultMessage } from '../messages/job-result.js';

@@ -1,9 +1,9 @@
-// Readings of free text waiting for their requester's Run (dispatch/free-text.ts),
+// Readings of free text waiting for their requester's Run (chat/free-text.ts),
 // one key each with a TTL: any replica can show, run or drop them. `take`
 // hands a reading out once, and only to its requester, atomically, so two
 // presses of Run (or Run on two replicas) run it once.
 import type { Redis } from 'ioredis';
-import type { PendingReading } from '../dispatch/free-text.js';
+import type { PendingReading } from '../domain/free-text.js';
 
 // KEYS[1] = the reading's key
 // ARGV[1] = the user who pressed

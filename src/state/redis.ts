@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
-import { ErrorCode, SwitchboardError } from '../errors.js';
+import { ErrorCode, isRedisUnavailable, SwitchboardError } from '../errors.js';
 import { stripUrlCredentials } from '../domain/text.js';
 
 /**
@@ -82,16 +82,6 @@ export async function waitForRedis(redis: Redis, url: string, timeoutMs: number)
     clearTimeout(timer);
     redis.off('error', onError);
   }
-}
-
-/** Whether an error means Redis could not be reached (rather than refused a command). */
-export function isRedisUnavailable(err: unknown): boolean {
-  // Duck-typed: errors made by Node's own modules need not be instances of this realm's Error.
-  if (typeof err !== 'object' || err === null) return false;
-  const { name, code, message } = err as { name?: string; code?: string; message?: string };
-  if (name === 'MaxRetriesPerRequestError') return true;
-  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
-  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Command timed out|LOADING|enableOfflineQueue/i.test(message ?? '');
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { keys as keysFor } from '../../src/domain/keys.js';
-import { QUEUE_NAME } from '../../src/dispatch/job-queue.js';
+import { QUEUE_NAME } from '../../src/jobs/job-queue.js';
 import { botReplies, expectChannelFree, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { dumpOutput, ensureDispatcherBuild, spawnReplica, type ReplicaProcess } from '../support/replica-process.js';

@@ -7,7 +7,7 @@ import { botReplies, startHarness, type Harness } from '../support/dispatcher-ha
 import { eventually } from '../support/eventually.js';
 import { isJobId } from '../../src/domain/job-id.js';
 import { keys } from '../../src/domain/keys.js';
-import { JobQueue } from '../../src/dispatch/job-queue.js';
+import { JobQueue } from '../../src/jobs/job-queue.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { doneMessages, watchChannelContainers } from '../support/job-watch.js';
 

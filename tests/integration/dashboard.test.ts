@@ -15,10 +15,10 @@ import { dashboardAccess, DASHBOARD_COOKIE } from '../../src/dashboard/dashboard
 import { DashboardData } from '../../src/dashboard/dashboard-data.js';
 import { dashboardRoutes } from '../../src/dashboard/dashboard-routes.js';
 import { JobEventStreams } from '../../src/dashboard/job-event-stream.js';
-import type { QueuedJobData } from '../../src/dispatch/job-queue.js';
+import type { QueuedJobData } from '../../src/jobs/job-queue.js';
 import { aJob } from '../support/jobs.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
-import type { GpuQueueView } from '../../src/dashboard/gpu-queue.js';
+import type { GpuQueueView } from '../../src/inference/gpu-queue.js';
 import { launchBrowser, waitForData, waitForExactText, waitForText, watchPageErrors } from '../support/browser.js';
 
 jest.setTimeout(60_000);

@@ -4,7 +4,7 @@ import { keys, type Keys } from '../../src/domain/keys.js';
 import { EVENT_SCHEMA_VERSION, MAX_EVENT_ENTRY, type AgentEvent } from '../../src/domain/events.js';
 import { EventPublisher } from '../../src/agent/event-publisher.js';
 import { HEARTBEAT_TTL_MS, startHeartbeat } from '../../src/agent/heartbeat.js';
-import { EventReader, type StreamEntry } from '../../src/relay/event-reader.js';
+import { EventReader, type StreamEntry } from '../../src/jobs/run/event-reader.js';
 import { eventually } from '../support/eventually.js';
 import { deleteKeys, redisUrl } from '../support/redis.js';
 

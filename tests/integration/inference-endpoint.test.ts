@@ -12,7 +12,7 @@ import { keys as keysFor } from '../../src/domain/keys.js';
 import { parseAgentEvent, type AgentEvent } from '../../src/domain/events.js';
 import { JobStore } from '../../src/state/job-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { inferenceEnv } from '../../src/dispatch/agent-spec.js';
+import { inferenceEnv } from '../../src/jobs/run/agent-spec.js';
 import { startInference, type Inference } from '../../src/inference/index.js';
 import { OllamaDouble } from '../support/ollama-double/index.js';
 import { freePort } from '../support/free-port.js';

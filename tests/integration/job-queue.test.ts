@@ -3,7 +3,7 @@
 // all-digit id failed one request in about 300), and an id that Switchboard
 // never makes is stopped before it reaches BullMQ or a Redis key.
 import { Redis } from 'ioredis';
-import { JobQueue } from '../../src/dispatch/job-queue.js';
+import { JobQueue } from '../../src/jobs/job-queue.js';
 import { newJobId, type RandomSource } from '../../src/domain/job-id.js';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { parseCatalogue } from '../../src/config/catalogue.js';
@@ -11,9 +11,9 @@ import { JobControls } from '../../src/state/job-controls.js';
 import { JobStore } from '../../src/state/job-store.js';
 import { ChannelLock, workspaceLock } from '../../src/state/channel-lock.js';
 import { AgentCredentials } from '../../src/state/agent-credentials.js';
-import { JobSupervisor } from '../../src/relay/job-supervisor.js';
+import { JobSupervisor } from '../../src/jobs/run/job-supervisor.js';
 import type { JobSpawner } from '../../src/spawners/spawner.js';
-import type { JobNotifier } from '../../src/relay/job-notifier.js';
+import type { JobNotifier } from '../../src/jobs/ports.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { eventually } from '../support/eventually.js';
 import { aJob } from '../support/jobs.js';

@@ -3,7 +3,8 @@
 import { Redis } from 'ioredis';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { PendingReadings } from '../../src/state/pending-readings.js';
-import { newReadingId, type PendingReading } from '../../src/dispatch/free-text.js';
+import { newReadingId } from '../../src/chat/free-text.js';
+import { type PendingReading } from '../../src/domain/free-text.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;

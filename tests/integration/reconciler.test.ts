@@ -1,4 +1,4 @@
-// The reconciler (src/relay/reconciler.ts) in a real dispatcher (Slack
+// The reconciler (src/jobs/run/reconciler.ts) in a real dispatcher (Slack
 // emulator, test Redis, real Docker): what a crash or a lost write leaves
 // behind is put right within a few passes. Each case plants the debris by
 // hand — a job record no replica supervises and the queue does not have, an

@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { RefusalBursts } from '../../src/state/refusal-burst.js';
-import { replyMessage } from '../../src/messages/replies.js';
+import { replyMessage } from '../../src/chat/reply-messages.js';
 import { plainText } from '../../src/domain/message.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
 import { aJob } from '../support/jobs.js';

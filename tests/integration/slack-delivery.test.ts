@@ -9,7 +9,7 @@ import { newJob, type JobRecord } from '../../src/domain/job.js';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { StatusThrottle } from '../../src/relay/status-throttle.js';
+import { StatusThrottle } from '../../src/jobs/run/status-throttle.js';
 import { SlackJobNotifier } from '../../src/slack/slack-job-notifier.js';
 import type { SlackDelivery } from '../../src/slack/delivery/index.js';
 import { SharedBudget } from '../../src/slack/delivery/shared-budget.js';

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startDispatcher, type RunningDispatcher } from '../../src/dispatcher.js';
-import type { SupervisorTimings } from '../../src/relay/job-supervisor.js';
+import type { SupervisorTimings } from '../../src/jobs/run/job-supervisor.js';
 import { isJobId } from '../../src/domain/job-id.js';
 import { SlackEmulator, type EmulatorOptions, type RecordedMessage } from './slack-emulator/index.js';
 import { freePort } from './free-port.js';

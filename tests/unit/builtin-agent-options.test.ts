@@ -1,8 +1,8 @@
 // How a project's built-in agent reaches the runner: the catalogue's model,
-// allowed commands and caps go into the agent's env (dispatch/agent-spec.ts)
+// allowed commands and caps go into the agent's env (jobs/run/agent-spec.ts)
 // and come back out of it (agent/runner-options.ts) unchanged.
 import { BUILTIN_LIMIT_DEFAULTS, parseRunnerOptions, RunnerUsageError } from '../../src/agent/runner-options.js';
-import { buildAgentSpec, type AgentSettings } from '../../src/dispatch/agent-spec.js';
+import { buildAgentSpec, type AgentSettings } from '../../src/jobs/run/agent-spec.js';
 import { agentArgs } from '../../src/spawners/spawner.js';
 import type { Project } from '../../src/domain/project.js';
 import { aJob } from '../support/jobs.js';

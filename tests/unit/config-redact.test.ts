@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config/env.js';
-import { configSecrets, redactConfig, redactSecrets, redactToken, redactUrl } from '../../src/config/redact.js';
+import { configSecrets, redactConfig, redactToken, redactUrl } from '../../src/config/redact.js';
+import { redactSecrets } from '../../src/domain/text.js';
 
 const BOT = 'xoxb-1111-2222-SeCrEtBoTtOkEn';
 const APP = 'xapp-1-A111-3333-SeCrEtApPtOkEn';

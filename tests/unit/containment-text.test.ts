@@ -7,12 +7,12 @@ import type { JobRecord } from '../../src/domain/job.js';
 import type { Project } from '../../src/domain/project.js';
 import { findPrUrl } from '../../src/agent/result.js';
 import { cleanEvent, CUT_MARKER } from '../../src/agent/runner.js';
-import { promptFor } from '../../src/dispatch/agent-spec.js';
+import { promptFor } from '../../src/jobs/run/agent-spec.js';
 import { renderMessage } from '../../src/slack/render/block-kit.js';
 import { statusMessage } from '../../src/messages/job-status.js';
 import { resultMessage } from '../../src/messages/job-result.js';
-import { replyMessage } from '../../src/messages/replies.js';
-import type { Reply } from '../../src/dispatch/chat-requests.js';
+import { replyMessage } from '../../src/chat/reply-messages.js';
+import type { Reply } from '../../src/chat/replies.js';
 import type { SlackMessage } from '../../src/slack/render/blocks.js';
 import { aJob } from '../support/jobs.js';
 

@@ -4,9 +4,11 @@
 // alone; a follow-up in a job's thread is handed to the conversation and
 // acknowledged with a reaction on the reply itself.
 import { jest } from '@jest/globals';
-import { ChatActions } from '../../src/dispatch/chat-actions.js';
-import type { ChatRequest, ChatRequests, ThreadTextHandler } from '../../src/dispatch/chat-requests.js';
-import { bindConversation, FOLLOW_UP_REACTION, type Conversation, type PressOutcome, type ThreadReplyOutcome } from '../../src/dispatch/conversation.js';
+import { ChatActions } from '../../src/chat/chat-actions.js';
+import type { ChatRequests, ThreadTextHandler } from '../../src/chat/chat-requests.js';
+import type { ChatRequest } from '../../src/chat/replies.js';
+import { FOLLOW_UP_REACTION, type Conversation, type PressOutcome, type ThreadReplyOutcome } from '../../src/jobs/conversation.js';
+import { bindConversation } from '../../src/chat/conversation-bindings.js';
 import { ACTIONS } from '../../src/domain/actions.js';
 import { section, text } from '../../src/domain/message.js';
 import { questionKey } from '../../src/domain/questions.js';

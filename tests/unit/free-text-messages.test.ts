@@ -1,9 +1,9 @@
 // What free text shows: the reading with Run and Cancel (golden file), and the
 // answers to those buttons, within Slack's limits, with nothing a model or a
 // user wrote taking effect as markup.
-import { replyMessage } from '../../src/messages/replies.js';
+import { replyMessage } from '../../src/chat/reply-messages.js';
 import { renderMessage } from '../../src/slack/render/block-kit.js';
-import type { Reply } from '../../src/dispatch/chat-requests.js';
+import type { Reply } from '../../src/chat/replies.js';
 import { ACTIONS } from '../../src/domain/actions.js';
 import { expectGolden } from '../support/golden.js';
 import { validateBlocks } from '../support/slack-emulator/index.js';

@@ -2,7 +2,7 @@
 // a JSON object that the schema accepts becomes a reading; its command is the
 // grammar's own words, which the parser reads back as the same intent.
 import { commandFor, intentOf, parseReading, readingPrompt } from '../../src/domain/free-text.js';
-import { FreeTextReader, type LightRoute } from '../../src/dispatch/free-text.js';
+import { FreeTextReader, type LightRoute } from '../../src/chat/free-text.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
 describe('parseReading', () => {

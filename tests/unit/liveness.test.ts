@@ -1,7 +1,7 @@
-// The liveness verdict (src/relay/liveness.ts): a table of what an observer
+// The liveness verdict (src/jobs/run/liveness.ts): a table of what an observer
 // knows and the verdict it must reach, and the heartbeat track that counts
 // silence only while Redis was reachable.
-import { endReason, liveness, NO_HEARTBEAT_YET, observeHeartbeat, type HeartbeatReading, type HeartbeatTrack, type LivenessInput } from '../../src/relay/liveness.js';
+import { endReason, liveness, NO_HEARTBEAT_YET, observeHeartbeat, type HeartbeatReading, type HeartbeatTrack, type LivenessInput } from '../../src/jobs/run/liveness.js';
 
 /** The track after reads at the given times (ms). */
 const track = (...reads: [number, HeartbeatReading][]): HeartbeatTrack => reads.reduce((t, [at, r]) => observeHeartbeat(t, r, at), NO_HEARTBEAT_YET);

@@ -6,7 +6,7 @@ import { expectGoldenText } from '../support/golden.js';
 import type { JobRecord } from '../../src/domain/job.js';
 import { statusMessage } from '../../src/messages/job-status.js';
 import { resultMessage } from '../../src/messages/job-result.js';
-import { helpMessage } from '../../src/messages/help.js';
+import { helpMessage } from '../../src/chat/help.js';
 import { aJob, T0 } from '../support/jobs.js';
 
 const cancelButton: Button = {

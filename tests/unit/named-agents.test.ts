@@ -5,8 +5,8 @@ import { parseIntent } from '../../src/domain/intents.js';
 import { parseCatalogue, type Project } from '../../src/config/catalogue.js';
 import { ConfigError } from '../../src/config/env.js';
 import { agentFor, namedAgent } from '../../src/domain/project.js';
-import { buildAgentSpec } from '../../src/dispatch/agent-spec.js';
-import { unknownAgentMessage } from '../../src/dispatch/job-requests.js';
+import { buildAgentSpec } from '../../src/jobs/run/agent-spec.js';
+import { unknownAgentMessage } from '../../src/jobs/job-requests.js';
 import { aJob } from '../support/jobs.js';
 
 const addressed = { addressed: true };

@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
 import { Metrics } from '../../src/observability/metrics.js';
-import { timedSpawner } from '../../src/observability/spawn-timing.js';
-import { measureRelayLag, xaddTimeOf } from '../../src/relay/relay-lag.js';
-import type { JobNotifier } from '../../src/relay/job-notifier.js';
+import { timedSpawner } from '../../src/spawners/spawn-timing.js';
+import { measureRelayLag, xaddTimeOf } from '../../src/jobs/run/relay-lag.js';
+import type { JobNotifier } from '../../src/jobs/ports.js';
 import type { JobSpawner } from '../../src/spawners/spawner.js';
 import { jobLogger } from '../../src/observability/logger.js';
 import { aJob } from '../support/jobs.js';

@@ -5,8 +5,8 @@ import { escapeMrkdwn, type SlackMessage } from '../../src/slack/render/blocks.j
 import { renderMessage } from '../../src/slack/render/block-kit.js';
 import { statusMessage } from '../../src/messages/job-status.js';
 import { resultMessage } from '../../src/messages/job-result.js';
-import { replyMessage } from '../../src/messages/replies.js';
-import type { Reply } from '../../src/dispatch/chat-requests.js';
+import { replyMessage } from '../../src/chat/reply-messages.js';
+import type { Reply } from '../../src/chat/replies.js';
 import { BLOCK_KIT_LIMITS, validateBlocks } from '../support/slack-emulator/index.js';
 
 // The builders (src/messages/) rendered for Slack, as the notifier and the listeners do.

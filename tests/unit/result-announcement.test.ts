@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { announceResult } from '../../src/relay/result-announcement.js';
+import { announceResult } from '../../src/jobs/run/result-announcement.js';
 import type { ClaimOutcome } from '../../src/state/handled-once.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { aJob } from '../support/jobs.js';

@@ -1,5 +1,6 @@
 // The shapes of the shared Slack budgets (src/slack/delivery/budgets.ts): pure arithmetic, no Redis.
-import { bucketShape, bucketsFor, defaultBudgetSettings, parseMethodBudgets, sustainedPerWindow } from '../../src/slack/delivery/budgets.js';
+import { bucketShape, bucketsFor, defaultBudgetSettings, sustainedPerWindow } from '../../src/slack/delivery/budgets.js';
+import { parseMethodBudgets } from '../../src/config/slack-method-budgets.js';
 
 test.each([1, 20, 50, 60, 100, 400])('a bucket for %i calls a window never lets more than that into any window', (limit) => {
   const { capacity, refillPerMs } = bucketShape(limit, 60_000);

@@ -2,10 +2,10 @@
 // respond, the delivery and the chat core (no Bolt running), they acknowledge
 // first, hand over who said or pressed what where, and render the answer.
 import { jest } from '@jest/globals';
-import type { Answer, ChatActions, Press, Said } from '../../src/dispatch/chat-actions.js';
-import { ChatActions as RealChatActions } from '../../src/dispatch/chat-actions.js';
-import type { ChatRequests } from '../../src/dispatch/chat-requests.js';
-import type { JobControl } from '../../src/dispatch/job-control.js';
+import type { Answer, ChatActions, Press, Said } from '../../src/chat/chat-actions.js';
+import { ChatActions as RealChatActions } from '../../src/chat/chat-actions.js';
+import type { ChatRequests } from '../../src/chat/chat-requests.js';
+import type { JobControl } from '../../src/jobs/job-control.js';
 import { ACTIONS, actionIdPattern, baseActionId } from '../../src/domain/actions.js';
 import { section, text } from '../../src/domain/message.js';
 import { Metrics } from '../../src/observability/metrics.js';

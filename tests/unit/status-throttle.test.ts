@@ -3,7 +3,7 @@
 import { jest } from '@jest/globals';
 import { newJob, type JobRecord } from '../../src/domain/job.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { StatusThrottle, type SendInfo } from '../../src/relay/status-throttle.js';
+import { StatusThrottle, type SendInfo } from '../../src/jobs/run/status-throttle.js';
 
 const state = (n: number): JobRecord => ({
   ...newJob({ id: 'job1', project: 'demo', issue: 1, request: 'fix #1', channel: 'C1', user: 'U1', createdAt: 0 }),

@@ -1,8 +1,8 @@
 // Every Slack surface the app listens on, and the global middleware in front
 // of them (dedupe across replicas, then metrics). Listeners only adapt Slack
-// payloads to the chat core (dispatch/chat-actions.ts) and render its answers.
+// payloads to the chat core (chat/chat-actions.ts) and render its answers.
 import type { App } from '@slack/bolt';
-import type { ChatActions } from '../../dispatch/chat-actions.js';
+import type { ChatActions } from '../../chat/chat-actions.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { SlackDelivery } from '../delivery/slack-delivery.js';

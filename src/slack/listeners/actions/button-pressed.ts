@@ -3,7 +3,7 @@
 // Socket Mode and HTTP mode); the answer goes to the presser alone, through
 // the press's response_url. A double click never gets here twice (global dedupe).
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, RespondFn, SlackActionMiddlewareArgs } from '@slack/bolt';
-import type { ChatActions } from '../../../dispatch/chat-actions.js';
+import type { ChatActions } from '../../../chat/chat-actions.js';
 import { isExternalSender } from '../../../domain/permissions.js';
 import type { Logger } from '../../../observability/logger.js';
 import { renderMessage } from '../../render/block-kit.js';
@@ -40,7 +40,7 @@ export async function answerPress({ ack, body, action, respond, context }: Press
   if (answer.message) await respond({ response_type: 'ephemeral', replace_original: false, ...renderMessage(answer.message) });
 }
 
-/** Every button and select menu: the core's action-id registry (dispatch/chat-actions.ts) knows which handler
+/** Every button and select menu: the core's action-id registry (chat/chat-actions.ts) knows which handler
  *  answers it (Cancel, Retry, a question's answer, a free-text reading…) and says when one no longer works. */
 export function buttonPressed(deps: ActionDeps) {
   return async function handleButtonPress(args: PressArgs): Promise<void> {

@@ -10,7 +10,7 @@ import { buttonPressed, type ActionDeps } from './button-pressed.js';
 type ButtonListener = Middleware<SlackActionMiddlewareArgs<BlockAction<ButtonAction>>>;
 
 export function registerActionListeners(app: App, deps: ActionDeps): void {
-  // One adapter serves every id: the core picks the named handler (dispatch/chat-actions.ts).
+  // One adapter serves every id: the core picks the named handler (chat/chat-actions.ts).
   const press = buttonPressed(deps) as ButtonListener;
   const bound = new Map<string, ButtonListener>([ACTIONS.cancelJob, ACTIONS.retryJob, ACTIONS.answerQuestion].map((id) => [id, press]));
   for (const [actionId, listener] of bound) app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionIdPattern(actionId) }, listener);

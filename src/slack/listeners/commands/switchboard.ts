@@ -1,13 +1,13 @@
 // The /switchboard slash command: same language as messages. Answers are
 // ephemeral; a started job's status message opens a thread in the channel.
 import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import type { ChatActions } from '../../../dispatch/chat-actions.js';
+import type { ChatActions } from '../../../chat/chat-actions.js';
 import { isExternalSender } from '../../../domain/permissions.js';
 import type { Logger } from '../../../observability/logger.js';
 import type { Metrics } from '../../../observability/metrics.js';
 import { renderMessage } from '../../render/block-kit.js';
 
-export { SLASH_COMMAND } from '../../../messages/help.js';
+export { SLASH_COMMAND } from '../../../chat/help.js';
 
 export interface CommandDeps {
   chat: ChatActions;

@@ -2,7 +2,7 @@
 // filter what is no person's message, say who said what where, post the
 // answer in the thread. Redeliveries never reach here (global dedupe).
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import type { ChatActions, Surface } from '../../../dispatch/chat-actions.js';
+import type { ChatActions, Surface } from '../../../chat/chat-actions.js';
 import { isExternalSender } from '../../../domain/permissions.js';
 import type { Logger } from '../../../observability/logger.js';
 import type { Metrics } from '../../../observability/metrics.js';

@@ -2,16 +2,16 @@
 // user, secret and inference token), or attaches to the one already running
 // when a replica takes a job over. Never starts a second agent for a job.
 import type { Redis } from 'ioredis';
-import type { JobRecord } from '../domain/job.js';
-import type { Keys } from '../domain/keys.js';
-import type { Project } from '../domain/project.js';
-import type { AgentCredentials } from '../state/agent-credentials.js';
-import type { JobStore } from '../state/job-store.js';
-import type { AgentHandle, JobSpawner } from '../spawners/spawner.js';
-import type { Logger } from '../observability/logger.js';
-import { buildAgentSpec, type AgentSettings } from '../dispatch/agent-spec.js';
-import { encodeJobSecret } from '../agent/job-secret.js';
-import type { JobNotifier } from './job-notifier.js';
+import type { JobRecord } from '../../domain/job.js';
+import type { Keys } from '../../domain/keys.js';
+import type { Project } from '../../domain/project.js';
+import type { AgentCredentials } from '../../state/agent-credentials.js';
+import type { JobStore } from '../../state/job-store.js';
+import type { AgentHandle, JobSpawner } from '../../spawners/spawner.js';
+import type { Logger } from '../../observability/logger.js';
+import { buildAgentSpec, type AgentSettings } from './agent-spec.js';
+import { encodeJobSecret } from '../../domain/job-secret.js';
+import type { JobNotifier } from '../ports.js';
 import type { StatusThrottle } from './status-throttle.js';
 
 export interface AgentLaunchDeps {

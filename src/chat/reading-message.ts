@@ -1,8 +1,8 @@
-// What free text gets back (dispatch/free-text.ts): the reading, with Run and
+// What free text gets back (chat/free-text.ts): the reading, with Run and
 // Cancel, and the answers to those buttons. Pure.
 import { ACTIONS } from '../domain/actions.js';
 import { actions, code, contextLine, emoji, mention, section, text, type Message } from '../domain/message.js';
-import type { ReadingReply } from '../dispatch/free-text.js';
+import type { ReadingReply } from './replies.js';
 
 const plain = (...pieces: Parameters<typeof section>): Message => ({ blocks: [section(...pieces)] });
 

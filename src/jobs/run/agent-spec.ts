@@ -1,19 +1,11 @@
 // Turns a job and its project into what the spawner starts (DESIGN §5).
-import type { JobRecord } from '../domain/job.js';
-import { agentFor, type BuiltinAgent, type Project } from '../domain/project.js';
-import { repoPath } from '../domain/repositories.js';
-import { AGENT_ENV } from '../domain/agent-contract.js';
-import type { AgentSpec } from '../spawners/spawner.js';
-import { trackerTokenName } from '../trackers/token-names.js';
-
-/** What the dispatcher resolves about a request for the agent (DESIGN §5); the agent holds no Slack token. */
-export interface RequestContext {
-  /** Permalink of the job's thread. */
-  threadUrl?: string;
-  /** The requester's display name. */
-  requester?: string;
-  channelName?: string;
-}
+import type { JobRecord } from '../../domain/job.js';
+import { agentFor, type BuiltinAgent, type Project } from '../../domain/project.js';
+import { repoPath } from '../../domain/repositories.js';
+import { AGENT_ENV } from '../../domain/agent-contract.js';
+import type { AgentSpec } from '../../spawners/spawner.js';
+import { trackerTokenName } from '../../trackers/token-names.js';
+import type { RequestContext } from '../ports.js';
 
 export interface AgentSettings {
   image: string;

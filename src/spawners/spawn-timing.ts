@@ -1,8 +1,8 @@
 // Spawn latency (switchboard_agent_spawn_seconds): the spawner as the rest of
 // the dispatcher sees it, with every start() timed. A proxy, so the spawner
 // itself (Docker, Kubernetes) knows nothing of metrics.
-import type { JobSpawner } from '../spawners/spawner.js';
-import type { Metrics } from './metrics.js';
+import type { JobSpawner } from './spawner.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export function timedSpawner(spawner: JobSpawner, metrics: Pick<Metrics, 'spawnLatency'>): JobSpawner {
   const start: JobSpawner['start'] = async (spec) => {

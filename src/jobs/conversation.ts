@@ -9,10 +9,8 @@ import type { Catalogue } from '../domain/project.js';
 import { section, text, mention, type Message } from '../domain/message.js';
 import { questionMessage } from '../domain/question-messages.js';
 import {
-  ANSWER_ACTION,
   answerOptions,
   askedQuestion,
-  parseAnswerValue,
   isRequesterOrAdmin,
   onlyRequesterOrAdmin,
   timeoutAnswer,
@@ -22,17 +20,8 @@ import {
 import type { JobStore } from '../state/job-store.js';
 import type { QuestionStore, StoredQuestion } from '../state/question-store.js';
 import type { JobControls } from '../state/job-controls.js';
+import type { ConversationChat } from './ports.js';
 import type { Logger } from '../observability/logger.js';
-import type { ChatActions } from './chat-actions.js';
-import type { ChatRequests } from './chat-requests.js';
-
-/** Where the conversation is shown (Slack: the job's thread). */
-export interface ConversationChat {
-  /** Posts a message in the job's thread; returns its id (Slack: ts). */
-  postInThread(job: JobRecord, message: Message): Promise<string | undefined>;
-  /** Replaces a message posted earlier. */
-  update(job: JobRecord, messageId: string, message: Message): Promise<void>;
-}
 
 export interface ConversationDeps {
   store: JobStore;
@@ -180,21 +169,3 @@ export class Conversation {
 /** The reaction that acknowledges a thread reply which reached the agent. */
 export const FOLLOW_UP_REACTION = 'incoming_envelope';
 
-/**
- * Binds the conversation into the chat core: the answer buttons, and other
- * text in a job's thread (after the commands: `cancel`, `retry`, … said there
- * stay commands). Replies the conversation leaves alone go on as usual.
- */
-export function bindConversation(conversation: Conversation, chat: Pick<ChatActions, 'onButton'>, requests: Pick<ChatRequests, 'onThreadText'>): void {
-  chat.onButton(ANSWER_ACTION, async (p) => {
-    const pressed = parseAnswerValue(p.value);
-    const outcome: PressOutcome = pressed
-      ? await conversation.press({ ...pressed, user: p.user })
-      : { kind: 'refused', message: say(text('This button no longer belongs to an open question.')) };
-    return { kind: 'question-answer', ...(pressed ? { jobId: pressed.jobId } : {}), outcome };
-  });
-  requests.onThreadText(async ({ req, job, text: said }) => {
-    const outcome = await conversation.threadReply(job, { user: req.user, text: said });
-    return outcome.kind === 'ignored' ? undefined : { kind: 'follow-up', jobId: job.id, outcome };
-  });
-}

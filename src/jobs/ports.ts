@@ -1,5 +1,5 @@
 import type { JobRecord } from '../domain/job.js';
-import type { RequestContext } from '../dispatch/agent-spec.js';
+import type { Message } from '../domain/message.js';
 
 export type RequestMark = 'taken' | 'done' | 'failed';
 
@@ -31,4 +31,21 @@ export interface JobNotifier {
   describeRequest?(job: JobRecord): Promise<RequestContext>;
   /** How often this job's status may be refreshed, at least every `baseMs`; absent: every `baseMs`. */
   statusPacer?(jobId: string, baseMs: number): StatusPacer;
+}
+
+/** What the dispatcher resolves about a request for the agent (DESIGN §5); the agent holds no Slack token. */
+export interface RequestContext {
+  /** Permalink of the job's thread. */
+  threadUrl?: string;
+  /** The requester's display name. */
+  requester?: string;
+  channelName?: string;
+}
+
+/** Where the conversation is shown (Slack: the job's thread). */
+export interface ConversationChat {
+  /** Posts a message in the job's thread; returns its id (Slack: ts). */
+  postInThread(job: JobRecord, message: Message): Promise<string | undefined>;
+  /** Replaces a message posted earlier. */
+  update(job: JobRecord, messageId: string, message: Message): Promise<void>;
 }

@@ -2,11 +2,11 @@
 // announced only after the chat took it (or its outbox keeps it for a later
 // retry). A replica that finds another one posting waits for it to finish or
 // for its lease to lapse (the poster died), then posts it itself.
-import type { JobRecord } from '../domain/job.js';
-import type { Logger } from '../observability/logger.js';
-import type { JobStore } from '../state/job-store.js';
-import { JOB_RECORD_TTL_SECONDS } from '../state/job-store.js';
-import type { JobNotifier } from './job-notifier.js';
+import type { JobRecord } from '../../domain/job.js';
+import type { Logger } from '../../observability/logger.js';
+import type { JobStore } from '../../state/job-store.js';
+import { JOB_RECORD_TTL_SECONDS } from '../../state/job-store.js';
+import type { JobNotifier } from '../ports.js';
 
 export interface AnnouncementDeps {
   store: Pick<JobStore, 'claimResultAnnouncement'>;

@@ -9,10 +9,12 @@ import type { Message } from '../domain/message.js';
 import type { SenderContext } from '../domain/permissions.js';
 import type { AuditRecord } from '../state/audit-log.js';
 import type { Logger } from '../observability/logger.js';
-import { replyMessage } from '../messages/replies.js';
-import type { ChatRequest, ChatRequests, Reply, ThreadTextHandler } from './chat-requests.js';
-import type { JobControl } from './job-control.js';
-import { FOLLOW_UP_REACTION } from './conversation.js';
+import { replyMessage } from './reply-messages.js';
+import type { ChatRequests, ThreadTextHandler } from './chat-requests.js';
+import type { Reply } from './replies.js';
+import type { ChatRequest } from './replies.js';
+import type { JobControl } from '../jobs/job-control.js';
+import { FOLLOW_UP_REACTION } from '../jobs/conversation.js';
 import type { BurstLead } from '../state/refusal-burst.js';
 
 /** Where something was said: a channel message, an @mention, a DM, a thread reply, the slash command. */

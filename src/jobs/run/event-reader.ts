@@ -1,7 +1,7 @@
 // Reads one job's event stream from a cursor with blocking reads (no polling),
 // on a connection of its own so that the block never holds up other commands.
 import type { Redis } from 'ioredis';
-import { MAX_EVENT_ENTRY, parseAgentEvent, type AgentEvent } from '../domain/events.js';
+import { MAX_EVENT_ENTRY, parseAgentEvent, type AgentEvent } from '../../domain/events.js';
 
 export type StreamEntry = { id: string; event: AgentEvent } | { id: string; error: string; oversized?: boolean };
 

@@ -3,11 +3,11 @@
 // inference route; a valid answer becomes a pending reading with Run and
 // Cancel buttons, and nothing runs until its requester presses Run.
 import { randomBytes } from 'node:crypto';
-import { commandFor, parseReading, READING_JSON_SCHEMA, readingPrompt } from '../domain/free-text.js';
+import { commandFor, parseReading, READING_JSON_SCHEMA, readingPrompt, type PendingReading } from '../domain/free-text.js';
 import type { Logger } from '../observability/logger.js';
 import type { SenderContext } from '../domain/permissions.js';
 import { ACTIONS } from '../domain/actions.js';
-import type { ChatRequest, Reply } from './chat-requests.js';
+import type { ChatRequest, ReadingReply, Reply } from './replies.js';
 
 /** What free text needs of the inference router's light route: one answer to one prompt. */
 export interface LightRoute {
@@ -16,20 +16,6 @@ export interface LightRoute {
    * (Ollama structured outputs). Rejects when no endpoint can serve.
    */
   complete(prompt: { system: string; user: string; format: Record<string, unknown> }, signal: AbortSignal): Promise<string>;
-}
-
-/** A reading waiting for its requester's Run (state/pending-readings.ts keeps it). */
-export interface PendingReading {
-  id: string;
-  /** The grammar's words for it: what Run runs. */
-  command: string;
-  /** What the person wrote. */
-  text: string;
-  user: string;
-  channel: string;
-  threadTs?: string;
-  sender?: SenderContext;
-  createdAt: number;
 }
 
 /** How long a reading waits for Run before its buttons stop working. */
@@ -66,16 +52,6 @@ export class FreeTextReader {
     return commandFor(parsed.reading);
   }
 }
-
-/** The answers of free text, for the chat core to render (messages/replies). */
-export type ReadingReply =
-  /** The reading, with Run and Cancel for its requester (`id` goes on the buttons). */
-  | { kind: 'reading'; id: string; command: string; user: string }
-  /** Someone other than the requester pressed Run or Cancel. */
-  | { kind: 'reading-not-yours'; requester: string; command: string }
-  /** Already run or dropped, or expired. */
-  | { kind: 'reading-gone' }
-  | { kind: 'reading-dropped'; command: string };
 
 export interface FreeTextDeps {
   reader: FreeTextReader;

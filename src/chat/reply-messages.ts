@@ -2,12 +2,12 @@
 // messages. Every "no" says why and what to do instead. Pure.
 import { formatDuration } from '../domain/job.js';
 import { channel, code, contextLine, emoji, joined, mention, quotedCode, section, text, type Inline, type Message, type RichText } from '../domain/message.js';
-import type { Reply } from '../dispatch/chat-requests.js';
-import type { ControlOutcome } from '../dispatch/job-control.js';
-import { jobTitle, stepLabel, threadLink } from './job-parts.js';
+import type { Reply } from './replies.js';
+import type { ControlOutcome } from '../jobs/job-control.js';
+import { jobTitle, stepLabel, threadLink } from '../messages/job-parts.js';
 import { helpMessage } from './help.js';
-import { jobListMessage } from './job-list.js';
-import { readingMessage } from './free-text.js';
+import { jobListMessage } from '../messages/job-list.js';
+import { readingMessage } from './reading-message.js';
 
 const plain = (...pieces: Inline[]): Message => ({ blocks: [section(...pieces)] });
 const CHANNEL_ID = /^[CGD][A-Z0-9]+$/;

@@ -12,7 +12,7 @@ import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
 import type { JobControls } from '../state/job-controls.js';
 import type { Logger } from '../observability/logger.js';
-import type { ListedJob } from '../messages/job-list.js';
+import type { ListedJob } from '../domain/job.js';
 import type { JobRequests, RequestOutcome } from './job-requests.js';
 import type { WaitingJobs } from './waiting-jobs.js';
 

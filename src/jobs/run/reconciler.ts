@@ -16,18 +16,18 @@
 // Anything destructive is done only when two passes in a row found it, so a
 // job being started or finished at that moment is never mistaken for debris.
 import type { Redis } from 'ioredis';
-import { applyEvent, failJob, isFinished, type JobRecord } from '../domain/job.js';
-import { isJobId } from '../domain/job-id.js';
-import type { Keys } from '../domain/keys.js';
-import type { Catalogue } from '../domain/project.js';
-import { JOB_INDEX_SIZE, type JobStore } from '../state/job-store.js';
-import type { AgentCredentials } from '../state/agent-credentials.js';
-import { isRedisUnavailable } from '../state/redis.js';
-import type { HeldLease, LeaseKeeper } from '../state/lease-keeper.js';
-import type { AgentExit, AgentInfo, JobSpawner } from '../spawners/spawner.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { QueuedJobData } from '../dispatch/job-queue.js';
+import { applyEvent, failJob, isFinished, type JobRecord } from '../../domain/job.js';
+import { isJobId } from '../../domain/job-id.js';
+import type { Keys } from '../../domain/keys.js';
+import type { Catalogue } from '../../domain/project.js';
+import { JOB_INDEX_SIZE, type JobStore } from '../../state/job-store.js';
+import type { AgentCredentials } from '../../state/agent-credentials.js';
+import { isRedisUnavailable } from '../../errors.js';
+import type { HeldLease, LeaseKeeper } from '../../state/lease-keeper.js';
+import type { AgentExit, AgentInfo, JobSpawner } from '../../spawners/spawner.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { QueuedJobData } from '../job-queue.js';
 import { EventReader } from './event-reader.js';
 import { endReason, liveness, NO_HEARTBEAT_YET, observeHeartbeat, type HeartbeatTrack } from './liveness.js';
 

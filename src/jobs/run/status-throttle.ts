@@ -9,8 +9,8 @@
 // the notifier keeps one job's updates in order (SlackDelivery runs one call
 // per message at a time, and a final state replaces an update still waiting
 // for the budget instead of queueing behind it).
-import type { JobRecord } from '../domain/job.js';
-import type { Logger } from '../observability/logger.js';
+import type { JobRecord } from '../../domain/job.js';
+import type { Logger } from '../../observability/logger.js';
 
 export interface SendInfo {
   /** When the oldest change this state shows was offered (for staleness). */

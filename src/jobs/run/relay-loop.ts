@@ -3,16 +3,16 @@
 // requests, budget, liveness) until the job has ended or the replica lets go
 // of it. It does not finish the job: it returns the ended record.
 import type { Redis } from 'ioredis';
-import { applyEvent, cancelJob, failJob, isFinished, type JobRecord } from '../domain/job.js';
-import type { Keys } from '../domain/keys.js';
-import type { Catalogue, Project } from '../domain/project.js';
-import { overBudget } from '../domain/budget.js';
-import type { JobStore } from '../state/job-store.js';
-import type { CancelRequest, JobControls } from '../state/job-controls.js';
-import type { AgentExit, AgentHandle } from '../spawners/spawner.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { Conversation } from '../dispatch/conversation.js';
+import { applyEvent, cancelJob, failJob, isFinished, type JobRecord } from '../../domain/job.js';
+import type { Keys } from '../../domain/keys.js';
+import type { Catalogue, Project } from '../../domain/project.js';
+import { overBudget } from '../../domain/budget.js';
+import type { JobStore } from '../../state/job-store.js';
+import type { CancelRequest, JobControls } from '../../state/job-controls.js';
+import type { AgentExit, AgentHandle } from '../../spawners/spawner.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Conversation } from '../conversation.js';
 import { EventReader, type StreamEntry } from './event-reader.js';
 import { endReason, liveness, NO_HEARTBEAT_YET, observeHeartbeat, type HeartbeatReading, type HeartbeatTrack } from './liveness.js';
 import type { StatusThrottle } from './status-throttle.js';

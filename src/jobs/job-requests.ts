@@ -9,7 +9,7 @@ import { mayDispatch, mayUse, projectsFor, type SenderContext } from '../domain/
 import { findProjectByRepo } from '../domain/repositories.js';
 import type { ChannelLock } from '../state/channel-lock.js';
 import type { JobStore } from '../state/job-store.js';
-import type { JobNotifier } from '../relay/job-notifier.js';
+import type { JobNotifier } from './ports.js';
 import { jobLogger, type Logger } from '../observability/logger.js';
 import type { QueuedJobData } from './job-queue.js';
 import { lookable, type IssueLookupResult } from '../trackers/issue-lookup.js';
@@ -145,7 +145,7 @@ export class JobRequests {
 
     const jobId = newJobId();
     const lock = await this.deps.lock.acquire(req.channel, jobId, this.deps.lockLeaseMs);
-    // `busy: queue`: instead of a refusal, the job waits in the channel's line (dispatch/waiting-jobs.ts).
+    // `busy: queue`: instead of a refusal, the job waits in the channel's line (jobs/waiting-jobs.ts).
     const waits = !lock.acquired && project.busy === 'queue' && this.deps.waiting !== undefined;
     if (!lock.acquired && !waits) {
       // Before any lookup: in a burst of 999, only the first refusal reads the job and asks for its link.

@@ -3,9 +3,9 @@
 // its XADD, and a job record's `cursor` is the id of the last event applied
 // to it, so a status update or a result that carries a new cursor shows that
 // event: the lag is measured when the call has gone out.
-import type { JobRecord } from '../domain/job.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { JobNotifier } from './job-notifier.js';
+import type { JobRecord } from '../../domain/job.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { JobNotifier } from '../ports.js';
 
 /** Milliseconds of a stream id (`1700000000000-0`), or undefined for none (`0`). */
 export function xaddTimeOf(streamId: string): number | undefined {

@@ -4,18 +4,18 @@
 // agent gone, and deletes what the job was given (Redis user, secret,
 // inference token, workspace).
 import type { Redis } from 'ioredis';
-import type { JobRecord } from '../domain/job.js';
-import type { Keys } from '../domain/keys.js';
-import type { Catalogue } from '../domain/project.js';
-import type { AgentCredentials } from '../state/agent-credentials.js';
-import type { ChannelLock } from '../state/channel-lock.js';
-import type { JobStore } from '../state/job-store.js';
-import type { AgentHandle, JobSpawner } from '../spawners/spawner.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { Conversation } from '../dispatch/conversation.js';
-import type { WaitingJobs } from '../dispatch/waiting-jobs.js';
-import type { JobNotifier } from './job-notifier.js';
+import type { JobRecord } from '../../domain/job.js';
+import type { Keys } from '../../domain/keys.js';
+import type { Catalogue } from '../../domain/project.js';
+import type { AgentCredentials } from '../../state/agent-credentials.js';
+import type { ChannelLock } from '../../state/channel-lock.js';
+import type { JobStore } from '../../state/job-store.js';
+import type { AgentHandle, JobSpawner } from '../../spawners/spawner.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { Conversation } from '../conversation.js';
+import type { WaitingJobs } from '../waiting-jobs.js';
+import type { JobNotifier } from '../ports.js';
 import { StatusThrottle } from './status-throttle.js';
 import { announceResult } from './result-announcement.js';
 

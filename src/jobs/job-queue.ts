@@ -3,7 +3,8 @@
 // runs, so the global concurrency limit is the number of running agents.
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connectRedis, isRedisUnavailable } from '../state/redis.js';
+import { connectRedis } from '../state/redis.js';
+import { isRedisUnavailable } from '../errors.js';
 import { assertJobId } from '../domain/job-id.js';
 import type { Logger } from '../observability/logger.js';
 

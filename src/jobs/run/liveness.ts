@@ -3,7 +3,7 @@
 // its exit, its time limit) and the current time, is it alive, still starting,
 // unsure, lapsed, overdue or exited? Pure: callers read Redis and the spawner,
 // this only decides, so the two callers can never disagree about an agent.
-import type { AgentExit } from '../spawners/spawner.js';
+import type { AgentExit } from '../../spawners/spawner.js';
 
 /** One read of the heartbeat key: there, not there, or unreadable (Redis errored). */
 export type HeartbeatReading = 'present' | 'absent' | 'unknown';

@@ -7,7 +7,7 @@ import { isFinished, type JobRecord } from '../domain/job.js';
 import type { Catalogue } from '../domain/project.js';
 import type { ChannelLine } from '../state/channel-line.js';
 import type { JobStore } from '../state/job-store.js';
-import type { JobNotifier } from '../relay/job-notifier.js';
+import type { JobNotifier } from './ports.js';
 import type { Logger } from '../observability/logger.js';
 import type { QueuedJobData } from './job-queue.js';
 
