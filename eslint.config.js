@@ -16,9 +16,28 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'script',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'history', 'fetch', 'URL', 'URLSearchParams', 'EventSource', 'Node', 'setTimeout', 'clearTimeout', 'console', 'HTMLDialogElement'].map((g) => [g, 'readonly']),
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'fetch',
+          'URL',
+          'URLSearchParams',
+          'EventSource',
+          'Node',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+          'HTMLDialogElement',
+        ].map((g) => [g, 'readonly']),
       ),
     },
+  },
+  {
+    // Tool configuration in CommonJS (.dependency-cruiser.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
     // The demo project's agent (runs with Node inside the agent image).

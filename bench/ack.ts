@@ -36,7 +36,14 @@ function eventBody(emu: SlackEmulator, rand: () => number, i: number): string {
   const user = pick(rand, ['U0ALICE', 'U0BOB', 'U0CAROL', 'U0DAVE']);
   const ts = `${1_800_000_000 + Math.floor(i / 1000)}.${String(i % 1000).padStart(6, '0')}`;
   const r = rand();
-  const chatter = ['has anyone seen the flaky test in billing?', 'lunch at 12?', 'deploying the docs site now', 'LGTM, merging', 'see <https://example.com/runbook|the runbook>', 'the build is green again :tada:'];
+  const chatter = [
+    'has anyone seen the flaky test in billing?',
+    'lunch at 12?',
+    'deploying the docs site now',
+    'LGTM, merging',
+    'see <https://example.com/runbook|the runbook>',
+    'the build is green again :tada:',
+  ];
   const event =
     r < 0.9
       ? { type: 'message', channel, channel_type: 'channel', user, text: pick(rand, chatter), ts, event_ts: ts }
@@ -89,7 +96,10 @@ export async function benchAck(redisUrl: string): Promise<Row[]> {
   const emu = await SlackEmulator.start({ rateLimits: { 'chat.postMessage': 1_000_000 } });
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-ack-'));
   const projectsFile = join(dir, 'projects.yml');
-  writeFileSync(projectsFile, 'projects:\n  demo:\n    repo: https://git.example.invalid/acme/demo.git\n    agent:\n      command: ["true"]\n');
+  writeFileSync(
+    projectsFile,
+    'projects:\n  demo:\n    repo: https://git.example.invalid/acme/demo.git\n    agent:\n      command: ["true"]\n',
+  );
   const prefix = `bench:ack:${randomBytes(3).toString('hex')}:`;
   const [oursPort, barePort] = [await freePort(), await freePort()];
   const slackEnv = { SLACK_BOT_TOKEN: emu.botToken, SLACK_SIGNING_SECRET: emu.signingSecret, SLACK_API_URL: emu.apiUrl };
@@ -106,7 +116,10 @@ export async function benchAck(redisUrl: string): Promise<Row[]> {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     });
     children.push(ours.child);
-    const bare = await BenchChild.start(new URL('./bare-bolt-process.js', import.meta.url), 'bare Bolt app', { ...slackEnv, PORT: String(barePort) });
+    const bare = await BenchChild.start(new URL('./bare-bolt-process.js', import.meta.url), 'bare Bolt app', {
+      ...slackEnv,
+      PORT: String(barePort),
+    });
     children.push(bare.child);
     const targets = {
       ours: { url: `http://127.0.0.1:${oursPort}/slack/events`, child: ours.child },
@@ -133,12 +146,19 @@ export async function benchAck(redisUrl: string): Promise<Row[]> {
         cpu[name] += after.cpuMs - before.cpuMs;
         late = Math.max(late, r.lateMs);
         samples[name].push(...r.samples);
-        blockP50[name].push(percentile(r.samples.map((s) => s.ms), 50));
+        blockP50[name].push(
+          percentile(
+            r.samples.map((s) => s.ms),
+            50,
+          ),
+        );
       }
     }
     const failed = (xs: Sample[]) => xs.filter((s) => s.status !== 200).length;
     if (failed(samples.ours) || failed(samples.bare)) {
-      throw new Error(`acknowledgement: not every event got a 200 (switchboard ${failed(samples.ours)}, bare ${failed(samples.bare)} of ${samples.ours.length})`);
+      throw new Error(
+        `acknowledgement: not every event got a 200 (switchboard ${failed(samples.ours)}, bare ${failed(samples.bare)} of ${samples.ours.length})`,
+      );
     }
     // Let the last listeners finish their replies before the emulator goes.
     await sleep(1000);

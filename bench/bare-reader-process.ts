@@ -16,7 +16,8 @@ async function readLoop(redis: Redis, keys: string[]): Promise<void> {
   const cursors = keys.map(() => '0-0');
   const index = new Map(keys.map((k, i) => [k, i]));
   while (!stopped) {
-    const reply = (await redis.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', ...keys, ...cursors).catch(() => null)) as [string, [string, string[]][]][] | null;
+    const reply = (await redis.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', ...keys, ...cursors).catch(() => null)) as
+      [string, [string, string[]][]][] | null;
     for (const [key, entries] of reply ?? []) {
       const i = index.get(key) ?? -1;
       for (const [id, fields] of entries) {

@@ -30,7 +30,9 @@ async function relay(streams: Watched[]): Promise<void> {
   const cursors = new Map(streams.map((s) => [s.key, '0-0']));
   while (!stopped) {
     const keys = [...cursors.keys()];
-    const reply = (await redis.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', ...keys, ...keys.map((k) => cursors.get(k) as string)).catch(() => null)) as [string, [string, string[]][]][] | null;
+    const reply = (await redis
+      .xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', ...keys, ...keys.map((k) => cursors.get(k) as string))
+      .catch(() => null)) as [string, [string, string[]][]][] | null;
     const calls: Promise<void>[] = [];
     for (const [key, entries] of reply ?? []) {
       const w = byKey.get(key);

@@ -11,7 +11,15 @@ export function serveParent(handlers: Record<string, Handler> & { stop: () => Pr
   const usage = (): ProcessUsage => {
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
-    const u = { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, heapTotalBytes: mem.heapTotal, externalBytes: mem.external, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6 };
+    const u = {
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      heapTotalBytes: mem.heapTotal,
+      externalBytes: mem.external,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      loopDelayP99Ms: loop.percentile(99) / 1e6,
+      loopDelayMaxMs: loop.max / 1e6,
+    };
     loop.reset();
     return u;
   };

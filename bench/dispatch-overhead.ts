@@ -43,7 +43,9 @@ class EngineEvents {
 
   static async open(docker: Docker): Promise<EngineEvents> {
     const e = new EngineEvents();
-    e.stream = (await docker.getEvents({ filters: JSON.stringify({ type: ['container'], event: ['create', 'start', 'die'] }) })) as NodeJS.ReadableStream & { destroy?: () => void };
+    e.stream = (await docker.getEvents({
+      filters: JSON.stringify({ type: ['container'], event: ['create', 'start', 'die'] }),
+    })) as NodeJS.ReadableStream & { destroy?: () => void };
     let buf = '';
     e.stream.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -97,9 +99,14 @@ async function agentNetwork(docker: Docker, name: string): Promise<string> {
 
 export async function benchDispatchOverhead(): Promise<Row[]> {
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  await docker.getImage(AGENT_IMAGE).inspect().catch(() => {
-    throw new Error(`dispatch: the agent image ${AGENT_IMAGE} is missing: docker build --target agent -t ${AGENT_IMAGE} .  (or set BENCH_AGENT_IMAGE)`);
-  });
+  await docker
+    .getImage(AGENT_IMAGE)
+    .inspect()
+    .catch(() => {
+      throw new Error(
+        `dispatch: the agent image ${AGENT_IMAGE} is missing: docker build --target agent -t ${AGENT_IMAGE} .  (or set BENCH_AGENT_IMAGE)`,
+      );
+    });
   const run = randomBytes(3).toString('hex');
   const network = `sbbench-agents-${run}`;
   const gateway = await agentNetwork(docker, network);
@@ -134,7 +141,13 @@ export async function benchDispatchOverhead(): Promise<Row[]> {
     const ours: number[] = [];
     const bare: number[] = [];
     const confined: number[] = [];
-    const phases = { status: [] as number[], create: [] as number[], start: [] as number[], bareCreate: [] as number[], bareStart: [] as number[] };
+    const phases = {
+      status: [] as number[],
+      create: [] as number[],
+      start: [] as number[],
+      bareCreate: [] as number[],
+      bareStart: [] as number[],
+    };
     for (let k = 0; k < total; k++) {
       // Ours: the request → the agent's container running.
       const channel = `C0DSP${run.toUpperCase()}${k}`;
@@ -152,13 +165,18 @@ export async function benchDispatchOverhead(): Promise<Row[]> {
       const started = await events.at(name, 'start');
       const created = await events.at(name, 'create');
       // The job runs to its end before the next sample.
-      await emu.waitFor(() => emu.messages({ channel, thread_ts: req.ts }).find((m) => m.bot_id && m.ts !== req.ts && /is done|failed/.test(m.text ?? '')), {
-        what: `the result of job ${k}`,
-        timeoutMs: 90_000,
-      });
+      await emu.waitFor(
+        () => emu.messages({ channel, thread_ts: req.ts }).find((m) => m.bot_id && m.ts !== req.ts && /is done|failed/.test(m.text ?? '')),
+        {
+          what: `the result of job ${k}`,
+          timeoutMs: 90_000,
+        },
+      );
       if (process.env.BENCH_VERBOSE === '1') {
         const after = emu.calls.filter((c) => c.at >= t0 - 1 && c.at <= started + 5).map((c) => `${c.method}@${(c.at - t0).toFixed(0)}`);
-        console.error(`dispatch sample ${k}: created @${(created - t0).toFixed(0)} running @${(started - t0).toFixed(0)} calls ${after.join(' ')}`);
+        console.error(
+          `dispatch sample ${k}: created @${(created - t0).toFixed(0)} running @${(started - t0).toFixed(0)} calls ${after.join(' ')}`,
+        );
       }
       const statusAt = emu.calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === channel)?.at ?? NaN;
 
@@ -179,7 +197,10 @@ export async function benchDispatchOverhead(): Promise<Row[]> {
         Image: AGENT_IMAGE,
         name: hardName,
         Labels: { 'switchboard.bench': 'dispatch' },
-        HostConfig: { ...agentHostConfig({ resources: { cpus: 2, memoryBytes: 4 * 1024 ** 3 }, workspace: join(root, `ws${k}`) }, { network }), AutoRemove: false },
+        HostConfig: {
+          ...agentHostConfig({ resources: { cpus: 2, memoryBytes: 4 * 1024 ** 3 }, workspace: join(root, `ws${k}`) }, { network }),
+          AutoRemove: false,
+        },
       });
       bareNames.push(hardName);
       await hardened.start();
@@ -244,10 +265,21 @@ export async function benchDispatchOverhead(): Promise<Row[]> {
     await dispatcher?.stop();
     events.close();
     await emu.close();
-    for (const n of bareNames) await docker.getContainer(n).remove({ force: true }).catch(() => undefined);
+    for (const n of bareNames)
+      await docker
+        .getContainer(n)
+        .remove({ force: true })
+        .catch(() => undefined);
     const left = await docker.listContainers({ all: true, filters: JSON.stringify({ network: [network] }) });
-    for (const c of left) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-    await docker.getNetwork(network).remove().catch(() => undefined);
+    for (const c of left)
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    await docker
+      .getNetwork(network)
+      .remove()
+      .catch(() => undefined);
     await redis.stop();
     rmSync(root, { recursive: true, force: true });
   }

@@ -24,9 +24,30 @@ export const RELAY_TARGET_RATIO = 0.5;
 /** A plausible agent run: started, then mostly log lines, some progress and usage, then done. */
 function eventBodies(n: number): AgentEventBody[] {
   const rand = prng(58);
-  const words = ['compiling', 'src/billing/invoice.ts', 'npm', 'test', 'passed', 'failed', 'retrying', 'lint', 'ok', 'warning:', 'unused', 'variable', 'TS2345', 'coverage', '87%', 'git', 'diff', '--stat'];
+  const words = [
+    'compiling',
+    'src/billing/invoice.ts',
+    'npm',
+    'test',
+    'passed',
+    'failed',
+    'retrying',
+    'lint',
+    'ok',
+    'warning:',
+    'unused',
+    'variable',
+    'TS2345',
+    'coverage',
+    '87%',
+    'git',
+    'diff',
+    '--stat',
+  ];
   const steps = ['clone', 'install', 'reproduce', 'edit', 'test', 'push', 'open PR'];
-  const out: AgentEventBody[] = [{ type: 'started', project: 'billing-api', ref: 'main', image: 'switchboard/agent:1.4.2', host: 'agent-host-1' }];
+  const out: AgentEventBody[] = [
+    { type: 'started', project: 'billing-api', ref: 'main', image: 'switchboard/agent:1.4.2', host: 'agent-host-1' },
+  ];
   for (let i = 1; i < n - 1; i++) {
     const r = rand();
     if (r < 0.8) {
@@ -35,12 +56,30 @@ function eventBodies(n: number): AgentEventBody[] {
       out.push({ type: 'log', text, level: rand() < 0.9 ? 'info' : 'warn' });
     } else if (r < 0.95) {
       const step = 1 + Math.floor(rand() * steps.length);
-      out.push({ type: 'progress', step, total: steps.length, name: steps[step - 1] ?? 'step', text: rand() < 0.5 ? 'working on it' : undefined });
+      out.push({
+        type: 'progress',
+        step,
+        total: steps.length,
+        name: steps[step - 1] ?? 'step',
+        text: rand() < 0.5 ? 'working on it' : undefined,
+      });
     } else {
-      out.push({ type: 'usage', model: 'claude-sonnet', promptTokens: Math.floor(rand() * 5000), completionTokens: Math.floor(rand() * 800), costUsd: Math.round(rand() * 100) / 1000 });
+      out.push({
+        type: 'usage',
+        model: 'claude-sonnet',
+        promptTokens: Math.floor(rand() * 5000),
+        completionTokens: Math.floor(rand() * 800),
+        costUsd: Math.round(rand() * 100) / 1000,
+      });
     }
   }
-  out.push({ type: 'done', summary: 'Fixed the rounding in invoice totals; added a test.', prUrl: 'https://github.com/acme/billing-api/pull/59', branch: 'switchboard/58', commit: 'a1b2c3d' });
+  out.push({
+    type: 'done',
+    summary: 'Fixed the rounding in invoice totals; added a test.',
+    prUrl: 'https://github.com/acme/billing-api/pull/59',
+    branch: 'switchboard/58',
+    commit: 'a1b2c3d',
+  });
   return out;
 }
 
@@ -60,7 +99,13 @@ type Variant = 'ours' | 'baseline';
 let runNo = 0;
 
 /** Runs one pass and returns events/s. Throws if any event is lost, reordered or rejected. */
-async function pass(variant: Variant, url: string, producer: Redis, bodies: readonly AgentEventBody[], json: readonly string[]): Promise<number> {
+async function pass(
+  variant: Variant,
+  url: string,
+  producer: Redis,
+  bodies: readonly AgentEventBody[],
+  json: readonly string[],
+): Promise<number> {
   const n = bodies.length;
   const prefix = `bench:relay:${process.pid}:`;
   const k = makeKeys(prefix);
@@ -82,7 +127,8 @@ async function pass(variant: Variant, url: string, producer: Redis, bodies: read
         while (got < n) {
           for (const entry of await reader.read(BLOCK_MS, READ_COUNT)) {
             if ('error' in entry) throw new Error(`relay rejected event ${entry.id}: ${entry.error}`);
-            if (entry.event.seq !== got) throw new Error(`relay lost events: expected seq ${got}, got ${entry.event.seq} (stream trimmed under a slow reader?)`);
+            if (entry.event.seq !== got)
+              throw new Error(`relay lost events: expected seq ${got}, got ${entry.event.seq} (stream trimmed under a slow reader?)`);
             got++;
           }
         }
@@ -99,7 +145,8 @@ async function pass(variant: Variant, url: string, producer: Redis, bodies: read
       let cursor = '0-0';
       try {
         while (got < n) {
-          const reply = (await consumerConn.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', streamKey, cursor)) as [string, [string, string[]][]][] | null;
+          const reply = (await consumerConn.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', streamKey, cursor)) as
+            [string, [string, string[]][]][] | null;
           for (const [, entries] of reply ?? []) {
             for (const [id] of entries) {
               cursor = id;

@@ -98,7 +98,10 @@ export async function benchInference(redisUrl: string): Promise<Row[]> {
   const redis = new Redis(redisUrl);
   const store = new JobStore(redis, keysFor(prefix));
   const double = await OllamaDouble.start({ parallel: SLOTS, maxQueue: MAX_QUEUE, tokensPerSecond: TOKENS_PER_S, defaultReply: REPLY });
-  const catalogue = parseCatalogue(`projects:\n  bench: { repo: https://example.com/bench.git, agent: { backend: ollama, model: ${MODEL} } }\n`, 'bench');
+  const catalogue = parseCatalogue(
+    `projects:\n  bench: { repo: https://example.com/bench.git, agent: { backend: ollama, model: ${MODEL} } }\n`,
+    'bench',
+  );
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const base = `http://127.0.0.1:${port}`;
   const config = loadConfig({
@@ -113,10 +116,20 @@ export async function benchInference(redisUrl: string): Promise<Row[]> {
     INFERENCE_AGENT_URL: base,
     INFERENCE_HEAVY_MODEL: MODEL,
   });
-  const inference = (await startInference(config, { redis, keys: keysFor(prefix), prefix, jobs: store, catalogue: () => catalogue, logger: silentLogger }))!;
+  const inference = (await startInference(config, {
+    redis,
+    keys: keysFor(prefix),
+    prefix,
+    jobs: store,
+    catalogue: () => catalogue,
+    logger: silentLogger,
+  }))!;
   const jobHost = async (): Promise<string> => {
     const id = newJobId();
-    await store.save({ ...newJob({ id, project: 'bench', issue: 1, request: 'bench', channel: 'C0BENCH', user: 'U0BENCH', createdAt: Date.now() }), state: 'running' });
+    await store.save({
+      ...newJob({ id, project: 'bench', issue: 1, request: 'bench', channel: 'C0BENCH', user: 'U0BENCH', createdAt: Date.now() }),
+      state: 'running',
+    });
     return inferenceEnv(base, await inference.tokens.issue(id, 3600)).OLLAMA_HOST!;
   };
 
@@ -137,12 +150,30 @@ export async function benchInference(redisUrl: string): Promise<Row[]> {
       runs.push(r);
     }
     const med = (pick: (r: (typeof runs)[number]) => Timing[], f: (t: Timing) => number) => median(runs.map((r) => median(pick(r).map(f))));
-    const reqDirect = med((r) => r.direct, (t) => t.totalMs);
-    const reqRouted = med((r) => r.routed, (t) => t.totalMs);
-    const firstDirect = med((r) => r.direct, (t) => t.firstTokenMs);
-    const firstRouted = med((r) => r.routed, (t) => t.firstTokenMs);
-    const tokDirect = med((r) => r.direct, (t) => t.perTokenMs);
-    const tokRouted = med((r) => r.routed, (t) => t.perTokenMs);
+    const reqDirect = med(
+      (r) => r.direct,
+      (t) => t.totalMs,
+    );
+    const reqRouted = med(
+      (r) => r.routed,
+      (t) => t.totalMs,
+    );
+    const firstDirect = med(
+      (r) => r.direct,
+      (t) => t.firstTokenMs,
+    );
+    const firstRouted = med(
+      (r) => r.routed,
+      (t) => t.firstTokenMs,
+    );
+    const tokDirect = med(
+      (r) => r.direct,
+      (t) => t.perTokenMs,
+    );
+    const tokRouted = med(
+      (r) => r.routed,
+      (t) => t.perTokenMs,
+    );
 
     // 2. Contention: a free-for-all straight to the double, then through the router.
     const free = await contend(Array.from({ length: AGENTS }, () => double.url));
@@ -152,10 +183,27 @@ export async function benchInference(redisUrl: string): Promise<Row[]> {
     const routedRun = await contend(hosts);
     const routed503 = double.stats.busy503 - before503;
 
-    const note = (xs: number[]) => `min ${Math.round(Math.min(...xs))} ms, median ${Math.round(median(xs))} ms, max ${Math.round(Math.max(...xs))} ms`;
+    const note = (xs: number[]) =>
+      `min ${Math.round(Math.min(...xs))} ms, median ${Math.round(median(xs))} ms, max ${Math.round(Math.max(...xs))} ms`;
     return [
-      { bench: 'inference', metric: 'latency per request, 1 client', ours: reqRouted, baseline: reqDirect, unit: 'ms', ratio: reqRouted / reqDirect, note: `added per request: ${(reqRouted - reqDirect).toFixed(2)} ms (time to first token +${(firstRouted - firstDirect).toFixed(2)} ms); ${REPLY_TOKENS} tokens at ${TOKENS_PER_S}/s; medians of ${OVERHEAD_RUNS}×${OVERHEAD_REQUESTS}` },
-      { bench: 'inference', metric: 'time per token, 1 client', ours: tokRouted, baseline: tokDirect, unit: 'ms', ratio: tokRouted / tokDirect, note: `added per token: ${(tokRouted - tokDirect).toFixed(3)} ms` },
+      {
+        bench: 'inference',
+        metric: 'latency per request, 1 client',
+        ours: reqRouted,
+        baseline: reqDirect,
+        unit: 'ms',
+        ratio: reqRouted / reqDirect,
+        note: `added per request: ${(reqRouted - reqDirect).toFixed(2)} ms (time to first token +${(firstRouted - firstDirect).toFixed(2)} ms); ${REPLY_TOKENS} tokens at ${TOKENS_PER_S}/s; medians of ${OVERHEAD_RUNS}×${OVERHEAD_REQUESTS}`,
+      },
+      {
+        bench: 'inference',
+        metric: 'time per token, 1 client',
+        ours: tokRouted,
+        baseline: tokDirect,
+        unit: 'ms',
+        ratio: tokRouted / tokDirect,
+        note: `added per token: ${(tokRouted - tokDirect).toFixed(3)} ms`,
+      },
       {
         bench: 'inference',
         metric: `503s, ${AGENTS} agents × ${REQUESTS} chats`,

@@ -35,15 +35,30 @@ function messages(n: number): Msg[] {
     () => `fix <https://github.com/acme/${pick(rand, projects)}/issues/${issue()}>`,
     () => `fix <https://gitlab.example.com/acme/${pick(rand, projects)}/-/merge_requests/${issue()}|MR ${issue()}>`,
     () => `fix acme/${pick(rand, projects)}#${issue()}`,
-    () => pick(rand, ['status', 'show status', 'cancel', 'stop this job', 'list', 'show all jobs', 'jobs', 'projects', 'retry', 'retry it', 'help', '?']),
+    () =>
+      pick(rand, [
+        'status',
+        'show status',
+        'cancel',
+        'stop this job',
+        'list',
+        'show all jobs',
+        'jobs',
+        'projects',
+        'retry',
+        'retry it',
+        'help',
+        '?',
+      ]),
   ];
   const chatter: (() => string)[] = [
     () => 'fix the build later, I am heading out for lunch',
     () => `hey <@U0${Math.floor(rand() * 1e6)}> did you see <#C0123ABC|deploys>? the &lt;canary&gt; is red again :fire:`,
-    () => `PR is up: <https://github.com/acme/${pick(rand, projects)}/pull/${issue()}|#${issue()}> \u2014 can someone review? \u2019tis small`,
+    () =>
+      `PR is up: <https://github.com/acme/${pick(rand, projects)}/pull/${issue()}|#${issue()}> \u2014 can someone review? \u2019tis small`,
     () => '<!here> standup in 5 min, join <https://meet.example.com/abc-defg-hij>',
     () => `I think #${issue()} is a dupe of #${issue()}, closing it on monday`,
-    () => '```\nTypeError: Cannot read properties of undefined (reading \'id\')\n    at handler (src/app.ts:42:13)\n```',
+    () => "```\nTypeError: Cannot read properties of undefined (reading 'id')\n    at handler (src/app.ts:42:13)\n```",
     () => `status of ${pick(rand, projects)} deploy? anyone?`,
     () => 'ok\u00A0thanks \u200Bfor the help &amp; the quick turnaround!!',
     () => `Logs are at <https://logs.example.com/app?q=level%3Aerror&from=now-1h|here>, mostly timeouts from ${pick(rand, projects)}`,
@@ -107,7 +122,10 @@ export function benchIntentParse(): Row[] {
   }
   const om = median(o);
   const bm = median(b);
-  const mix = [...kinds.entries()].sort((x, y) => y[1] - x[1]).map(([k, c]) => `${k} ${((c / msgs.length) * 100).toFixed(0)}%`).join(', ');
+  const mix = [...kinds.entries()]
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, c]) => `${k} ${((c / msgs.length) * 100).toFixed(0)}%`)
+    .join(', ');
   return [
     {
       bench: 'intent-parse',

@@ -32,7 +32,9 @@ export const METHODS = ['chat.update', 'chat.postMessage', 'chat.getPermalink', 
 
 /** The dispatcher's side of an unlimited budget; `except` keeps Slack's tier for those methods. */
 export const unlimitedSlackEnv = (except: string[] = []): Record<string, string> => ({
-  SLACK_METHOD_BUDGETS: METHODS.filter((m) => m !== 'chat.postMessage' && !except.includes(m)).map((m) => `${m}=${UNLIMITED}`).join(','),
+  SLACK_METHOD_BUDGETS: METHODS.filter((m) => m !== 'chat.postMessage' && !except.includes(m))
+    .map((m) => `${m}=${UNLIMITED}`)
+    .join(','),
   SLACK_CHANNEL_POST_BUDGET: String(UNLIMITED),
 });
 
@@ -53,7 +55,10 @@ export async function benchRelayLatency(redisUrl: string): Promise<Row[]> {
   const startedList = `${prefix}bench:started`;
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-relay-'));
   const projectsFile = join(dir, 'projects.yml');
-  writeFileSync(projectsFile, 'projects:\n  demo:\n    repo: https://git.example.invalid/acme/demo.git\n    agent:\n      command: ["true"]\n');
+  writeFileSync(
+    projectsFile,
+    'projects:\n  demo:\n    repo: https://git.example.invalid/acme/demo.git\n    agent:\n      command: ["true"]\n',
+  );
   const port = await freePort();
   const children: BenchChild[] = [];
   const redis = new Redis(redisUrl);
@@ -69,14 +74,21 @@ export async function benchRelayLatency(redisUrl: string): Promise<Row[]> {
       })
     ).child;
     children.push(ours);
-    const bare = (await BenchChild.start(new URL('./bare-relay-process.js', import.meta.url), 'bare XREAD loop', { REDIS_URL: redisUrl, SLACK_API_URL: emu.apiUrl, SLACK_BOT_TOKEN: emu.botToken })).child;
+    const bare = (
+      await BenchChild.start(new URL('./bare-relay-process.js', import.meta.url), 'bare XREAD loop', {
+        REDIS_URL: redisUrl,
+        SLACK_API_URL: emu.apiUrl,
+        SLACK_BOT_TOKEN: emu.botToken,
+      })
+    ).child;
     children.push(bare);
     emu.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);
 
     // Our jobs, through Slack as people ask; the simulators take them up as the dispatcher starts them.
     const taking = agents.takeJobs();
     const requests = [];
-    for (let k = 0; k < JOBS; k++) requests.push(await emu.userSays({ channel: `C0RLY${run.toUpperCase()}${k}`, user: 'U0ALICE', text: `fix #${k + 1} in demo` }));
+    for (let k = 0; k < JOBS; k++)
+      requests.push(await emu.userSays({ channel: `C0RLY${run.toUpperCase()}${k}`, user: 'U0ALICE', text: `fix #${k + 1} in demo` }));
     await waitUntil(() => agents.jobs.size === JOBS, `${JOBS} simulated agents to be started`, 60_000);
     const ourJobs = [...agents.jobs.values()].sort((a, b) => a.channel.localeCompare(b.channel));
 
@@ -85,7 +97,11 @@ export async function benchRelayLatency(redisUrl: string): Promise<Row[]> {
     for (let k = 0; k < JOBS; k++) {
       const channel = `C0RLB${run.toUpperCase()}${k}`;
       const posted = (await (
-        await fetch(`${emu.apiUrl}chat.postMessage`, { method: 'POST', headers: { authorization: `Bearer ${emu.botToken}`, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ channel, text: 'starting' }) })
+        await fetch(`${emu.apiUrl}chat.postMessage`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${emu.botToken}`, 'content-type': 'application/json; charset=utf-8' },
+          body: JSON.stringify({ channel, text: 'starting' }),
+        })
       ).json()) as { ts: string };
       bareStreams.push({ key: `${prefix}bare:${k}:events`, channel, ts: posted.ts });
     }
@@ -152,17 +168,36 @@ export async function benchRelayLatency(redisUrl: string): Promise<Row[]> {
     }
     const usage = await ours.usage();
     if (process.env.BENCH_VERBOSE === '1') {
-      for (const [m, t] of sentAt) if (m.includes('-o') && (arrived.get(m) ?? Infinity) - t > 100) console.error(`SLOW ${m} sent ${t.toFixed(1)} arrived ${arrived.get(m)}`);
-      console.error(`relay ours sorted: ${[...lat.o].sort((a, b) => a - b).map((x) => x.toFixed(0)).join(' ')}`);
-      console.error(`relay bare sorted: ${[...lat.b].sort((a, b) => a - b).map((x) => x.toFixed(0)).join(' ')}`);
+      for (const [m, t] of sentAt)
+        if (m.includes('-o') && (arrived.get(m) ?? Infinity) - t > 100)
+          console.error(`SLOW ${m} sent ${t.toFixed(1)} arrived ${arrived.get(m)}`);
+      console.error(
+        `relay ours sorted: ${[...lat.o]
+          .sort((a, b) => a - b)
+          .map((x) => x.toFixed(0))
+          .join(' ')}`,
+      );
+      console.error(
+        `relay bare sorted: ${[...lat.b]
+          .sort((a, b) => a - b)
+          .map((x) => x.toFixed(0))
+          .join(' ')}`,
+      );
     }
 
     // Our jobs end, so the dispatcher stops with nothing in hand.
     for (const job of ourJobs) await agents.finish(job, { type: 'done', summary: 'simulated' });
-    await emu.waitFor(() => emu.calls.filter((c) => c.method === 'chat.postMessage' && c.ok && /simulated/.test(JSON.stringify(c.args))).length >= JOBS || undefined, {
-      what: 'every result',
-      timeoutMs: 30_000,
-    }).catch(() => undefined);
+    await emu
+      .waitFor(
+        () =>
+          emu.calls.filter((c) => c.method === 'chat.postMessage' && c.ok && /simulated/.test(JSON.stringify(c.args))).length >= JOBS ||
+          undefined,
+        {
+          what: 'every result',
+          timeoutMs: 30_000,
+        },
+      )
+      .catch(() => undefined);
     agents.close();
     await taking;
 

@@ -23,9 +23,19 @@ function fmt(x: number): string {
 
 function table(rows: readonly Row[]): string {
   const header = ['bench', 'metric', 'ours', 'baseline', 'unit', 'ratio', 'target', 'result'];
-  const body = rows.map((r) => [r.bench, r.metric, fmt(r.ours), fmt(r.baseline), r.unit, r.ratio.toFixed(3), r.target ?? '—', r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL']);
+  const body = rows.map((r) => [
+    r.bench,
+    r.metric,
+    fmt(r.ours),
+    fmt(r.baseline),
+    r.unit,
+    r.ratio.toFixed(3),
+    r.target ?? '—',
+    r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -67,7 +77,9 @@ async function main(): Promise<number> {
   console.log(`\n${table(rows)}\n`);
   for (const r of rows) if (r.note) console.log(`· ${r.bench}: ${r.note}`);
   const missed = rows.filter((r) => r.pass === false);
-  console.log(`\n${missed.length ? `${missed.length} target(s) missed` : 'all targets met'} · total ${((nowMs() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `\n${missed.length ? `${missed.length} target(s) missed` : 'all targets met'} · total ${((nowMs() - started) / 1000).toFixed(1)} s`,
+  );
   return missed.length && process.env.BENCH_STRICT === '1' ? 1 : 0;
 }
 

@@ -37,13 +37,18 @@ interface SimCount {
 }
 
 export async function benchScale(redisUrl: string): Promise<Row[]> {
-  const emu = await SlackEmulator.start({ rateLimits: Object.fromEntries(METHODS.filter((m) => m !== 'chat.update').map((m) => [m, UNLIMITED])) });
+  const emu = await SlackEmulator.start({
+    rateLimits: Object.fromEntries(METHODS.filter((m) => m !== 'chat.update').map((m) => [m, UNLIMITED])),
+  });
   const run = randomBytes(3).toString('hex');
   const prefix = `sbbench:scale:${run}:`;
   const startedList = `${prefix}bench:started`;
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-scale-'));
   const projectsFile = join(dir, 'projects.yml');
-  writeFileSync(projectsFile, 'projects:\n  demo:\n    repo: https://git.example.invalid/acme/demo.git\n    agent:\n      command: ["true"]\n');
+  writeFileSync(
+    projectsFile,
+    'projects:\n  demo:\n    repo: https://git.example.invalid/acme/demo.git\n    agent:\n      command: ["true"]\n',
+  );
   const port = await freePort();
   const children: BenchChild[] = [];
   const sims: BenchChild[] = [];
@@ -51,15 +56,21 @@ export async function benchScale(redisUrl: string): Promise<Row[]> {
   let jobIds: string[] = [];
   try {
     const ours = (
-      await BenchChild.start(new URL('./dispatcher-process.js', import.meta.url), 'switchboard (1,000 simulated agents)', {
-        ...httpDispatcherEnv(emu, { port, redisUrl, prefix, projectsFile, maxConcurrentJobs: JOBS }),
-        BENCH_SIMULATED_AGENTS: startedList,
-        ...unlimitedSlackEnv(['chat.update']),
-      },
-      60_000,
-      // Investigation: BENCH_SCALE_PROFILE=<dir> writes the dispatcher's CPU profile there.
-      // BENCH_SCALE_NODE_FLAGS: V8 flags for the dispatcher, to try heap settings (space-separated).
-      [...(process.env.BENCH_SCALE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCALE_PROFILE}`] : []), ...(process.env.BENCH_SCALE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])],
+      await BenchChild.start(
+        new URL('./dispatcher-process.js', import.meta.url),
+        'switchboard (1,000 simulated agents)',
+        {
+          ...httpDispatcherEnv(emu, { port, redisUrl, prefix, projectsFile, maxConcurrentJobs: JOBS }),
+          BENCH_SIMULATED_AGENTS: startedList,
+          ...unlimitedSlackEnv(['chat.update']),
+        },
+        60_000,
+        // Investigation: BENCH_SCALE_PROFILE=<dir> writes the dispatcher's CPU profile there.
+        // BENCH_SCALE_NODE_FLAGS: V8 flags for the dispatcher, to try heap settings (space-separated).
+        [
+          ...(process.env.BENCH_SCALE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCALE_PROFILE}`] : []),
+          ...(process.env.BENCH_SCALE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+        ],
       )
     ).child;
     children.push(ours);
@@ -75,7 +86,9 @@ export async function benchScale(redisUrl: string): Promise<Row[]> {
       sims.push(sim);
       children.push(sim);
     }
-    const bare = (await BenchChild.start(new URL('./bare-reader-process.js', import.meta.url), 'bare XREAD reader', { REDIS_URL: redisUrl })).child;
+    const bare = (
+      await BenchChild.start(new URL('./bare-reader-process.js', import.meta.url), 'bare XREAD reader', { REDIS_URL: redisUrl })
+    ).child;
     children.push(bare);
     emu.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);
     await sleep(1000);
@@ -89,7 +102,11 @@ export async function benchScale(redisUrl: string): Promise<Row[]> {
       Array.from({ length: 10 }, async () => {
         while (next < JOBS) {
           const k = next++;
-          await emu.userSays({ channel: `C0SCL${run.toUpperCase()}${String(k).padStart(4, '0')}`, user: 'U0ALICE', text: `fix #${k + 1} in demo` });
+          await emu.userSays({
+            channel: `C0SCL${run.toUpperCase()}${String(k).padStart(4, '0')}`,
+            user: 'U0ALICE',
+            text: `fix #${k + 1} in demo`,
+          });
         }
       }),
     );
@@ -130,7 +147,10 @@ export async function benchScale(redisUrl: string): Promise<Row[]> {
       loopP99 = Math.max(loopP99, u.loopDelayP99Ms);
     }
     const [u1, b1, w1]: [ProcessUsage, ProcessUsage, number] = [await ours.usage(), await bare.usage(), await written()];
-    if (process.env.BENCH_SCALE_SNAPSHOT) console.error(`heap snapshot: ${await ours.request<string>({ type: 'heapSnapshot', path: process.env.BENCH_SCALE_SNAPSHOT }, 300_000)}`);
+    if (process.env.BENCH_SCALE_SNAPSHOT)
+      console.error(
+        `heap snapshot: ${await ours.request<string>({ type: 'heapSnapshot', path: process.env.BENCH_SCALE_SNAPSHOT }, 300_000)}`,
+      );
     for (const s of sims) await s.request({ type: 'emit', on: false });
     const events = w1 - w0;
     const c1 = await commandStats();

@@ -111,11 +111,38 @@ function records(): JobRecord[] {
     const j = baseJob(`job-${i.toString(36).padStart(6, '0')}`, rand);
     const r = rand();
     if (r < 0.6) {
-      out.push({ ...j, step: 4, totalSteps: 7, stepName: 'test', stepText: 'running the billing suite (412 tests)', recentLogs: ['PASS src/invoice.test.ts (3.1 s)', 'PASS src/tax.test.ts (0.8 s)', `FAIL src/rounding.test.ts: expected 10.05, got ${(10 + rand()).toFixed(2)}`] });
+      out.push({
+        ...j,
+        step: 4,
+        totalSteps: 7,
+        stepName: 'test',
+        stepText: 'running the billing suite (412 tests)',
+        recentLogs: [
+          'PASS src/invoice.test.ts (3.1 s)',
+          'PASS src/tax.test.ts (0.8 s)',
+          `FAIL src/rounding.test.ts: expected 10.05, got ${(10 + rand()).toFixed(2)}`,
+        ],
+      });
     } else if (r < 0.8) {
-      out.push({ ...j, state: 'done', finishedAt: 1_718_000_250_000, summary: 'Fixed rounding.', prUrl: `https://github.com/acme/${j.project}/pull/${j.issue + 1}`, branch: `switchboard/${j.issue}` });
+      out.push({
+        ...j,
+        state: 'done',
+        finishedAt: 1_718_000_250_000,
+        summary: 'Fixed rounding.',
+        prUrl: `https://github.com/acme/${j.project}/pull/${j.issue + 1}`,
+        branch: `switchboard/${j.issue}`,
+      });
     } else if (r < 0.9) {
-      out.push({ ...j, state: 'failed', finishedAt: 1_718_000_120_000, reason: 'the agent exited with code 137 without reporting a result (OOMKilled)', retryable: true, step: 3, totalSteps: 7, stepName: 'install' });
+      out.push({
+        ...j,
+        state: 'failed',
+        finishedAt: 1_718_000_120_000,
+        reason: 'the agent exited with code 137 without reporting a result (OOMKilled)',
+        retryable: true,
+        step: 3,
+        totalSteps: 7,
+        stepName: 'install',
+      });
     } else {
       out.push({ ...j, state: 'queued', startedAt: undefined, host: undefined });
     }

@@ -124,7 +124,19 @@ export async function startRedis(opts: { ownServer?: boolean; alsoBind?: string 
   const child: ChildProcess = spawn(
     'redis-server',
     // alsoBind: the agents' network gateway, so that agent containers reach it too.
-    ['--port', String(port), '--bind', '127.0.0.1', ...(opts.alsoBind ? [opts.alsoBind, '--protected-mode', 'no'] : []), '--save', '', '--appendonly', 'no', '--maxclients', '10000'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      ...(opts.alsoBind ? [opts.alsoBind, '--protected-mode', 'no'] : []),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxclients',
+      '10000',
+    ],
     { stdio: 'ignore' },
   );
   const spawnError = new Promise<never>((_, reject) =>
@@ -204,7 +216,10 @@ export class BenchChild {
   private stderr = '';
   readonly exited: Promise<number | null>;
 
-  private constructor(private readonly child: ChildProcess, readonly name: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly name: string,
+  ) {
     child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     child.on('message', (m: { id?: number; reply?: unknown }) => {
       if (m.id === undefined) return;
@@ -219,8 +234,18 @@ export class BenchChild {
   }
 
   /** Forks `script` (a compiled bench file) with `env` and waits for its ready message. */
-  static async start<R = Record<string, unknown>>(script: URL, name: string, env: Record<string, string>, timeoutMs = 60_000, execArgv: string[] = []): Promise<{ child: BenchChild; ready: R }> {
-    const cp = fork(script, [], { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', process.env.BENCH_VERBOSE === '1' ? 'inherit' : 'ignore', 'pipe', 'ipc'] });
+  static async start<R = Record<string, unknown>>(
+    script: URL,
+    name: string,
+    env: Record<string, string>,
+    timeoutMs = 60_000,
+    execArgv: string[] = [],
+  ): Promise<{ child: BenchChild; ready: R }> {
+    const cp = fork(script, [], {
+      execArgv,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', process.env.BENCH_VERBOSE === '1' ? 'inherit' : 'ignore', 'pipe', 'ipc'],
+    });
     const child = new BenchChild(cp, name);
     let timer: NodeJS.Timeout | undefined;
     const ready = await Promise.race([
@@ -233,7 +258,10 @@ export class BenchChild {
         cp.on('message', onMessage);
       }),
       child.exited.then((code) => Promise.reject(new Error(`${name} exited with ${code} before it was ready: ${child.stderr}`))),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${name} was not ready within ${timeoutMs} ms: ${child.stderr}`)), timeoutMs))),
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`${name} was not ready within ${timeoutMs} ms: ${child.stderr}`)), timeoutMs)),
+      ),
     ]).finally(() => clearTimeout(timer));
     return { child, ready };
   }
@@ -248,7 +276,9 @@ export class BenchChild {
         this.child.send({ id, ...message });
       }),
       this.exited.then((code) => Promise.reject(new Error(`${this.name} exited with ${code}: ${this.stderr}`))),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${this.name} did not answer ${JSON.stringify(message)}`)), timeoutMs))),
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`${this.name} did not answer ${JSON.stringify(message)}`)), timeoutMs)),
+      ),
     ]).finally(() => clearTimeout(timer));
   }
 

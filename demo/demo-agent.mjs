@@ -29,4 +29,7 @@ console.log(execFileSync('git', ['diff', '--stat'], { encoding: 'utf8' }).trim()
 await pause(1500);
 
 say({ type: 'usage', model: 'demo-agent', promptTokens: 420, completionTokens: 42 });
-say({ type: 'done', summary: `Fixed the typo in README.md ("Helo" → "Hello") for issue #${issue}. This was the demo agent: connect a real coding agent CLI next.` });
+say({
+  type: 'done',
+  summary: `Fixed the typo in README.md ("Helo" → "Hello") for issue #${issue}. This was the demo agent: connect a real coding agent CLI next.`,
+});

@@ -94,7 +94,12 @@ async function createSpawner(config: Config, logger: Logger, stopGraceSeconds: n
     const connection = connectKube({ namespace: config.spawner.k8sNamespace });
     logger.info({ server: connection.server, namespace: connection.namespace }, 'agents run as Kubernetes Jobs');
     // AGENT_RUNTIME names a RuntimeClass on Kubernetes (gvisor, kata…).
-    return new KubernetesSpawner({ connection, logger, terminationGraceSeconds: stopGraceSeconds, runtimeClassName: config.spawner.agentRuntime });
+    return new KubernetesSpawner({
+      connection,
+      logger,
+      terminationGraceSeconds: stopGraceSeconds,
+      runtimeClassName: config.spawner.agentRuntime,
+    });
   }
   return new DockerSpawner({
     dockerHost: config.spawner.dockerHost,
@@ -137,7 +142,9 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const redisHealth = new RedisHealth(redis);
   const lock = new ChannelLock(redis, keys);
   const store = new JobStore(redis, keys);
-  const dedupe = new EventDedupe(redis, keys, undefined, (err) => logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'));
+  const dedupe = new EventDedupe(redis, keys, undefined, (err) =>
+    logger.warn({ err }, 'could not renew the claim of a Slack delivery being handled'),
+  );
   const controls = new JobControls(redis, keys);
   const audit = new AuditLog(redis, keys, logger);
   const spawner = timedSpawner(options.spawner ?? (await createSpawner(config, logger, timings.stopGraceSeconds)), metrics);
@@ -151,11 +158,22 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     onTaken: (waitedMs) => metrics.queueWait.observe(waitedMs / 1000),
   });
   await queue.init();
-  metrics.watchJobs(() => store.countByState(), () => queue.depth());
+  metrics.watchJobs(
+    () => store.countByState(),
+    () => queue.depth(),
+  );
 
   // Inference (issue 9): the router and the agents' endpoint on INFERENCE_PORT; off without OLLAMA_URL.
   // The light route for chat text is inference.router.chat({ route: 'light', messages, format }).
-  const inference = await startInference(config, { redis, keys, prefix: config.redis.prefix, jobs: store, catalogue: () => catalogue.current(), logger, metrics });
+  const inference = await startInference(config, {
+    redis,
+    keys,
+    prefix: config.redis.prefix,
+    jobs: store,
+    catalogue: () => catalogue.current(),
+    logger,
+    metrics,
+  });
 
   // The job dashboard rides on PORT in every mode (read-only; DASHBOARD_TOKEN outside local mode).
   const jobStreams = new JobEventStreams({ redis, keys, store, logger });
@@ -182,7 +200,13 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     ),
     ...dashboardRoutes({
       access: dashboardAccess(config.slack.mode, config.dashboardToken),
-      data: new DashboardData({ redis, keys, store, waiting: () => queue.waiting(), ...(inference ? { gpuQueue: inference.gpuQueue } : {}) }),
+      data: new DashboardData({
+        redis,
+        keys,
+        store,
+        waiting: () => queue.waiting(),
+        ...(inference ? { gpuQueue: inference.gpuQueue } : {}),
+      }),
       streams: jobStreams,
       logger,
     }),
@@ -190,7 +214,16 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   const surface =
     config.slack.mode === 'local' || !slackConnection
       ? localSurface(config, routes, { redis, logger, metrics })
-      : slackSurface(config, routes, { redis, keys, dedupe, logger, metrics, connection: slackConnection, redisAvailable: () => redisHealth.available, onFatal });
+      : slackSurface(config, routes, {
+          redis,
+          keys,
+          dedupe,
+          logger,
+          metrics,
+          connection: slackConnection,
+          redisAvailable: () => redisHealth.available,
+          onFatal,
+        });
   const notifier = surface.notifier;
 
   // The conversation (questions, answers, follow-ups) and the channels' lines (`busy: queue`).
@@ -225,7 +258,10 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     servesInference: () => inference !== undefined,
     // `fix #58` without a project: ask the trackers, with the tokens the runners get.
     findIssue: (projects, issue) =>
-      findIssueInProjects(projects, issue, { secrets: options.secrets ?? process.env, log: (msg, err) => logger.warn({ err, issue }, msg) }),
+      findIssueInProjects(projects, issue, {
+        secrets: options.secrets ?? process.env,
+        log: (msg, err) => logger.warn({ err, issue }, msg),
+      }),
     waiting: waitingJobs,
     // 999 people asking a busy channel at once get one answer with a count, across replicas.
     refusals: new RefusalBursts(redis, keys.refusalBurst),
@@ -257,7 +293,14 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     now: options.now,
     leases,
     replicaId,
-    ...(inference ? { inference: { issue: (id: string, ttl: number) => inference.tokens.issue(id, ttl), revoke: (id: string) => inference.tokens.revoke(id) } } : {}),
+    ...(inference
+      ? {
+          inference: {
+            issue: (id: string, ttl: number) => inference.tokens.issue(id, ttl),
+            revoke: (id: string) => inference.tokens.revoke(id),
+          },
+        }
+      : {}),
   });
   const control = new JobControl({
     store,
@@ -279,7 +322,15 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
           readings: new PendingReadings(redis, (id) => keys.pendingReading(id)),
         })
       : undefined;
-  const requests = new ChatRequests({ jobs, control, catalogue: () => catalogue.current(), lock, store, threadLink: (j) => notifier.threadLink(j), ...(freeText ? { freeText } : {}) });
+  const requests = new ChatRequests({
+    jobs,
+    control,
+    catalogue: () => catalogue.current(),
+    lock,
+    store,
+    threadLink: (j) => notifier.threadLink(j),
+    ...(freeText ? { freeText } : {}),
+  });
   // The platform-neutral chat core; Slack's listeners (and any other chat adapter) only adapt it.
   const chat = new ChatActions({ requests, control, audit, logger });
   if (freeText) registerReadingButtons(chat, freeText, requests);
@@ -308,7 +359,12 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
   // Queued jobs keep their channel while they wait (any replica may have queued them: every replica renews them);
   // running ones are held by their supervisor. The lease keeper renews both.
   leases.renewEvery('queued channel', timings.lockLeaseMs / 4, async () =>
-    (await queue.waiting()).map((w) => ({ kind: 'queued channel', key: keys.channelLock(w.channel), owner: w.jobId, leaseMs: timings.lockLeaseMs })),
+    (await queue.waiting()).map((w) => ({
+      kind: 'queued channel',
+      key: keys.channelLock(w.channel),
+      owner: w.jobId,
+      leaseMs: timings.lockLeaseMs,
+    })),
   );
   // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
   const lineSweep = setInterval(() => {
@@ -378,14 +434,20 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     const inTime = await Promise.race([
       handBack().then(
         () => true,
-        (err: unknown) => (logger.error({ err }, 'handing back failed; the other replicas take the jobs over when their locks lapse'), true),
+        (err: unknown) => (
+          logger.error({ err }, 'handing back failed; the other replicas take the jobs over when their locks lapse'),
+          true
+        ),
       ),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),
     ]);
     clearTimeout(timer);
     if (!inTime) {
       // Never a reason to stop an agent: another replica adopts it once this one's hold lapses.
-      logger.error({ deadlineMs, jobs: [...held] }, 'shutdown deadline passed: these jobs were not handed back; another replica takes them over when their locks lapse');
+      logger.error(
+        { deadlineMs, jobs: [...held] },
+        'shutdown deadline passed: these jobs were not handed back; another replica takes them over when their locks lapse',
+      );
       queue.abandon();
     }
     await spawner.close().catch((err: Error) => logger.warn({ err }, 'closing the spawner failed'));
@@ -446,7 +508,10 @@ function slackSurface(
     token: botToken,
     redis: deps.redis,
     keys: deps.keys,
-    budgets: defaultBudgetSettings({ methodLimits: config.slackDelivery.methodBudgets, channelPostLimit: config.slackDelivery.channelPostBudget }),
+    budgets: defaultBudgetSettings({
+      methodLimits: config.slackDelivery.methodBudgets,
+      channelPostLimit: config.slackDelivery.channelPostBudget,
+    }),
     retries: config.slackDelivery.callRetries,
     logger,
     metrics,
@@ -488,7 +553,12 @@ function localSurface(config: Config, routes: HttpRoute[], deps: { redis: Redis;
     notifier: local.notifier,
     conversationChat: local.conversationChat,
     async start(chat) {
-      server = await startWebServer({ port: config.port, host: config.listenHost, routes: [...routes, ...local.routes(chat)], logger: deps.logger });
+      server = await startWebServer({
+        port: config.port,
+        host: config.listenHost,
+        routes: [...routes, ...local.routes(chat)],
+        logger: deps.logger,
+      });
       deps.logger.info({ url: `http://localhost:${config.port}/` }, 'the local chat page is up: open it in a browser');
     },
     async stopListening() {

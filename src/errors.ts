@@ -86,7 +86,11 @@ export class ConfigError extends SwitchboardError {
 }
 
 export function isCodedError(err: unknown): err is CodedError {
-  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && Object.values(ErrorCode).includes((err as CodedError).code);
+  return (
+    err instanceof Error &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    Object.values(ErrorCode).includes((err as CodedError).code)
+  );
 }
 
 /**

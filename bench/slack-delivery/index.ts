@@ -81,7 +81,10 @@ async function runRelay(mode: 'switchboard' | 'naive', jobs: number, redisUrl: s
   // Every job is done by start spread + run length; then the relay gets its drain time.
   const deadline = t0 + ((START_SPREAD_S + RUN_S + DRAIN_S[mode]) * 1000) / TIME_SCALE + 2000;
   let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([exited, new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadline - Date.now())))]);
+  const code = await Promise.race([
+    exited,
+    new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadline - Date.now()))),
+  ]);
   clearTimeout(timer);
   if (code === 'deadline') {
     child.kill('SIGKILL');
@@ -131,7 +134,12 @@ function analyse(r: RunResult): Figures {
     if (result) latencyS.push(((result.at - j.doneAt) * TIME_SCALE) / 1000);
     else undelivered += 1;
     // When the status message changed while the job ran: its post, then every accepted chat.update.
-    const shown = calls.filter((c) => c.ok && ((c.method === 'chat.postMessage' && c.args.thread_ts === undefined) || c.method === 'chat.update') && c.at <= j.doneAt).map((c) => c.at);
+    const shown = calls
+      .filter(
+        (c) =>
+          c.ok && ((c.method === 'chat.postMessage' && c.args.thread_ts === undefined) || c.method === 'chat.update') && c.at <= j.doneAt,
+      )
+      .map((c) => c.at);
     refreshes += Math.max(0, shown.length - 1);
     if (calls.some((c) => c.ok && c.method === 'chat.update' && /is done|done in/.test(String(c.args.text ?? '')))) finalsShown += 1;
     let k = 0;

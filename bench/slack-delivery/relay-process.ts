@@ -52,7 +52,14 @@ const report = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n
 function event(job: JobRecord, seq: number, now: number): AgentEvent {
   const base = { v: EVENT_SCHEMA_VERSION, jobId: job.id, seq, ts: now } as const;
   return seq % 4 === 0
-    ? { ...base, type: 'progress', step: Math.min(9, 1 + Math.floor(seq / 40)), total: 10, name: 'run agent', text: `working on step ${seq}` }
+    ? {
+        ...base,
+        type: 'progress',
+        step: Math.min(9, 1 + Math.floor(seq / 40)),
+        total: 10,
+        name: 'run agent',
+        text: `working on step ${seq}`,
+      }
     : { ...base, type: 'log', text: `line ${seq}: reading src/module-${seq % 17}.ts`, level: 'info' };
 }
 
@@ -81,7 +88,15 @@ function switchboardRelay(): Relay {
     async start(job) {
       const statusTs = await notifier.postStatus(job);
       const pacer = notifier.statusPacer(job.id, BASE_INTERVAL_MS);
-      throttles.set(job.id, new StatusThrottle((j, info) => notifier.updateStatus(j, info), () => pacer.intervalMs(), silentLogger, () => pacer.close()));
+      throttles.set(
+        job.id,
+        new StatusThrottle(
+          (j, info) => notifier.updateStatus(j, info),
+          () => pacer.intervalMs(),
+          silentLogger,
+          () => pacer.close(),
+        ),
+      );
       return { ...job, statusTs, threadTs: statusTs };
     },
     offer(job) {
@@ -126,7 +141,15 @@ async function runJob(relay: Relay, i: number): Promise<void> {
   await sleep((START_SPREAD_MS * i) / JOBS);
   const id = `bench${String(i).padStart(7, '0')}`;
   const channel = `C0B${String(i).padStart(6, '0')}`;
-  let job: JobRecord = newJob({ id, project: 'billing-api', issue: 58, request: 'fix #58 in billing-api', channel, user: 'U0ALICE', createdAt: Date.now() });
+  let job: JobRecord = newJob({
+    id,
+    project: 'billing-api',
+    issue: 58,
+    request: 'fix #58 in billing-api',
+    channel,
+    user: 'U0ALICE',
+    createdAt: Date.now(),
+  });
   job = await relay.start({ ...job, state: 'running', startedAt: Date.now() });
   const startAt = Date.now();
   for (let seq = 1; ; seq++) {
@@ -138,7 +161,15 @@ async function runJob(relay: Relay, i: number): Promise<void> {
     relay.offer(job);
   }
   const doneAt = Date.now();
-  job = applyEvent(job, { v: EVENT_SCHEMA_VERSION, jobId: id, seq: 1_000_000, ts: doneAt, type: 'done', summary: 'Fixed rounding in invoice totals.', prUrl: 'https://github.com/acme/billing-api/pull/59' });
+  job = applyEvent(job, {
+    v: EVENT_SCHEMA_VERSION,
+    jobId: id,
+    seq: 1_000_000,
+    ts: doneAt,
+    type: 'done',
+    summary: 'Fixed rounding in invoice totals.',
+    prUrl: 'https://github.com/acme/billing-api/pull/59',
+  });
   report({ i, channel, statusTs: job.statusTs, startAt, doneAt });
   await relay.end(job);
 }

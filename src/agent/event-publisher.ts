@@ -124,7 +124,9 @@ export class EventPublisher {
       wait = this.o.retryMs;
       if (this.away && this.buffer.length === 0) {
         this.away = false;
-        this.o.log?.(`Redis is back: the buffered events were written${this.droppedLogs ? ` (${this.droppedLogs} log events were dropped while it was away)` : ''}`);
+        this.o.log?.(
+          `Redis is back: the buffered events were written${this.droppedLogs ? ` (${this.droppedLogs} log events were dropped while it was away)` : ''}`,
+        );
       }
     }
     for (const wake of this.idle.splice(0)) wake();

@@ -21,7 +21,10 @@ export interface GitResult {
 
 /** What git said that explains a failure: its `fatal:`/`error:`/`remote:`/`!` lines, else its last line. */
 export function gitReason(result: GitResult): string {
-  const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = `${result.stderr}\n${result.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const said = lines.filter((l) => /^(fatal|error|remote|!)/i.test(l) && !/^remote:\s*$/.test(l));
   return (said.length ? said.join(' ') : (lines.at(-1) ?? 'no output')).slice(0, 500);
 }
@@ -36,8 +39,18 @@ export function git(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv;
     const child = execFile(
       'git',
       [...hardened, ...args],
-      { cwd: opts.cwd, env: { ...opts.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' }, timeout: GIT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr || (err && !('code' in err && typeof err.code === 'number') ? err.message : '')) }),
+      {
+        cwd: opts.cwd,
+        env: { ...opts.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' },
+        timeout: GIT_TIMEOUT_MS,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (err, stdout, stderr) =>
+        resolve({
+          ok: !err,
+          stdout: String(stdout),
+          stderr: String(stderr || (err && !('code' in err && typeof err.code === 'number') ? err.message : '')),
+        }),
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
@@ -75,7 +88,11 @@ export function jobBranch(issue: number | undefined, jobId: string): string {
 }
 
 /** Creates the job's branch at the cloned commit; returns that commit (the base the agent's work is measured from). */
-export async function startJobBranch(dir: string, branch: string, env: NodeJS.ProcessEnv): Promise<{ ok: true; base: string } | { ok: false; reason: string }> {
+export async function startJobBranch(
+  dir: string,
+  branch: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ok: true; base: string } | { ok: false; reason: string }> {
   const made = await git(['checkout', '-q', '-b', branch], { cwd: dir, env });
   if (!made.ok) return { ok: false, reason: `could not create the branch ${branch}: ${gitReason(made)}` };
   const head = await git(['rev-parse', 'HEAD'], { cwd: dir, env });
@@ -101,8 +118,30 @@ export async function commitWork(
     if (!added.ok) return { kind: 'error', reason: `git add failed: ${gitReason(added)}` };
     const who = opts.author;
     const committed = await git(
-      ['-c', `user.name=${who.name}`, '-c', `user.email=${who.email}`, '-c', 'commit.gpgsign=false', 'commit', '-q', '--no-verify', '-F', '-'],
-      { cwd: dir, env: { ...env, GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email }, input: opts.message },
+      [
+        '-c',
+        `user.name=${who.name}`,
+        '-c',
+        `user.email=${who.email}`,
+        '-c',
+        'commit.gpgsign=false',
+        'commit',
+        '-q',
+        '--no-verify',
+        '-F',
+        '-',
+      ],
+      {
+        cwd: dir,
+        env: {
+          ...env,
+          GIT_AUTHOR_NAME: who.name,
+          GIT_AUTHOR_EMAIL: who.email,
+          GIT_COMMITTER_NAME: who.name,
+          GIT_COMMITTER_EMAIL: who.email,
+        },
+        input: opts.message,
+      },
     );
     if (!committed.ok) return { kind: 'error', reason: `git commit failed: ${gitReason(committed)}` };
   }
@@ -128,7 +167,10 @@ export async function pushJobBranch(
     const init = await git(['init', '-q', '--bare', dir], { cwd: dir, env: clean });
     if (!init.ok) return { ok: false, reason: `could not prepare the push: ${gitReason(init)}` };
     const ref = `refs/heads/${opts.branch}`;
-    const fetched = await git(['fetch', '-q', '--no-tags', '--update-shallow', workspace, `${opts.commit}:${ref}`], { cwd: dir, env: clean });
+    const fetched = await git(['fetch', '-q', '--no-tags', '--update-shallow', workspace, `${opts.commit}:${ref}`], {
+      cwd: dir,
+      env: clean,
+    });
     if (!fetched.ok) return { ok: false, reason: `could not take the commit from the workspace: ${gitReason(fetched)}` };
     const pushed = await git(['push', '--porcelain', opts.repoUrl, `${ref}:${ref}`], { cwd: dir, env: { ...clean, ...opts.auth } });
     if (!pushed.ok) return { ok: false, reason: gitReason(pushed) };

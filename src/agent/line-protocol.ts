@@ -41,7 +41,10 @@ export function parseProtocolLine(line: string): ProtocolLine {
     return { kind: 'invalid', error: `unknown schema version v=${JSON.stringify(given.v) ?? 'undefined'}` };
   }
   if (typeof given.type !== 'string' || !COMMAND_EVENT_TYPES.has(given.type)) {
-    return { kind: 'invalid', error: `type must be one of ${[...COMMAND_EVENT_TYPES].join(', ')} (got ${JSON.stringify(given.type) ?? 'none'})` };
+    return {
+      kind: 'invalid',
+      error: `type must be one of ${[...COMMAND_EVENT_TYPES].join(', ')} (got ${JSON.stringify(given.type) ?? 'none'})`,
+    };
   }
   const parsed = agentEventSchema.safeParse({ ...given, ...ENVELOPE });
   if (!parsed.success) {

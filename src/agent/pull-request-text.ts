@@ -45,5 +45,12 @@ export function pullRequestBodyFor(c: PublishContext): string {
   const where = c.channelName ? ` in ${codeSpan(`#${c.channelName}`)}` : '';
   const thread = c.threadUrl ? ` — [Slack thread](${c.threadUrl.replace(/[()\s]/g, encodeURIComponent)})` : '';
   const closes = c.issue === undefined ? [] : [`${c.trackerType === 'github' ? 'Fixes' : 'Closes'} #${c.issue}`, ''];
-  return [summaryOf(c) || 'Changes made by the agent.', '', ...closes, `${who}${where}${thread}.`, '', `_Opened by Switchboard for job \`${c.jobId}\`._`].join('\n');
+  return [
+    summaryOf(c) || 'Changes made by the agent.',
+    '',
+    ...closes,
+    `${who}${where}${thread}.`,
+    '',
+    `_Opened by Switchboard for job \`${c.jobId}\`._`,
+  ].join('\n');
 }

@@ -13,7 +13,11 @@ export function findPrUrl(lines: readonly string[]): string | undefined {
 }
 
 export function summarize(lines: readonly string[], fallback: string): string {
-  const tail = lines.filter((l) => l.trim() !== '').slice(-5).join('\n').trim();
+  const tail = lines
+    .filter((l) => l.trim() !== '')
+    .slice(-5)
+    .join('\n')
+    .trim();
   if (!tail) return fallback;
   return tail.length > MAX_SUMMARY ? `…${tail.slice(-MAX_SUMMARY)}` : tail;
 }

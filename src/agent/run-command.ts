@@ -38,7 +38,12 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 export function runCommand(argv: string[], opts: RunCommandOptions): RunningCommand {
   const [file, ...args] = argv;
   // detached: the command becomes a process group leader, so kill(-pid) reaches its children too.
-  const child = spawn(file ?? '', args, { cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(file ?? '', args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   // A command that exits or closes its stdin must not crash the runner with EPIPE.
   child.stdin?.on('error', () => undefined);
   const streams: Promise<void>[] = [];

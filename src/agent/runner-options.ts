@@ -104,15 +104,21 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
       if (!Array.isArray(given) || given.length === 0 || !given.every((p) => typeof p === 'string')) throw new Error();
       command = given as string[];
     } catch {
-      problems.push('SWITCHBOARD_AGENT_COMMAND must be a JSON array of strings (the project\'s agent.command)');
+      problems.push("SWITCHBOARD_AGENT_COMMAND must be a JSON array of strings (the project's agent.command)");
     }
   }
   const workspaceMounted = env[AGENT_ENV.workspaceMounted] === 'true';
   if (!workspaceMounted && !env[AGENT_ENV.repo]) problems.push('SWITCHBOARD_REPO is missing and no workspace is mounted');
   if (problems.length) throw new RunnerUsageError(`switchboard agent runner: ${problems.join('; ')}`);
   const issue = env[AGENT_ENV.issue] ? Number(env[AGENT_ENV.issue]) : undefined;
-  const tracker = jsonOf<TrackerConfig>(env[AGENT_ENV.tracker], (t) => (t.type === 'github' || t.type === 'gitlab') && typeof t.repo === 'string');
-  const commitAuthor = jsonOf<{ name: string; email: string }>(env[AGENT_ENV.commitAuthor], (a) => typeof a.name === 'string' && typeof a.email === 'string');
+  const tracker = jsonOf<TrackerConfig>(
+    env[AGENT_ENV.tracker],
+    (t) => (t.type === 'github' || t.type === 'gitlab') && typeof t.repo === 'string',
+  );
+  const commitAuthor = jsonOf<{ name: string; email: string }>(
+    env[AGENT_ENV.commitAuthor],
+    (a) => typeof a.name === 'string' && typeof a.email === 'string',
+  );
   return {
     jobId,
     redisUrl,
@@ -130,7 +136,10 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
     workspaceDir: env[AGENT_ENV.workspaceDir] || '/workspace',
     workspaceMounted,
     command,
-    secretNames: (env[AGENT_ENV.secretNames] ?? '').split(',').map((n) => n.trim()).filter(Boolean),
+    secretNames: (env[AGENT_ENV.secretNames] ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
     agentStdin: env[AGENT_ENV.agentStdin] === 'closed' ? 'closed' : 'pipe',
     ...(builtin ? { builtin } : {}),
     ...(tracker ? { tracker } : {}),
@@ -142,7 +151,6 @@ export function parseRunnerOptions(argv: string[], env: Record<string, string | 
   };
 }
 
-
 function parseBuiltin(env: Record<string, string | undefined>, problems: string[]): BuiltinAgentOptions | undefined {
   const before = problems.length;
   if (env[AGENT_ENV.agentBackend] !== 'ollama') problems.push(`${AGENT_ENV.agentBackend} must be ollama (the only built-in backend)`);
@@ -151,7 +159,8 @@ function parseBuiltin(env: Record<string, string | undefined>, problems: string[
   let allow: string[][] = [];
   try {
     const given: unknown = JSON.parse(env[AGENT_ENV.agentAllow] || '[]');
-    if (!Array.isArray(given) || !given.every((a) => Array.isArray(a) && a.length > 0 && a.every((p) => typeof p === 'string'))) throw new Error();
+    if (!Array.isArray(given) || !given.every((a) => Array.isArray(a) && a.length > 0 && a.every((p) => typeof p === 'string')))
+      throw new Error();
     allow = given as string[][];
   } catch {
     problems.push(`${AGENT_ENV.agentAllow} must be a JSON list of argument lists, like [["npm","test"]] (the project's agent.allow)`);

@@ -119,8 +119,16 @@ export class AgentRunner {
     private readonly options: RunnerOptions,
     private readonly deps: RunnerDeps,
   ) {
-    this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId, { log: (m) => deps.log(`events: ${m}`), ...deps.publisher });
-    this.steps = [...(options.tracker ? (['read issue'] as const) : []), 'prepare workspace', 'run agent', this.publishes ? 'publish' : 'finish'];
+    this.events = new EventPublisher(deps.redis, keysFor(options.redisPrefix), options.jobId, {
+      log: (m) => deps.log(`events: ${m}`),
+      ...deps.publisher,
+    });
+    this.steps = [
+      ...(options.tracker ? (['read issue'] as const) : []),
+      'prepare workspace',
+      'run agent',
+      this.publishes ? 'publish' : 'finish',
+    ];
   }
 
   /** With a tracker and a clone (not a mounted workspace), the runner commits, pushes and opens the pull/merge request. */
@@ -150,14 +158,17 @@ export class AgentRunner {
 
   async run(): Promise<RunnerOutcome> {
     const k = keysFor(this.options.redisPrefix);
-    const stopHeartbeat = startHeartbeat(this.deps.redis, k.jobHeartbeat(this.options.jobId), (e) => this.deps.log(`heartbeat: ${e.message}`));
+    const stopHeartbeat = startHeartbeat(this.deps.redis, k.jobHeartbeat(this.options.jobId), (e) =>
+      this.deps.log(`heartbeat: ${e.message}`),
+    );
     const control = new ControlListener(this.deps.controlRedis, k.jobControl(this.options.jobId), (m) => this.onControl(m));
     const controlLoop = control.run();
     try {
       return await this.runSteps();
     } finally {
       // The result may be waiting out a Redis outage in the buffer: the heartbeat goes on until it is written.
-      if (!(await this.events.drain(this.deps.drainMs ?? DRAIN_MS))) this.deps.log(`events: Redis stayed away; ${this.events.buffered} events (the result among them) could not be written`);
+      if (!(await this.events.drain(this.deps.drainMs ?? DRAIN_MS)))
+        this.deps.log(`events: Redis stayed away; ${this.events.buffered} events (the result among them) could not be written`);
       control.close();
       await controlLoop;
       await stopHeartbeat();
@@ -169,7 +180,10 @@ export class AgentRunner {
     if (msg.type === 'cancel') return this.cancel(msg.reason || 'cancelled');
     const line = stdinLineFor(msg);
     if (line === undefined) return;
-    if (this.options.agentStdin === 'closed') return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command takes no input (its stdin is closed in the project catalogue)`);
+    if (this.options.agentStdin === 'closed')
+      return this.deps.log(
+        `${msg.type} from ${msg.by} dropped: the agent command takes no input (its stdin is closed in the project catalogue)`,
+      );
     if (this.agentEnded) return this.deps.log(`${msg.type} from ${msg.by} dropped: the agent command has ended`);
     if (!this.agent) {
       this.pendingInput.push(line);
@@ -180,7 +194,9 @@ export class AgentRunner {
 
   /** Publishes an event after `cleanEvent`: secrets and URL credentials out, texts capped. */
   private async emit(body: AgentEventBody): Promise<void> {
-    const secrets = [...this.options.secretNames.map((n) => this.deps.env[n]), ...this.runtimeSecrets].filter((v): v is string => Boolean(v));
+    const secrets = [...this.options.secretNames.map((n) => this.deps.env[n]), ...this.runtimeSecrets].filter((v): v is string =>
+      Boolean(v),
+    );
     const clean = cleanEvent(body, secrets);
     if (clean.type === 'progress') {
       this.lastProgress = clean;
@@ -217,7 +233,13 @@ export class AgentRunner {
 
   private async runSteps(): Promise<RunnerOutcome> {
     const o = this.options;
-    await this.emit({ type: 'started', project: o.project, ref: o.issue === undefined ? o.request : `#${o.issue}`, image: o.image, host: hostname() });
+    await this.emit({
+      type: 'started',
+      project: o.project,
+      ref: o.issue === undefined ? o.request : `#${o.issue}`,
+      image: o.image,
+      host: hostname(),
+    });
     // Before anything else runs in this container: the token leaves Redis for the runner's memory only.
     const secret = await takeJobSecret(this.deps.redis, keysFor(o.redisPrefix).jobSecret(o.jobId), this.deps.log);
     const token = secret.trackerToken;
@@ -233,7 +255,8 @@ export class AgentRunner {
         try {
           issue = await tracker.readIssue(o.issue);
         } catch (err) {
-          const e = err instanceof TrackerError ? err : new TrackerError('unreachable', `${this.ref}: ${(err as Error).message}`, { cause: err });
+          const e =
+            err instanceof TrackerError ? err : new TrackerError('unreachable', `${this.ref}: ${(err as Error).message}`, { cause: err });
           return this.fail('read issue', `could not read ${e.message}`, e.retryable);
         }
         await this.progress('read issue', `${this.ref}: ${issue.title}`);
@@ -264,7 +287,13 @@ export class AgentRunner {
     const publishInOrder = (body: AgentEventBody) => {
       published = published.then(() => this.emit(body)).catch((e: Error) => this.deps.log(`${body.type} event: ${e.message}`));
     };
-    const batcher = new LineBatcher((lines, dropped) => publishInOrder(this.logEvent(lines, dropped)), undefined, this.logCap.batchLines, MAX_EVENT_TEXT, this.logCap.rate);
+    const batcher = new LineBatcher(
+      (lines, dropped) => publishInOrder(this.logEvent(lines, dropped)),
+      undefined,
+      this.logCap.batchLines,
+      MAX_EVENT_TEXT,
+      this.logCap.rate,
+    );
     let verdict: Verdict | undefined;
     const asText = (whole: string) => {
       const line = capText(whole, MAX_EVENT_TEXT, CUT_MARKER);
@@ -307,7 +336,11 @@ export class AgentRunner {
     if (this.cancelled) return this.fail('run agent', this.cancelled, true);
     if (result.spawnError) return this.fail('run agent', `the agent command could not start: ${result.spawnError}`, false);
     if (verdict?.type === 'failed') {
-      return this.emitFinal({ ...verdict, step: verdict.step ?? agentStep, name: verdict.name ?? (verdict.step === undefined ? 'run agent' : undefined) });
+      return this.emitFinal({
+        ...verdict,
+        step: verdict.step ?? agentStep,
+        name: verdict.name ?? (verdict.step === undefined ? 'run agent' : undefined),
+      });
     }
     if (result.exitCode !== 0) {
       const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
@@ -318,7 +351,17 @@ export class AgentRunner {
 
     const summary = verdict?.summary || summarize(output, `${argv[0]} finished without output`);
     if (this.publishes && tracker) {
-      return this.publish({ tracker, token, issue, branch, base, summary, agentPr: verdict?.prUrl ?? findPrUrl(output), agentBranch: verdict?.branch, agentCommit: verdict?.commit });
+      return this.publish({
+        tracker,
+        token,
+        issue,
+        branch,
+        base,
+        summary,
+        agentPr: verdict?.prUrl ?? findPrUrl(output),
+        agentBranch: verdict?.branch,
+        agentCommit: verdict?.commit,
+      });
     }
     await this.progress('finish');
     // The command's own verdict knows best; what its output shows fills the gaps.
@@ -340,9 +383,15 @@ export class AgentRunner {
     const o = this.options;
     const url = this.deps.env[AGENT_ENV.inferenceUrl];
     const chat = this.deps.chatModel ?? (url ? new OllamaChatModel({ url, token: this.deps.env[AGENT_ENV.inferenceToken] }) : undefined);
-    if (!chat) return this.fail('run agent', `the built-in agent needs the inference endpoint, but ${AGENT_ENV.inferenceUrl} is not set`, false);
+    if (!chat)
+      return this.fail('run agent', `the built-in agent needs the inference endpoint, but ${AGENT_ENV.inferenceUrl} is not set`, false);
     if (this.cancelled) return this.fail('run agent', this.cancelled, true);
-    const batcher = new LineBatcher((lines) => void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) => this.deps.log(`log event: ${e.message}`)));
+    const batcher = new LineBatcher(
+      (lines) =>
+        void this.emit({ type: 'log', text: lines.join('\n'), level: 'info' }).catch((e: Error) =>
+          this.deps.log(`log event: ${e.message}`),
+        ),
+    );
     const outcome = await runCodingLoop({
       chat,
       model: b.model,
@@ -369,7 +418,9 @@ export class AgentRunner {
       case 'failed':
         return this.fail('run agent', outcome.reason, outcome.retryable);
       case 'done': {
-        const changed = outcome.filesWritten.length ? `\n\nFiles written: ${outcome.filesWritten.join(', ')}` : '\n\nNo files were written.';
+        const changed = outcome.filesWritten.length
+          ? `\n\nFiles written: ${outcome.filesWritten.join(', ')}`
+          : '\n\nNo files were written.';
         if (this.publishes && w.tracker) return this.publish({ ...w, tracker: w.tracker, summary: outcome.summary });
         await this.progress('finish');
         await this.emit({ type: 'done', summary: outcome.summary + changed, branch: o.branch });
@@ -420,23 +471,44 @@ export class AgentRunner {
       jobId: o.jobId,
       trackerType: w.tracker.config.type,
     };
-    const committed = await commitWork(o.workspaceDir, w.base, { author: o.commitAuthor ?? DEFAULT_AUTHOR, message: commitMessageFor(context), env: this.gitEnv() });
+    const committed = await commitWork(o.workspaceDir, w.base, {
+      author: o.commitAuthor ?? DEFAULT_AUTHOR,
+      message: commitMessageFor(context),
+      env: this.gitEnv(),
+    });
     if (committed.kind === 'error') return this.fail('publish', committed.reason, false);
     if (committed.kind === 'unchanged') {
-      await this.emit({ type: 'done', summary: `No changes: the agent changed no files, so nothing was committed or pushed and no pull request was opened.\n${w.summary}`, branch: o.branch });
+      await this.emit({
+        type: 'done',
+        summary: `No changes: the agent changed no files, so nothing was committed or pushed and no pull request was opened.\n${w.summary}`,
+        branch: o.branch,
+      });
       return 'done';
     }
     if (this.cancelled) return this.fail('publish', this.cancelled, true);
     await this.progress('publish', `pushing ${w.branch}`);
-    const pushed = await pushJobBranch(o.workspaceDir, { repoUrl: o.repo ?? '', branch: w.branch, commit: committed.commit, env: this.gitEnv(), auth: authEnv(o.repo ?? '', w.tracker.config, w.token) });
+    const pushed = await pushJobBranch(o.workspaceDir, {
+      repoUrl: o.repo ?? '',
+      branch: w.branch,
+      commit: committed.commit,
+      env: this.gitEnv(),
+      auth: authEnv(o.repo ?? '', w.tracker.config, w.token),
+    });
     if (!pushed.ok) {
-      const transient = /could not resolve|connection (refused|reset|timed out)|timed out|unable to access/i.test(pushed.reason) && !/40[13]/.test(pushed.reason);
+      const transient =
+        /could not resolve|connection (refused|reset|timed out)|timed out|unable to access/i.test(pushed.reason) &&
+        !/40[13]/.test(pushed.reason);
       return this.fail('publish', `the push of ${w.branch} was refused: ${pushed.reason}`, transient);
     }
     const kind = w.tracker.config.type === 'github' ? 'pull request' : 'merge request';
     await this.progress('publish', `opening the ${kind}`);
     try {
-      const opened = await w.tracker.openPullRequest({ head: w.branch, base: o.branch, title: titleFor(context), body: pullRequestBodyFor(context) });
+      const opened = await w.tracker.openPullRequest({
+        head: w.branch,
+        base: o.branch,
+        title: titleFor(context),
+        body: pullRequestBodyFor(context),
+      });
       await this.emit({ type: 'done', summary: w.summary, prUrl: opened.url, branch: w.branch, commit: committed.commit });
       return 'done';
     } catch (err) {
@@ -469,7 +541,8 @@ export class AgentRunner {
     if (result.exitCode === 0) return { ok: true };
     // git names the real cause first ("… does not appear to be a git repository") and a generic line last.
     const said = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
-    const why = result.spawnError ?? (said.length ? said.join(' ').slice(0, 300) : undefined) ?? lines.at(-1) ?? `exit code ${result.exitCode}`;
+    const why =
+      result.spawnError ?? (said.length ? said.join(' ').slice(0, 300) : undefined) ?? lines.at(-1) ?? `exit code ${result.exitCode}`;
     return { ok: false, reason: `git clone of ${o.repo} (${o.branch}) failed: ${why}` };
   }
 }

@@ -59,7 +59,9 @@ function outcomeOf(reply: Reply): string {
 
 /** A thread reply that reached the agent is acknowledged with a reaction. */
 function reactionTo(reply: Reply): string | undefined {
-  return reply.kind === 'follow-up' && (reply.outcome.kind === 'forwarded' || reply.outcome.kind === 'answered') ? FOLLOW_UP_REACTION : undefined;
+  return reply.kind === 'follow-up' && (reply.outcome.kind === 'forwarded' || reply.outcome.kind === 'answered')
+    ? FOLLOW_UP_REACTION
+    : undefined;
 }
 
 /** What a button does. Registered per action id (domain/actions.ts). */
@@ -101,8 +103,12 @@ export class ChatActions {
   private readonly buttons = new Map<string, ButtonHandler>();
 
   constructor(private readonly deps: ChatActionsDeps) {
-    this.onButton(ACTIONS.cancelJob, (p) => (p.value ? deps.control.cancel({ jobId: p.value }, p.user) : Promise.resolve({ kind: 'no-job', action: 'cancel' })));
-    this.onButton(ACTIONS.retryJob, (p) => (p.value ? deps.control.retry({ jobId: p.value }, p.user, p.sender) : Promise.resolve({ kind: 'no-job', action: 'retry' })));
+    this.onButton(ACTIONS.cancelJob, (p) =>
+      p.value ? deps.control.cancel({ jobId: p.value }, p.user) : Promise.resolve({ kind: 'no-job', action: 'cancel' }),
+    );
+    this.onButton(ACTIONS.retryJob, (p) =>
+      p.value ? deps.control.retry({ jobId: p.value }, p.user, p.sender) : Promise.resolve({ kind: 'no-job', action: 'retry' }),
+    );
   }
 
   /** Binds a button's action id to what it does (question answers and the like are added by their owners). */
@@ -126,7 +132,18 @@ export class ChatActions {
     const reply = await this.deps.requests.answer({ ...s, ref }, ref, (err) => log.error({ err, ref }, 'could not answer a message'));
     if (reply.kind !== 'silent') {
       const action = parseIntent(s.text.slice(0, 4000), { addressed: s.addressed, botUserId: s.botUserId }).kind;
-      await this.audit({ user: s.user, team: s.team, kind: 'command', action, channel: s.channel, thread: s.threadTs, surface: s.surface, outcome: outcomeOf(reply), jobId: jobIdOf(reply), text: s.text });
+      await this.audit({
+        user: s.user,
+        team: s.team,
+        kind: 'command',
+        action,
+        channel: s.channel,
+        thread: s.threadTs,
+        surface: s.surface,
+        outcome: outcomeOf(reply),
+        jobId: jobIdOf(reply),
+        text: s.text,
+      });
     }
     const reaction = reactionTo(reply);
     const later = reply.kind === 'busy' && reply.burst ? editedRefusal(reply, reply.burst, log) : undefined;
@@ -150,7 +167,18 @@ export class ChatActions {
         reply = { kind: 'internal-error', ref };
       }
     }
-    await this.audit({ user: p.user, team: p.team, kind: 'button', action, channel: p.channel, thread: p.threadTs ?? p.messageTs, surface: 'button', outcome: outcomeOf(reply), jobId: jobIdOf(reply) ?? p.value, text: p.value });
+    await this.audit({
+      user: p.user,
+      team: p.team,
+      kind: 'button',
+      action,
+      channel: p.channel,
+      thread: p.threadTs ?? p.messageTs,
+      surface: 'button',
+      outcome: outcomeOf(reply),
+      jobId: jobIdOf(reply) ?? p.value,
+      text: p.value,
+    });
     return { reply, message: replyMessage(reply) };
   }
 

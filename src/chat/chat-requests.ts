@@ -58,7 +58,13 @@ export class ChatRequests {
     // parseIntent normalizes by itself; `text` is the request as stored and shown.
     const text = normalizeSlackText(req.text, req.botUserId);
     const intent = parseIntent(req.text, { addressed: req.addressed, botUserId: req.botUserId });
-    if ((intent.kind === 'ignore' || intent.kind === 'unknown') && this.threadText.length && req.threadTs && req.messageTs && req.threadTs !== req.messageTs) {
+    if (
+      (intent.kind === 'ignore' || intent.kind === 'unknown') &&
+      this.threadText.length &&
+      req.threadTs &&
+      req.messageTs &&
+      req.threadTs !== req.messageTs
+    ) {
       const job = await this.deps.store.byThread(req.channel, req.threadTs);
       for (const handler of job ? this.threadText : []) {
         const reply = await handler({ req, job: job as JobRecord, intent, text });
@@ -73,7 +79,10 @@ export class ChatRequests {
       case 'unknown': {
         // The light route may read it; what it reads is shown with Run and Cancel, and nothing runs yet.
         const usable = () => projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender).map((p) => p.name);
-        const reading = await this.deps.freeText?.interpret({ text, channel: req.channel, user: req.user, threadTs: req.threadTs, sender: req.sender }, usable());
+        const reading = await this.deps.freeText?.interpret(
+          { text, channel: req.channel, user: req.user, threadTs: req.threadTs, sender: req.sender },
+          usable(),
+        );
         return reading ?? { kind: 'not-understood', text: intent.text, hint: intent.hint };
       }
       case 'fix':
@@ -92,7 +101,13 @@ export class ChatRequests {
           ...(req.ref ? { ref: req.ref } : {}),
         });
       case 'projects':
-        return { kind: 'projects', projects: projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender).map((p) => ({ name: p.name, ...(p.tracker ? { tracker: p.tracker.repo } : {}) })) };
+        return {
+          kind: 'projects',
+          projects: projectsFor(this.deps.catalogue(), req.channel, req.user, req.sender).map((p) => ({
+            name: p.name,
+            ...(p.tracker ? { tracker: p.tracker.repo } : {}),
+          })),
+        };
       case 'status': {
         const holder = await this.deps.lock.holder(req.channel);
         const job = holder ? await this.deps.store.get(holder) : undefined;

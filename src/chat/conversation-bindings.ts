@@ -13,7 +13,11 @@ const say = (...words: Parameters<typeof section>): Message => ({ blocks: [secti
  * text in a job's thread (after the commands: `cancel`, `retry`, … said there
  * stay commands). Replies the conversation leaves alone go on as usual.
  */
-export function bindConversation(conversation: Conversation, chat: Pick<ChatActions, 'onButton'>, requests: Pick<ChatRequests, 'onThreadText'>): void {
+export function bindConversation(
+  conversation: Conversation,
+  chat: Pick<ChatActions, 'onButton'>,
+  requests: Pick<ChatRequests, 'onThreadText'>,
+): void {
   chat.onButton(ANSWER_ACTION, async (p) => {
     const pressed = parseAnswerValue(p.value);
     const outcome: PressOutcome = pressed

@@ -26,9 +26,7 @@ export const READING_TIMEOUT_MS = 20_000;
 export const newReadingId = () => randomBytes(9).toString('base64url');
 
 export class FreeTextReader {
-  constructor(
-    private readonly deps: { light: LightRoute; logger: Logger; timeoutMs?: number },
-  ) {}
+  constructor(private readonly deps: { light: LightRoute; logger: Logger; timeoutMs?: number }) {}
 
   /**
    * The grammar's words for what `text` asks, or undefined when the model's
@@ -39,14 +37,20 @@ export class FreeTextReader {
     const { system, user } = readingPrompt(text, projects);
     let answer: string;
     try {
-      answer = await this.deps.light.complete({ system, user, format: READING_JSON_SCHEMA }, AbortSignal.timeout(this.deps.timeoutMs ?? READING_TIMEOUT_MS));
+      answer = await this.deps.light.complete(
+        { system, user, format: READING_JSON_SCHEMA },
+        AbortSignal.timeout(this.deps.timeoutMs ?? READING_TIMEOUT_MS),
+      );
     } catch (err) {
       this.deps.logger.warn({ err }, 'the light route could not read a message; answered as not understood');
       return undefined;
     }
     const parsed = parseReading(answer);
     if (!parsed.ok) {
-      this.deps.logger.info({ error: parsed.error, answer: answer.slice(0, 500) }, 'the light route answered something that is not a reading; refused');
+      this.deps.logger.info(
+        { error: parsed.error, answer: answer.slice(0, 500) },
+        'the light route answered something that is not a reading; refused',
+      );
       return undefined;
     }
     return commandFor(parsed.reading);
@@ -143,7 +147,13 @@ export function registerReadingButtons(
 
 /** The inference router's light route as a LightRoute (its `chat` reads one whole answer). */
 export function lightRouteOn(router: {
-  chat(request: { route: 'light'; messages: { role: string; content: string }[]; format?: unknown; options?: Record<string, unknown>; signal?: AbortSignal }): Promise<{ content: string }>;
+  chat(request: {
+    route: 'light';
+    messages: { role: string; content: string }[];
+    format?: unknown;
+    options?: Record<string, unknown>;
+    signal?: AbortSignal;
+  }): Promise<{ content: string }>;
 }): LightRoute {
   return {
     async complete(prompt, signal) {

@@ -7,7 +7,14 @@ import { bold, code, contextLine, joined, section, text, type Message, type Rich
 export const SLASH_COMMAND = '/switchboard';
 
 export function helpMessage(): Message {
-  const rows: RichText[] = GRAMMAR.map((g) => [text('• '), ...joined(g.examples.map((e) => [code(e)]), ' · '), text(` — ${g.meaning}`)]);
+  const rows: RichText[] = GRAMMAR.map((g) => [
+    text('• '),
+    ...joined(
+      g.examples.map((e) => [code(e)]),
+      ' · ',
+    ),
+    text(` — ${g.meaning}`),
+  ]);
   return {
     summary: [text('How to use Switchboard')],
     blocks: [
@@ -15,8 +22,16 @@ export function helpMessage(): Message {
       section(text('Say it in a channel, @mention me, DM me, or use '), code(`${SLASH_COMMAND} <text>`), text(':')),
       section(...joined(rows, '\n')),
       // Not a command of the grammar, so not in its table: what a running job's thread is for.
-      section(text('In a running job’s thread, anything else its requester or a project admin writes goes to the agent, and answers its questions; I acknowledge it with a reaction.')),
-      contextLine(text('Anything else you say to me, I tell you I did not understand, with an example. Cancel, Retry and approvals are for the requester and the project\'s admins.')),
+      section(
+        text(
+          'In a running job’s thread, anything else its requester or a project admin writes goes to the agent, and answers its questions; I acknowledge it with a reaction.',
+        ),
+      ),
+      contextLine(
+        text(
+          "Anything else you say to me, I tell you I did not understand, with an example. Cancel, Retry and approvals are for the requester and the project's admins.",
+        ),
+      ),
     ],
   };
 }

@@ -17,11 +17,24 @@ export function readingMessage(reply: ReadingReply): Message {
             { actionId: ACTIONS.runReading, label: 'Run', value: reply.id, style: 'primary' },
             { actionId: ACTIONS.dropReading, label: 'Cancel', value: reply.id },
           ),
-          contextLine(text('Nothing runs until '), mention(reply.user), text(' presses Run. Next time you can say it directly, like '), code(reply.command), text('.')),
+          contextLine(
+            text('Nothing runs until '),
+            mention(reply.user),
+            text(' presses Run. Next time you can say it directly, like '),
+            code(reply.command),
+            text('.'),
+          ),
         ],
       };
     case 'reading-not-yours':
-      return plain(emoji('lock'), text(' Only '), mention(reply.requester), text(', who asked, may run or cancel '), code(reply.command), text('. Say it yourself to run it for you.'));
+      return plain(
+        emoji('lock'),
+        text(' Only '),
+        mention(reply.requester),
+        text(', who asked, may run or cancel '),
+        code(reply.command),
+        text('. Say it yourself to run it for you.'),
+      );
     case 'reading-gone':
       return plain(text('That has already been run or cancelled, or it waited too long. Say what you need again.'));
     case 'reading-dropped':

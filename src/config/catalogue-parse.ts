@@ -28,7 +28,9 @@ function agentConfig(a: z.infer<typeof agent>, at: string, timeout: number, prob
   if (a.command && (a.backend || a.model)) {
     problems.push(`${at}: give either command or backend + model, not both`);
   } else if (a.command && builtinOnly.length) {
-    problems.push(`${at}: ${builtinOnly.join(', ')} only apply to the built-in agent (backend: ollama) — remove them, or replace command with backend and model`);
+    problems.push(
+      `${at}: ${builtinOnly.join(', ')} only apply to the built-in agent (backend: ollama) — remove them, or replace command with backend and model`,
+    );
   } else if (a.command) {
     return a.stdin === 'closed' ? { command: a.command, stdin: 'closed' } : { command: a.command };
   } else if (a.stdin !== undefined) {
@@ -87,10 +89,15 @@ function buildProject(name: string, raw: unknown, defaults: Defaults, problems: 
   if (agentsRaw !== null && typeof agentsRaw === 'object' && !Array.isArray(agentsRaw)) {
     for (const [agentName, config] of Object.entries(agentsRaw)) {
       if (!AGENT_NAME.test(agentName)) {
-        problems.push(`${agentsAt}.${agentName}: not an agent name — use letters, digits, '.', '_' and '-', starting with a letter or digit`);
+        problems.push(
+          `${agentsAt}.${agentName}: not an agent name — use letters, digits, '.', '_' and '-', starting with a letter or digit`,
+        );
       }
       const other = seenAgents.get(agentName.toLowerCase());
-      if (other !== undefined) problems.push(`${agentsAt}.${agentName}: same name as ${other} apart from case — agent names are matched case-insensitively; rename one`);
+      if (other !== undefined)
+        problems.push(
+          `${agentsAt}.${agentName}: same name as ${other} apart from case — agent names are matched case-insensitively; rename one`,
+        );
       seenAgents.set(agentName.toLowerCase(), agentName);
       const valid = agent.safeParse(config);
       const named = valid.success ? agentConfig(valid.data, `${agentsAt}.${agentName}`, timeout, problems) : undefined;
@@ -173,7 +180,9 @@ export function parseCatalogue(yamlText: string, source: string): Catalogue {
   const top = topSchema.safeParse(data);
   if (!top.success) {
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new ConfigError(source, [`(file): must be a mapping with projects: (and optionally defaults:), got ${describeValue(data)} — ${hint}`]);
+      throw new ConfigError(source, [
+        `(file): must be a mapping with projects: (and optionally defaults:), got ${describeValue(data)} — ${hint}`,
+      ]);
     }
     problems.push(...issueLines(top.error.issues, []));
   }

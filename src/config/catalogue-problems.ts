@@ -27,9 +27,7 @@ function distance(a: string, b: string): number {
 }
 
 function unknownKey(key: string, allowed: readonly string[]): string {
-  const best = allowed
-    .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d)[0];
+  const best = allowed.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
   if (best && best.d <= Math.max(1, Math.floor(key.length / 3))) return `unknown key — did you mean ${best.k}?`;
   return `unknown key — allowed here: ${allowed.join(', ')}`;
 }

@@ -71,11 +71,14 @@ const envNames = z.array(
     }),
   { error: 'must be a list of environment variable names' },
 );
-const memory = z.union([z.string(), z.number()], { error: 'must be a size like 512m, 4g or 4Gi, or a number of bytes' }).superRefine((v, ctx) => {
-  const bytes = parseMemory(v);
-  if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'must be a size like 512m, 4g or 4Gi, or a number of bytes' });
-  else if (bytes < DOCKER_MIN_MEMORY) ctx.addIssue({ code: 'custom', message: 'is below the 6m minimum a container accepts — give at least 6m' });
-});
+const memory = z
+  .union([z.string(), z.number()], { error: 'must be a size like 512m, 4g or 4Gi, or a number of bytes' })
+  .superRefine((v, ctx) => {
+    const bytes = parseMemory(v);
+    if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'must be a size like 512m, 4g or 4Gi, or a number of bytes' });
+    else if (bytes < DOCKER_MIN_MEMORY)
+      ctx.addIssue({ code: 'custom', message: 'is below the 6m minimum a container accepts — give at least 6m' });
+  });
 const resources = z.strictObject({
   cpus: z.number({ error: 'must be a number of CPUs, like 2 or 0.5' }).positive({ error: 'must be more than 0' }).optional(),
   memory: memory.optional(),
@@ -93,16 +96,30 @@ export const agent = z.strictObject({
   allow: z
     .array(
       z
-        .array(z.string().min(1, { error: 'must not be empty' }), { error: 'must be a command as a list of arguments, like ["npm", "test"]' })
+        .array(z.string().min(1, { error: 'must not be empty' }), {
+          error: 'must be a command as a list of arguments, like ["npm", "test"]',
+        })
         .min(1, { error: 'must not be empty — give the command and its arguments, like ["npm", "test"]' }),
       { error: 'must be a list of commands, each a list of arguments, like [["npm", "test"]]' },
     )
     .optional(),
-  maxIterations: z.number({ error: 'must be a whole number of model turns, like 30' }).int({ error: 'must be a whole number' }).positive({ error: 'must be at least 1' }).optional(),
-  maxTokens: z.number({ error: 'must be a whole number of tokens, like 500000' }).int({ error: 'must be a whole number' }).positive({ error: 'must be at least 1' }).optional(),
+  maxIterations: z
+    .number({ error: 'must be a whole number of model turns, like 30' })
+    .int({ error: 'must be a whole number' })
+    .positive({ error: 'must be at least 1' })
+    .optional(),
+  maxTokens: z
+    .number({ error: 'must be a whole number of tokens, like 500000' })
+    .int({ error: 'must be a whole number' })
+    .positive({ error: 'must be at least 1' })
+    .optional(),
   maxMinutes: z.number({ error: 'must be a number of minutes, like 30' }).positive({ error: 'must be more than 0' }).optional(),
   // Whether the command's stdin is a pipe for answers and thread follow-ups, or closed (for CLIs that read stdin to its end first).
-  stdin: z.enum(['open', 'closed'], { error: 'must be open (answers and thread follow-ups reach the command on stdin) or closed (the command reads end-of-file)' }).optional(),
+  stdin: z
+    .enum(['open', 'closed'], {
+      error: 'must be open (answers and thread follow-ups reach the command on stdin) or closed (the command reads end-of-file)',
+    })
+    .optional(),
 });
 /** A project's named alternatives to its agent (`fix #58 in billing-api with aider`). */
 // Names are checked with the rest of each agent in catalogue-parse.ts, so a bad name is reported as such.
@@ -139,14 +156,20 @@ export function builtinAgent(
   };
 }
 
-const priority = z.number({ error: 'must be a whole number (larger runs earlier)' }).int({ error: 'must be a whole number (larger runs earlier)' });
+const priority = z
+  .number({ error: 'must be a whole number (larger runs earlier)' })
+  .int({ error: 'must be a whole number (larger runs earlier)' });
 const timeoutMinutes = z
   .number({ error: 'must be a number of minutes, like 60' })
   .int({ error: 'must be a whole number of minutes' })
   .positive({ error: 'must be at least 1' });
 // Per job, for the inference router (issue 9): the job is stopped once it passes either.
 const budget = z.strictObject({
-  tokens: z.number({ error: 'must be a number of tokens, like 2000000' }).int({ error: 'must be a whole number of tokens' }).positive({ error: 'must be at least 1' }).optional(),
+  tokens: z
+    .number({ error: 'must be a number of tokens, like 2000000' })
+    .int({ error: 'must be a whole number of tokens' })
+    .positive({ error: 'must be at least 1' })
+    .optional(),
   gpuSeconds: z.number({ error: 'must be a number of seconds, like 1800' }).positive({ error: 'must be more than 0' }).optional(),
 });
 const branch = z.string({ error: 'must be a branch name' }).min(1, { error: 'must not be empty' });
@@ -154,10 +177,14 @@ const branch = z.string({ error: 'must be a branch name' }).min(1, { error: 'mus
 const promptTemplate = z
   .string({ error: 'must be a text with {ref}, {issue} and {request} where the issue and the chat message go' })
   .min(1, { error: 'must not be empty — omit it for the built-in prompt' })
-  .refine((t) => t.includes('{issue}') || t.includes('{ref}'), { error: 'names neither {issue} nor {ref}, so the agent would not know which issue to fix — add {ref} and {issue}' });
+  .refine((t) => t.includes('{issue}') || t.includes('{ref}'), {
+    error: 'names neither {issue} nor {ref}, so the agent would not know which issue to fix — add {ref} and {issue}',
+  });
 const commitAuthor = z.strictObject({
   name: z.string({ error: 'required — the name on the commits, like Switchboard' }).min(1),
-  email: z.string({ error: 'required — the e-mail on the commits, like switchboard@example.com' }).regex(/^[^\s<>@]+@[^\s<>@]+$/, { error: 'must be an e-mail address, like switchboard@example.com' }),
+  email: z
+    .string({ error: 'required — the e-mail on the commits, like switchboard@example.com' })
+    .regex(/^[^\s<>@]+@[^\s<>@]+$/, { error: 'must be an e-mail address, like switchboard@example.com' }),
 });
 
 const inheritable = {
@@ -185,7 +212,9 @@ const trackerSchema = z
     repo: z.string({ error: 'required — owner/name for github, group/name for gitlab, the project key for jira' }).min(1),
     url: z
       .string({ error: 'must be the web address of a self-managed instance, like https://gitlab.internal' })
-      .regex(/^https?:\/\/[^\s/@]+(\/[^\s@]*)?$/, { error: 'must be an http(s) address without credentials, like https://gitlab.internal — the token goes in token:' })
+      .regex(/^https?:\/\/[^\s/@]+(\/[^\s@]*)?$/, {
+        error: 'must be an http(s) address without credentials, like https://gitlab.internal — the token goes in token:',
+      })
       .optional(),
     token: z
       .string({ error: 'must be the NAME of an environment variable, like GITHUB_TOKEN' })
@@ -202,10 +231,16 @@ const trackerSchema = z
   });
 
 export const projectSchema = z.strictObject({
-  repo: z.string({ error: 'must be a git URL' }).regex(GIT_URL, {
-    error: 'is not a git URL — use https://host/owner/name.git or git@host:owner/name.git',
-  }).optional(),
-  workspace: z.string({ error: 'must be an absolute path' }).refine((p) => !workspacePathProblem(p), { error: (i) => workspacePathProblem(String(i.input)) }).optional(),
+  repo: z
+    .string({ error: 'must be a git URL' })
+    .regex(GIT_URL, {
+      error: 'is not a git URL — use https://host/owner/name.git or git@host:owner/name.git',
+    })
+    .optional(),
+  workspace: z
+    .string({ error: 'must be an absolute path' })
+    .refine((p) => !workspacePathProblem(p), { error: (i) => workspacePathProblem(String(i.input)) })
+    .optional(),
   tracker: trackerSchema.optional(),
   ...inheritable,
 });

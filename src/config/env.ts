@@ -37,8 +37,7 @@ function fromEnv<T extends z.ZodType>(env: string, field: T, secret?: SecretKind
 }
 
 const BOT_TOKEN_HINT = 'copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions in your Slack app settings';
-const APP_TOKEN_HINT =
-  'create an app-level token with the connections:write scope (Basic Information → App-Level Tokens) and set it';
+const APP_TOKEN_HINT = 'create an app-level token with the connections:write scope (Basic Information → App-Level Tokens) and set it';
 
 /**
  * Describes what is wrong with a token without quoting it: only well-known,
@@ -137,17 +136,23 @@ export const configSchema = z.object({
   // Containment (issue 5): 127.0.0.1 keeps agents on a host-run dispatcher's bridge away from PORT.
   listenHost: fromEnv(
     'LISTEN_HOST',
-    checked((v) => (/^[0-9a-fA-F.:]+$|^localhost$/.test(v) ? undefined : 'must be an IP address to bind, e.g. 127.0.0.1 or 0.0.0.0')).default('0.0.0.0'),
+    checked((v) =>
+      /^[0-9a-fA-F.:]+$|^localhost$/.test(v) ? undefined : 'must be an IP address to bind, e.g. 127.0.0.1 or 0.0.0.0',
+    ).default('0.0.0.0'),
   ),
   redis: z.object({
     url: fromEnv(
       'REDIS_URL',
-      checked((v) => urlProblem(v, ['redis', 'rediss'], 'redis://[:password@]host:6379[/db] (rediss:// for TLS)')).default('redis://localhost:6379'),
+      checked((v) => urlProblem(v, ['redis', 'rediss'], 'redis://[:password@]host:6379[/db] (rediss:// for TLS)')).default(
+        'redis://localhost:6379',
+      ),
       'url',
     ),
     prefix: fromEnv(
       'REDIS_PREFIX',
-      checked((v) => (/\s/.test(v) ? 'must not contain whitespace — use something short like sb: or switchboard:' : undefined)).default('sb:'),
+      checked((v) => (/\s/.test(v) ? 'must not contain whitespace — use something short like sb: or switchboard:' : undefined)).default(
+        'sb:',
+      ),
     ),
     // Containment (issue 5): host and port as agents reach Redis; unset: REDIS_URL's (see loadConfig).
     agentUrl: fromEnv(
@@ -156,7 +161,9 @@ export const configSchema = z.object({
         const p = urlProblem(v, ['redis', 'rediss'], 'redis://redis:6379 (host and port as agents reach Redis)');
         if (p) return p;
         const u = new URL(v);
-        return u.username || u.password ? 'must carry no user or password — each agent gets its own per-job user; give host and port only' : undefined;
+        return u.username || u.password
+          ? 'must carry no user or password — each agent gets its own per-job user; give host and port only'
+          : undefined;
       }).optional(),
       'url',
     ),
@@ -186,14 +193,19 @@ export const configSchema = z.object({
       'DOCKER_NETWORK',
       checked((v) => {
         const lower = v.toLowerCase();
-        if (lower === 'host') return 'must not be host — agents would share the host network and reach the dispatcher and everything on it; unset it to use switchboard-agents';
+        if (lower === 'host')
+          return 'must not be host — agents would share the host network and reach the dispatcher and everything on it; unset it to use switchboard-agents';
         if (lower === 'none') return 'must not be none — agents could not reach Redis to report; unset it to use switchboard-agents';
-        return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? undefined : 'is not a valid network name — use a name like switchboard-agents (created if missing)';
+        return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v)
+          ? undefined
+          : 'is not a valid network name — use a name like switchboard-agents (created if missing)';
       }).default('switchboard-agents'),
     ),
     agentRuntime: fromEnv(
       'AGENT_RUNTIME',
-      checked((v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? undefined : 'is not a runtime name — use one from `docker info` (Runtimes), e.g. runsc')).optional(),
+      checked((v) =>
+        /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? undefined : 'is not a runtime name — use one from `docker info` (Runtimes), e.g. runsc',
+      ).optional(),
     ),
     k8sNamespace: fromEnv(
       'K8S_NAMESPACE',
@@ -225,21 +237,40 @@ export const configSchema = z.object({
       'OLLAMA_URL',
       checked((v) => {
         for (const part of v.split(',')) {
-          const p = urlProblem(part.trim(), ['http', 'https'], 'http://ollama:11434/ (several: comma-separated, first preferred; or unset it for no local inference)');
+          const p = urlProblem(
+            part.trim(),
+            ['http', 'https'],
+            'http://ollama:11434/ (several: comma-separated, first preferred; or unset it for no local inference)',
+          );
           if (p) return p;
         }
         return undefined;
       })
-        .transform((v) => v.split(',').map((part) => withSlash(part.trim())).join(','))
+        .transform((v) =>
+          v
+            .split(',')
+            .map((part) => withSlash(part.trim()))
+            .join(','),
+        )
         .optional(),
       'url',
     ),
-    slots: fromEnv('OLLAMA_SLOTS', positiveInt(256, "requests one endpoint serves at once — set it to that Ollama's OLLAMA_NUM_PARALLEL, e.g. 2").default(1)),
-    port: fromEnv('INFERENCE_PORT', positiveInt(65535, "the agents' inference listener, a free TCP port other than PORT, e.g. 3001").default(3001)),
+    slots: fromEnv(
+      'OLLAMA_SLOTS',
+      positiveInt(256, "requests one endpoint serves at once — set it to that Ollama's OLLAMA_NUM_PARALLEL, e.g. 2").default(1),
+    ),
+    port: fromEnv(
+      'INFERENCE_PORT',
+      positiveInt(65535, "the agents' inference listener, a free TCP port other than PORT, e.g. 3001").default(3001),
+    ),
     // Containment: agents reach this listener and never PORT's; see README "Security model".
     listenHost: fromEnv(
       'INFERENCE_LISTEN_HOST',
-      checked((v) => (/^[0-9a-fA-F.:]+$|^localhost$/.test(v) ? undefined : 'must be an IP address to bind, e.g. 0.0.0.0 or the host\'s address on the agents\' network')).default('0.0.0.0'),
+      checked((v) =>
+        /^[0-9a-fA-F.:]+$|^localhost$/.test(v)
+          ? undefined
+          : "must be an IP address to bind, e.g. 0.0.0.0 or the host's address on the agents' network",
+      ).default('0.0.0.0'),
     ),
     agentUrl: fromEnv(
       'INFERENCE_AGENT_URL',
@@ -247,27 +278,43 @@ export const configSchema = z.object({
         .transform((v) => v.replace(/\/+$/, ''))
         .optional(),
     ),
-    lightModel: fromEnv('INFERENCE_LIGHT_MODEL', checked((v) => (/\s/.test(v) ? 'must be an Ollama model name without spaces, e.g. llama3.2:3b' : undefined)).optional()),
-    heavyModel: fromEnv('INFERENCE_HEAVY_MODEL', checked((v) => (/\s/.test(v) ? 'must be an Ollama model name without spaces, e.g. qwen2.5-coder:32b' : undefined)).optional()),
+    lightModel: fromEnv(
+      'INFERENCE_LIGHT_MODEL',
+      checked((v) => (/\s/.test(v) ? 'must be an Ollama model name without spaces, e.g. llama3.2:3b' : undefined)).optional(),
+    ),
+    heavyModel: fromEnv(
+      'INFERENCE_HEAVY_MODEL',
+      checked((v) => (/\s/.test(v) ? 'must be an Ollama model name without spaces, e.g. qwen2.5-coder:32b' : undefined)).optional(),
+    ),
     firstTokenTimeoutMs: fromEnv(
       'INFERENCE_FIRST_TOKEN_TIMEOUT_MS',
-      positiveInt(undefined, 'milliseconds an endpoint may take to start answering (model load included) before the next one is tried, e.g. 120000').default(120_000),
+      positiveInt(
+        undefined,
+        'milliseconds an endpoint may take to start answering (model load included) before the next one is tried, e.g. 120000',
+      ).default(120_000),
     ),
   }),
   // The job dashboard (/dashboard) outside local mode: a bearer token; unset, the dashboard is off.
   dashboardToken: fromEnv(
     'DASHBOARD_TOKEN',
-    checked((v) => (v.length < 16 || /\s/.test(v) ? 'must be at least 16 characters without spaces — make one with: openssl rand -hex 24' : undefined)).optional(),
+    checked((v) =>
+      v.length < 16 || /\s/.test(v) ? 'must be at least 16 characters without spaces — make one with: openssl rand -hex 24' : undefined,
+    ).optional(),
     'secret',
   ),
   logLevel: fromEnv('LOG_LEVEL', oneOf(LOG_LEVELS, 'info is a good default, debug when investigating').default('info')),
   // Slack delivery (src/slack/delivery): how long one Web API call may take, how often a 5xx or network
   // error is retried, and the budgets shared by all replicas (Slack's tiers unless overridden).
   slackDelivery: z.object({
-    callTimeoutMs: fromEnv('SLACK_CALL_TIMEOUT_MS', positiveInt(undefined, 'milliseconds one Slack Web API call may take, e.g. 10000').default(10_000)),
+    callTimeoutMs: fromEnv(
+      'SLACK_CALL_TIMEOUT_MS',
+      positiveInt(undefined, 'milliseconds one Slack Web API call may take, e.g. 10000').default(10_000),
+    ),
     callRetries: fromEnv(
       'SLACK_CALL_RETRIES',
-      checked((v) => (/^\d{1,2}$/.test(v) ? undefined : 'must be a whole number from 0 to 99 — retries after a 5xx or network error, e.g. 3'))
+      checked((v) =>
+        /^\d{1,2}$/.test(v) ? undefined : 'must be a whole number from 0 to 99 — retries after a 5xx or network error, e.g. 3',
+      )
         .transform(Number)
         .default(3),
     ),
@@ -277,7 +324,8 @@ export const configSchema = z.object({
         .string()
         .transform((v, ctx) => {
           const r = parseMethodBudgets(v);
-          if ('problem' in r) ctx.addIssue({ code: 'custom', message: `${r.problem} — list method=calls-per-minute pairs, comma-separated` });
+          if ('problem' in r)
+            ctx.addIssue({ code: 'custom', message: `${r.problem} — list method=calls-per-minute pairs, comma-separated` });
           return 'limits' in r ? r.limits : {};
         })
         .default({}),
@@ -359,7 +407,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // everything else (zod skips object refinements once a field has failed).
   const mode = raw.SLACK_MODE?.toLowerCase() ?? DEFAULT_SLACK_MODE;
   if (mode !== 'local' && raw.SLACK_BOT_TOKEN === undefined) {
-    problems.push({ name: 'SLACK_BOT_TOKEN', text: `required — ${BOT_TOKEN_HINT}, or set SLACK_MODE=local to try Switchboard without Slack` });
+    problems.push({
+      name: 'SLACK_BOT_TOKEN',
+      text: `required — ${BOT_TOKEN_HINT}, or set SLACK_MODE=local to try Switchboard without Slack`,
+    });
   }
   if (mode === 'socket' && raw.SLACK_APP_TOKEN === undefined) {
     problems.push({

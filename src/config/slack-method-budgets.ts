@@ -5,7 +5,10 @@
  */
 export function parseMethodBudgets(value: string): { limits: Record<string, number> } | { problem: string } {
   const limits: Record<string, number> = {};
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([a-z]+\.[A-Za-z.]+)\s*=\s*(\d+)$/.exec(part);
     if (!m?.[1] || !m[2] || Number(m[2]) < 1) return { problem: `"${part}" is not method=calls-per-minute (e.g. chat.update=40)` };
     limits[m[1]] = Number(m[2]);

@@ -10,10 +10,7 @@ import { isLoopbackHost, notFound, queryOf, send } from '../web/http.js';
 
 export const DASHBOARD_COOKIE = 'sb_dashboard';
 
-export type DashboardAccess =
-  | { kind: 'local' }
-  | { kind: 'token'; token: string }
-  | { kind: 'off' };
+export type DashboardAccess = { kind: 'local' } | { kind: 'token'; token: string } | { kind: 'off' };
 
 export function dashboardAccess(mode: string, token: string | undefined): DashboardAccess {
   if (mode === 'local') return { kind: 'local' };

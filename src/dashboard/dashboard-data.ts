@@ -60,7 +60,8 @@ const TEXT_CAP = 4000;
 const clean = (t: string | undefined) => (t === undefined ? undefined : capText(stripUrlCredentials(t), TEXT_CAP));
 
 export function dashboardJob(job: JobRecord, now: number, queuePosition?: number): DashboardJob {
-  const durationMs = job.finishedAt !== undefined ? job.finishedAt - (job.startedAt ?? job.createdAt) : now - (job.startedAt ?? job.createdAt);
+  const durationMs =
+    job.finishedAt !== undefined ? job.finishedAt - (job.startedAt ?? job.createdAt) : now - (job.startedAt ?? job.createdAt);
   const view: DashboardJob = {
     id: job.id,
     state: job.state,
@@ -71,7 +72,11 @@ export function dashboardJob(job: JobRecord, now: number, queuePosition?: number
     requester: job.user,
     createdAt: job.createdAt,
     durationMs: Math.max(0, durationMs),
-    usage: { promptTokens: job.promptTokens, completionTokens: job.completionTokens, ...(job.costUsd !== undefined ? { costUsd: job.costUsd } : {}) },
+    usage: {
+      promptTokens: job.promptTokens,
+      completionTokens: job.completionTokens,
+      ...(job.costUsd !== undefined ? { costUsd: job.costUsd } : {}),
+    },
   };
   if (job.step !== undefined) view.step = `${job.step}/${job.totalSteps ?? '?'}${job.stepName ? ` ${job.stepName}` : ''}`;
   const optional = { stepText: job.stepText, summary: job.summary, reason: job.reason, prUrl: job.prUrl, branch: job.branch };
@@ -95,7 +100,10 @@ export function dashboardEvent(id: string, e: AgentEvent): DashboardEvent {
     case 'question':
       return { ...base, text: `question (${e.kind}): ${e.text}` };
     case 'usage':
-      return { ...base, text: `usage ${e.model}: ${e.promptTokens} prompt + ${e.completionTokens} completion tokens${e.costUsd !== undefined ? `, $${e.costUsd}` : ''}${e.gpuSeconds !== undefined ? `, ${e.gpuSeconds} GPU s` : ''}` };
+      return {
+        ...base,
+        text: `usage ${e.model}: ${e.promptTokens} prompt + ${e.completionTokens} completion tokens${e.costUsd !== undefined ? `, $${e.costUsd}` : ''}${e.gpuSeconds !== undefined ? `, ${e.gpuSeconds} GPU s` : ''}`,
+      };
     case 'waiting':
       return { ...base, text: `waiting for a GPU slot (${e.position} ahead)` };
     case 'done':
@@ -123,7 +131,11 @@ export class DashboardData {
 
   async overview(): Promise<DashboardOverview> {
     const now = (this.deps.now ?? Date.now)();
-    const [jobs, waiting, gpuQueue] = await Promise.all([this.deps.store.recent(LIST_LIMIT), this.deps.waiting(), this.deps.gpuQueue?.entries()]);
+    const [jobs, waiting, gpuQueue] = await Promise.all([
+      this.deps.store.recent(LIST_LIMIT),
+      this.deps.waiting(),
+      this.deps.gpuQueue?.entries(),
+    ]);
     const position = new Map(waiting.map((w, i) => [w.jobId, i + 1]));
     const overview: DashboardOverview = { generatedAt: now, running: [], queued: [], finished: [] };
     for (const job of jobs) {

@@ -27,7 +27,11 @@ export function dashboardRoutes(deps: DashboardRouteDeps): HttpRoute[] {
   return [
     { path: '/dashboard', method: ['GET'], handler: guarded('dashboard page', (_req, res) => sendStatic(res, 'dashboard.html')) },
     { path: '/dashboard/jobs/:id', method: ['GET'], handler: guarded('job page', (_req, res) => sendStatic(res, 'dashboard-job.html')) },
-    { path: '/dashboard/assets/:file', method: ['GET'], handler: guarded('dashboard asset', (req, res) => sendStatic(res, paramsOf(req).file ?? '')) },
+    {
+      path: '/dashboard/assets/:file',
+      method: ['GET'],
+      handler: guarded('dashboard asset', (req, res) => sendStatic(res, paramsOf(req).file ?? '')),
+    },
     {
       path: '/dashboard/api/overview',
       method: ['GET'],
@@ -46,7 +50,9 @@ export function dashboardRoutes(deps: DashboardRouteDeps): HttpRoute[] {
       path: '/dashboard/api/jobs/:id/events',
       method: ['GET'],
       // serve() answers 404 itself: ids Switchboard never makes have no record.
-      handler: guarded('dashboard log tail', (req, res) => deps.streams.serve(paramsOf(req).id ?? '', req, res, queryOf(req).get('after') ?? undefined)),
+      handler: guarded('dashboard log tail', (req, res) =>
+        deps.streams.serve(paramsOf(req).id ?? '', req, res, queryOf(req).get('after') ?? undefined),
+      ),
     },
   ];
 }

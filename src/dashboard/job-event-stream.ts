@@ -37,9 +37,15 @@ export class JobEventStreams {
   async serve(jobId: string, req: IncomingMessage, res: ServerResponse, after: string | undefined): Promise<void> {
     const job = await this.deps.store.get(jobId);
     if (!job) return send(res, 404, 'text/plain; charset=utf-8', 'no such job\n');
-    if (this.open >= (this.deps.maxStreams ?? 32)) return send(res, 503, 'text/plain; charset=utf-8', 'too many open log tails; close a tab\n', { 'retry-after': '10' });
+    if (this.open >= (this.deps.maxStreams ?? 32))
+      return send(res, 503, 'text/plain; charset=utf-8', 'too many open log tails; close a tab\n', { 'retry-after': '10' });
     const lastSeen = [req.headers['last-event-id'], after].find((c): c is string => typeof c === 'string' && STREAM_ID.test(c)) ?? '0';
-    res.writeHead(200, { ...PAGE_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      ...PAGE_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write('retry: 3000\n\n');
 
     const reader = new EventReader(this.deps.redis.duplicate(), this.deps.keys.jobEvents(jobId), lastSeen);
@@ -50,7 +56,8 @@ export class JobEventStreams {
       gone = true;
       reader.close();
     });
-    const write = (event: string, data: unknown, id?: string) => res.write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const write = (event: string, data: unknown, id?: string) =>
+      res.write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     try {
       let ended = isFinished(job);
       while (!gone) {
@@ -60,7 +67,10 @@ export class JobEventStreams {
         });
         if (!entries) break;
         for (const entry of entries) {
-          const line: DashboardEvent = 'event' in entry ? dashboardEvent(entry.id, entry.event) : { id: entry.id, type: 'invalid', text: `(not a valid event: ${entry.error.slice(0, 300)})` };
+          const line: DashboardEvent =
+            'event' in entry
+              ? dashboardEvent(entry.id, entry.event)
+              : { id: entry.id, type: 'invalid', text: `(not a valid event: ${entry.error.slice(0, 300)})` };
           write('agent', line, entry.id);
           if ('event' in entry && isTerminal(entry.event)) ended = true;
         }

@@ -100,7 +100,11 @@ export function agentLabels(agent: AgentIdentity): Record<string, string> {
 
 /** Reads an agent's identity back from its labels (listing, reconciling). */
 export function identityFromLabels(labels: Record<string, string | undefined> | undefined): AgentIdentity {
-  return { jobId: labels?.[AGENT_LABELS.jobId] ?? '', project: labels?.[AGENT_LABELS.project] ?? '', channel: labels?.[AGENT_LABELS.channel] ?? '' };
+  return {
+    jobId: labels?.[AGENT_LABELS.jobId] ?? '',
+    project: labels?.[AGENT_LABELS.project] ?? '',
+    channel: labels?.[AGENT_LABELS.channel] ?? '',
+  };
 }
 
 /**

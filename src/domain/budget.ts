@@ -11,7 +11,10 @@ export interface Budget {
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** Why the job is over its budget (for the job's final message), or undefined while it is within it. */
-export function overBudget(job: Pick<JobRecord, 'project' | 'promptTokens' | 'completionTokens' | 'gpuSeconds'>, budget: Budget | undefined): string | undefined {
+export function overBudget(
+  job: Pick<JobRecord, 'project' | 'promptTokens' | 'completionTokens' | 'gpuSeconds'>,
+  budget: Budget | undefined,
+): string | undefined {
   if (!budget) return undefined;
   const tokens = job.promptTokens + job.completionTokens;
   if (budget.tokens !== undefined && tokens > budget.tokens) {

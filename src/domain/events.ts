@@ -31,7 +31,13 @@ export const agentEventSchema = z.discriminatedUnion('type', [
     text: z.string().optional(),
   }),
   // `dropped`: output lines the runner dropped just before this batch (the agent wrote faster than its cap).
-  z.object({ ...base, type: z.literal('log'), text: z.string(), level: z.enum(['debug', 'info', 'warn', 'error']), dropped: z.number().int().nonnegative().optional() }),
+  z.object({
+    ...base,
+    type: z.literal('log'),
+    text: z.string(),
+    level: z.enum(['debug', 'info', 'warn', 'error']),
+    dropped: z.number().int().nonnegative().optional(),
+  }),
   z.object({
     ...base,
     type: z.literal('question'),

@@ -59,7 +59,8 @@ export function parseReading(answer: string): ParsedReading {
     return { ok: false, error: 'the answer is not JSON' };
   }
   const parsed = readingSchema.safeParse(doc);
-  if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
   return { ok: true, reading: parsed.data };
 }
 

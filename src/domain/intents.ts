@@ -177,7 +177,10 @@ function parseFix(s: string): FixResult {
   if (!verb && !noun && !rest.startsWith('#')) return null;
 
   // Only `in` introduces the project: "fix #58 on monday" is chatter, not a project. Only `with` names an agent.
-  const m = /^(\S+)(?:\s+in\s+(?:the\s+)?(?:project\s+)?(\S+?)(?:\s+project)?)?(?:\s+(?:with|using)\s+(?:the\s+)?(\S+?)(?:\s+agent)?)?$/i.exec(rest);
+  const m =
+    /^(\S+)(?:\s+in\s+(?:the\s+)?(?:project\s+)?(\S+?)(?:\s+project)?)?(?:\s+(?:with|using)\s+(?:the\s+)?(\S+?)(?:\s+agent)?)?$/i.exec(
+      rest,
+    );
   if (!m) return verb ? { hint: FIX_HINT } : null;
   const ref = unquote(m[1] ?? '');
   const project = m[2] === undefined ? undefined : unquote(m[2]);
@@ -196,7 +199,10 @@ function parseFix(s: string): FixResult {
     numberText = slug[2];
   } else if (/^https?:\/\//i.test(ref)) {
     const fromUrl = parseIssueUrl(ref);
-    if (!fromUrl) return verb ? { hint: `I can read issue and pull request links like https://github.com/acme/billing-api/issues/58. ${FIX_HINT}` } : null;
+    if (!fromUrl)
+      return verb
+        ? { hint: `I can read issue and pull request links like https://github.com/acme/billing-api/issues/58. ${FIX_HINT}` }
+        : null;
     ({ repo, issue } = fromUrl);
   } else {
     return verb ? { hint: FIX_HINT } : null;

@@ -66,7 +66,8 @@ export interface JobRecord {
 
 /** A job as it is first recorded, before anything has run. */
 export function newJob(
-  fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> & Partial<Pick<JobRecord, 'threadTs' | 'requestTs' | 'external' | 'retryOf' | 'agent' | 'requestRef'>>,
+  fields: Pick<JobRecord, 'id' | 'project' | 'issue' | 'request' | 'channel' | 'user' | 'createdAt'> &
+    Partial<Pick<JobRecord, 'threadTs' | 'requestTs' | 'external' | 'retryOf' | 'agent' | 'requestRef'>>,
 ): JobRecord {
   return { ...fields, state: 'queued', recentLogs: [], promptTokens: 0, completionTokens: 0, cursor: '0' };
 }

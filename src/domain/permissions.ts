@@ -53,10 +53,18 @@ export function mayUse(p: Project, user: string, ctx: SenderContext = {}): boole
  */
 export function mayDispatch(p: Project, channel: string, user: string, ctx: SenderContext = {}): Permission {
   if (ctx.external && !listed(p, user)) {
-    return { ok: false, refusal: 'external', reason: `${p.name} can only be started by people of this workspace, or people it lists by name.` };
+    return {
+      ok: false,
+      refusal: 'external',
+      reason: `${p.name} can only be started by people of this workspace, or people it lists by name.`,
+    };
   }
   if (!mayUse(p, user, ctx)) {
-    return { ok: false, refusal: 'not-listed', reason: `You're not on the list of people who may start ${p.name}. Ask whoever runs Switchboard to add you.` };
+    return {
+      ok: false,
+      refusal: 'not-listed',
+      reason: `You're not on the list of people who may start ${p.name}. Ask whoever runs Switchboard to add you.`,
+    };
   }
   const where = p.channels === undefined ? {} : { channels: [...p.channels] };
   if (ctx.dm ?? isDirectMessage(channel)) {
@@ -71,7 +79,5 @@ export function mayDispatch(p: Project, channel: string, user: string, ctx: Send
 
 /** Projects this person may start from this channel, sorted by name. */
 export function projectsFor(cat: Catalogue, channel: string, user: string, ctx: SenderContext = {}): Project[] {
-  return [...cat.projects.values()]
-    .filter((p) => mayDispatch(p, channel, user, ctx).ok)
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return [...cat.projects.values()].filter((p) => mayDispatch(p, channel, user, ctx).ok).sort((a, b) => a.name.localeCompare(b.name));
 }

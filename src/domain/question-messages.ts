@@ -3,8 +3,28 @@
 // default was applied, or that the job ended first. Platform-neutral (see
 // message.ts); only slack/render/ turns it into Block Kit.
 import { formatDuration } from './job.js';
-import { actions, bold, code, contextLine, emoji, mention, section, text, type Inline, type Message, type MessageBlock } from './message.js';
-import { ANSWER_ACTION, answerOptions, answerValue, onlyRequesterOrAdmin, timeoutAnswer, type AskedQuestion, type QuestionOutcome } from './questions.js';
+import {
+  actions,
+  bold,
+  code,
+  contextLine,
+  emoji,
+  mention,
+  section,
+  text,
+  type Inline,
+  type Message,
+  type MessageBlock,
+} from './message.js';
+import {
+  ANSWER_ACTION,
+  answerOptions,
+  answerValue,
+  onlyRequesterOrAdmin,
+  timeoutAnswer,
+  type AskedQuestion,
+  type QuestionOutcome,
+} from './questions.js';
 
 const LEAD: Record<AskedQuestion['kind'], { icon: string; words: string }> = {
   confirm: { icon: 'question', words: 'The agent asks:' },
@@ -21,7 +41,9 @@ function shown(answer: string): Inline[] {
 function afterTimeout(q: AskedQuestion): Inline[] {
   const fallback = timeoutAnswer(q);
   const within = formatDuration(q.timeoutSeconds * 1000);
-  return fallback === '' ? [text(`If nobody answers within ${within}, the agent is told there is no answer.`)] : [text(`If nobody answers within ${within}, the answer is `), ...shown(fallback), text('.')];
+  return fallback === ''
+    ? [text(`If nobody answers within ${within}, the agent is told there is no answer.`)]
+    : [text(`If nobody answers within ${within}, the answer is `), ...shown(fallback), text('.')];
 }
 
 /** The question while it waits for an answer, or (with `outcome`) as it ended. */
@@ -30,7 +52,17 @@ export function questionMessage(q: AskedQuestion, outcome?: QuestionOutcome): Me
   const blocks: MessageBlock[] = [section(emoji(lead.icon), text(' '), bold(lead.words), text(` ${q.text}`))];
   if (!outcome) {
     const options = answerOptions(q);
-    if (options.length) blocks.push(actions(...options.map((o, i) => ({ actionId: ANSWER_ACTION, label: o.label, value: answerValue(q, i), ...(o.style ? { style: o.style } : {}) }))));
+    if (options.length)
+      blocks.push(
+        actions(
+          ...options.map((o, i) => ({
+            actionId: ANSWER_ACTION,
+            label: o.label,
+            value: answerValue(q, i),
+            ...(o.style ? { style: o.style } : {}),
+          })),
+        ),
+      );
     const who =
       q.kind === 'text'
         ? [text('Reply in this thread to answer (the requester or a project admin).')]
@@ -46,7 +78,13 @@ export function questionMessage(q: AskedQuestion, outcome?: QuestionOutcome): Me
       break;
     case 'timed-out':
       blocks.push(
-        contextLine(emoji('hourglass'), text(` Nobody answered within ${formatDuration(q.timeoutSeconds * 1000)}: `), ...(outcome.answer === '' ? [text('the agent was told there is no answer.')] : [text('the default '), code(outcome.answer), text(' was applied.')])),
+        contextLine(
+          emoji('hourglass'),
+          text(` Nobody answered within ${formatDuration(q.timeoutSeconds * 1000)}: `),
+          ...(outcome.answer === ''
+            ? [text('the agent was told there is no answer.')]
+            : [text('the default '), code(outcome.answer), text(' was applied.')]),
+        ),
       );
       break;
     case 'ended':

@@ -2,7 +2,29 @@
 // credentials in URLs are stripped, and a link is only a link when it is
 // plainly one. Pure and linear in the length of the text (agents print a lot).
 
-const USERINFO_END = new Set([' ', '\t', '\n', '\r', '\f', '\v', '/', '?', '#', '<', '>', '|', '"', "'", '`', '(', ')', '[', ']', '{', '}']);
+const USERINFO_END = new Set([
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\f',
+  '\v',
+  '/',
+  '?',
+  '#',
+  '<',
+  '>',
+  '|',
+  '"',
+  "'",
+  '`',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+]);
 
 /**
  * Removes the credentials of every URL in `text`:

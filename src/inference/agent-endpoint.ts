@@ -54,7 +54,14 @@ interface Caller {
 }
 
 function ollamaModel(name: string) {
-  return { name, model: name, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: { format: 'gguf', family: '', families: null, parameter_size: '', quantization_level: '' } };
+  return {
+    name,
+    model: name,
+    modified_at: new Date(0).toISOString(),
+    size: 0,
+    digest: '',
+    details: { format: 'gguf', family: '', families: null, parameter_size: '', quantization_level: '' },
+  };
 }
 
 export class AgentEndpoint {
@@ -114,7 +121,8 @@ export class AgentEndpoint {
     } else {
       token = bearer;
     }
-    if (!token) throw new HttpError(401, 'no job token: use the SWITCHBOARD_INFERENCE_TOKEN as a bearer token, or OLLAMA_HOST as given to the agent');
+    if (!token)
+      throw new HttpError(401, 'no job token: use the SWITCHBOARD_INFERENCE_TOKEN as a bearer token, or OLLAMA_HOST as given to the agent');
     const jobId = await this.deps.tokens.jobOf(token);
     const job = jobId ? await this.deps.jobs.get(jobId) : undefined;
     if (!jobId || !job || isFinished(job)) throw new HttpError(401, 'this token belongs to no running job');
@@ -139,7 +147,10 @@ export class AgentEndpoint {
         case 'GET /api/tags':
           return json(res, 200, { models: this.models().map(ollamaModel) });
         case 'GET /v1/models':
-          return json(res, 200, { object: 'list', data: this.models().map((id) => ({ id, object: 'model', created: 0, owned_by: 'switchboard' })) });
+          return json(res, 200, {
+            object: 'list',
+            data: this.models().map((id) => ({ id, object: 'model', created: 0, owned_by: 'switchboard' })),
+          });
         case 'POST /api/chat':
         case 'POST /api/generate':
           return await this.ollama(caller.path === '/api/chat' ? 'chat' : 'generate', await readJson(req), caller, res);
@@ -169,10 +180,17 @@ export class AgentEndpoint {
     }
     if (res.headersSent) {
       // Too late for a status: Ollama's way is an error line in the stream; OpenAI clients get an error event.
-      if (!res.writableEnded && !res.destroyed) res.end(openAi ? `data: ${JSON.stringify(openAiError(message, 'server_error'))}\n\n` : `${JSON.stringify({ error: message })}\n`);
+      if (!res.writableEnded && !res.destroyed)
+        res.end(openAi ? `data: ${JSON.stringify(openAiError(message, 'server_error'))}\n\n` : `${JSON.stringify({ error: message })}\n`);
       return;
     }
-    json(res, status, openAi ? openAiError(message, status === 401 ? 'invalid_request_error' : 'server_error', status === 401 ? 'invalid_api_key' : null) : { error: message });
+    json(
+      res,
+      status,
+      openAi
+        ? openAiError(message, status === 401 ? 'invalid_request_error' : 'server_error', status === 401 ? 'invalid_api_key' : null)
+        : { error: message },
+    );
   }
 
   /** The models an agent may name: the routes' models. Other names get the heavy route's model. */
@@ -195,7 +213,8 @@ export class AgentEndpoint {
     let waited = false;
     const served = () => {
       // Whether it got a slot or gave up, the job no longer waits (its status stops saying so).
-      if (waited) void this.deps.ledger.waiting(caller.jobId, 0).catch((err: unknown) => log.warn({ err }, 'could not record the GPU wait'));
+      if (waited)
+        void this.deps.ledger.waiting(caller.jobId, 0).catch((err: unknown) => log.warn({ err }, 'could not record the GPU wait'));
     };
     const stream = this.deps.router.stream({
       route: 'heavy',
@@ -235,7 +254,11 @@ export class AgentEndpoint {
     }
     const whole =
       kind === 'chat'
-        ? { ...last, model: stream.model, message: { role: 'assistant', content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) } }
+        ? {
+            ...last,
+            model: stream.model,
+            message: { role: 'assistant', content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+          }
         : { ...last, model: stream.model, response: text };
     json(res, 200, whole);
   }
@@ -248,9 +271,11 @@ export class AgentEndpoint {
     if (streaming) {
       const translator = new OpenAiStreamTranslator(stream.model);
       for await (const chunk of stream.chunks) {
-        if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+        if (!res.headersSent)
+          res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
         for (const out of translator.chunk(chunk)) res.write(`data: ${JSON.stringify(out)}\n\n`);
-        if (chunk.done && includeUsage) res.write(`data: ${JSON.stringify(translator.usage(chunk.prompt_eval_count ?? 0, chunk.eval_count ?? 0))}\n\n`);
+        if (chunk.done && includeUsage)
+          res.write(`data: ${JSON.stringify(translator.usage(chunk.prompt_eval_count ?? 0, chunk.eval_count ?? 0))}\n\n`);
       }
       return void res.end('data: [DONE]\n\n');
     }

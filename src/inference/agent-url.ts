@@ -24,18 +24,25 @@ export async function defaultAgentUrl(config: Config, logger: Logger): Promise<s
     return `http://switchboard-dispatcher.${ns}.svc:${port}`;
   }
   const dockerHost = config.spawner.dockerHost;
-  const docker = dockerHost.startsWith('/') || dockerHost.startsWith('unix://')
-    ? new Docker({ socketPath: dockerHost.replace(/^unix:\/\//, '') })
-    : new Docker({ host: new URL(dockerHost).hostname, port: Number(new URL(dockerHost).port || 2375) });
+  const docker =
+    dockerHost.startsWith('/') || dockerHost.startsWith('unix://')
+      ? new Docker({ socketPath: dockerHost.replace(/^unix:\/\//, '') })
+      : new Docker({ host: new URL(dockerHost).hostname, port: Number(new URL(dockerHost).port || 2375) });
   // /.dockerenv alone would also match a dispatcher in a container that drives another engine.
-  const inContainer = await docker.getContainer(hostname()).inspect().then(() => true, () => false);
+  const inContainer = await docker
+    .getContainer(hostname())
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
   if (inContainer) return `http://${COMPOSE_INFERENCE_NAME}:${port}`;
   try {
     const info = (await docker.getNetwork(config.spawner.dockerNetwork).inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
     const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
     if (gateway) return `http://${gateway.includes(':') ? `[${gateway}]` : gateway}:${port}`;
   } catch (err) {
-    logger.warn({ err, network: config.spawner.dockerNetwork }, 'could not read the agents\' network gateway for INFERENCE_AGENT_URL');
+    logger.warn({ err, network: config.spawner.dockerNetwork }, "could not read the agents' network gateway for INFERENCE_AGENT_URL");
   }
   return `http://host.docker.internal:${port}`;
 }

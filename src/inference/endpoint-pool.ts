@@ -54,8 +54,10 @@ export class EndpointPool {
     const t = this.now();
     return this.endpoints
       .map((e) => {
-        if (e.coolUntil > t) return `${e.provider.url} is cooling down for ${Math.ceil((e.coolUntil - t) / 1000)} s after "${e.lastFailure ?? 'a failure'}"`;
-        if (e.health && !hasModel(e.health.models, model)) return `${e.provider.url} does not have the model ${model} (ollama pull ${model})`;
+        if (e.coolUntil > t)
+          return `${e.provider.url} is cooling down for ${Math.ceil((e.coolUntil - t) / 1000)} s after "${e.lastFailure ?? 'a failure'}"`;
+        if (e.health && !hasModel(e.health.models, model))
+          return `${e.provider.url} does not have the model ${model} (ollama pull ${model})`;
         return `${e.provider.url} failed: ${e.lastFailure ?? 'unknown error'}`;
       })
       .join('; ');

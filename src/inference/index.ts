@@ -70,7 +70,10 @@ export async function startInference(config: Config, deps: InferenceDeps): Promi
   const router = new InferenceRouter(
     pool,
     slots,
-    { models: { light: config.inference.lightModel, heavy: config.inference.heavyModel }, firstChunkTimeoutMs: config.inference.firstTokenTimeoutMs },
+    {
+      models: { light: config.inference.lightModel, heavy: config.inference.heavyModel },
+      firstChunkTimeoutMs: config.inference.firstTokenTimeoutMs,
+    },
     {
       requestWaited: (route, ms) => m?.inferenceWait.observe({ route }, ms / 1000),
       requestEnded: (endpoint, outcome, usage) => {
@@ -78,7 +81,8 @@ export async function startInference(config: Config, deps: InferenceDeps): Promi
         m?.inferenceTokens.inc({ endpoint, kind: 'prompt' }, usage.promptTokens);
         m?.inferenceTokens.inc({ endpoint, kind: 'completion' }, usage.completionTokens);
         m?.inferenceGpuSeconds.inc({ endpoint }, usage.gpuSeconds);
-        if (usage.gpuSeconds > 0 && usage.completionTokens > 0) m?.inferenceTokensPerSecond.set({ endpoint }, usage.completionTokens / usage.gpuSeconds);
+        if (usage.gpuSeconds > 0 && usage.completionTokens > 0)
+          m?.inferenceTokensPerSecond.set({ endpoint }, usage.completionTokens / usage.gpuSeconds);
       },
     },
   );
@@ -101,14 +105,30 @@ export async function startInference(config: Config, deps: InferenceDeps): Promi
     await pool.probe(PROBE_TIMEOUT_MS);
     m?.inferenceQueueDepth.set(await slots.waiting());
     for (const e of pool.endpoints) {
-      const route = Object.entries({ light: config.inference.lightModel, heavy: config.inference.heavyModel }).filter(([, model]) => model && e.health && !e.health.models.some((x) => x === model || x === `${model}:latest`));
-      if (route.length) log.warn({ endpoint: e.provider.url, missing: route.map(([r, model]) => `${r}: ${model}`) }, 'an inference endpoint lacks a route\'s model (ollama pull it)');
+      const route = Object.entries({ light: config.inference.lightModel, heavy: config.inference.heavyModel }).filter(
+        ([, model]) => model && e.health && !e.health.models.some((x) => x === model || x === `${model}:latest`),
+      );
+      if (route.length)
+        log.warn(
+          { endpoint: e.provider.url, missing: route.map(([r, model]) => `${r}: ${model}`) },
+          "an inference endpoint lacks a route's model (ollama pull it)",
+        );
     }
   };
   void probe().catch((err: unknown) => log.warn({ err }, 'inference health check failed'));
   const timer = setInterval(() => void probe().catch((err: unknown) => log.warn({ err }, 'inference health check failed')), PROBE_EVERY_MS);
   timer.unref();
-  log.info({ endpoints: pool.endpoints.map((e) => e.provider.url), slots: config.inference.slots, port, agentUrl, light: config.inference.lightModel, heavy: config.inference.heavyModel }, 'inference is on');
+  log.info(
+    {
+      endpoints: pool.endpoints.map((e) => e.provider.url),
+      slots: config.inference.slots,
+      port,
+      agentUrl,
+      light: config.inference.lightModel,
+      heavy: config.inference.heavyModel,
+    },
+    'inference is on',
+  );
 
   return {
     router,

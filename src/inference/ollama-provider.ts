@@ -4,7 +4,14 @@
 // The browser build on purpose: the Node build's encodeImage reads any image string that names an
 // existing file, so an agent's `images: ["/etc/…"]` would make the dispatcher send its own files.
 import { Ollama, type ChatRequest, type GenerateRequest } from 'ollama/browser';
-import { ProviderError, type GenerationBody, type GenerationChunk, type GenerationKind, type InferenceProvider, type ModelHealth } from './provider.js';
+import {
+  ProviderError,
+  type GenerationBody,
+  type GenerationChunk,
+  type GenerationKind,
+  type InferenceProvider,
+  type ModelHealth,
+} from './provider.js';
 
 /** A fetch that also obeys `signal`: the client only aborts streams it was asked to, we abort anything. */
 function fetchWith(signal: AbortSignal): typeof fetch {
@@ -21,7 +28,8 @@ function failureOf(err: unknown, signal: AbortSignal): ProviderError {
     if (status >= 500 || status === 408 || status === 429) return new ProviderError('unavailable', message, status, { cause: err });
     return new ProviderError('rejected', message, status, { cause: err });
   }
-  if (signal.aborted) return new ProviderError('unavailable', `aborted: ${String(signal.reason ?? 'cancelled')}`, undefined, { cause: err });
+  if (signal.aborted)
+    return new ProviderError('unavailable', `aborted: ${String(signal.reason ?? 'cancelled')}`, undefined, { cause: err });
   return new ProviderError('unavailable', message, undefined, { cause: err });
 }
 

@@ -15,7 +15,8 @@ interface OpenAiToolCall {
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   // Content parts: keep the text ones (images are not supported by this endpoint).
-  if (Array.isArray(content)) return content.map((p: { type?: string; text?: string }) => (p?.type === 'text' ? (p.text ?? '') : '')).join('');
+  if (Array.isArray(content))
+    return content.map((p: { type?: string; text?: string }) => (p?.type === 'text' ? (p.text ?? '') : '')).join('');
   return '';
 }
 
@@ -36,7 +37,9 @@ export function ollamaChatBody(req: Json): Json {
   const messages = (Array.isArray(req.messages) ? req.messages : []).map((m: Json) => {
     const out: Json = { role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) };
     if (Array.isArray(m.tool_calls)) {
-      out.tool_calls = (m.tool_calls as OpenAiToolCall[]).map((c) => ({ function: { name: c.function?.name ?? '', arguments: parseArguments(c.function?.arguments) } }));
+      out.tool_calls = (m.tool_calls as OpenAiToolCall[]).map((c) => ({
+        function: { name: c.function?.name ?? '', arguments: parseArguments(c.function?.arguments) },
+      }));
     }
     if (m.role === 'tool' && typeof m.name === 'string') out.tool_name = m.name;
     return out;
@@ -84,7 +87,15 @@ export class OpenAiStreamTranslator {
   constructor(private readonly model: string) {}
 
   private envelope(delta: Json, finish: string | null, extra: Json = {}): Json {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, system_fingerprint: 'fp_switchboard', choices: [{ index: 0, delta, finish_reason: finish }], ...extra };
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      system_fingerprint: 'fp_switchboard',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+      ...extra,
+    };
   }
 
   chunk(chunk: GenerationChunk): Json[] {
@@ -104,7 +115,14 @@ export class OpenAiStreamTranslator {
 
   /** The trailing usage chunk (`stream_options.include_usage`). */
   usage(promptTokens: number, completionTokens: number): Json {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(promptTokens, completionTokens) };
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [],
+      usage: usageOf(promptTokens, completionTokens),
+    };
   }
 }
 

@@ -85,9 +85,15 @@ export class InferenceRouter {
 
   /** The model a request gets: the one it names when an endpoint is known to have it, else the route's. */
   resolveModel(route: Route, requested: unknown): string {
-    if (typeof requested === 'string' && requested !== '' && this.pool.endpoints.some((e) => e.health && hasModel(e.health.models, requested))) return requested;
+    if (
+      typeof requested === 'string' &&
+      requested !== '' &&
+      this.pool.endpoints.some((e) => e.health && hasModel(e.health.models, requested))
+    )
+      return requested;
     const model = this.modelOf(route);
-    if (!model) throw new InferenceUnavailableError(`the ${route} inference route is off (set INFERENCE_${route.toUpperCase()}_MODEL)`, 503);
+    if (!model)
+      throw new InferenceUnavailableError(`the ${route} inference route is off (set INFERENCE_${route.toUpperCase()}_MODEL)`, 503);
     return model;
   }
 
@@ -130,7 +136,10 @@ export class InferenceRouter {
       const upstream = new AbortController();
       const onAbort = () => upstream.abort(call.signal.reason);
       call.signal.addEventListener('abort', onAbort, { once: true });
-      const firstChunkTimer = setTimeout(() => upstream.abort(new Error(`no answer within ${this.settings.firstChunkTimeoutMs} ms`)), this.settings.firstChunkTimeoutMs);
+      const firstChunkTimer = setTimeout(
+        () => upstream.abort(new Error(`no answer within ${this.settings.firstChunkTimeoutMs} ms`)),
+        this.settings.firstChunkTimeoutMs,
+      );
       const usageOf = (promptTokens: number, completionTokens: number, heldMs: number): Usage => ({
         model,
         endpoint: grant.endpoint,
@@ -156,7 +165,11 @@ export class InferenceRouter {
           throw failure;
         }
         if (failure.failure === 'model-missing') this.pool.lacksModel(endpoint, model);
-        this.pool.failed(endpoint, failure.failure, upstream.signal.aborted ? String((upstream.signal.reason as Error)?.message ?? 'timed out') : failure.message);
+        this.pool.failed(
+          endpoint,
+          failure.failure,
+          upstream.signal.aborted ? String((upstream.signal.reason as Error)?.message ?? 'timed out') : failure.message,
+        );
         tried.add(endpoint);
         continue;
       }
@@ -199,7 +212,10 @@ export class InferenceRouter {
 
   private unavailable(model: string, triedSome: boolean): InferenceUnavailableError {
     const why = this.pool.explain(model);
-    return new InferenceUnavailableError(`no inference endpoint can serve ${model} now${triedSome ? ' (tried every one)' : ''}: ${why}`, 503);
+    return new InferenceUnavailableError(
+      `no inference endpoint can serve ${model} now${triedSome ? ' (tried every one)' : ''}: ${why}`,
+      503,
+    );
   }
 
   /**
@@ -215,7 +231,11 @@ export class InferenceRouter {
     tenant?: string;
     weight?: number;
   }): Promise<{ content: string; model: string; usage: { promptTokens: number; completionTokens: number } }> {
-    const body: Record<string, unknown> = { messages: request.messages, ...(request.format !== undefined ? { format: request.format } : {}), ...(request.options ? { options: request.options } : {}) };
+    const body: Record<string, unknown> = {
+      messages: request.messages,
+      ...(request.format !== undefined ? { format: request.format } : {}),
+      ...(request.options ? { options: request.options } : {}),
+    };
     const stream = await this.stream({
       route: request.route,
       kind: 'chat',

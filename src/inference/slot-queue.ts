@@ -279,10 +279,20 @@ export class SlotQueue {
 
   private holding(ticket: string, endpoint: string, waitedMs: number, req: SlotRequest): SlotGrant {
     const since = Date.now();
-    const runningEntry: BoardEntry = { jobId: req.tenant, model: req.model ?? '', state: 'running', since, endpoint: stripUrlCredentials(endpoint) };
+    const runningEntry: BoardEntry = {
+      jobId: req.tenant,
+      model: req.model ?? '',
+      state: 'running',
+      since,
+      endpoint: stripUrlCredentials(endpoint),
+    };
     void this.post(ticket, runningEntry, this.settings.leaseMs).catch(() => undefined);
     const renew = setInterval(() => {
-      void (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).sbSlotRenew!(this.keys.holders(endpoint), ticket, Date.now() + this.settings.leaseMs).catch(() => undefined);
+      void (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).sbSlotRenew!(
+        this.keys.holders(endpoint),
+        ticket,
+        Date.now() + this.settings.leaseMs,
+      ).catch(() => undefined);
       void this.post(ticket, runningEntry, this.settings.leaseMs).catch(() => undefined);
     }, this.settings.leaseMs / 3);
     renew.unref();

@@ -139,7 +139,9 @@ export class Conversation {
         await this.deps.questions.forgetDeadline(ref);
         continue;
       }
-      const outcome: QuestionOutcome = isFinished(job) ? { how: 'ended', at: this.now() } : { how: 'timed-out', answer: timeoutAnswer(q), at: this.now() };
+      const outcome: QuestionOutcome = isFinished(job)
+        ? { how: 'ended', at: this.now() }
+        : { how: 'timed-out', answer: timeoutAnswer(q), at: this.now() };
       if (await this.settle(job, q, outcome)) applied++;
     }
     return applied;
@@ -156,11 +158,18 @@ export class Conversation {
     if (!result.won) return false;
     const log = this.deps.logger.child({ jobId: job.id, questionId: q.questionId.slice(0, 80) });
     if (outcome.how !== 'ended') {
-      await this.deps.controls.send(job.id, { type: 'answer', questionId: q.questionId, answer: outcome.answer, by: outcome.how === 'answered' ? outcome.by : 'timeout' });
+      await this.deps.controls.send(job.id, {
+        type: 'answer',
+        questionId: q.questionId,
+        answer: outcome.answer,
+        by: outcome.how === 'answered' ? outcome.by : 'timeout',
+      });
     }
     log.info({ how: outcome.how, by: outcome.how === 'answered' ? outcome.by : undefined }, 'question settled');
     if (q.messageId) {
-      await this.deps.chat.update(job, q.messageId, questionMessage(q, outcome)).catch((err: unknown) => log.error({ err }, 'could not update the question message'));
+      await this.deps.chat
+        .update(job, q.messageId, questionMessage(q, outcome))
+        .catch((err: unknown) => log.error({ err }, 'could not update the question message'));
     }
     return true;
   }
@@ -168,4 +177,3 @@ export class Conversation {
 
 /** The reaction that acknowledges a thread reply which reached the agent. */
 export const FOLLOW_UP_REACTION = 'incoming_envelope';
-

@@ -112,7 +112,12 @@ export class JobControl {
   async retry(target: JobTarget, by: string, sender?: SenderContext): Promise<ControlOutcome> {
     // Only a job's thread or its Retry button point at a finished job; words in the channel do not.
     const { store } = this.deps;
-    const job = 'jobId' in target ? await store.get(target.jobId) : target.threadTs ? await store.byThread(target.channel, target.threadTs) : undefined;
+    const job =
+      'jobId' in target
+        ? await store.get(target.jobId)
+        : target.threadTs
+          ? await store.byThread(target.channel, target.threadTs)
+          : undefined;
     if (!job) return { kind: 'no-job', action: 'retry' };
     if (!this.mayControl(job, by)) return { kind: 'not-allowed', job, action: 'retry' };
     if (!isFinished(job)) return { kind: 'still-running', job };

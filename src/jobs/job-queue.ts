@@ -59,7 +59,9 @@ export class JobQueue {
     this.connection = connectRedis(options.redisUrl, 'queue', { maxRetriesPerRequest: null }, options.logger);
     this.queue = new Queue<QueuedJobData>(QUEUE_NAME, { connection: this.connection, prefix: options.prefix });
     // Connection trouble is said once by the connection itself (state/redis.ts), not on every retry.
-    this.queue.on('error', (err) => (isRedisUnavailable(err) ? options.logger.debug({ err }, 'queue: Redis unreachable') : options.logger.error({ err }, 'queue error')));
+    this.queue.on('error', (err) =>
+      isRedisUnavailable(err) ? options.logger.debug({ err }, 'queue: Redis unreachable') : options.logger.error({ err }, 'queue error'),
+    );
   }
 
   /** Sets the cluster-wide cap; every replica sets the same value. */
@@ -136,7 +138,8 @@ export class JobQueue {
       this.queue.getJobs(['waiting'], 0, -1, true),
       this.queue.getJobs(['delayed'], 0, -1, true),
     ]);
-    const ids = (jobs: (Job<QueuedJobData> | undefined)[]) => jobs.filter((j): j is Job<QueuedJobData> => Boolean(j)).map((j) => j.data.jobId);
+    const ids = (jobs: (Job<QueuedJobData> | undefined)[]) =>
+      jobs.filter((j): j is Job<QueuedJobData> => Boolean(j)).map((j) => j.data.jobId);
     // Delayed ones were handed over by a replica that stopped (their agents run on) or wait out a crash back-off.
     return { running: [...ids(active), ...ids(delayed)], waiting: [...ids(waiting), ...ids(prioritized)] };
   }
@@ -182,13 +185,16 @@ export class JobQueue {
     // worker, but it does not end this supervision: the job's supervision lease decides who relays it (the other worker
     // finds it held and puts the job back for later). Letting go here lost jobs whose queue entry was gone after a Redis restart.
     this.worker.on('lockRenewalFailed', (jobIds) => {
-      for (const id of jobIds) log.warn({ jobId: id }, 'could not renew the queue lock of a running job; its supervision lease still holds it');
+      for (const id of jobIds)
+        log.warn({ jobId: id }, 'could not renew the queue lock of a running job; its supervision lease still holds it');
     });
     this.worker.on('failed', (job, err) => {
       if (!job) return;
       log.error({ jobId: job.data.jobId, attempt: job.attemptsMade, err }, 'processing a job crashed');
       if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
-        void onGiveUp(job.data.jobId, err.message).catch((e: unknown) => log.error({ jobId: job.data.jobId, err: e }, 'could not fail the job'));
+        void onGiveUp(job.data.jobId, err.message).catch((e: unknown) =>
+          log.error({ jobId: job.data.jobId, err: e }, 'could not fail the job'),
+        );
       }
     });
     this.worker.on('error', (err) => {

@@ -99,7 +99,9 @@ export class JobRequests {
     const cat = this.deps.catalogue();
     const sender = req.sender ?? {};
     const usable = projectsFor(cat, req.channel, req.user, sender);
-    const offer = usable.length ? `Projects you can use here: ${names(usable)}.` : 'No project is open to you here; ask whoever runs Switchboard.';
+    const offer = usable.length
+      ? `Projects you can use here: ${names(usable)}.`
+      : 'No project is open to you here; ask whoever runs Switchboard.';
     const open = (p: Project | undefined) => (p !== undefined && mayUse(p, req.user, sender) ? p : undefined);
     if (req.project) {
       const project = open(cat.get(req.project));
@@ -121,8 +123,12 @@ export class JobRequests {
     if (found.length > 1) return { candidates: found };
     const unsure = unknown.length ? ` I could not ask the tracker of ${names(unknown)}, so it may be there.` : '';
     const without = usable.filter((p) => !lookable(p));
-    const others = without.length ? ` ${names(without)} ${without.length === 1 ? 'has' : 'have'} no tracker I can ask: name the project if you meant one of them.` : '';
-    return { message: `No project you can use here has an issue #${req.issue}.${unsure}${others} Say \`fix #${req.issue} in <project>\` to pick one. ${offer}` };
+    const others = without.length
+      ? ` ${names(without)} ${without.length === 1 ? 'has' : 'have'} no tracker I can ask: name the project if you meant one of them.`
+      : '';
+    return {
+      message: `No project you can use here has an issue #${req.issue}.${unsure}${others} Say \`fix #${req.issue} in <project>\` to pick one. ${offer}`,
+    };
   }
 
   async request(req: FixRequest): Promise<RequestOutcome> {
@@ -190,7 +196,10 @@ export class JobRequests {
       if (waits) await this.deps.waiting?.leave(job).catch(() => false);
       if (err instanceof UserFacingError && err.userText !== undefined) return { kind: 'rejected', message: err.userText };
       log.error({ err }, 'could not queue the job');
-      return { kind: 'rejected', message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.` };
+      return {
+        kind: 'rejected',
+        message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.`,
+      };
     }
     log.info({ issue: req.issue, user: req.user }, 'job queued');
     // 👀 on the request: taken. Best effort; the status message already says so.

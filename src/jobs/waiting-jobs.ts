@@ -33,9 +33,15 @@ export class WaitingJobs {
   async join(job: JobRecord): Promise<{ took: true } | { took: false; job: JobRecord }> {
     const r = await this.deps.line.takeOrWait(job.channel, job.id, this.deps.lockLeaseMs);
     if (r.took) return { took: true };
-    const waiting = (await this.deps.store.update(job.id, (j) => (j.state === 'queued' ? { ...j, waiting: { position: r.position } } : j))) ?? job;
-    this.deps.logger.info({ jobId: job.id, channel: job.channel, behind: r.holder, position: r.position }, 'job waits for the busy channel');
-    await this.deps.notifier.updateStatus(waiting).catch((err: unknown) => this.deps.logger.warn({ err, jobId: job.id }, 'could not show the job’s place in line'));
+    const waiting =
+      (await this.deps.store.update(job.id, (j) => (j.state === 'queued' ? { ...j, waiting: { position: r.position } } : j))) ?? job;
+    this.deps.logger.info(
+      { jobId: job.id, channel: job.channel, behind: r.holder, position: r.position },
+      'job waits for the busy channel',
+    );
+    await this.deps.notifier
+      .updateStatus(waiting)
+      .catch((err: unknown) => this.deps.logger.warn({ err, jobId: job.id }, 'could not show the job’s place in line'));
     return { took: false, job: waiting };
   }
 
@@ -101,7 +107,9 @@ export class WaitingJobs {
     const project = this.deps.catalogue().get(job.project);
     if (!(await this.deps.isQueued(job.id))) await this.deps.enqueue({ jobId: job.id, channel: job.channel }, project?.priority ?? 0);
     this.deps.logger.info({ jobId, channel: job.channel }, 'the channel passed to the next waiting job');
-    await this.deps.notifier.updateStatus(job).catch((err: unknown) => this.deps.logger.warn({ err, jobId }, 'could not update the status of the next job'));
+    await this.deps.notifier
+      .updateStatus(job)
+      .catch((err: unknown) => this.deps.logger.warn({ err, jobId }, 'could not update the status of the next job'));
     return true;
   }
 
@@ -113,7 +121,10 @@ export class WaitingJobs {
       const job = await this.deps.store.get(id);
       if (!job || isFinished(job) || job.waiting?.position === position) continue;
       const moved = await this.deps.store.update(id, (j) => (j.state === 'queued' ? { ...j, waiting: { position } } : j));
-      if (moved) await this.deps.notifier.updateStatus(moved).catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'could not update a place in line'));
+      if (moved)
+        await this.deps.notifier
+          .updateStatus(moved)
+          .catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'could not update a place in line'));
     }
   }
 }

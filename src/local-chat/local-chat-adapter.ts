@@ -36,14 +36,24 @@ export class LocalChatAdapter implements LocalChatHandler {
       posted.id,
     );
     const { reply } = answer;
-    if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') this.deps.metrics.jobsRequested.inc({ outcome: reply.kind });
-    if (reply.kind !== 'silent') this.deps.logger.info({ ref: posted.id, channel: posted.channel, reply: reply.kind }, 'answered a message on the local page');
+    if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected')
+      this.deps.metrics.jobsRequested.inc({ outcome: reply.kind });
+    if (reply.kind !== 'silent')
+      this.deps.logger.info({ ref: posted.id, channel: posted.channel, reply: reply.kind }, 'answered a message on the local page');
     // A follow-up that reached the agent is acknowledged on the message itself, as Slack's reaction does.
     if (answer.reaction) await this.deps.store.mark(posted.id, answer.reaction);
-    if (answer.message) await this.deps.store.post({ channel: posted.channel, threadId: thread, author: 'bot', user: BOT_USER, message: answer.message });
+    if (answer.message)
+      await this.deps.store.post({ channel: posted.channel, threadId: thread, author: 'bot', user: BOT_USER, message: answer.message });
   }
 
-  async action(press: { messageId: string; channel: string; threadId?: string; user: string; actionId: string; value?: string }): Promise<void> {
+  async action(press: {
+    messageId: string;
+    channel: string;
+    threadId?: string;
+    user: string;
+    actionId: string;
+    value?: string;
+  }): Promise<void> {
     const thread = press.threadId ?? press.messageId;
     const answer = await this.deps.chat.pressed(
       {
@@ -57,8 +67,12 @@ export class LocalChatAdapter implements LocalChatHandler {
       },
       press.messageId,
     );
-    this.deps.logger.info({ ref: press.messageId, action: press.actionId, reply: answer.reply.kind }, 'answered a button press on the local page');
+    this.deps.logger.info(
+      { ref: press.messageId, action: press.actionId, reply: answer.reply.kind },
+      'answered a button press on the local page',
+    );
     // Slack shows a press's answer to the presser alone; the local page has one person, so it goes into the thread.
-    if (answer.message) await this.deps.store.post({ channel: press.channel, threadId: thread, author: 'bot', user: BOT_USER, message: answer.message });
+    if (answer.message)
+      await this.deps.store.post({ channel: press.channel, threadId: thread, author: 'bot', user: BOT_USER, message: answer.message });
   }
 }

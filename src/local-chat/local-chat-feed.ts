@@ -17,13 +17,27 @@ export class LocalChatFeed {
   private readonly connections = new Set<Redis>();
 
   constructor(
-    private readonly deps: { redis: Redis; keys: LocalChatKeys; store: LocalChatStore; names: HtmlNames; logger: Logger; blockMs?: number; maxStreams?: number },
+    private readonly deps: {
+      redis: Redis;
+      keys: LocalChatKeys;
+      store: LocalChatStore;
+      names: HtmlNames;
+      logger: Logger;
+      blockMs?: number;
+      maxStreams?: number;
+    },
   ) {}
 
   async serve(req: IncomingMessage, res: ServerResponse, after: string | undefined): Promise<void> {
-    if (this.open >= (this.deps.maxStreams ?? 32)) return send(res, 503, 'text/plain; charset=utf-8', 'too many open pages\n', { 'retry-after': '10' });
+    if (this.open >= (this.deps.maxStreams ?? 32))
+      return send(res, 503, 'text/plain; charset=utf-8', 'too many open pages\n', { 'retry-after': '10' });
     let cursor = [req.headers['last-event-id'], after].find((c): c is string => typeof c === 'string' && STREAM_ID.test(c)) ?? '$';
-    res.writeHead(200, { ...PAGE_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      ...PAGE_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write('retry: 2000\n\n');
     const conn = this.deps.redis.duplicate();
     this.open += 1;
@@ -35,10 +49,12 @@ export class LocalChatFeed {
     });
     try {
       while (!gone) {
-        const reply = (await conn.xread('COUNT', 100, 'BLOCK', this.deps.blockMs ?? 15_000, 'STREAMS', this.deps.keys.feed, cursor).catch((err: unknown) => {
-          if (!gone) this.deps.logger.warn({ err }, 'reading the local chat feed failed');
-          return undefined;
-        })) as XReadReply | undefined;
+        const reply = (await conn
+          .xread('COUNT', 100, 'BLOCK', this.deps.blockMs ?? 15_000, 'STREAMS', this.deps.keys.feed, cursor)
+          .catch((err: unknown) => {
+            if (!gone) this.deps.logger.warn({ err }, 'reading the local chat feed failed');
+            return undefined;
+          })) as XReadReply | undefined;
         if (reply === undefined) break;
         const entries = reply?.[0]?.[1] ?? [];
         if (!entries.length) {

@@ -56,8 +56,7 @@ export function localChatRoutes(deps: LocalChatRouteDeps): HttpRoute[] {
       if (!isLoopbackHost(req)) return send(res, 403, 'text/plain; charset=utf-8', 'The local chat answers only on localhost.\n');
       handled(deps.logger, what, async (rq, rs) => fn(rq, rs))(req, res);
     };
-  const post =
-    (what: string, fn: (body: Record<string, unknown>, res: ServerResponse) => Promise<void>) =>
+  const post = (what: string, fn: (body: Record<string, unknown>, res: ServerResponse) => Promise<void>) =>
     local(what, async (req, res) => {
       if (!sameOriginJson(req)) return send(res, 403, 'text/plain; charset=utf-8', 'same-origin JSON only\n');
       const body = await readJson(req);
@@ -68,7 +67,11 @@ export function localChatRoutes(deps: LocalChatRouteDeps): HttpRoute[] {
   return [
     { path: '/', method: ['GET'], handler: local('chat page', (_req, res) => sendStatic(res, 'chat.html')) },
     { path: '/assets/:file', method: ['GET'], handler: local('chat asset', (req, res) => sendStatic(res, paramsOf(req).file ?? '')) },
-    { path: '/local/api/channels', method: ['GET'], handler: local('channels', (_req, res) => sendJson(res, 200, { channels: deps.channels, user: deps.user })) },
+    {
+      path: '/local/api/channels',
+      method: ['GET'],
+      handler: local('channels', (_req, res) => sendJson(res, 200, { channels: deps.channels, user: deps.user })),
+    },
     {
       path: '/local/api/channels/:id/messages',
       method: ['GET'],
@@ -81,7 +84,11 @@ export function localChatRoutes(deps: LocalChatRouteDeps): HttpRoute[] {
         sendJson(res, 200, { messages: messages.map((m) => toWire(m, deps.names)), cursor });
       }),
     },
-    { path: '/local/api/feed', method: ['GET'], handler: local('chat feed', (req, res) => deps.feed.serve(req, res, queryOf(req).get('after') ?? undefined)) },
+    {
+      path: '/local/api/feed',
+      method: ['GET'],
+      handler: local('chat feed', (req, res) => deps.feed.serve(req, res, queryOf(req).get('after') ?? undefined)),
+    },
     {
       path: '/local/api/messages',
       method: ['POST'],
@@ -110,11 +117,21 @@ export function localChatRoutes(deps: LocalChatRouteDeps): HttpRoute[] {
         const actionId = str(body.actionId, 255);
         const value = body.value === undefined ? undefined : str(body.value, 2000);
         const message = isLocalMessageId(messageId) ? await deps.store.get(messageId) : undefined;
-        if (!message || message.author !== 'bot' || !actionId) return send(res, 400, 'text/plain; charset=utf-8', 'unknown message or action\n');
+        if (!message || message.author !== 'bot' || !actionId)
+          return send(res, 400, 'text/plain; charset=utf-8', 'unknown message or action\n');
         // Only buttons the bot's message really has: the press names one of them.
-        const offered = (message.message?.blocks ?? []).some((b) => b.type === 'actions' && b.buttons.some((btn) => btn.actionId === actionId && btn.value === value));
+        const offered = (message.message?.blocks ?? []).some(
+          (b) => b.type === 'actions' && b.buttons.some((btn) => btn.actionId === actionId && btn.value === value),
+        );
         if (!offered) return send(res, 400, 'text/plain; charset=utf-8', 'that message has no such button\n');
-        await deps.handler.action({ messageId, channel: message.channel, user: deps.user, actionId, ...(value !== undefined ? { value } : {}), ...(message.threadId ? { threadId: message.threadId } : {}) });
+        await deps.handler.action({
+          messageId,
+          channel: message.channel,
+          user: deps.user,
+          actionId,
+          ...(value !== undefined ? { value } : {}),
+          ...(message.threadId ? { threadId: message.threadId } : {}),
+        });
         send(res, 204, 'text/plain; charset=utf-8', '');
       }),
     },

@@ -12,7 +12,13 @@ export class LocalConversationChat implements ConversationChat {
 
   async postInThread(job: JobRecord, message: Message): Promise<string | undefined> {
     const thread = job.threadTs ?? job.statusTs;
-    const posted = await this.store.post({ channel: job.channel, author: 'bot', user: BOT_USER, message, ...(thread ? { threadId: thread } : {}) });
+    const posted = await this.store.post({
+      channel: job.channel,
+      author: 'bot',
+      user: BOT_USER,
+      message,
+      ...(thread ? { threadId: thread } : {}),
+    });
     return posted.id;
   }
 

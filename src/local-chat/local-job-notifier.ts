@@ -27,7 +27,13 @@ export class LocalJobNotifier implements JobNotifier {
   ) {}
 
   async postStatus(job: JobRecord): Promise<string> {
-    const posted = await this.store.post({ channel: job.channel, author: 'bot', user: BOT_USER, message: this.messages.status(job, this.now()), ...(job.threadTs ? { threadId: job.threadTs } : {}) });
+    const posted = await this.store.post({
+      channel: job.channel,
+      author: 'bot',
+      user: BOT_USER,
+      message: this.messages.status(job, this.now()),
+      ...(job.threadTs ? { threadId: job.threadTs } : {}),
+    });
     return posted.id;
   }
 
@@ -46,7 +52,13 @@ export class LocalJobNotifier implements JobNotifier {
 
   async postResult(job: JobRecord): Promise<void> {
     const thread = job.threadTs ?? job.statusTs;
-    await this.store.post({ channel: job.channel, author: 'bot', user: BOT_USER, message: this.messages.result(job, this.now()), ...(thread ? { threadId: thread } : {}) });
+    await this.store.post({
+      channel: job.channel,
+      author: 'bot',
+      user: BOT_USER,
+      message: this.messages.result(job, this.now()),
+      ...(thread ? { threadId: thread } : {}),
+    });
   }
 
   /** Marks the person's request message, as Slack's reactions do. */

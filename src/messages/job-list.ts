@@ -1,7 +1,17 @@
 // `list` / `jobs`: the running and queued jobs a person may see, with their
 // places in the queue. Pure.
 import { isFinished, type ListedJob } from '../domain/job.js';
-import { channel, code, contextLine, mention, text, type Field, type Message, type MessageBlock, type RichText } from '../domain/message.js';
+import {
+  channel,
+  code,
+  contextLine,
+  mention,
+  text,
+  type Field,
+  type Message,
+  type MessageBlock,
+  type RichText,
+} from '../domain/message.js';
 import { elapsed, ordinal, stepLabel, threadLink } from './job-parts.js';
 
 /** Slack shows at most 10 fields in a section; longer lists get more sections. */
@@ -27,7 +37,14 @@ function describe(l: ListedJob, now: number): RichText {
 export function jobListMessage(listed: readonly ListedJob[], now = Date.now()): Message {
   const open = listed.filter((l) => !isFinished(l.job));
   if (open.length === 0) {
-    return { blocks: [{ type: 'section', text: [text('No jobs you can see are running or queued. Start one with '), code('fix #58 in <project>'), text('.')] }] };
+    return {
+      blocks: [
+        {
+          type: 'section',
+          text: [text('No jobs you can see are running or queued. Start one with '), code('fix #58 in <project>'), text('.')],
+        },
+      ],
+    };
   }
   // Running first, then the queue in order.
   // Jobs waiting behind their channel's job (`busy: queue`) come after the queue.
@@ -36,10 +53,16 @@ export function jobListMessage(listed: readonly ListedJob[], now = Date.now()): 
   const shown = ordered.slice(0, LIST_LIMIT);
   const fields: Field[] = shown.map((l) => ({ label: `${l.job.project} #${l.job.issue}`, value: describe(l, now) }));
   const blocks: MessageBlock[] = [{ type: 'header', text: 'Jobs you can see' }];
-  for (let i = 0; i < fields.length; i += FIELDS_PER_SECTION) blocks.push({ type: 'section', fields: fields.slice(i, i + FIELDS_PER_SECTION) });
+  for (let i = 0; i < fields.length; i += FIELDS_PER_SECTION)
+    blocks.push({ type: 'section', fields: fields.slice(i, i + FIELDS_PER_SECTION) });
   blocks.push({ type: 'divider' });
   const running = open.filter((l) => l.job.state !== 'queued').length;
   const more = open.length > shown.length ? ` (the first ${shown.length} shown)` : '';
-  blocks.push(contextLine(text(`${running} running · ${open.length - running} queued${more} · `), code('status'), text(" for this channel's job")));
-  return { blocks, summary: [text(`${open.length} job${open.length === 1 ? '' : 's'}: ${running} running, ${open.length - running} queued`)] };
+  blocks.push(
+    contextLine(text(`${running} running · ${open.length - running} queued${more} · `), code('status'), text(" for this channel's job")),
+  );
+  return {
+    blocks,
+    summary: [text(`${open.length} job${open.length === 1 ? '' : 's'}: ${running} running, ${open.length - running} queued`)],
+  };
 }

@@ -1,9 +1,35 @@
 // The one status message of a job, updated in place while it runs. Pure: the
 // relay builds it, a chat renderer (slack/render/) writes it out.
 import type { JobRecord } from '../domain/job.js';
-import { actions, code, contextLine, emoji, joined, mention, section, text, time, quotedCode, type Inline, type Message, type MessageBlock, type RichText } from '../domain/message.js';
+import {
+  actions,
+  code,
+  contextLine,
+  emoji,
+  joined,
+  mention,
+  section,
+  text,
+  time,
+  quotedCode,
+  type Inline,
+  type Message,
+  type MessageBlock,
+  type RichText,
+} from '../domain/message.js';
 import { gpuWaitText } from './gpu-usage.js';
-import { agentText, cancelButton, droppedLinesText, elapsed, jobRef, jobTitle, ordinal, safeLink, stepLabel, threadLink } from './job-parts.js';
+import {
+  agentText,
+  cancelButton,
+  droppedLinesText,
+  elapsed,
+  jobRef,
+  jobTitle,
+  ordinal,
+  safeLink,
+  stepLabel,
+  threadLink,
+} from './job-parts.js';
 
 export interface StatusExtras {
   /** 1 for the next job to start; shown while the job is queued. */
@@ -15,15 +41,26 @@ function headline(job: JobRecord, now: number, extras: StatusExtras): { icon: st
   switch (job.state) {
     case 'queued': {
       // `busy: queue`: behind the channel's running job, not yet in the dispatch queue.
-      if (job.waiting) return { icon: 'hourglass_flowing_sand', line: [text(`waiting for this channel's job to finish · ${ordinal(job.waiting.position)} in line`)] };
+      if (job.waiting)
+        return {
+          icon: 'hourglass_flowing_sand',
+          line: [text(`waiting for this channel's job to finish · ${ordinal(job.waiting.position)} in line`)],
+        };
       const where = extras.queuePosition !== undefined ? `${ordinal(extras.queuePosition)} in line` : 'waiting for a free agent slot';
       return { icon: 'hourglass_flowing_sand', line: [text(`queued: ${where}`)] };
     }
     case 'starting':
     case 'running':
-      if (job.cancelRequestedBy) return { icon: 'octagonal_sign', line: [text('cancelling: '), mention(job.cancelRequestedBy), text(` asked to stop it · ${elapsed(job, now)}`)] };
+      if (job.cancelRequestedBy)
+        return {
+          icon: 'octagonal_sign',
+          line: [text('cancelling: '), mention(job.cancelRequestedBy), text(` asked to stop it · ${elapsed(job, now)}`)],
+        };
       if (job.state === 'starting') return { icon: 'rocket', line: [text('starting the agent…')] };
-      return { icon: 'gear', line: [text(`running${step ? ` · ${step}` : ''} · ${elapsed(job, now)}${job.gpuWait ? ` · ${gpuWaitText(job.gpuWait)}` : ''}`)] };
+      return {
+        icon: 'gear',
+        line: [text(`running${step ? ` · ${step}` : ''} · ${elapsed(job, now)}${job.gpuWait ? ` · ${gpuWaitText(job.gpuWait)}` : ''}`)],
+      };
     case 'done':
       return { icon: 'white_check_mark', line: [text(`done in ${elapsed(job, now)}`)] };
     case 'failed':
@@ -31,7 +68,9 @@ function headline(job: JobRecord, now: number, extras: StatusExtras): { icon: st
     case 'cancelled':
       return {
         icon: 'no_entry_sign',
-        line: job.cancelledBy ? [text('cancelled by '), mention(job.cancelledBy), text(` after ${elapsed(job, now)}`)] : [text(`cancelled after ${elapsed(job, now)}`)],
+        line: job.cancelledBy
+          ? [text('cancelled by '), mention(job.cancelledBy), text(` after ${elapsed(job, now)}`)]
+          : [text(`cancelled after ${elapsed(job, now)}`)],
       };
   }
 }
@@ -42,8 +81,10 @@ export function statusMessage(job: JobRecord, now = Date.now(), extras: StatusEx
   const title: Inline[] = [emoji(icon), text(' '), jobTitle(job), text(' — '), ...line];
   const blocks: MessageBlock[] = [section(...title)];
   if (job.state === 'running' && job.stepText) blocks.push(contextLine(text(agentText(job.stepText))));
-  if (job.state === 'running' && job.recentLogs.length) blocks.push({ type: 'code', text: agentText(job.recentLogs.join('\n')), keep: 'end' });
-  if (job.state === 'failed' && job.reason) blocks.push(section({ type: 'text', text: 'Why:', bold: true }, ...quotedCode(` ${agentText(job.reason)}`)));
+  if (job.state === 'running' && job.recentLogs.length)
+    blocks.push({ type: 'code', text: agentText(job.recentLogs.join('\n')), keep: 'end' });
+  if (job.state === 'failed' && job.reason)
+    blocks.push(section({ type: 'text', text: 'Why:', bold: true }, ...quotedCode(` ${agentText(job.reason)}`)));
   if (job.state === 'done' && job.prUrl) blocks.push(section(emoji('link'), text(' '), ...safeLink(job.prUrl, 'Pull request')));
   if (job.retryOf) {
     const linked = threadLink(job.retryOf.link, 'the earlier run');

@@ -52,7 +52,9 @@ export function healthRoutes(checks: ReadinessCheck[], metrics: Metrics, reports
       handler: (_req, res) => {
         void readiness(checks).then(({ ready, problems }) => {
           // The body names what was checked, so an operator sees which spawner this replica uses.
-          const verdict = ready ? `ready: ${checks.map((c) => c.name).join(', ')}\n` : `not ready:\n${problems.map((p) => `- ${p}`).join('\n')}\n`;
+          const verdict = ready
+            ? `ready: ${checks.map((c) => c.name).join(', ')}\n`
+            : `not ready:\n${problems.map((p) => `- ${p}`).join('\n')}\n`;
           const info = reports.map((r) => `${r.name} (not counted for readiness): ${r.describe()}\n`).join('');
           send(res, ready ? 200 : 503, 'text/plain', verdict + info);
         });

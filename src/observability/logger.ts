@@ -7,9 +7,19 @@ export type { Logger };
 
 /** Paths that may hold secrets anywhere in a logged object. */
 const REDACT_PATHS = [
-  'token', '*.token', 'botToken', '*.botToken', 'appToken', '*.appToken',
-  'signingSecret', '*.signingSecret', 'authorization', '*.authorization', 'headers.authorization',
-  'env', '*.env',
+  'token',
+  '*.token',
+  'botToken',
+  '*.botToken',
+  'appToken',
+  '*.appToken',
+  'signingSecret',
+  '*.signingSecret',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'env',
+  '*.env',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

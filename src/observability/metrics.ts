@@ -11,11 +11,34 @@ export interface DeliverySnapshot {
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly jobsRequested = new Counter({ name: 'switchboard_jobs_requested_total', help: 'Job requests, by outcome (queued, busy, rejected)', labelNames: ['outcome'], registers: [this.registry] });
-  readonly jobsFinished = new Counter({ name: 'switchboard_jobs_finished_total', help: 'Jobs that ended, by final state', labelNames: ['state'], registers: [this.registry] });
-  readonly agentEventsSkipped = new Counter({ name: 'switchboard_agent_events_skipped_total', help: 'Malformed or unknown-version agent events that were skipped', registers: [this.registry] });
-  readonly agentEventsOversized = new Counter({ name: 'switchboard_agent_events_oversized_total', help: 'Agent events skipped unread because the stream entry was over the size limit', registers: [this.registry] });
-  readonly slackEvents = new Counter({ name: 'switchboard_slack_events_total', help: 'Slack events received, by kind; redeliveries counted as duplicate', labelNames: ['kind'], registers: [this.registry] });
+  readonly jobsRequested = new Counter({
+    name: 'switchboard_jobs_requested_total',
+    help: 'Job requests, by outcome (queued, busy, rejected)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly jobsFinished = new Counter({
+    name: 'switchboard_jobs_finished_total',
+    help: 'Jobs that ended, by final state',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
+  readonly agentEventsSkipped = new Counter({
+    name: 'switchboard_agent_events_skipped_total',
+    help: 'Malformed or unknown-version agent events that were skipped',
+    registers: [this.registry],
+  });
+  readonly agentEventsOversized = new Counter({
+    name: 'switchboard_agent_events_oversized_total',
+    help: 'Agent events skipped unread because the stream entry was over the size limit',
+    registers: [this.registry],
+  });
+  readonly slackEvents = new Counter({
+    name: 'switchboard_slack_events_total',
+    help: 'Slack events received, by kind; redeliveries counted as duplicate',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
 
   // Slack delivery (src/slack/delivery).
   readonly slackCalls = new Counter({
@@ -30,7 +53,11 @@ export class Metrics {
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
     registers: [this.registry],
   });
-  readonly slackOutboxItems = new Gauge({ name: 'switchboard_slack_outbox_items', help: 'Results kept for a later retry because Slack could not take them', registers: [this.registry] });
+  readonly slackOutboxItems = new Gauge({
+    name: 'switchboard_slack_outbox_items',
+    help: 'Results kept for a later retry because Slack could not take them',
+    registers: [this.registry],
+  });
   private delivery?: () => DeliverySnapshot;
   readonly slackQueueDepth: Gauge = new Gauge({
     name: 'switchboard_slack_delivery_queue_depth',
@@ -46,14 +73,54 @@ export class Metrics {
   });
 
   // Inference (src/inference): the GPU queue, per-endpoint throughput, errors and cooldowns.
-  readonly inferenceRequests = new Counter({ name: 'switchboard_inference_requests_total', help: 'Inference requests that ended, by endpoint and outcome (completed, failed, cancelled)', labelNames: ['endpoint', 'outcome'], registers: [this.registry] });
-  readonly inferenceWait = new Histogram({ name: 'switchboard_inference_queue_wait_seconds', help: 'How long a request waited for a GPU slot, by route', labelNames: ['route'], buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers: [this.registry] });
-  readonly inferenceQueueDepth = new Gauge({ name: 'switchboard_inference_queue_depth', help: 'Requests waiting for a GPU slot, all replicas (sampled)', registers: [this.registry] });
-  readonly inferenceTokens = new Counter({ name: 'switchboard_inference_tokens_total', help: 'Tokens through the router, by endpoint and kind (prompt, completion); rate() is tokens per second', labelNames: ['endpoint', 'kind'], registers: [this.registry] });
-  readonly inferenceTokensPerSecond = new Gauge({ name: 'switchboard_inference_tokens_per_second', help: 'Completion tokens per second of slot time of the last request, by endpoint', labelNames: ['endpoint'], registers: [this.registry] });
-  readonly inferenceGpuSeconds = new Counter({ name: 'switchboard_inference_gpu_seconds_total', help: 'Time requests held a GPU slot, by endpoint', labelNames: ['endpoint'], registers: [this.registry] });
-  readonly inferenceErrors = new Counter({ name: 'switchboard_inference_errors_total', help: 'Endpoint failures, by endpoint and kind (unavailable, busy, model-missing, rejected, interrupted)', labelNames: ['endpoint', 'failure'], registers: [this.registry] });
-  readonly inferenceCooldowns = new Counter({ name: 'switchboard_inference_cooldowns_total', help: 'Times an endpoint was set to cool down after a failure', labelNames: ['endpoint'], registers: [this.registry] });
+  readonly inferenceRequests = new Counter({
+    name: 'switchboard_inference_requests_total',
+    help: 'Inference requests that ended, by endpoint and outcome (completed, failed, cancelled)',
+    labelNames: ['endpoint', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly inferenceWait = new Histogram({
+    name: 'switchboard_inference_queue_wait_seconds',
+    help: 'How long a request waited for a GPU slot, by route',
+    labelNames: ['route'],
+    buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly inferenceQueueDepth = new Gauge({
+    name: 'switchboard_inference_queue_depth',
+    help: 'Requests waiting for a GPU slot, all replicas (sampled)',
+    registers: [this.registry],
+  });
+  readonly inferenceTokens = new Counter({
+    name: 'switchboard_inference_tokens_total',
+    help: 'Tokens through the router, by endpoint and kind (prompt, completion); rate() is tokens per second',
+    labelNames: ['endpoint', 'kind'],
+    registers: [this.registry],
+  });
+  readonly inferenceTokensPerSecond = new Gauge({
+    name: 'switchboard_inference_tokens_per_second',
+    help: 'Completion tokens per second of slot time of the last request, by endpoint',
+    labelNames: ['endpoint'],
+    registers: [this.registry],
+  });
+  readonly inferenceGpuSeconds = new Counter({
+    name: 'switchboard_inference_gpu_seconds_total',
+    help: 'Time requests held a GPU slot, by endpoint',
+    labelNames: ['endpoint'],
+    registers: [this.registry],
+  });
+  readonly inferenceErrors = new Counter({
+    name: 'switchboard_inference_errors_total',
+    help: 'Endpoint failures, by endpoint and kind (unavailable, busy, model-missing, rejected, interrupted)',
+    labelNames: ['endpoint', 'failure'],
+    registers: [this.registry],
+  });
+  readonly inferenceCooldowns = new Counter({
+    name: 'switchboard_inference_cooldowns_total',
+    help: 'Times an endpoint was set to cool down after a failure',
+    labelNames: ['endpoint'],
+    registers: [this.registry],
+  });
 
   // Jobs and the dispatch queue (issue 11). Gauges read shared state in Redis at scrape time: every
   // replica reports the same value, so alert on max(), not sum().

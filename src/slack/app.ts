@@ -37,7 +37,11 @@ export function createSlackApp({ slack, port, routes, logger, identity, onSocket
   const common = { authorize, clientOptions, logger: boltLogger(logger) };
   if (slack.mode === 'socket') {
     // Socket Mode fetches its WebSocket URL with a client of its own: point it at the same API.
-    const receiver = new SocketModeReceiver({ appToken: slack.appToken ?? '', logger: boltLogger(logger), installerOptions: { clientOptions } });
+    const receiver = new SocketModeReceiver({
+      appToken: slack.appToken ?? '',
+      logger: boltLogger(logger),
+      installerOptions: { clientOptions },
+    });
     if (onSocketState) {
       receiver.client.on('connected', () => onSocketState('connected'));
       receiver.client.on('disconnected', () => onSocketState('disconnected'));

@@ -13,7 +13,8 @@ const REPEATED_TRANSPORT_FAILURE = /^(http request failed|Failed to retrieve a n
 export function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO;
   const log = logger.child({ component: 'slack' });
-  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  const text = (msg: unknown[]) =>
+    msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
   return {
     debug: (...msg) => log.debug(text(msg)),
     info: (...msg) => log.info(text(msg)),

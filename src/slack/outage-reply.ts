@@ -9,11 +9,22 @@ import { parseIntent } from '../domain/intents.js';
 import type { Logger } from '../observability/logger.js';
 import { isRedisUnavailable } from '../errors.js';
 
-export const UNAVAILABLE_TEXT = 'Switchboard is temporarily unavailable (it cannot reach its database). Nothing was started; try again in a minute.';
+export const UNAVAILABLE_TEXT =
+  'Switchboard is temporarily unavailable (it cannot reach its database). Nothing was started; try again in a minute.';
 
 interface EventBody {
   type?: string;
-  event?: { type?: string; channel?: string; channel_type?: string; ts?: string; thread_ts?: string; text?: string; subtype?: string; bot_id?: string; user?: string };
+  event?: {
+    type?: string;
+    channel?: string;
+    channel_type?: string;
+    ts?: string;
+    thread_ts?: string;
+    text?: string;
+    subtype?: string;
+    bot_id?: string;
+    user?: string;
+  };
 }
 
 export interface OutageReplyDeps {

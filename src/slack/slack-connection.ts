@@ -95,7 +95,13 @@ export class SlackConnection {
   constructor(private readonly o: SlackConnectionOptions) {
     this.now = o.now ?? Date.now;
     // One attempt per call, no log of its own: this class decides what is said and when to retry.
-    this.client = new WebClient(undefined, { slackApiUrl: o.apiUrl, logger: quiet, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 });
+    this.client = new WebClient(undefined, {
+      slackApiUrl: o.apiUrl,
+      logger: quiet,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: 10_000,
+    });
     if (o.appToken !== undefined) this.socket = { state: 'connecting', since: this.now() };
   }
 
@@ -209,8 +215,11 @@ export class SlackConnection {
     const at = (ms: number) => new Date(ms).toISOString();
     const parts: string[] = [];
     if (this.socket) parts.push(`socket ${this.socket.state} since ${at(this.socket.since)}`);
-    parts.push(this.lastGoodAuthAt === undefined ? 'no successful auth.test yet' : `last successful auth.test at ${at(this.lastGoodAuthAt)}`);
-    if (this.unreachableSince !== undefined) parts.push(`unreachable since ${at(this.unreachableSince)} (${this.lastProblem ?? 'no answer'}), retrying`);
+    parts.push(
+      this.lastGoodAuthAt === undefined ? 'no successful auth.test yet' : `last successful auth.test at ${at(this.lastGoodAuthAt)}`,
+    );
+    if (this.unreachableSince !== undefined)
+      parts.push(`unreachable since ${at(this.unreachableSince)} (${this.lastProblem ?? 'no answer'}), retrying`);
     return parts.join('; ');
   }
 
@@ -220,7 +229,14 @@ export class SlackConnection {
 }
 
 function describeFailure(err: unknown): string {
-  const e = err as { code?: string; statusCode?: number; data?: { error?: string }; original?: Error; retryAfter?: number; message?: string };
+  const e = err as {
+    code?: string;
+    statusCode?: number;
+    data?: { error?: string };
+    original?: Error;
+    retryAfter?: number;
+    message?: string;
+  };
   if (e.code === 'slack_webapi_http_error') return `HTTP ${e.statusCode ?? '?'}`;
   if (e.code === 'slack_webapi_rate_limited_error') return `rate limited (retry after ${e.retryAfter ?? '?'} s)`;
   if (e.code === 'slack_webapi_platform_error') return e.data?.error ?? 'error';

@@ -30,11 +30,14 @@ export class SlackJobNotifier implements JobNotifier {
       .catch((err: { data?: { error?: string } }) => {
         const code = err.data?.error;
         if (code === 'not_in_channel' || code === 'channel_not_found' || code === 'is_archived') {
-          throw new UserFacingError(ErrorCode.ChatNotInChannel, "I can't post in this channel: invite me with `/invite @Switchboard` and ask again.");
+          throw new UserFacingError(
+            ErrorCode.ChatNotInChannel,
+            "I can't post in this channel: invite me with `/invite @Switchboard` and ask again.",
+          );
         }
         throw err;
       });
-    const ts = d.outcome === 'delivered' ? ((d.result as { ts?: string }).ts) : undefined;
+    const ts = d.outcome === 'delivered' ? (d.result as { ts?: string }).ts : undefined;
     if (!ts) throw new Error(`Slack did not take the status message (${d.outcome})`);
     return ts;
   }
@@ -69,7 +72,12 @@ export class SlackJobNotifier implements JobNotifier {
   async markRequest(job: JobRecord, mark: RequestMark): Promise<void> {
     if (!job.requestTs) return;
     await this.delivery
-      .call({ method: 'reactions.add', args: { channel: job.channel, timestamp: job.requestTs, name: REQUEST_REACTIONS[mark] }, priority: 'post', jobId: job.id })
+      .call({
+        method: 'reactions.add',
+        args: { channel: job.channel, timestamp: job.requestTs, name: REQUEST_REACTIONS[mark] },
+        priority: 'post',
+        jobId: job.id,
+      })
       .catch((err: { data?: { error?: string } }) => {
         // A replica that took over may mark again; Slack says so, and that is fine.
         if (err.data?.error === 'already_reacted') return;
@@ -80,8 +88,13 @@ export class SlackJobNotifier implements JobNotifier {
   async threadLink(job: JobRecord): Promise<string | undefined> {
     const ts = job.threadTs ?? job.statusTs;
     if (!ts) return undefined;
-    const d = await this.delivery.call({ method: 'chat.getPermalink', args: { channel: job.channel, message_ts: ts }, priority: 'urgent', jobId: job.id });
-    return d.outcome === 'delivered' ? ((d.result as { permalink?: string }).permalink) : undefined;
+    const d = await this.delivery.call({
+      method: 'chat.getPermalink',
+      args: { channel: job.channel, message_ts: ts },
+      priority: 'urgent',
+      jobId: job.id,
+    });
+    return d.outcome === 'delivered' ? (d.result as { permalink?: string }).permalink : undefined;
   }
 
   /**
@@ -97,7 +110,11 @@ export class SlackJobNotifier implements JobNotifier {
     type UserInfo = { user?: { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } } };
     const [threadUrl, requester, channelName] = await Promise.all([
       this.threadLink(job).catch(() => undefined),
-      ask<UserInfo>('users.info', { user: job.user }, (r) => r.user?.profile?.display_name || r.user?.profile?.real_name || r.user?.real_name || r.user?.name),
+      ask<UserInfo>(
+        'users.info',
+        { user: job.user },
+        (r) => r.user?.profile?.display_name || r.user?.profile?.real_name || r.user?.real_name || r.user?.name,
+      ),
       ask<{ channel?: { name?: string } }>('conversations.info', { channel: job.channel }, (r) => r.channel?.name),
     ]);
     return { ...(threadUrl ? { threadUrl } : {}), ...(requester ? { requester } : {}), ...(channelName ? { channelName } : {}) };

@@ -38,7 +38,7 @@ export class AclNotPermittedError extends SwitchboardError {
       {
         operatorHint:
           'give the REDIS_URL user that right, e.g. in redis.conf or with redis-cli: ACL SETUSER <dispatcher-user> on >… ~* &* +@all ' +
-          '(at least +acl|setuser +acl|deluser besides what it has); use Redis 7 or newer (agents\' users take an ACL selector)',
+          "(at least +acl|setuser +acl|deluser besides what it has); use Redis 7 or newer (agents' users take an ACL selector)",
         cause,
       },
     );

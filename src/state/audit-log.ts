@@ -75,7 +75,14 @@ export class AuditLog {
     return rows.map(([id, flat]) => {
       const f = new Map<string, string>();
       for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i] as string, flat[i + 1] as string);
-      const entry: AuditEntry = { id, at: Number(f.get('at')), user: f.get('user') ?? '', kind: f.get('kind') === 'button' ? 'button' : 'command', action: f.get('action') ?? '', outcome: f.get('outcome') ?? '' };
+      const entry: AuditEntry = {
+        id,
+        at: Number(f.get('at')),
+        user: f.get('user') ?? '',
+        kind: f.get('kind') === 'button' ? 'button' : 'command',
+        action: f.get('action') ?? '',
+        outcome: f.get('outcome') ?? '',
+      };
       for (const name of ['team', 'channel', 'thread', 'surface', 'jobId', 'text'] as const) {
         const value = f.get(name);
         if (value !== undefined) entry[name] = value;

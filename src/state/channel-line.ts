@@ -75,7 +75,17 @@ export class ChannelLine {
   /** Takes the channel when it is free, else puts the job at the end of its line (once). */
   async takeOrWait(channel: string, jobId: string, leaseMs: number): Promise<TakeOrWait> {
     const k = this.keys;
-    const reply = (await this.redis.eval(TAKE_OR_WAIT, 3, k.channelLock(channel), k.channelWaiting(channel), k.waitingChannels, jobId, String(leaseMs), channel, String(LINE_TTL_MS))) as [number, string?, number?];
+    const reply = (await this.redis.eval(
+      TAKE_OR_WAIT,
+      3,
+      k.channelLock(channel),
+      k.channelWaiting(channel),
+      k.waitingChannels,
+      jobId,
+      String(leaseMs),
+      channel,
+      String(LINE_TTL_MS),
+    )) as [number, string?, number?];
     return reply[0] === 1 ? { took: true } : { took: false, holder: String(reply[1]), position: Number(reply[2]) };
   }
 
@@ -85,7 +95,14 @@ export class ChannelLine {
    * `owner` did not hold it (someone else does; nothing changed).
    */
   async passOn(channel: string, owner: string, leaseMs: number): Promise<string | undefined> {
-    const reply = (await this.redis.eval(PASS_ON, 2, this.keys.channelLock(channel), this.keys.channelWaiting(channel), owner, String(leaseMs))) as string | null;
+    const reply = (await this.redis.eval(
+      PASS_ON,
+      2,
+      this.keys.channelLock(channel),
+      this.keys.channelWaiting(channel),
+      owner,
+      String(leaseMs),
+    )) as string | null;
     return reply === null ? undefined : reply;
   }
 

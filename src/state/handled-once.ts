@@ -64,9 +64,12 @@ export class HandledOnce {
     if (current === DONE) return { kind: 'done' };
     if (current !== null) return { kind: 'in-progress', holder: current };
     let ended = false;
-    const renewal = setInterval(() => {
-      void this.redis.eval(HOLDER_ONLY, 1, key, token, this.leaseMs).catch((err: unknown) => this.onError(err));
-    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        void this.redis.eval(HOLDER_ONLY, 1, key, token, this.leaseMs).catch((err: unknown) => this.onError(err));
+      },
+      Math.max(1, Math.floor(this.leaseMs / 3)),
+    );
     renewal.unref();
     const end = () => {
       ended = true;

@@ -50,7 +50,11 @@ export class JobControls {
   async send(jobId: string, msg: ControlMessage): Promise<void> {
     assertJobId(jobId);
     const key = this.keys.jobControl(jobId);
-    await this.redis.multi().xadd(key, 'MAXLEN', '~', CONTROL_MAXLEN, '*', 'm', JSON.stringify(msg)).expire(key, JOB_RECORD_TTL_SECONDS).exec();
+    await this.redis
+      .multi()
+      .xadd(key, 'MAXLEN', '~', CONTROL_MAXLEN, '*', 'm', JSON.stringify(msg))
+      .expire(key, JOB_RECORD_TTL_SECONDS)
+      .exec();
   }
 
   /** Claims the retry of a finished job while the new one is being requested; false when a retry of it is under way. */

@@ -172,7 +172,10 @@ export class LeaseKeeper {
         if (!this.tracked.has(t)) return; // stopped while the renewal was in flight
         this.tracked.delete(t);
         t.held = false;
-        this.options.logger.warn({ kind: t.lease.kind, key: t.lease.key, owner: t.lease.owner }, 'a lease was lost: its holder stops acting on it');
+        this.options.logger.warn(
+          { kind: t.lease.kind, key: t.lease.key, owner: t.lease.owner },
+          'a lease was lost: its holder stops acting on it',
+        );
         t.lease.onLost?.();
       });
       if (this.failing) this.options.logger.info('renewing leases works again');

@@ -51,8 +51,17 @@ export class QuestionStore {
    * `{ won: true }` for the one caller whose outcome counts, else the outcome
    * that came first.
    */
-  async settle(q: Pick<AskedQuestion, 'jobId' | 'key'>, outcome: QuestionOutcome): Promise<{ won: true } | { won: false; first: QuestionOutcome | undefined }> {
-    const set = await this.redis.set(this.keys.jobQuestionOutcome(q.jobId, q.key), JSON.stringify(outcome), 'EX', JOB_RECORD_TTL_SECONDS, 'NX');
+  async settle(
+    q: Pick<AskedQuestion, 'jobId' | 'key'>,
+    outcome: QuestionOutcome,
+  ): Promise<{ won: true } | { won: false; first: QuestionOutcome | undefined }> {
+    const set = await this.redis.set(
+      this.keys.jobQuestionOutcome(q.jobId, q.key),
+      JSON.stringify(outcome),
+      'EX',
+      JOB_RECORD_TTL_SECONDS,
+      'NX',
+    );
     if (set === 'OK') {
       await this.redis.zrem(this.keys.questionDeadlines, member(q));
       return { won: true };

@@ -116,7 +116,10 @@ export class RedisHealth {
     let timer: NodeJS.Timeout | undefined;
     try {
       const answered = await Promise.race([
-        this.redis.ping().then(() => true, () => false),
+        this.redis.ping().then(
+          () => true,
+          () => false,
+        ),
         new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
       ]);
       this.up = answered;

@@ -1,6 +1,15 @@
 // GitHub (and GitHub Enterprise Server) through @octokit/rest.
 import { Octokit } from '@octokit/rest';
-import { RECENT_COMMENTS, TrackerError, pullUrlMatches, type OpenedPullRequest, type PullRequestDraft, type Tracker, type TrackerConfig, type TrackerIssue } from './tracker.js';
+import {
+  RECENT_COMMENTS,
+  TrackerError,
+  pullUrlMatches,
+  type OpenedPullRequest,
+  type PullRequestDraft,
+  type Tracker,
+  type TrackerConfig,
+  type TrackerIssue,
+} from './tracker.js';
 
 const PER_PAGE = 100;
 
@@ -21,14 +30,20 @@ function errorFor(err: unknown, what: string): TrackerError {
   const status = e.status;
   const headers = e.response?.headers ?? {};
   const data = e.response?.data as { message?: string; errors?: { message?: string; code?: string }[] } | undefined;
-  const said = [data?.message, ...(data?.errors ?? []).map((x) => x.message ?? x.code)].filter(Boolean).join(': ') || e.message || 'no details';
-  if (status === undefined) return new TrackerError('unreachable', `${what}: GitHub could not be reached (${e.message ?? String(err)})`, { cause: err });
+  const said =
+    [data?.message, ...(data?.errors ?? []).map((x) => x.message ?? x.code)].filter(Boolean).join(': ') || e.message || 'no details';
+  if (status === undefined)
+    return new TrackerError('unreachable', `${what}: GitHub could not be reached (${e.message ?? String(err)})`, { cause: err });
   if ((status === 403 || status === 429) && (String(headers['x-ratelimit-remaining']) === '0' || headers['retry-after'] !== undefined)) {
     const reset = Number(headers['x-ratelimit-reset']);
     const when = Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : '';
     return new TrackerError('rate-limited', `${what}: GitHub's rate limit for this token is used up${when}`, { cause: err, status });
   }
-  if (status === 401) return new TrackerError('no-access', `${what}: GitHub refused the token (401 ${said}); check the tracker token`, { cause: err, status });
+  if (status === 401)
+    return new TrackerError('no-access', `${what}: GitHub refused the token (401 ${said}); check the tracker token`, {
+      cause: err,
+      status,
+    });
   if (status === 403) return new TrackerError('no-access', `${what}: the token has no access (403 ${said})`, { cause: err, status });
   if (status === 404) return new TrackerError('not-found', `${what}: not found (404), or the token may not see it`, { cause: err, status });
   if (status === 410) return new TrackerError('not-found', `${what}: gone (410 ${said})`, { cause: err, status });
@@ -83,7 +98,9 @@ export class GitHubTracker implements Tracker {
         title: data.title,
         body: data.body ?? '',
         labels: data.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
-        comments: comments.slice(-RECENT_COMMENTS).map((c) => ({ author: c.user?.login ?? 'someone', body: c.body ?? '', createdAt: c.created_at })),
+        comments: comments
+          .slice(-RECENT_COMMENTS)
+          .map((c) => ({ author: c.user?.login ?? 'someone', body: c.body ?? '', createdAt: c.created_at })),
         url: data.html_url,
         state: data.state,
       };

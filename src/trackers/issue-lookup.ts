@@ -7,7 +7,7 @@ import { trackerTokenName } from './token-names.js';
 
 export type IssueLookupResult =
   /** Projects whose tracker has the issue. */
-  | { found: Project[]; unknown: Project[] };
+  { found: Project[]; unknown: Project[] };
 
 export interface IssueLookupDeps {
   /** Where tokens come from (the dispatcher's environment). */

@@ -10,7 +10,8 @@ import type { Logger } from '../observability/logger.js';
  * and may not be framed: whatever text slips through escaping cannot run.
  */
 export const PAGE_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -128,7 +129,11 @@ export async function startWebServer(opts: { port: number; host: string; routes:
 }
 
 /** Wraps an async handler: a failure is logged and answered with 500 (or ends a stream already under way). */
-export function handled(logger: Logger, what: string, fn: (req: IncomingMessage, res: ServerResponse) => Promise<void>): (req: IncomingMessage, res: ServerResponse) => void {
+export function handled(
+  logger: Logger,
+  what: string,
+  fn: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     fn(req, res).catch((err: unknown) => {
       if (err instanceof BodyTooLarge) return send(res, 413, 'text/plain; charset=utf-8', 'request body too large\n');

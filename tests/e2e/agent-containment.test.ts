@@ -82,7 +82,10 @@ async function startJob(channel: string, text: string): Promise<{ jobId: string;
 }
 
 const ended = (channel: string, ts: string, pattern: RegExp) =>
-  h.emu.waitFor(() => botReplies(h, channel, ts).find((m, i) => i > 0 && pattern.test(m.text ?? '')), { what: `a final message matching ${pattern}`, timeoutMs: 90_000 });
+  h.emu.waitFor(() => botReplies(h, channel, ts).find((m, i) => i > 0 && pattern.test(m.text ?? '')), {
+    what: `a final message matching ${pattern}`,
+    timeoutMs: 90_000,
+  });
 
 test('a hostile agent is refused everything outside its own keys, while another job runs to its end', async () => {
   await admin.set(`${h.prefix}canary`, 'untouched');
@@ -107,7 +110,23 @@ test('a hostile agent is refused everything outside its own keys, while another 
   const line = job?.summary?.split('\n').find((l) => l.startsWith('HOSTILE '));
   expect(line).toBeDefined();
   const results = JSON.parse(line?.slice('HOSTILE '.length) ?? '{}') as Record<string, string>;
-  const refused = ['otherRecord', 'ownRecord', 'otherStream', 'otherXadd', 'otherControl', 'queueWrite', 'lockDelete', 'canaryWrite', 'keys', 'scan', 'monitor', 'config', 'flushall', 'aclList', 'eval'];
+  const refused = [
+    'otherRecord',
+    'ownRecord',
+    'otherStream',
+    'otherXadd',
+    'otherControl',
+    'queueWrite',
+    'lockDelete',
+    'canaryWrite',
+    'keys',
+    'scan',
+    'monitor',
+    'config',
+    'flushall',
+    'aclList',
+    'eval',
+  ];
   expect(results).toEqual({ ...Object.fromEntries(refused.map((k) => [k, 'NOPERM'])), ownHeartbeat: 'ALLOWED', dispatcherPort: 'refused' });
 
   // Nothing was touched: the canary, the victim's lock and stream; the victim ends normally.
@@ -121,31 +140,39 @@ test('a hostile agent is refused everything outside its own keys, while another 
   await expect(fetch(`http://127.0.0.1:${h.config.port}/healthz`).then((r) => r.status)).resolves.toBe(200);
 
   // Done: both users are gone with their jobs.
-  await eventually(async () => (await aclUser(hostile.jobId)) === null && (await aclUser(victim.jobId)) === null, 'the jobs\' Redis users to be deleted');
+  await eventually(
+    async () => (await aclUser(hostile.jobId)) === null && (await aclUser(victim.jobId)) === null,
+    "the jobs' Redis users to be deleted",
+  );
   expect(await admin.hlen(`${h.prefix}agent-users`)).toBe(0);
 });
 
-test('a running job\'s Redis user has exactly its three keys and the runner\'s commands; it is gone after a failure, a cancel and a crash', async () => {
+test("a running job's Redis user has exactly its three keys and the runner's commands; it is gone after a failure, a cancel and a crash", async () => {
   const slow = await startJob('C0SLOW', 'fix #3 in slow');
-  const user = await eventually(async () => (await aclUser(slow.jobId)) as unknown[] | null, 'the slow job\'s Redis user');
+  const user = await eventually(async () => (await aclUser(slow.jobId)) as unknown[] | null, "the slow job's Redis user");
   const rules = Object.fromEntries(Array.from({ length: user.length / 2 }, (_, i) => [String(user[2 * i]), user[2 * i + 1]]));
   expect(rules.keys).toBe(['events', 'heartbeat', 'control'].map((k) => `~${h.prefix}job:${slow.jobId}:${k}`).join(' '));
   expect(String(rules.commands).split(' ').sort()).toEqual(['-@all', ...AGENT_COMMANDS.map((c) => `+${c}`)].sort());
   expect(rules.channels).toBe('');
 
   // Cancelled: a cancel control message, as the Cancel button sends it.
-  await admin.xadd(`${h.prefix}job:${slow.jobId}:control`, '*', 'm', JSON.stringify({ type: 'cancel', by: 'U0ALICE', reason: 'changed my mind' }));
+  await admin.xadd(
+    `${h.prefix}job:${slow.jobId}:control`,
+    '*',
+    'm',
+    JSON.stringify({ type: 'cancel', by: 'U0ALICE', reason: 'changed my mind' }),
+  );
   await ended('C0SLOW', slow.ts, /cancelled|failed/);
-  await eventually(async () => (await aclUser(slow.jobId)) === null, 'the cancelled job\'s user to be deleted');
+  await eventually(async () => (await aclUser(slow.jobId)) === null, "the cancelled job's user to be deleted");
 
   const broken = await startJob('C0BROKEN', 'fix #4 in broken');
   await ended('C0BROKEN', broken.ts, /failed/);
-  await eventually(async () => (await aclUser(broken.jobId)) === null, 'the failed job\'s user to be deleted');
+  await eventually(async () => (await aclUser(broken.jobId)) === null, "the failed job's user to be deleted");
 
   const crashing = await startJob('C0CRASH', 'fix #5 in crashing');
   const crash = await ended('C0CRASH', crashing.ts, /failed/);
   expect(crash.text).toMatch(/without reporting a result|stopped sending heartbeats/);
-  await eventually(async () => (await aclUser(crashing.jobId)) === null, 'the crashed job\'s user to be deleted');
+  await eventually(async () => (await aclUser(crashing.jobId)) === null, "the crashed job's user to be deleted");
 });
 
 test('a fork bomb ends as a failed job inside its pids limit, and the host carries on', async () => {
@@ -154,7 +181,7 @@ test('a fork bomb ends as a failed job inside its pids limit, and the host carri
   const job = await record(bomb.jobId);
   expect(job?.state).toBe('failed');
   expect(job?.reason).toMatch(/^sh exited with code 1/);
-  await eventually(async () => (await h.containers('C0BOMB')).length === 0, 'the fork bomb\'s container to be gone');
+  await eventually(async () => (await h.containers('C0BOMB')).length === 0, "the fork bomb's container to be gone");
   // The host still forks, and the dispatcher still answers.
   await expect(promisify(execFile)('true')).resolves.toBeDefined();
   await expect(fetch(`http://127.0.0.1:${h.config.port}/healthz`).then((r) => r.status)).resolves.toBe(200);

@@ -59,10 +59,16 @@ test('the scripted model writes a file through the tools; the result names the c
   );
   const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #5 in local-llm' });
 
-  const result = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /is done|failed/.test(m.text ?? '') && m.updates === 0 && m !== botReplies(h, channel, request.ts)[0]), {
-    what: 'the job\'s result',
-    timeoutMs: 90_000,
-  });
+  const result = await h.emu.waitFor(
+    () =>
+      botReplies(h, channel, request.ts).find(
+        (m) => /is done|failed/.test(m.text ?? '') && m.updates === 0 && m !== botReplies(h, channel, request.ts)[0],
+      ),
+    {
+      what: "the job's result",
+      timeoutMs: 90_000,
+    },
+  );
   expect(result.text).toMatch(/is done/);
   expect(visible(result)).toContain('Rounding now keeps two decimals');
   expect(visible(result)).toContain('Files written: src/round.ts');

@@ -69,19 +69,29 @@ test('busy: queue — the second request waits behind the first, shows its place
 
     // A third one waits behind it, and is cancelled while it waits: it leaves the line and never runs.
     const third = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'fix #3 in lined' });
-    await h.emu.waitFor(() => botReplies(h, channel, third.ts).find((m) => (m.text ?? '').includes('2nd in line')), { what: 'the third in line' });
+    await h.emu.waitFor(() => botReplies(h, channel, third.ts).find((m) => (m.text ?? '').includes('2nd in line')), {
+      what: 'the third in line',
+    });
     const jobsListed = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'list' });
     const list = await h.emu.waitFor(() => botReplies(h, channel, jobsListed.ts)[0], { what: 'the job list' });
     expect(JSON.stringify(list.blocks)).toContain('2nd in line there');
     await h.emu.userSays({ channel, user: 'U0CAROL', text: 'cancel', thread_ts: third.ts });
-    await h.emu.waitFor(() => botReplies(h, channel, third.ts).find((m) => /cancelled by/.test(m.text ?? '')), { what: 'the third job cancelled' });
+    await h.emu.waitFor(() => botReplies(h, channel, third.ts).find((m) => /cancelled by/.test(m.text ?? '')), {
+      what: 'the third job cancelled',
+    });
 
     // The first one ends when told; then, and only then, the second starts.
     await h.emu.userSays({ channel, user: 'U0ALICE', text: 'go', thread_ts: first.ts });
-    await h.emu.waitFor(() => botReplies(h, channel, first.ts).find((m) => /is done/.test(m.text ?? '')), { what: 'the first result', timeoutMs: 60_000 });
+    await h.emu.waitFor(() => botReplies(h, channel, first.ts).find((m) => /is done/.test(m.text ?? '')), {
+      what: 'the first result',
+      timeoutMs: 60_000,
+    });
     await eventually(async () => (await h.containers(channel)).find((c) => c.State === 'running'), 'the second agent running', 60_000);
     await h.emu.userSays({ channel, user: 'U0BOB', text: 'go', thread_ts: second.ts });
-    await h.emu.waitFor(() => botReplies(h, channel, second.ts).find((m) => /is done/.test(m.text ?? '')), { what: 'the second result', timeoutMs: 60_000 });
+    await h.emu.waitFor(() => botReplies(h, channel, second.ts).find((m) => /is done/.test(m.text ?? '')), {
+      what: 'the second result',
+      timeoutMs: 60_000,
+    });
 
     const [a, b] = [jobIdIn(botReplies(h, channel, first.ts)[0]?.blocks), jobIdIn(botReplies(h, channel, second.ts)[0]?.blocks)];
     expect(a && b).toBeTruthy();
@@ -108,7 +118,10 @@ test('with <agent> runs the named command; an unknown name lists the choices and
   expect(JSON.stringify(refusal.blocks)).toContain('reviewer');
 
   const named = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #5 in agents with Fixer' });
-  const result = await h.emu.waitFor(() => botReplies(h, channel, named.ts).find((m) => /is done|failed/.test(m.text ?? '')), { what: 'the result', timeoutMs: 60_000 });
+  const result = await h.emu.waitFor(() => botReplies(h, channel, named.ts).find((m) => /is done|failed/.test(m.text ?? '')), {
+    what: 'the result',
+    timeoutMs: 60_000,
+  });
   expect(JSON.stringify(result.blocks)).toContain('the fixer agent ran');
   await eventually(async () => (await h.containers(channel)).length === 0, 'no agent containers left');
 });

@@ -27,7 +27,8 @@ projects:
 `;
 
 const blocksText = (m: RecordedMessage | undefined) => `${m?.text ?? ''} ${JSON.stringify(m?.blocks ?? [])}`;
-const hasButton = (m: RecordedMessage | undefined, actionId: string) => JSON.stringify(m?.blocks ?? []).includes(`"action_id":"${actionId}"`);
+const hasButton = (m: RecordedMessage | undefined, actionId: string) =>
+  JSON.stringify(m?.blocks ?? []).includes(`"action_id":"${actionId}"`);
 
 describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', (mode) => {
   let h: Harness;
@@ -51,24 +52,58 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     const jobId = /"value":"([a-z0-9]+)"/.exec(JSON.stringify(status.blocks))?.[1] as string;
     // 👀 goes on once the job is in the queue: the status message is posted just before, so `list` or a
     // Cancel press between the two would race the enqueue.
-    await h.emu.waitFor(() => h.emu.messages({ channel: ch }).find((m) => m.ts === request.ts)?.reactions?.some((r) => r.name === 'eyes'), { what: 'the 👀 reaction' });
+    await h.emu.waitFor(
+      () =>
+        h.emu
+          .messages({ channel: ch })
+          .find((m) => m.ts === request.ts)
+          ?.reactions?.some((r) => r.name === 'eyes'),
+      { what: 'the 👀 reaction' },
+    );
     return { request, status, jobId };
   }
-  const running = (jobId: string) => eventually(async () => (await h.containers(channel)).find((c) => c.Labels['switchboard.job-id'] === jobId && c.State === 'running'), 'the agent to run');
+  const running = (jobId: string) =>
+    eventually(
+      async () => (await h.containers(channel)).find((c) => c.Labels['switchboard.job-id'] === jobId && c.State === 'running'),
+      'the agent to run',
+    );
   const result = (ch: string, threadTs: string, re: RegExp) =>
-    h.emu.waitFor(() => botReplies(h, ch, threadTs).find((m, i) => i > 0 && re.test(m.text ?? '')), { what: `a result matching ${re}`, timeoutMs: 60_000 });
+    h.emu.waitFor(() => botReplies(h, ch, threadTs).find((m, i) => i > 0 && re.test(m.text ?? '')), {
+      what: `a result matching ${re}`,
+      timeoutMs: 60_000,
+    });
   const statusOf = (ch: string, ts: string) => h.emu.messages({ channel: ch }).find((m) => m.ts === ts);
-  const responsesTo = (url: string) => h.emu.responses().filter((r) => r.url === url).map((r) => JSON.stringify(r.body));
+  const responsesTo = (url: string) =>
+    h.emu
+      .responses()
+      .filter((r) => r.url === url)
+      .map((r) => JSON.stringify(r.body));
 
   test('Cancel pressed by someone else is refused and says who may; pressed by the requester (twice) it stops the agent once, and the thread says who', async () => {
     const { request, status, jobId } = await startSlow(1);
     await running(jobId);
     expect(hasButton(status, ACTIONS.cancelJob)).toBe(true);
-    expect(h.emu.messages({ channel }).find((m) => m.ts === request.ts)?.reactions?.map((r) => r.name)).toEqual(['eyes']);
+    expect(
+      h.emu
+        .messages({ channel })
+        .find((m) => m.ts === request.ts)
+        ?.reactions?.map((r) => r.name),
+    ).toEqual(['eyes']);
 
     if (mode === 'http') {
       // A press that Slack did not sign (a forged request to /slack/events) is refused before anything reads it.
-      const payload = JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE', team_id: h.emu.teamId }, team: { id: h.emu.teamId }, api_app_id: h.emu.appId, token: 'x', trigger_id: '1.2.3', container: { type: 'message', channel_id: channel, message_ts: status.ts }, channel: { id: channel }, response_url: 'http://127.0.0.1:9/nowhere', actions: [{ type: 'button', action_id: ACTIONS.cancelJob, block_id: 'b', value: jobId, action_ts: '1.1' }] });
+      const payload = JSON.stringify({
+        type: 'block_actions',
+        user: { id: 'U0ALICE', team_id: h.emu.teamId },
+        team: { id: h.emu.teamId },
+        api_app_id: h.emu.appId,
+        token: 'x',
+        trigger_id: '1.2.3',
+        container: { type: 'message', channel_id: channel, message_ts: status.ts },
+        channel: { id: channel },
+        response_url: 'http://127.0.0.1:9/nowhere',
+        actions: [{ type: 'button', action_id: ACTIONS.cancelJob, block_id: 'b', value: jobId, action_ts: '1.1' }],
+      });
       const body = new URLSearchParams({ payload }).toString();
       const forged = await fetch(`http://127.0.0.1:${h.dispatcher?.port}/slack/events`, {
         method: 'POST',
@@ -78,7 +113,13 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
       expect(forged.status).toBe(401);
     }
 
-    const refused = await h.emu.blockAction({ channel, user: 'U0MALLORY', message_ts: status.ts, thread_ts: request.ts, action_id: ACTIONS.cancelJob });
+    const refused = await h.emu.blockAction({
+      channel,
+      user: 'U0MALLORY',
+      message_ts: status.ts,
+      thread_ts: request.ts,
+      action_id: ACTIONS.cancelJob,
+    });
     const refusal = await h.emu.waitFor(() => responsesTo(refused.response_url)[0], { what: 'the refusal' });
     expect(refusal).toContain('Only the requester or a project admin may cancel');
     expect(refusal).toContain('"response_type":"ephemeral"');
@@ -101,16 +142,29 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     const presses = h.emu.deliveries.filter((d) => d.kind === 'interactive');
     expect(presses.length).toBeGreaterThanOrEqual(3);
     expect(presses.filter((d) => d.attempt > 0 || d.outcome !== 'acked')).toEqual([]);
-    await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => m.ts === request.ts)?.reactions?.some((r) => r.name === 'x'), { what: 'the ❌ reaction' });
+    await h.emu.waitFor(
+      () =>
+        h.emu
+          .messages({ channel })
+          .find((m) => m.ts === request.ts)
+          ?.reactions?.some((r) => r.name === 'x'),
+      { what: 'the ❌ reaction' },
+    );
 
     // Cancelling again afterwards is harmless: it says so.
     await h.emu.userSays({ channel, user: 'U0ALICE', text: 'cancel', thread_ts: request.ts });
-    await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /nothing to cancel/.test(m.text ?? '')), { what: 'a "nothing to cancel" reply' });
+    await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /nothing to cancel/.test(m.text ?? '')), {
+      what: 'a "nothing to cancel" reply',
+    });
 
     // Every press and command is in the audit trail.
     const audit = (await redis.xrange(keys(h.prefix).audit, '-', '+')).map(([, f]) => f.join(' '));
-    expect(audit.some((e) => e.includes('user U0MALLORY') && e.includes('action job.cancel') && e.includes('outcome not-allowed'))).toBe(true);
-    expect(audit.some((e) => e.includes('user U0ALICE') && e.includes('action job.cancel') && e.includes('outcome cancel-requested'))).toBe(true);
+    expect(audit.some((e) => e.includes('user U0MALLORY') && e.includes('action job.cancel') && e.includes('outcome not-allowed'))).toBe(
+      true,
+    );
+    expect(audit.some((e) => e.includes('user U0ALICE') && e.includes('action job.cancel') && e.includes('outcome cancel-requested'))).toBe(
+      true,
+    );
   });
 
   test('`stop` in the thread by a project admin cancels the job, and `list` shows the waiting job with its place', async () => {
@@ -121,7 +175,10 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     expect(waiting.status.text).toMatch(/queued/);
 
     await h.emu.userSays({ channel, user: 'U0CAROL', text: 'list' });
-    const list = await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => m.bot_id && /running.*queued/.test(m.text ?? '') && m.thread_ts !== request.ts), { what: 'the list' });
+    const list = await h.emu.waitFor(
+      () => h.emu.messages({ channel }).find((m) => m.bot_id && /running.*queued/.test(m.text ?? '') && m.thread_ts !== request.ts),
+      { what: 'the list' },
+    );
     expect(blocksText(list)).toContain('slow #2');
     expect(blocksText(list)).toContain('1st in line');
 
@@ -141,8 +198,16 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     const waiting = await startSlow(5, waitingChannel, 'U0BOB');
     expect(hasButton(waiting.status, ACTIONS.cancelJob)).toBe(true);
 
-    const press = await h.emu.blockAction({ channel: waitingChannel, user: 'U0BOB', message_ts: waiting.status.ts, thread_ts: waiting.request.ts, action_id: ACTIONS.cancelJob });
-    await h.emu.waitFor(() => responsesTo(press.response_url).find((r) => r.includes('before it started')), { what: 'the queued cancel answer' });
+    const press = await h.emu.blockAction({
+      channel: waitingChannel,
+      user: 'U0BOB',
+      message_ts: waiting.status.ts,
+      thread_ts: waiting.request.ts,
+      action_id: ACTIONS.cancelJob,
+    });
+    await h.emu.waitFor(() => responsesTo(press.response_url).find((r) => r.includes('before it started')), {
+      what: 'the queued cancel answer',
+    });
     const done = await result(waitingChannel, waiting.request.ts, /was cancelled/);
     expect(blocksText(done)).toContain('<@U0BOB>');
     // Nothing ever ran for it, and its channel takes a new request.
@@ -162,21 +227,35 @@ describe.each(['socket', 'http'] as const)('Cancel, Retry and list in %s mode', 
     const failed = await result(channel, request.ts, /failed/);
     expect(hasButton(failed, ACTIONS.retryJob)).toBe(true);
 
-    const refused = await h.emu.blockAction({ channel, user: 'U0MALLORY', message_ts: failed.ts, thread_ts: request.ts, action_id: ACTIONS.retryJob });
-    expect(await h.emu.waitFor(() => responsesTo(refused.response_url)[0], { what: 'the refusal' })).toContain('Only the requester or a project admin may retry');
+    const refused = await h.emu.blockAction({
+      channel,
+      user: 'U0MALLORY',
+      message_ts: failed.ts,
+      thread_ts: request.ts,
+      action_id: ACTIONS.retryJob,
+    });
+    expect(await h.emu.waitFor(() => responsesTo(refused.response_url)[0], { what: 'the refusal' })).toContain(
+      'Only the requester or a project admin may retry',
+    );
 
     const before = new Set(h.emu.messages({ channel }).map((m) => m.ts));
     await h.emu.blockAction({ channel, user: 'U0ALICE', message_ts: failed.ts, thread_ts: request.ts, action_id: ACTIONS.retryJob });
-    const retried = await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => !before.has(m.ts) && m.bot_id && !m.thread_ts && /broken #7/.test(m.text ?? '')), {
-      what: "the new job's status message",
-    });
+    const retried = await h.emu.waitFor(
+      () => h.emu.messages({ channel }).find((m) => !before.has(m.ts) && m.bot_id && !m.thread_ts && /broken #7/.test(m.text ?? '')),
+      {
+        what: "the new job's status message",
+      },
+    );
     expect(JSON.stringify(retried.blocks)).toContain(`/archives/${channel}/p${request.ts.replace('.', '')}`);
     await result(channel, retried.ts, /failed/);
 
     // `retry` said in the old thread works as well.
     const before2 = new Set(h.emu.messages({ channel }).map((m) => m.ts));
     await h.emu.userSays({ channel, user: 'U0ALICE', text: 'retry', thread_ts: request.ts });
-    const again = await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => !before2.has(m.ts) && m.bot_id && !m.thread_ts && /broken #7/.test(m.text ?? '')), { what: 'the second retry' });
+    const again = await h.emu.waitFor(
+      () => h.emu.messages({ channel }).find((m) => !before2.has(m.ts) && m.bot_id && !m.thread_ts && /broken #7/.test(m.text ?? '')),
+      { what: 'the second retry' },
+    );
     await result(channel, again.ts, /failed/);
     await eventually(async () => (await h.containers(channel)).length === 0, 'no agents left');
   });
@@ -205,9 +284,15 @@ describe('an agent that does not obey a cancel', () => {
   test('is stopped by the spawner after the grace period, and the job ends cancelled, saying who', async () => {
     const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #1 in deaf' });
     const status = await h.emu.waitFor(() => botReplies(h, channel, request.ts)[0], { what: 'the status message', timeoutMs: 15_000 });
-    await h.emu.waitFor(() => /running/.test(h.emu.messages({ channel }).find((m) => m.ts === status.ts)?.text ?? ''), { what: 'the job to run', timeoutMs: 30_000 });
+    await h.emu.waitFor(() => /running/.test(h.emu.messages({ channel }).find((m) => m.ts === status.ts)?.text ?? ''), {
+      what: 'the job to run',
+      timeoutMs: 30_000,
+    });
     await h.emu.blockAction({ channel, user: 'U0ALICE', message_ts: status.ts, thread_ts: request.ts, action_id: ACTIONS.cancelJob });
-    const done = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m, i) => i > 0 && /was cancelled/.test(m.text ?? '')), { what: 'the result', timeoutMs: 60_000 });
+    const done = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m, i) => i > 0 && /was cancelled/.test(m.text ?? '')), {
+      what: 'the result',
+      timeoutMs: 60_000,
+    });
     expect(blocksText(done)).toContain('was cancelled by <@U0ALICE>');
     await eventually(async () => (await h.containers(channel)).length === 0, 'the container to be gone');
   });

@@ -19,7 +19,20 @@ jest.setTimeout(15 * 60_000);
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
-const FILES = ['Dockerfile', '.dockerignore', 'docker-compose.yml', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'demo', 'docker', 'projects.example.yml', '.env.example'];
+const FILES = [
+  'Dockerfile',
+  '.dockerignore',
+  'docker-compose.yml',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'src',
+  'demo',
+  'docker',
+  'projects.example.yml',
+  '.env.example',
+];
 
 describe('docker compose quick start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-compose-'));
@@ -39,7 +52,8 @@ describe('docker compose quick start', () => {
     DISPATCHER_IMAGE: dispatcherImage,
     DOCKER_NETWORK: `${project}-agents`,
   });
-  const compose = (...args: string[]) => run('docker-compose', ['-p', project, ...args], { cwd: dir, env: env(), maxBuffer: 64 * 1024 * 1024 });
+  const compose = (...args: string[]) =>
+    run('docker-compose', ['-p', project, ...args], { cwd: dir, env: env(), maxBuffer: 64 * 1024 * 1024 });
 
   afterAll(async () => {
     await browser?.close();
@@ -54,7 +68,8 @@ describe('docker compose quick start', () => {
 
     await compose('up', '-d', '--build');
     const base = `http://127.0.0.1:${port}`;
-    const logs = async () => (await compose('logs', '--no-color', '--tail', '80', 'dispatcher').catch((e: Error) => ({ stdout: e.message }))).stdout;
+    const logs = async () =>
+      (await compose('logs', '--no-color', '--tail', '80', 'dispatcher').catch((e: Error) => ({ stdout: e.message }))).stdout;
 
     const ready = await eventually(
       async () => {
@@ -82,7 +97,9 @@ describe('docker compose quick start', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('.thread .msg.bot');
     await waitForText(page, '.thread', 'Fixed the typo in README.md', 180_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n--- page ---\n${await page.$eval('#messages', (e) => e.textContent)}\n--- dispatcher logs ---\n${await logs()}`);
+      throw new Error(
+        `${err.message}\n--- page ---\n${await page.$eval('#messages', (e) => e.textContent)}\n--- dispatcher logs ---\n${await logs()}`,
+      );
     });
     expect(await page.$eval('.thread', (e) => e.textContent)).toMatch(/demo #1 is done/);
   });

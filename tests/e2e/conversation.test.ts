@@ -52,20 +52,34 @@ describe.each(['socket', 'http'] as const)('a conversation with the agent in %s 
     const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #41 in convo' });
     const thread = request.ts;
     const question = (words: string) =>
-      h.emu.waitFor(() => botReplies(h, channel, thread).find((m) => (m.text ?? '').includes(words)), { what: `the question "${words}"`, timeoutMs: 60_000 });
+      h.emu.waitFor(() => botReplies(h, channel, thread).find((m) => (m.text ?? '').includes(words)), {
+        what: `the question "${words}"`,
+        timeoutMs: 60_000,
+      });
     const buttonOn = (q: RecordedMessage, label: string): ButtonEl => {
       const b = buttonsOf(q).find((el) => el.text.text === label);
       if (!b) throw new Error(`no button "${label}" on ${JSON.stringify(q.blocks)}`);
       return b;
     };
     const pressButton = (q: RecordedMessage, b: ButtonEl, user: string) =>
-      h.emu.blockAction({ channel, user, message_ts: q.ts, thread_ts: thread, action_id: b.action_id, ...(b.value !== undefined ? { value: b.value } : {}) });
+      h.emu.blockAction({
+        channel,
+        user,
+        message_ts: q.ts,
+        thread_ts: thread,
+        action_id: b.action_id,
+        ...(b.value !== undefined ? { value: b.value } : {}),
+      });
     const press = (q: RecordedMessage, label: string, user: string) => pressButton(q, buttonOn(q, label), user);
     const settled = (q: RecordedMessage, words: string) =>
-      h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => m.ts === q.ts && (m.text ?? '').length > 0 && JSON.stringify(m.blocks).includes(words)), {
-        what: `the question to say "${words}"`,
-        timeoutMs: 20_000,
-      });
+      h.emu.waitFor(
+        () =>
+          h.emu.messages({ channel }).find((m) => m.ts === q.ts && (m.text ?? '').length > 0 && JSON.stringify(m.blocks).includes(words)),
+        {
+          what: `the question to say "${words}"`,
+          timeoutMs: 20_000,
+        },
+      );
 
     const confirm = await question('Run the migration now?');
     const choice = await question('Which database?');
@@ -84,7 +98,9 @@ describe.each(['socket', 'http'] as const)('a conversation with the agent in %s 
 
     // The wrong person: refused (to them alone), and told who may — without names.
     const wrong = await press(approval, 'Approve', 'U0MALLORY');
-    const refusal = await h.emu.waitFor(() => h.emu.responses().find((r) => r.url === wrong.response_url), { what: 'the refusal of the approval' });
+    const refusal = await h.emu.waitFor(() => h.emu.responses().find((r) => r.url === wrong.response_url), {
+      what: 'the refusal of the approval',
+    });
     expect(JSON.stringify(refusal.body)).toContain('Only the requester or a project admin may answer this approval.');
     expect(JSON.stringify(refusal.body)).not.toContain('U0ADMIN');
     expect(JSON.stringify(h.emu.messages({ channel }).find((m) => m.ts === approval.ts)?.blocks)).toContain('Approve');
@@ -102,23 +118,41 @@ describe.each(['socket', 'http'] as const)('a conversation with the agent in %s 
     const followUp = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'also add a test for the flag', thread_ts: thread });
     // The agent echoes it into its log, which the status message in the thread shows.
     const status = botReplies(h, channel, thread)[0] as RecordedMessage;
-    await h.emu.waitFor(() => JSON.stringify(h.emu.messages({ channel }).find((m) => m.ts === status.ts)?.blocks ?? '').includes('follow-up: also add a test for the flag'), {
-      what: 'the echoed follow-up in the status message',
-      timeoutMs: 20_000,
-    });
+    await h.emu.waitFor(
+      () =>
+        JSON.stringify(h.emu.messages({ channel }).find((m) => m.ts === status.ts)?.blocks ?? '').includes(
+          'follow-up: also add a test for the flag',
+        ),
+      {
+        what: 'the echoed follow-up in the status message',
+        timeoutMs: 20_000,
+      },
+    );
     await h.emu.userSays({ channel, user: 'U0ADMIN', text: 'finish', thread_ts: thread });
-    const result = await h.emu.waitFor(() => botReplies(h, channel, thread).find((m) => /is done/.test(m.text ?? '')), { what: 'the result', timeoutMs: 60_000 });
+    const result = await h.emu.waitFor(() => botReplies(h, channel, thread).find((m) => /is done/.test(m.text ?? '')), {
+      what: 'the result',
+      timeoutMs: 60_000,
+    });
     expect(JSON.stringify(result.blocks)).toContain(
       'answers: q-confirm=yes q-choice=mysql q-approval=approve q-text=call it SAFE_MODE q-timeout=yes; follow-ups: also add a test for the flag | finish',
     );
     // Acknowledged with a reaction, through the delivery.
-    await h.emu.waitFor(() => h.emu.messages({ channel }).find((m) => m.ts === followUp.ts)?.reactions?.some((r) => r.name === 'incoming_envelope'), {
-      what: 'the reaction on the follow-up',
-    });
+    await h.emu.waitFor(
+      () =>
+        h.emu
+          .messages({ channel })
+          .find((m) => m.ts === followUp.ts)
+          ?.reactions?.some((r) => r.name === 'incoming_envelope'),
+      {
+        what: 'the reaction on the follow-up',
+      },
+    );
 
     // An answer after the end (a stale button) is refused politely, to the presser alone.
     const late = await pressButton(confirm, yes, 'U0ALICE');
-    const lateReply = await h.emu.waitFor(() => h.emu.responses().find((r) => r.url === late.response_url), { what: 'the late answer refused' });
+    const lateReply = await h.emu.waitFor(() => h.emu.responses().find((r) => r.url === late.response_url), {
+      what: 'the late answer refused',
+    });
     expect(JSON.stringify(lateReply.body)).toContain('This job has ended');
     await eventually(async () => (await h.containers(channel)).length === 0, 'the agent container to be removed');
   });

@@ -32,9 +32,14 @@ describe.each(['socket', 'http'] as const)('the dashboard in %s mode', (mode) =>
     expect((await fetch(`${base}/dashboard/api/overview`)).status).toBe(401);
 
     const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #3 in demo' });
-    await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /is done/.test(m.text ?? '')), { what: 'the result', timeoutMs: 60_000 });
+    await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /is done/.test(m.text ?? '')), {
+      what: 'the result',
+      timeoutMs: 60_000,
+    });
 
-    const overview = (await (await fetch(`${base}/dashboard/api/overview`, { headers: auth })).json()) as { finished: { id: string; channel: string; requester: string; state: string }[] };
+    const overview = (await (await fetch(`${base}/dashboard/api/overview`, { headers: auth })).json()) as {
+      finished: { id: string; channel: string; requester: string; state: string }[];
+    };
     const job = overview.finished.find((j) => j.channel === channel);
     expect(job).toMatchObject({ requester: 'U0ALICE', state: 'done' });
 

@@ -117,12 +117,21 @@ async function recordOf(channel: string): Promise<JobRecord> {
 
 test('an agent container uses the official ollama client and an OpenAI client through INFERENCE_PORT, and cannot reach PORT', async () => {
   const request = await h.emu.userSays({ channel: 'C0CHATTY', user: 'U0ALICE', text: 'fix #1 in chatty' });
-  const result = await h.emu.waitFor(() => botReplies(h, 'C0CHATTY', request.ts).find((m, i) => i > 0 && /is done|failed/.test(m.text ?? '')), { what: 'the result', timeoutMs: 90_000 });
+  const result = await h.emu.waitFor(
+    () => botReplies(h, 'C0CHATTY', request.ts).find((m, i) => i > 0 && /is done|failed/.test(m.text ?? '')),
+    { what: 'the result', timeoutMs: 90_000 },
+  );
   expect(result.text).toMatch(/is done/);
   const job = await recordOf('C0CHATTY');
   const line = job.summary?.split('\n').find((l) => l.startsWith('RESULT '));
   expect(line).toBeDefined();
-  expect(JSON.parse(line!.slice('RESULT '.length))).toEqual({ streamed: 'hello from the GPU', tags: [MODEL], openai: 'hello from the GPU', bare: 401, port: 'refused' });
+  expect(JSON.parse(line!.slice('RESULT '.length))).toEqual({
+    streamed: 'hello from the GPU',
+    tags: [MODEL],
+    openai: 'hello from the GPU',
+    bare: 401,
+    port: 'refused',
+  });
   // Tokens and GPU time of both requests are in the result.
   expect(JSON.stringify(result.blocks)).toMatch(/tokens: \d+ in \/ 8 out · GPU \d/);
   expect(job.completionTokens).toBe(8);
@@ -130,10 +139,13 @@ test('an agent container uses the official ollama client and an OpenAI client th
   expect(double.generations().map((g) => g.body?.model)).toEqual([MODEL, MODEL]);
 });
 
-test('a job that passes its project\'s token budget is stopped, with the reason', async () => {
+test("a job that passes its project's token budget is stopped, with the reason", async () => {
   double.options.defaultReply = 'w '.repeat(30).trim();
   const request = await h.emu.userSays({ channel: 'C0SPEND', user: 'U0ALICE', text: 'fix #2 in spender' });
-  const result = await h.emu.waitFor(() => botReplies(h, 'C0SPEND', request.ts).find((m, i) => i > 0 && /is done|failed/.test(m.text ?? '')), { what: 'the result', timeoutMs: 90_000 });
+  const result = await h.emu.waitFor(
+    () => botReplies(h, 'C0SPEND', request.ts).find((m, i) => i > 0 && /is done|failed/.test(m.text ?? '')),
+    { what: 'the result', timeoutMs: 90_000 },
+  );
   expect(result.text).toMatch(/failed: stopped: it used \d+ tokens, more than the 50 a job of spender may use/);
   await eventually(async () => (await h.containers('C0SPEND')).every((c) => c.State !== 'running'), 'the spender container to stop');
   // It made two requests, not fifty: the second passed the budget.

@@ -18,7 +18,13 @@ let local: LocalDispatcher;
 beforeAll(async () => {
   local = await startLocalDispatcher({
     // A job that runs until it is stopped.
-    moreProjects: ['  slow:', '    repo: file:///opt/switchboard-demo/demo.git', '    agent:', '      command: ["sh", "-c", "echo waiting to be cancelled; exec sleep 600"]', ''].join('\n'),
+    moreProjects: [
+      '  slow:',
+      '    repo: file:///opt/switchboard-demo/demo.git',
+      '    agent:',
+      '      command: ["sh", "-c", "echo waiting to be cancelled; exec sleep 600"]',
+      '',
+    ].join('\n'),
   });
 });
 afterAll(async () => {

@@ -30,9 +30,27 @@ let server: ChildProcess | undefined;
 let h: Harness | undefined;
 
 async function startRedis(): Promise<void> {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', agentNetworkGateway(), '--dir', dataDir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'no'], {
-    stdio: 'ignore',
-  });
+  server = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      agentNetworkGateway(),
+      '--dir',
+      dataDir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--protected-mode',
+      'no',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
   await probe.ping();
   probe.disconnect();
@@ -70,10 +88,16 @@ test('while Redis is down a mention and the slash command are told to try again 
   await stopRedis();
 
   const mention = await emu.userSays({ channel: 'C0OUTAGE', user: 'U0ALICE', text: `<@${emu.botUserId}> fix #3 in ticker` });
-  const told = await emu.waitFor(() => botReplies(harness, 'C0OUTAGE', mention.ts)[0], { what: 'an answer while Redis is down', timeoutMs: 10_000 });
+  const told = await emu.waitFor(() => botReplies(harness, 'C0OUTAGE', mention.ts)[0], {
+    what: 'an answer while Redis is down',
+    timeoutMs: 10_000,
+  });
   expect(told.text).toMatch(UNAVAILABLE);
   const { response_url } = await emu.slashCommand({ channel: 'C0OUTAGE', user: 'U0ALICE', text: 'status' });
-  const ephemeral = await emu.waitFor(() => emu.responses().find((r) => r.url === response_url), { what: 'the slash command’s answer', timeoutMs: 10_000 });
+  const ephemeral = await emu.waitFor(() => emu.responses().find((r) => r.url === response_url), {
+    what: 'the slash command’s answer',
+    timeoutMs: 10_000,
+  });
   expect(JSON.stringify(ephemeral.body)).toMatch(UNAVAILABLE);
   // A channel message not addressed to the bot stays unanswered, as always.
   const chatter = await emu.userSays({ channel: 'C0OUTAGE', user: 'U0BOB', text: 'lunch anyone?' });
@@ -83,7 +107,10 @@ test('while Redis is down a mention and the slash command are told to try again 
   const again = await eventually(
     async () => {
       const asked = await emu.userSays({ channel: 'C0OUTAGE', user: 'U0ALICE', text: `<@${emu.botUserId}> status` });
-      const answer = await emu.waitFor(() => botReplies(harness, 'C0OUTAGE', asked.ts)[0], { what: 'an answer after Redis came back', timeoutMs: 10_000 });
+      const answer = await emu.waitFor(() => botReplies(harness, 'C0OUTAGE', asked.ts)[0], {
+        what: 'an answer after Redis came back',
+        timeoutMs: 10_000,
+      });
       return UNAVAILABLE.test(answer.text ?? '') ? undefined : answer;
     },
     'a normal answer once Redis is back',
@@ -96,7 +123,10 @@ test('while Redis is down a mention and the slash command are told to try again 
 test('stopped while Redis is down, a replica returns by its deadline and leaves the agent running', async () => {
   const harness = h as Harness;
   await harness.emu.userSays({ channel: 'C0STOPPING', user: 'U0ALICE', text: 'fix #4 in ticker' });
-  const container = await eventually(async () => (await harness.containers('C0STOPPING')).find((c) => c.State === 'running'), 'the agent running');
+  const container = await eventually(
+    async () => (await harness.containers('C0STOPPING')).find((c) => c.State === 'running'),
+    'the agent running',
+  );
   await stopRedis();
 
   const began = Date.now();

@@ -35,11 +35,40 @@ let admin: Redis;
 async function startRedis(): Promise<void> {
   server = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', agentNetworkGateway(), '--dir', dataDir, '--appendonly', 'yes', '--save', '',
-      '--user', 'sbtest', 'on', `>${password}`, '~*', '&*', '+@all', '--user', 'default', 'off'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      agentNetworkGateway(),
+      '--dir',
+      dataDir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--user',
+      'sbtest',
+      'on',
+      `>${password}`,
+      '~*',
+      '&*',
+      '+@all',
+      '--user',
+      'default',
+      'off',
+    ],
     { stdio: 'ignore' },
   );
-  const probe = new Redis({ port, host: '127.0.0.1', username: 'sbtest', password, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    username: 'sbtest',
+    password,
+    lazyConnect: true,
+    retryStrategy: () => 50,
+    maxRetriesPerRequest: null,
+  });
   await probe.ping();
   probe.disconnect();
 }
@@ -81,18 +110,27 @@ test('after a Redis restart, a running agent keeps publishing with its own user,
   const container = await eventually(async () => (await harness.containers('C0RESTART'))[0], 'the ticker agent container');
   const jobId = container.Labels['switchboard.job-id'] ?? '';
   const events = `${harness.prefix}job:${jobId}:events`;
-  const before = await eventually(async () => (await admin.call('ACL', 'GETUSER', `job-${jobId}`)) as unknown[] | null, 'the job\'s Redis user');
-  await eventually(async () => (await admin.xlen(events)) >= 3, 'the agent\'s first events');
+  const before = await eventually(
+    async () => (await admin.call('ACL', 'GETUSER', `job-${jobId}`)) as unknown[] | null,
+    "the job's Redis user",
+  );
+  await eventually(async () => (await admin.xlen(events)) >= 3, "the agent's first events");
 
   const lastBefore = (await admin.xrevrange(events, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
   await stopRedis();
   await startRedis();
 
   // Re-created by the dispatcher when its connection came back, with the very same rules and password hash.
-  const after = await eventually(async () => (await admin.call('ACL', 'GETUSER', `job-${jobId}`)) as unknown[] | null, 'the job\'s user to be re-created');
+  const after = await eventually(
+    async () => (await admin.call('ACL', 'GETUSER', `job-${jobId}`)) as unknown[] | null,
+    "the job's user to be re-created",
+  );
   expect(rulesOf(after)).toEqual(rulesOf(before));
   // The agent is back with its own user, and its events keep coming.
-  await eventually(async () => String(await admin.call('CLIENT', 'LIST')).includes(`user=job-${jobId}`), 'the agent to reconnect as its own user');
+  await eventually(
+    async () => String(await admin.call('CLIENT', 'LIST')).includes(`user=job-${jobId}`),
+    'the agent to reconnect as its own user',
+  );
   const result = await harness.emu.waitFor(() => botReplies(harness, 'C0RESTART', request.ts).find((m) => /is done/.test(m.text ?? '')), {
     what: 'the job to finish after the restart',
     timeoutMs: 60_000,

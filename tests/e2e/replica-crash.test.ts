@@ -45,7 +45,6 @@ projects:
 /** From B's start to B relaying the job: A's queue lock lapses (≤ 8 s after the kill), then B's next stalled check (≤ 2 s). */
 const TAKEOVER_MS = 15_000;
 
-
 /** The highest "working i of LINES" a version of the status message shows (0: none). */
 const lastWorkingLine = (v: { blocks?: unknown[] }): number =>
   Math.max(0, ...[...JSON.stringify(v.blocks ?? []).matchAll(new RegExp(`working (\\d+) of ${LINES}`, 'g'))].map((x) => Number(x[1])));
@@ -64,7 +63,10 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
     const harness = h;
     a = await spawnReplica(harness);
     await a.ready();
-    await harness.emu.waitFor(() => harness.emu.socketConnections() === 1, { what: "replica A's Socket Mode connection", timeoutMs: 15_000 });
+    await harness.emu.waitFor(() => harness.emu.socketConnections() === 1, {
+      what: "replica A's Socket Mode connection",
+      timeoutMs: 15_000,
+    });
   });
 
   afterAll(async () => {
@@ -74,14 +76,17 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
     await h?.stop();
   });
 
-  test('a replica killed with SIGKILL mid-job: another replica takes the job over from BullMQ\'s stalled check, attaches to the same container, and the result is posted once', async () => {
+  test("a replica killed with SIGKILL mid-job: another replica takes the job over from BullMQ's stalled check, attaches to the same container, and the result is posted once", async () => {
     const harness = h as Harness;
     const replicaA = a as ReplicaProcess;
     const channel = 'C0CRASHED';
 
     // Only A is up, so A takes the job and starts its agent.
     const request = await harness.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #58 in demo' });
-    const first = await eventually(async () => (await harness.containers(channel)).find((c) => c.State === 'running'), 'a running agent container');
+    const first = await eventually(
+      async () => (await harness.containers(channel)).find((c) => c.State === 'running'),
+      'a running agent container',
+    );
     const jobId = first.Labels['switchboard.job-id'] as string;
     expect(isJobId(jobId)).toBe(true);
     watch = watchJobContainers(harness.docker, jobId);
@@ -93,7 +98,10 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
     // A dies without a chance to hand anything over.
     process.kill(replicaA.child.pid as number, 'SIGKILL');
     expect(await replicaA.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    await harness.emu.waitFor(() => harness.emu.socketConnections() === 0, { what: "the emulator to see A's connection gone", timeoutMs: 15_000 });
+    await harness.emu.waitFor(() => harness.emu.socketConnections() === 0, {
+      what: "the emulator to see A's connection gone",
+      timeoutMs: 15_000,
+    });
     const atKill = harness.emu.messages({ channel }).find((m) => m.ts === status.ts) as RecordedMessage;
     const updatesAtKill = atKill.updates;
     const workingAtKill = Math.max(...versions(atKill).map(lastWorkingLine));
@@ -111,11 +119,17 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
           .slice(updatesAtKill + 1)
           .find((v) => /running/.test(v.text ?? '') && lastWorkingLine(v) > workingAtKill);
       },
-      { what: `the status message updated after the kill with a line later than "working ${workingAtKill} of ${LINES}"`, timeoutMs: TAKEOVER_MS },
+      {
+        what: `the status message updated after the kill with a line later than "working ${workingAtKill} of ${LINES}"`,
+        timeoutMs: TAKEOVER_MS,
+      },
     );
     // ...and, once the agent is told to finish, posts the result once.
     writeFileSync(join(workspaceDir, FINISH), '');
-    const result = await harness.emu.waitFor(() => doneMessages(harness, channel, request.ts)[0], { what: 'the final result', timeoutMs: TAKEOVER_MS });
+    const result = await harness.emu.waitFor(() => doneMessages(harness, channel, request.ts)[0], {
+      what: 'the final result',
+      timeoutMs: TAKEOVER_MS,
+    });
     expect(result.text).toContain('https://github.com/acme/demo/pull/58');
     await sleep(DUPLICATE_WATCH_MS); // room for a second announcement, if one were coming
     expect(doneMessages(harness, channel, request.ts)).toHaveLength(1);
@@ -123,7 +137,9 @@ describe('a dispatcher replica that dies (socket mode, A in its own process)', (
     const finalStatus = harness.emu.messages({ channel }).find((m) => m.ts === status.ts) as RecordedMessage;
     expect(finalStatus.text).toMatch(/done in/);
     // Exactly one status message in the thread: B did not post a second one.
-    expect(botReplies(harness, channel, request.ts).filter((m) => /demo #58/.test(m.text ?? '') && !/is done/.test(m.text ?? ''))).toHaveLength(1);
+    expect(
+      botReplies(harness, channel, request.ts).filter((m) => /demo #58/.test(m.text ?? '') && !/is done/.test(m.text ?? '')),
+    ).toHaveLength(1);
 
     // It was BullMQ's stalled check that moved the job to B: stalled once, then completed.
     const connection = new Redis(harness.config.redis.url, { maxRetriesPerRequest: null });

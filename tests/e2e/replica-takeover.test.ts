@@ -8,7 +8,13 @@ import type Docker from 'dockerode';
 import { botReplies, expectChannelFree, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { eventCallback } from '../support/slack-emulator/payloads.js';
-import { DUPLICATE_WATCH_MS, doneMessages, versions, watchJobContainers as watchContainers, type ContainerWatch } from '../support/job-watch.js';
+import {
+  DUPLICATE_WATCH_MS,
+  doneMessages,
+  versions,
+  watchJobContainers as watchContainers,
+  type ContainerWatch,
+} from '../support/job-watch.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 import { isJobId } from '../../src/domain/job-id.js';
 
@@ -26,7 +32,6 @@ projects:
     agent:
       command: ["sh", "-c", "echo 'error: 3 tests failed' >&2; exit 1"]
 `;
-
 
 const watches: ContainerWatch[] = [];
 
@@ -53,7 +58,10 @@ describe('dispatcher replicas sharing one Redis (socket mode)', () => {
 
     // Only replica A is up, so A takes the job and starts its agent.
     const request = await harness.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #58 in demo' });
-    const first = await eventually(async () => (await harness.containers(channel)).find((c) => c.State === 'running'), 'a running agent container');
+    const first = await eventually(
+      async () => (await harness.containers(channel)).find((c) => c.State === 'running'),
+      'a running agent container',
+    );
     const jobId = first.Labels['switchboard.job-id'] as string;
     expect(isJobId(jobId)).toBe(true);
     const watch = watchJobContainers(harness.docker, jobId);
@@ -70,7 +78,10 @@ describe('dispatcher replicas sharing one Redis (socket mode)', () => {
     expect(afterStop.State.Running).toBe(true);
 
     // B relays the rest: the result arrives once, and the status message is updated while the agent still runs.
-    const result = await harness.emu.waitFor(() => doneMessages(harness, channel, request.ts)[0], { what: 'the final result', timeoutMs: 60_000 });
+    const result = await harness.emu.waitFor(() => doneMessages(harness, channel, request.ts)[0], {
+      what: 'the final result',
+      timeoutMs: 60_000,
+    });
     expect(result.text).toContain('https://github.com/acme/demo/pull/58');
     await sleep(DUPLICATE_WATCH_MS); // room for a second announcement, if one were coming
     expect(doneMessages(harness, channel, request.ts)).toHaveLength(1);
@@ -80,7 +91,9 @@ describe('dispatcher replicas sharing one Redis (socket mode)', () => {
     const sinceHandover = versions(finalStatus).slice(updatesAtHandover + 1);
     expect(sinceHandover.some((v) => /running/.test(v.text ?? '') && /working \d of 8/.test(JSON.stringify(v.blocks)))).toBe(true);
     // Exactly one status message in the thread: B did not post a second one.
-    expect(botReplies(harness, channel, request.ts).filter((m) => /demo #58/.test(m.text ?? '') && !/is done/.test(m.text ?? ''))).toHaveLength(1);
+    expect(
+      botReplies(harness, channel, request.ts).filter((m) => /demo #58/.test(m.text ?? '') && !/is done/.test(m.text ?? '')),
+    ).toHaveLength(1);
 
     // The agent is gone, and it was the one and only container this job ever had.
     await eventually(async () => (await harness.containers(channel)).length === 0, 'the agent container to be removed');
@@ -120,9 +133,15 @@ describe('dispatcher replicas sharing one Redis (socket mode)', () => {
     await harness.emu.deliverRaw(eventCallback(identity, event, request.event_id), { retryNum: 1 });
     expect(harness.emu.deliveries.filter((d) => d.kind === 'events_api' && d.outcome === 'acked')).toHaveLength(2);
 
-    const status = await harness.emu.waitFor(() => botReplies(harness, channel, request.ts)[0], { what: 'the status message', timeoutMs: 15_000 });
+    const status = await harness.emu.waitFor(() => botReplies(harness, channel, request.ts)[0], {
+      what: 'the status message',
+      timeoutMs: 15_000,
+    });
     expect(status.text).toContain('demo #60');
-    const first = await eventually(async () => (await harness.containers(channel)).find((c) => c.State === 'running'), 'a running agent container');
+    const first = await eventually(
+      async () => (await harness.containers(channel)).find((c) => c.State === 'running'),
+      'a running agent container',
+    );
     const watch = watchJobContainers(harness.docker, first.Labels['switchboard.job-id'] as string);
     await sleep(DUPLICATE_WATCH_MS); // room for a second reply or container, if one were coming
     expect(botReplies(harness, channel, request.ts)).toHaveLength(1);

@@ -76,15 +76,26 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
     await eventually(async () => (await h.containers(channel)).length === 0, 'the agent container to be removed');
     expect(doneMessages(h, channel, request.ts)).toHaveLength(1);
     // The request was marked taken, then done.
-    const marks = await h.emu.waitFor(() => {
-      const names = h.emu.messages({ channel }).find((m) => m.ts === request.ts)?.reactions?.map((r) => r.name);
-      return names?.includes('white_check_mark') && names;
-    }, { what: 'the ✅ reaction on the request' });
+    const marks = await h.emu.waitFor(
+      () => {
+        const names = h.emu
+          .messages({ channel })
+          .find((m) => m.ts === request.ts)
+          ?.reactions?.map((r) => r.name);
+        return names?.includes('white_check_mark') && names;
+      },
+      { what: 'the ✅ reaction on the request' },
+    );
     expect(marks).toEqual(['eyes', 'white_check_mark']);
 
     // BullMQ runs a job again when it thinks its worker stalled: a second run of the finished job
     // (awaited to its end through BullMQ) must not post the result again.
-    const queue = new JobQueue({ redisUrl: h.config.redis.url, prefix: keys(h.prefix).queuePrefix, maxConcurrentJobs: 1, logger: silentLogger });
+    const queue = new JobQueue({
+      redisUrl: h.config.redis.url,
+      prefix: keys(h.prefix).queuePrefix,
+      maxConcurrentJobs: 1,
+      logger: silentLogger,
+    });
     try {
       await queue.queue.add('run', { jobId, channel }, { jobId: `${jobId}-again` });
       await eventually(async () => (await queue.queue.getJobState(`${jobId}-again`)) === 'completed', 'the second run to complete');
@@ -97,10 +108,16 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
 
   test('an agent command that exits 1 fails the job with its reason, and the channel accepts a new job', async () => {
     const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #7 in broken' });
-    const failure = await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /failed/.test(m.text ?? '') && m.updates === 0 && m !== botReplies(h, channel, request.ts)[0]), {
-      what: 'the failure message',
-      timeoutMs: 60_000,
-    });
+    const failure = await h.emu.waitFor(
+      () =>
+        botReplies(h, channel, request.ts).find(
+          (m) => /failed/.test(m.text ?? '') && m.updates === 0 && m !== botReplies(h, channel, request.ts)[0],
+        ),
+      {
+        what: 'the failure message',
+        timeoutMs: 60_000,
+      },
+    );
     expect(failure.text).toContain('exited with code 1');
     expect(failure.text).toContain('error: 3 tests failed');
 
@@ -125,7 +142,10 @@ describe.each(['socket', 'http'] as const)('end to end in %s mode', (mode) => {
       // A person's request after them takes the channel (not busy) and runs to its end: by then
       // anything the two earlier events had started would have replied and held the channel.
       const person = await h.emu.userSays({ channel: quiet, user: 'U0BOB', text: 'fix #13 in broken' });
-      const status = await h.emu.waitFor(() => botReplies(h, quiet, person.ts)[0], { what: "the person's status message", timeoutMs: 15_000 });
+      const status = await h.emu.waitFor(() => botReplies(h, quiet, person.ts)[0], {
+        what: "the person's status message",
+        timeoutMs: 15_000,
+      });
       expect(status.text).toContain('broken #13');
       expect(status.text).not.toMatch(/busy/);
       personJob = /job `([a-z0-9]+)`/.exec(JSON.stringify(status.blocks))?.[1];

@@ -55,7 +55,14 @@ test('fix #58 in demo runs as a Kubernetes Job whose agent reports back to the t
 
   // The result is posted from the agent's `done` event; the pod exits a moment later and the Job completes.
   const job = await eventually(
-    async () => double.jobs().find((j) => j.metadata.labels?.['switchboard.channel'] === channel && j.status.conditions?.some((c: { type: string }) => c.type === 'Complete')),
+    async () =>
+      double
+        .jobs()
+        .find(
+          (j) =>
+            j.metadata.labels?.['switchboard.channel'] === channel &&
+            j.status.conditions?.some((c: { type: string }) => c.type === 'Complete'),
+        ),
     'the Job to complete',
   );
   expect(job.metadata.labels).toMatchObject({ 'switchboard.project': 'demo', 'app.kubernetes.io/managed-by': 'switchboard' });

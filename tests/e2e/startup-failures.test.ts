@@ -52,7 +52,9 @@ test('Redis down at start: exits non-zero within 30 s with one readable line, an
   const said = loud(replica);
   expect(said).toHaveLength(1);
   expect(said[0]).toMatchObject({ level: 'fatal', code: 'REDIS_UNREACHABLE' });
-  expect(String(said[0]?.msg)).toMatch(new RegExp(`Redis at 127\\.0\\.0\\.1:${closed} did not answer within \\d+ s \\(connect ECONNREFUSED .*\\): check REDIS_URL`));
+  expect(String(said[0]?.msg)).toMatch(
+    new RegExp(`Redis at 127\\.0\\.0\\.1:${closed} did not answer within \\d+ s \\(connect ECONNREFUSED .*\\): check REDIS_URL`),
+  );
   expect(replica.output.join('')).not.toMatch(/Unhandled error event/);
 });
 
@@ -63,7 +65,9 @@ test('a refused bot token stops the process with a fix-it line naming SLACK_BOT_
   const said = loud(replica);
   expect(said).toHaveLength(1);
   expect(said[0]).toMatchObject({ level: 'fatal', code: 'SLACK_TOKEN_REJECTED' });
-  expect(String(said[0]?.msg)).toMatch(/^Slack rejected SLACK_BOT_TOKEN \(invalid_auth from auth\.test at .*\): set SLACK_BOT_TOKEN to the bot token/);
+  expect(String(said[0]?.msg)).toMatch(
+    /^Slack rejected SLACK_BOT_TOKEN \(invalid_auth from auth\.test at .*\): set SLACK_BOT_TOKEN to the bot token/,
+  );
 });
 
 test('a refused app token names SLACK_APP_TOKEN', async () => {
@@ -76,13 +80,19 @@ test('Slack unreachable: said once with URL and method, retried with back-off, /
   const closed = await freePort();
   const replica = await spawned({ SLACK_API_URL: `http://127.0.0.1:${closed}/api/`, LOG_LEVEL: 'debug' });
   await replica.ready();
-  await eventually(async () => replica.logLines().filter((l) => /Slack is still unreachable/.test(String(l.msg))).length >= 2, 'two retries', 20_000);
+  await eventually(
+    async () => replica.logLines().filter((l) => /Slack is still unreachable/.test(String(l.msg))).length >= 2,
+    'two retries',
+    20_000,
+  );
   const said = loud(replica);
   expect(said).toHaveLength(1);
   expect(said[0]).toMatchObject({ level: 'warn', url: `http://127.0.0.1:${closed}/api/auth.test`, method: 'auth.test' });
   const { status, body } = await replica.readyz();
   expect(status).toBe(200);
-  expect(body).toMatch(/^slack \(not counted for readiness\): socket connecting since .*; no successful auth\.test yet; unreachable since .* \(auth\.test at .*: fetch failed.*\), retrying$/m);
+  expect(body).toMatch(
+    /^slack \(not counted for readiness\): socket connecting since .*; no successful auth\.test yet; unreachable since .* \(auth\.test at .*: fetch failed.*\), retrying$/m,
+  );
 });
 
 test('a healthy start: /readyz names the socket connection and the last good auth.test', async () => {

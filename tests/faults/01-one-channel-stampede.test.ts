@@ -55,11 +55,17 @@ test('1,000 concurrent "fix" requests for one channel over three dispatcher proc
   const harness = h as Harness;
   starts = await watchAgentStarts(harness.docker);
 
-  const said = await Promise.all(Array.from({ length: REQUESTS }, (_, i) => harness.emu.userSays({ channel: CHANNEL, user: `U0ASK${i}`, text: 'fix #58 in demo' })));
+  const said = await Promise.all(
+    Array.from({ length: REQUESTS }, (_, i) => harness.emu.userSays({ channel: CHANNEL, user: `U0ASK${i}`, text: 'fix #58 in demo' })),
+  );
   // The refusals: each busy answer counts itself and the ones it stands for; together, everyone but the winner.
   const busyAnswers = () => harness.emu.messages({ channel: CHANNEL }).filter((m) => m.bot_id && BUSY.test(m.text ?? ''));
   const counted = () => busyAnswers().reduce((n, m) => n + 1 + Number((MORE.exec(m.text ?? '')?.[1] ?? '0').replace(/,/g, '')), 0);
-  await eventually(async () => counted() === REQUESTS - 1, `busy answers that count all ${REQUESTS - 1} refusals (so far ${counted()} in ${busyAnswers().length} messages)`, 60_000);
+  await eventually(
+    async () => counted() === REQUESTS - 1,
+    `busy answers that count all ${REQUESTS - 1} refusals (so far ${counted()} in ${busyAnswers().length} messages)`,
+    60_000,
+  );
   expect(busyAnswers().length).toBeLessThanOrEqual(5);
   // Every replica took part (Slack acknowledges first, so the count is read once all were answered).
   const handledBy = replicas.map((r) => r.logLines().filter((l) => l.msg === 'answered a message').length);

@@ -29,7 +29,13 @@ const projects = (workspace: string) => {
     const dir = join(dirname(workspace), `w${i}`);
     mkdirSync(dir);
     chmodSync(dir, 0o777); // the agent runs as uid 1000
-    lines.push(`  p${i}:`, `    workspace: ${dir}`, `    channels: [${channelOf(i)}]`, '    agent:', '      command: ["sh", "-c", "echo ok"]');
+    lines.push(
+      `  p${i}:`,
+      `    workspace: ${dir}`,
+      `    channels: [${channelOf(i)}]`,
+      '    agent:',
+      '      command: ["sh", "-c", "echo ok"]',
+    );
   }
   lines.push('  demo:', `    workspace: ${workspace}`, '    agent:', '      command: ["sh", "-c", "echo ok"]');
   return `${lines.join('\n')}\n`;
@@ -70,7 +76,12 @@ beforeAll(async () => {
     projectsYaml: projects,
     maxConcurrentJobs: CAP,
     emulator: { rateLimits: Object.fromEntries(METHODS.map((m) => [m, UNLIMITED])) },
-    env: { SLACK_METHOD_BUDGETS: METHODS.filter((m) => m !== 'chat.postMessage').map((m) => `${m}=${UNLIMITED}`).join(','), SLACK_CHANNEL_POST_BUDGET: String(UNLIMITED) },
+    env: {
+      SLACK_METHOD_BUDGETS: METHODS.filter((m) => m !== 'chat.postMessage')
+        .map((m) => `${m}=${UNLIMITED}`)
+        .join(','),
+      SLACK_CHANNEL_POST_BUDGET: String(UNLIMITED),
+    },
   });
   // A second replica: the cap is shared, not per replica.
   ports = [h.dispatcher?.port ?? 0, (await h.startReplica()).port];
@@ -87,7 +98,11 @@ test(`${CHANNELS} channels at once with MAX_CONCURRENT_JOBS=${CAP}: never more t
   starts = await watchAgentStarts(harness.docker);
   peak = await watchPeak(harness.docker);
 
-  await Promise.all(Array.from({ length: CHANNELS }, (_, i) => harness.emu.userSays({ channel: channelOf(i), user: 'U0ALICE', text: `fix #${i + 1} in p${i}` })));
+  await Promise.all(
+    Array.from({ length: CHANNELS }, (_, i) =>
+      harness.emu.userSays({ channel: channelOf(i), user: 'U0ALICE', text: `fix #${i + 1} in p${i}` }),
+    ),
+  );
 
   // Every job done, its result once, no lock left, both replicas ready, and a new job completes.
   await expectAftermath(harness, { starts, told: /is done/, replicaPorts: ports, settleMs: 240_000 });

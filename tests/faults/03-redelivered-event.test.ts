@@ -46,7 +46,17 @@ function messageEvent(emu: Harness['emu'], eventId: string, ts: string) {
     token: 'emulated-verification-token',
     team_id: emu.teamId,
     api_app_id: emu.appId,
-    event: { type: 'message', user: 'U0ALICE', text: 'fix #58 in demo', ts, channel: CHANNEL, event_ts: ts, channel_type: 'channel', team: emu.teamId, client_msg_id: randomUUID() },
+    event: {
+      type: 'message',
+      user: 'U0ALICE',
+      text: 'fix #58 in demo',
+      ts,
+      channel: CHANNEL,
+      event_ts: ts,
+      channel_type: 'channel',
+      team: emu.teamId,
+      client_msg_id: randomUUID(),
+    },
     type: 'event_callback',
     event_id: eventId,
     event_time: Math.floor(Date.now() / 1000),
@@ -68,7 +78,8 @@ test('the same event delivered three times, to three different replicas, starts 
   // All three reached a replica each (round robin; under load the emulator may retry one more time), and
   // each replica says what it did with it: one answered it, every other delivery was skipped.
   expect(harness.emu.deliveries.filter((d) => d.kind === 'events_api' && d.outcome === 'acked').length).toBeGreaterThanOrEqual(3);
-  const seen = () => replicas.map((r) => r.logLines().filter((l) => l.msg === 'answered a message' || String(l.msg).includes('skipped')).length);
+  const seen = () =>
+    replicas.map((r) => r.logLines().filter((l) => l.msg === 'answered a message' || String(l.msg).includes('skipped')).length);
   await eventually(async () => seen().every((n) => n >= 1), `each replica to have handled or skipped a delivery (${seen().join(', ')})`);
   const answered = replicas.flatMap((r) => r.logLines().filter((l) => l.msg === 'answered a message'));
   const skipped = replicas.flatMap((r) => r.logLines().filter((l) => String(l.msg).includes('skipped')));

@@ -36,7 +36,8 @@ projects:
 `;
 
 /** The highest "working i" a version of the status message shows (0: none). */
-const workingLine = (v: { blocks?: unknown[] }): number => Math.max(0, ...[...JSON.stringify(v.blocks ?? []).matchAll(/working (\d+) of/g)].map((m) => Number(m[1])));
+const workingLine = (v: { blocks?: unknown[] }): number =>
+  Math.max(0, ...[...JSON.stringify(v.blocks ?? []).matchAll(/working (\d+) of/g)].map((m) => Number(m[1])));
 
 let h: Harness | undefined;
 let replicas: ReplicaProcess[] = [];
@@ -63,7 +64,10 @@ test('the relaying replica killed with SIGKILL: the other takes over within 15 s
   const r = redis as Redis;
   starts = await watchAgentStarts(harness.docker);
   const request = await harness.emu.userSays({ channel: CHANNEL, user: 'U0ALICE', text: 'fix #58 in demo' });
-  const job = await eventually(async () => (await harnessJobs(harness)).find((j) => j.channel === CHANNEL && j.state === 'running'), 'the job to run');
+  const job = await eventually(
+    async () => (await harnessJobs(harness)).find((j) => j.channel === CHANNEL && j.state === 'running'),
+    'the job to run',
+  );
   const status = await harness.emu.waitFor(() => botReplies(harness, CHANNEL, request.ts).find((m) => workingLine(m) >= 2), {
     what: 'the status message showing the agent at work',
     timeoutMs: 30_000,
@@ -83,7 +87,11 @@ test('the relaying replica killed with SIGKILL: the other takes over within 15 s
   const lineAtKill = Math.max(...versions(atKill).map(workingLine));
 
   // Taken over: the survivor holds the job, within the bound.
-  await eventually(async () => (await r.get(supervisorKey))?.split(':')[1] === String(survivor.child.pid), 'the surviving replica to hold the job', TAKEOVER_MS + 5000);
+  await eventually(
+    async () => (await r.get(supervisorKey))?.split(':')[1] === String(survivor.child.pid),
+    'the surviving replica to hold the job',
+    TAKEOVER_MS + 5000,
+  );
   const takeoverMs = Date.now() - killedAt;
   process.stderr.write(`drill 4: taken over ${takeoverMs} ms after the kill\n`);
   expect(takeoverMs).toBeLessThanOrEqual(TAKEOVER_MS);
@@ -92,7 +100,9 @@ test('the relaying replica killed with SIGKILL: the other takes over within 15 s
   await harness.emu.waitFor(
     () => {
       const now = harness.emu.messages({ channel: CHANNEL }).find((m) => m.ts === status.ts) as RecordedMessage;
-      return versions(now).slice(updatesAtKill + 1).find((v) => workingLine(v) > lineAtKill);
+      return versions(now)
+        .slice(updatesAtKill + 1)
+        .find((v) => workingLine(v) > lineAtKill);
     },
     { what: `a status update after the kill with a line later than "working ${lineAtKill}"`, timeoutMs: 15_000 },
   );
@@ -102,7 +112,9 @@ test('the relaying replica killed with SIGKILL: the other takes over within 15 s
 
   // Once and in order: the status message never went back to an earlier line (no event replayed), and there is one of it.
   const final = harness.emu.messages({ channel: CHANNEL }).find((m) => m.ts === status.ts) as RecordedMessage;
-  const lines = versions(final).map(workingLine).filter((n) => n > 0);
+  const lines = versions(final)
+    .map(workingLine)
+    .filter((n) => n > 0);
   expect(lines).toEqual([...lines].sort((a, b) => a - b));
   expect(final.text).toMatch(/done in/);
   const [done] = await harnessJobs(harness).then((all) => all.filter((j) => j.id === job.id));

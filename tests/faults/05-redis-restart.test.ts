@@ -33,7 +33,10 @@ test('drill 5: Redis restarted mid-job → the job goes on and is reported once;
   const starts = await watchAgentStarts(h.docker);
   try {
     await h.emu.userSays({ channel: 'C0DRILL5', user: 'U0ALICE', text: 'fix #5 in ticker' });
-    const container = await eventually(async () => (await h.containers('C0DRILL5')).find((c) => c.State === 'running'), 'the ticker agent running');
+    const container = await eventually(
+      async () => (await h.containers('C0DRILL5')).find((c) => c.State === 'running'),
+      'the ticker agent running',
+    );
     const events = `${h.prefix}job:${container.Labels['switchboard.job-id'] ?? ''}:events`;
     await eventually(async () => (await admin.xlen(events)) >= 3, 'the agent’s first events');
 

@@ -63,7 +63,9 @@ test('drill 6: Redis unreachable for 20 s → requests told to try again, the ru
     const meanwhile = await eventually(
       async () => {
         const asked = await h.emu.userSays({ channel: 'C0DRILL6B', user: 'U0BOB', text: `<@${h.emu.botUserId}> status` });
-        return h.emu.waitFor(() => botReplies(h, 'C0DRILL6B', asked.ts)[0], { what: 'an answer during the partition', timeoutMs: 8000 }).catch(() => undefined);
+        return h.emu
+          .waitFor(() => botReplies(h, 'C0DRILL6B', asked.ts)[0], { what: 'an answer during the partition', timeoutMs: 8000 })
+          .catch(() => undefined);
       },
       'an answer during the partition',
       15_000,

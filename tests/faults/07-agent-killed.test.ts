@@ -52,10 +52,13 @@ test('drill 7: an agent container killed mid-job — the user is told it was kil
 
   const request = await harness.emu.userSays({ channel: CHANNEL, user: 'U0ALICE', text: 'fix #7 in slow' });
   const agent = await eventually(async () => (await harness.containers(CHANNEL)).find((c) => c.State === 'running'), 'the running agent');
-  await harness.emu.waitFor(() => botReplies(harness, CHANNEL, request.ts).find((m) => m.updates > 0 && /working/.test(JSON.stringify(m.blocks ?? m.text))), {
-    what: 'the status showing the agent at work',
-    timeoutMs: 30_000,
-  });
+  await harness.emu.waitFor(
+    () => botReplies(harness, CHANNEL, request.ts).find((m) => m.updates > 0 && /working/.test(JSON.stringify(m.blocks ?? m.text))),
+    {
+      what: 'the status showing the agent at work',
+      timeoutMs: 30_000,
+    },
+  );
 
   await harness.docker.getContainer(agent.Id).kill();
 

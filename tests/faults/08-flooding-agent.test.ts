@@ -46,8 +46,14 @@ test('an agent flooding 10,000 log lines a second: capped, every dropped line co
   const request = await harness.emu.userSays({ channel: CHANNEL, user: 'U0ALICE', text: 'fix #58 in demo' });
 
   // The job ends done, its result said once, and its thread says how many lines were dropped.
-  const toldDropped = (_job: unknown, messages: { blocks?: unknown[] }[]) => messages.some((m) => DROPPED.test(JSON.stringify(m.blocks ?? [])));
-  await expectAftermath(harness, { starts, told: toldDropped, replicaPorts: [harness.dispatcher?.port ?? 0], affected: (j) => j.channel === CHANNEL });
+  const toldDropped = (_job: unknown, messages: { blocks?: unknown[] }[]) =>
+    messages.some((m) => DROPPED.test(JSON.stringify(m.blocks ?? [])));
+  await expectAftermath(harness, {
+    starts,
+    told: toldDropped,
+    replicaPorts: [harness.dispatcher?.port ?? 0],
+    affected: (j) => j.channel === CHANNEL,
+  });
   const job = (await harnessJobs(harness)).find((j) => j.channel === CHANNEL && j.requestTs === request.ts);
   // The flood's progress reached the status message while it ran (as often as chat.update's budget allows);
   // after it, the runner's own last step.
@@ -68,7 +74,12 @@ test('an agent flooding 10,000 log lines a second: capped, every dropped line co
     expect(entries.length).toBeLessThan(STREAM_MAXLEN / 4);
     const shown = events.flatMap((e) => (e.type === 'log' ? e.text.split('\n') : [])).filter((l) => /^\d+$/.test(l)).length;
     expect(shown + said).toBe(ROUNDS * LINES_PER_ROUND);
-    expect(events.filter((e) => e.type === 'progress').map((e) => (e.type === 'progress' ? e.text ?? e.name : '')).slice(-2)).toEqual([`flood round ${ROUNDS}`, 'finish']);
+    expect(
+      events
+        .filter((e) => e.type === 'progress')
+        .map((e) => (e.type === 'progress' ? (e.text ?? e.name) : ''))
+        .slice(-2),
+    ).toEqual([`flood round ${ROUNDS}`, 'finish']);
     expect(events.at(-1)).toMatchObject({ type: 'done' });
   } finally {
     redis.disconnect();

@@ -72,7 +72,8 @@ afterAll(async () => {
 });
 
 /** The replica has logged a line whose msg matches (it logs as pino JSON). */
-const logged = (msg: RegExp) => eventually(async () => replica!.logLines().find((l) => msg.test(String(l.msg))), `the replica to log ${msg}`, 30_000);
+const logged = (msg: RegExp) =>
+  eventually(async () => replica!.logLines().find((l) => msg.test(String(l.msg))), `the replica to log ${msg}`, 30_000);
 
 test('drill 9: the Docker engine unreachable and back while jobs run — no job failed or freed for a lost wait, a job asked for meanwhile starts once the engine is back, every result once', async () => {
   const harness = h!;
@@ -81,10 +82,13 @@ test('drill 9: the Docker engine unreachable and back while jobs run — no job 
   starts = await watchAgentStarts(harness.docker);
   const ask = (lane: Lane) => harness.emu.userSays({ channel: channelOf(lane), user: 'U0ALICE', text: `fix #9 in ${lane}` });
   const atWork = (lane: Lane, ts: string) =>
-    harness.emu.waitFor(() => botReplies(harness, channelOf(lane), ts).find((m) => m.updates > 0 && /working/.test(JSON.stringify(m.blocks ?? m.text))), {
-      what: `the ${lane} job at work`,
-      timeoutMs: 30_000,
-    });
+    harness.emu.waitFor(
+      () => botReplies(harness, channelOf(lane), ts).find((m) => m.updates > 0 && /working/.test(JSON.stringify(m.blocks ?? m.text))),
+      {
+        what: `the ${lane} job at work`,
+        timeoutMs: 30_000,
+      },
+    );
   const doneIn = (lane: Lane, ts: string) =>
     harness.emu.waitFor(() => botReplies(harness, channelOf(lane), ts).find((m) => new RegExp(`^${lane} #9 is done`).test(m.text ?? '')), {
       what: `the ${lane} job's result`,

@@ -47,7 +47,11 @@ test('drill 10: 500s then a 429 storm for a (scaled) minute → the job’s resu
     // The job ended during the storm (12 s of work): its result is delivered once Slack answers.
     await expectAftermath(h, { starts, told: /^ticker #10 is done/, replicaPorts: [h.dispatcher?.port ?? 0] });
     // The status message caught up with the end too.
-    await eventually(async () => /done|finished/i.test(botReplies(h, 'C0DRILL10', request.ts)[0]?.text ?? ''), 'the status message to show the end', 30_000);
+    await eventually(
+      async () => /done|finished/i.test(botReplies(h, 'C0DRILL10', request.ts)[0]?.text ?? ''),
+      'the status message to show the end',
+      30_000,
+    );
   } finally {
     await starts.stop();
   }

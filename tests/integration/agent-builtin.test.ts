@@ -71,7 +71,13 @@ function start(builtin: Partial<BuiltinAgentOptions>, chatModel?: ChatModel, env
   const conn = new Redis(REDIS_URL);
   const control = new Redis(REDIS_URL);
   connections.push(conn, control);
-  const runner = new AgentRunner(options, { redis: conn, controlRedis: control, env, log: () => undefined, ...(chatModel ? { chatModel } : {}) });
+  const runner = new AgentRunner(options, {
+    redis: conn,
+    controlRedis: control,
+    env,
+    log: () => undefined,
+    ...(chatModel ? { chatModel } : {}),
+  });
   return { runner, jobId, workspaceDir };
 }
 
@@ -98,11 +104,7 @@ test('writes the file, reports one progress per iteration, and ends done with th
   expect(readFileSync(join(workspaceDir, 'src', 'answer.txt'), 'utf8')).toBe('42\n');
 
   const events = await eventsOf(jobId);
-  expect(kinds(events)).toEqual([
-    'started', 'progress 1',
-    'progress 2', 'log', 'progress 2', 'log', 'progress 2',
-    'progress 3', 'done',
-  ]);
+  expect(kinds(events)).toEqual(['started', 'progress 1', 'progress 2', 'log', 'progress 2', 'log', 'progress 2', 'progress 3', 'done']);
   const iterations = events.filter((e) => e.type === 'progress' && e.step === 2).map((e) => (e.type === 'progress' ? e.text : ''));
   expect(iterations).toEqual([
     'iteration 1 of at most 10 · qwen2.5-coder:7b',
@@ -115,8 +117,18 @@ test('writes the file, reports one progress per iteration, and ends done with th
 });
 
 test.each<[string, Partial<BuiltinAgentOptions>, Partial<ChatTurn>, RegExp]>([
-  ['iterations', { limits: { maxIterations: 2, maxTokens: 100_000, maxWallMs: 60_000 } }, { toolCalls: [tool('list_files', {})] }, /did not finish within its cap of 2 iterations/],
-  ['tokens', { limits: { maxIterations: 10, maxTokens: 50, maxWallMs: 60_000 } }, { toolCalls: [tool('list_files', {})] }, /used 60 tokens, over its cap of 50/],
+  [
+    'iterations',
+    { limits: { maxIterations: 2, maxTokens: 100_000, maxWallMs: 60_000 } },
+    { toolCalls: [tool('list_files', {})] },
+    /did not finish within its cap of 2 iterations/,
+  ],
+  [
+    'tokens',
+    { limits: { maxIterations: 10, maxTokens: 50, maxWallMs: 60_000 } },
+    { toolCalls: [tool('list_files', {})] },
+    /used 60 tokens, over its cap of 50/,
+  ],
 ])('the %s cap ends the job as failed with its reason', async (_cap, builtin, turn, reason) => {
   const { runner, jobId } = start(builtin, scripted([], turn));
   expect(await runner.run()).toBe('failed');
@@ -164,14 +176,31 @@ test('without an inference endpoint the built-in agent fails at once, saying so'
   const workspaceDir = mkdtempSync(join(tmp, 'ws-'));
   const runner = new AgentRunner(
     {
-      jobId, redisUrl: REDIS_URL, platform: 'slack', channelId: 'C0BUILTIN', request: 'fix #3', project: 'demo', userId: 'U0ALICE', redisPrefix: prefix,
-      prompt: 'p', image: 'i', branch: 'main', workspaceDir, workspaceMounted: true, command: [], secretNames: [],
+      jobId,
+      redisUrl: REDIS_URL,
+      platform: 'slack',
+      channelId: 'C0BUILTIN',
+      request: 'fix #3',
+      project: 'demo',
+      userId: 'U0ALICE',
+      redisPrefix: prefix,
+      prompt: 'p',
+      image: 'i',
+      branch: 'main',
+      workspaceDir,
+      workspaceMounted: true,
+      command: [],
+      secretNames: [],
       builtin: { model: 'm', allow: [], limits: { maxIterations: 1, maxTokens: 1, maxWallMs: 1000 } },
     },
     { redis: conn, controlRedis: control, env: {}, log: () => undefined },
   );
   expect(await runner.run()).toBe('failed');
-  expect((await eventsOf(jobId)).at(-1)).toMatchObject({ type: 'failed', retryable: false, reason: 'the built-in agent needs the inference endpoint, but SWITCHBOARD_INFERENCE_URL is not set' });
+  expect((await eventsOf(jobId)).at(-1)).toMatchObject({
+    type: 'failed',
+    retryable: false,
+    reason: 'the built-in agent needs the inference endpoint, but SWITCHBOARD_INFERENCE_URL is not set',
+  });
 });
 
 describe('against the Ollama double, through the official client', () => {
@@ -204,7 +233,12 @@ describe('against the Ollama double, through the official client', () => {
       expect(r.headers.authorization).toBe('Bearer job-token-1');
       expect(r.body).toMatchObject({ model: 'qwen2.5-coder:7b', stream: false });
       expect((r.body?.tools as { function: { name: string } }[]).map((t) => t.function.name)).toEqual([
-        'list_files', 'read_file', 'search_files', 'write_file', 'run_command', 'finish',
+        'list_files',
+        'read_file',
+        'search_files',
+        'write_file',
+        'run_command',
+        'finish',
       ]);
     }
     const last = sent[2]?.body?.messages as { role: string; content: string; tool_name?: string; tool_calls?: unknown[] }[];
@@ -228,9 +262,14 @@ describe('against the Ollama double, through the official client', () => {
   test('the time cap aborts a request that waits for its first token', async () => {
     double.reply({ content: 'too late', firstTokenDelayMs: 60_000 });
     const aborted = new Promise((resolve) => double.once('aborted', resolve));
-    const { runner, jobId } = start({ limits: { maxIterations: 5, maxTokens: 100_000, maxWallMs: 300 } }, undefined, { SWITCHBOARD_INFERENCE_URL: double.url });
+    const { runner, jobId } = start({ limits: { maxIterations: 5, maxTokens: 100_000, maxWallMs: 300 } }, undefined, {
+      SWITCHBOARD_INFERENCE_URL: double.url,
+    });
     expect(await runner.run()).toBe('failed');
-    expect((await eventsOf(jobId)).at(-1)).toMatchObject({ type: 'failed', reason: 'the built-in agent ran out of time: its cap is 300 ms (agent.maxMinutes)' });
+    expect((await eventsOf(jobId)).at(-1)).toMatchObject({
+      type: 'failed',
+      reason: 'the built-in agent ran out of time: its cap is 300 ms (agent.maxMinutes)',
+    });
     await aborted; // the endpoint saw the client go away
   });
 });

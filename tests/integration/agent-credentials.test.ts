@@ -56,7 +56,7 @@ afterAll(async () => {
   await admin.quit();
 });
 
-test('a job\'s user may use its three keys as the runner does, and nothing else', async () => {
+test("a job's user may use its three keys as the runner does, and nothing else", async () => {
   const cred = await credentials.issue('aaa111');
   const agent = asAgent(agentRedisUrl(redisUrl(), cred));
   await agent.connect();
@@ -109,7 +109,10 @@ describe('without the right to manage ACL users', () => {
     url.password = password;
     limitedUrl = url.toString();
     dir = mkdtempSync(join(tmpdir(), 'sb-noacl-'));
-    writeFileSync(join(dir, 'projects.yml'), 'projects:\n  demo:\n    repo: https://example.com/acme/demo.git\n    agent: { command: ["true"] }\n');
+    writeFileSync(
+      join(dir, 'projects.yml'),
+      'projects:\n  demo:\n    repo: https://example.com/acme/demo.git\n    agent: { command: ["true"] }\n',
+    );
   });
   afterAll(async () => {
     await admin.call('ACL', 'DELUSER', user);
@@ -135,7 +138,9 @@ describe('without the right to manage ACL users', () => {
       (err: unknown) => err,
     );
     expect(refused).toBeInstanceOf(AclNotPermittedError);
-    expect((refused as AclNotPermittedError).message).toMatch(/^The dispatcher must be able to create and delete Redis ACL users .* but Redis refused: NOPERM/);
+    expect((refused as AclNotPermittedError).message).toMatch(
+      /^The dispatcher must be able to create and delete Redis ACL users .* but Redis refused: NOPERM/,
+    );
     expect((refused as AclNotPermittedError).operatorHint).toMatch(/ACL SETUSER <dispatcher-user> on >… ~\* &\* \+@all/);
   });
 });
@@ -160,7 +165,13 @@ describe('the supervisor checks a queued job against the current catalogue befor
       spawner: new DockerSpawner({ dockerHost: '/var/run/docker.sock', network: agentNetwork(), logger: silentLogger }),
       notifier,
       catalogue: () => parseCatalogue(yaml, 'test'),
-      agent: { image: 'switchboard-agent-fixture:none', redisUrl: redisUrl(), redisPrefix: prefix, secrets: {}, ...(workspaceRoot ? { workspaceRoot } : {}) },
+      agent: {
+        image: 'switchboard-agent-fixture:none',
+        redisUrl: redisUrl(),
+        redisPrefix: prefix,
+        secrets: {},
+        ...(workspaceRoot ? { workspaceRoot } : {}),
+      },
       logger: silentLogger,
     });
 
@@ -173,21 +184,29 @@ describe('the supervisor checks a queued job against the current catalogue befor
     return store.get(job.id);
   }
 
-  test('a channel taken off the project\'s list is refused with the reason, and nothing is started', async () => {
-    const job = await superviseQueued('projects:\n  billing-api:\n    repo: https://example.com/acme/billing-api.git\n    channels: [C0OTHER]\n    agent: { command: ["true"] }\n');
+  test("a channel taken off the project's list is refused with the reason, and nothing is started", async () => {
+    const job = await superviseQueued(
+      'projects:\n  billing-api:\n    repo: https://example.com/acme/billing-api.git\n    channels: [C0OTHER]\n    agent: { command: ["true"] }\n',
+    );
     expect(job).toMatchObject({ state: 'failed', retryable: false });
-    expect(job?.reason).toMatch(/^the project catalogue changed after this job was accepted, and it may no longer run: billing-api can't be started from this channel/);
+    expect(job?.reason).toMatch(
+      /^the project catalogue changed after this job was accepted, and it may no longer run: billing-api can't be started from this channel/,
+    );
     expect(await admin.hlen(k.agentUsers)).toBe(0); // no Redis user was ever made
   });
 
   test('a user taken off the list is refused too', async () => {
-    const job = await superviseQueued('projects:\n  billing-api:\n    repo: https://example.com/acme/billing-api.git\n    users: [U0BOB]\n    agent: { command: ["true"] }\n');
+    const job = await superviseQueued(
+      'projects:\n  billing-api:\n    repo: https://example.com/acme/billing-api.git\n    users: [U0BOB]\n    agent: { command: ["true"] }\n',
+    );
     expect(job?.reason).toMatch(/may no longer run: You're not on the list of people who may start billing-api/);
   });
 
   test('a workspace outside WORKSPACE_ROOT is refused', async () => {
     const yaml = 'projects:\n  billing-api:\n    workspace: /srv/elsewhere/billing\n    agent: { command: ["true"] }\n';
-    expect((await superviseQueued(yaml, '/srv/checkouts'))?.reason).toMatch(/the workspace of billing-api cannot be used: it must lie under WORKSPACE_ROOT \(\/srv\/checkouts\)/);
+    expect((await superviseQueued(yaml, '/srv/checkouts'))?.reason).toMatch(
+      /the workspace of billing-api cannot be used: it must lie under WORKSPACE_ROOT \(\/srv\/checkouts\)/,
+    );
     expect((await superviseQueued(yaml))?.reason).toMatch(/workspaces are off: set WORKSPACE_ROOT/);
   });
 
@@ -196,14 +215,20 @@ describe('the supervisor checks a queued job against the current catalogue befor
     await admin.set(k.workspaceLock('/srv/checkouts/billing'), 'otherjob0001', 'PX', 60_000);
     const job = await superviseQueued(yaml, '/srv/checkouts');
     expect(job).toMatchObject({ state: 'failed', retryable: true });
-    expect(job?.reason).toMatch(/^the workspace of billing-api is in use by another job \(otherjob0001\), perhaps from another channel; ask again when it has finished/);
+    expect(job?.reason).toMatch(
+      /^the workspace of billing-api is in use by another job \(otherjob0001\), perhaps from another channel; ask again when it has finished/,
+    );
     expect(await admin.get(k.workspaceLock('/srv/checkouts/billing'))).toBe('otherjob0001');
     expect(await admin.hlen(k.agentUsers)).toBe(0);
   });
 
   test('a job that may run gets its user, and loses it when its start fails', async () => {
-    const job = await superviseQueued('projects:\n  billing-api:\n    repo: https://example.com/acme/billing-api.git\n    agent: { command: ["true"] }\n');
-    expect(job?.reason).toBe('the agent could not be started: the agent image is not installed on this Switchboard; whoever runs it will find the fix in its logs');
+    const job = await superviseQueued(
+      'projects:\n  billing-api:\n    repo: https://example.com/acme/billing-api.git\n    agent: { command: ["true"] }\n',
+    );
+    expect(job?.reason).toBe(
+      'the agent could not be started: the agent image is not installed on this Switchboard; whoever runs it will find the fix in its logs',
+    );
     expect(await admin.hlen(k.agentUsers)).toBe(0);
     expect(await admin.call('ACL', 'GETUSER', agentUsername(job?.id ?? ''))).toBeNull();
   });

@@ -46,7 +46,13 @@ function start(command: string, over: Partial<RunnerOptions> = {}, grace?: numbe
   const control = new Redis(redisUrl());
   connections.push(conn, control);
   const logs: string[] = [];
-  const runner = new AgentRunner(options, { redis: conn, controlRedis: control, env: process.env, log: (m) => logs.push(m), cancelGraceMs: grace });
+  const runner = new AgentRunner(options, {
+    redis: conn,
+    controlRedis: control,
+    env: process.env,
+    log: (m) => logs.push(m),
+    cancelGraceMs: grace,
+  });
   return { jobId, workspaceDir, runner, logs };
 }
 
@@ -103,17 +109,37 @@ test("protocol lines become events in the order printed, an invalid one is logge
   expect(await runner.run()).toBe('done');
 
   const events = await eventsOf(jobId);
-  expect(events.map(summary)).toEqual(['started', 'progress 1/3', 'progress 2/3', 'log', 'progress 1/2', 'usage', 'log', 'progress 3/3', 'done']);
+  expect(events.map(summary)).toEqual([
+    'started',
+    'progress 1/3',
+    'progress 2/3',
+    'log',
+    'progress 1/2',
+    'usage',
+    'log',
+    'progress 3/3',
+    'done',
+  ]);
   expect(events[3]).toMatchObject({ type: 'log', text: 'reading the issue' });
   expect(events[4]).toMatchObject({ type: 'progress', name: 'plan', text: 'thinking' });
   expect(events[5]).toMatchObject({ type: 'usage', model: 'm1', promptTokens: 5, completionTokens: 7, gpuSeconds: 1.5 });
   const after = logText(events.slice(6));
   expect(after).toContain(`::switchboard:: {"type":"started"`);
-  expect(after).toContain('::switchboard:: not json\n(switchboard: the line above is not a valid event and was skipped: the text after ::switchboard:: is not JSON)');
-  expect(after).toContain('(switchboard: the line above is not a valid event and was skipped: type must be one of progress, question, usage, done, failed (got "started"))');
+  expect(after).toContain(
+    '::switchboard:: not json\n(switchboard: the line above is not a valid event and was skipped: the text after ::switchboard:: is not JSON)',
+  );
+  expect(after).toContain(
+    '(switchboard: the line above is not a valid event and was skipped: type must be one of progress, question, usage, done, failed (got "started"))',
+  );
   expect(after).toContain('"reason":"from stderr"');
   expect(after).toContain('bye');
-  expect(events.at(-1)).toMatchObject({ type: 'done', summary: 'Fixed the rounding bug', prUrl: 'https://github.com/acme/demo/pull/3', commit: 'abc123', branch: 'main' });
+  expect(events.at(-1)).toMatchObject({
+    type: 'done',
+    summary: 'Fixed the rounding bug',
+    prUrl: 'https://github.com/acme/demo/pull/3',
+    commit: 'abc123',
+    branch: 'main',
+  });
   expect(logs.filter((l) => l.startsWith('warning: an invalid ::switchboard:: line'))).toHaveLength(2);
 });
 

@@ -47,7 +47,11 @@ function options(overrides: Partial<RunnerOptions> & Pick<RunnerOptions, 'jobId'
 }
 
 /** A runner with its own two connections, as main.ts builds it; `logs` keeps what it says on stderr. */
-function runnerFor(opts: RunnerOptions, env: NodeJS.ProcessEnv = process.env, more: Partial<RunnerDeps> = {}): { runner: AgentRunner; logs: string[] } {
+function runnerFor(
+  opts: RunnerOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  more: Partial<RunnerDeps> = {},
+): { runner: AgentRunner; logs: string[] } {
   const conn = new Redis(REDIS_URL);
   const control = new Redis(REDIS_URL);
   connections.push(conn, control);
@@ -94,7 +98,12 @@ test('clones the repository, runs the command, and reports started, three steps,
   const jobId = newJobId();
   const workspaceDir = join(tmp, `ws-${jobId}`);
   const { runner } = runnerFor(
-    options({ jobId, repo: repoUrl, workspaceDir, command: ['sh', '-c', "ls; echo done > /dev/null; echo 'PR: https://github.com/acme/x/pull/9'"] }),
+    options({
+      jobId,
+      repo: repoUrl,
+      workspaceDir,
+      command: ['sh', '-c', "ls; echo done > /dev/null; echo 'PR: https://github.com/acme/x/pull/9'"],
+    }),
   );
 
   expect(await runner.run()).toBe('done');
@@ -115,7 +124,7 @@ test('clones the repository, runs the command, and reports started, three steps,
   expect(await redis.exists(`${prefix}job:${jobId}:heartbeat`)).toBe(0);
 });
 
-test('a clone of a missing repository fails at step 1 with git\'s reason', async () => {
+test("a clone of a missing repository fails at step 1 with git's reason", async () => {
   const jobId = newJobId();
   const missing = `file://${join(tmp, 'no-such-repo')}`;
   const { runner } = runnerFor(options({ jobId, repo: missing, workspaceDir: join(tmp, `ws-${jobId}`), command: ['true'] }));
@@ -135,7 +144,9 @@ test('a clone of a missing repository fails at step 1 with git\'s reason', async
 test('a command that does not exist fails at step 2 with a clear, non-retryable reason', async () => {
   const jobId = newJobId();
   const workspaceDir = mkdtempSync(join(tmp, 'mounted-'));
-  const { runner } = runnerFor(options({ jobId, workspaceMounted: true, workspaceDir, command: ['switchboard-no-such-agent-cli', '{prompt}'] }));
+  const { runner } = runnerFor(
+    options({ jobId, workspaceMounted: true, workspaceDir, command: ['switchboard-no-such-agent-cli', '{prompt}'] }),
+  );
 
   expect(await runner.run()).toBe('failed');
 
@@ -211,13 +222,22 @@ test('a repo URL with credentials (https://oauth2:TOKEN@…) never reaches an ev
   expect(raw).not.toContain('oauth2');
   const events = await eventsOf(jobId);
   expect(events[1]).toMatchObject({ type: 'progress', text: 'cloning https://127.0.0.1:1/acme/demo.git (main)' });
-  expect(events.at(-1)?.type === 'failed' && events.at(-1)).toMatchObject({ reason: expect.stringContaining('git clone of https://127.0.0.1:1/acme/demo.git (main) failed') });
+  expect(events.at(-1)?.type === 'failed' && events.at(-1)).toMatchObject({
+    reason: expect.stringContaining('git clone of https://127.0.0.1:1/acme/demo.git (main) failed'),
+  });
 });
 
 test('one 200 KB output line becomes a log event cut to 64 KB, with a marker', async () => {
   const jobId = newJobId();
   const workspaceDir = mkdtempSync(join(tmp, 'mounted-'));
-  const { runner } = runnerFor(options({ jobId, workspaceMounted: true, workspaceDir, command: ['sh', '-c', "head -c 200000 /dev/zero | tr '\\000' x; echo; echo after"] }));
+  const { runner } = runnerFor(
+    options({
+      jobId,
+      workspaceMounted: true,
+      workspaceDir,
+      command: ['sh', '-c', "head -c 200000 /dev/zero | tr '\\000' x; echo; echo after"],
+    }),
+  );
 
   expect(await runner.run()).toBe('done');
 
@@ -232,7 +252,9 @@ test('an agent flooding its output: the log events are capped, every dropped lin
   const jobId = newJobId();
   const workspaceDir = join(tmp, `ws-${jobId}`);
   const progress = '::switchboard:: {"type":"progress","step":2,"total":3,"name":"run agent","text":"half way"}';
-  const { runner } = runnerFor(options({ jobId, repo: repoUrl, workspaceDir, command: ['sh', '-c', `seq 1 20000; echo '${progress}'; seq 20001 40000`] }));
+  const { runner } = runnerFor(
+    options({ jobId, repo: repoUrl, workspaceDir, command: ['sh', '-c', `seq 1 20000; echo '${progress}'; seq 20001 40000`] }),
+  );
 
   expect(await runner.run()).toBe('done');
 
@@ -255,7 +277,11 @@ test('the latest progress is published again while an agent floods, so it stays 
   const progress = '::switchboard:: {"type":"progress","step":2,"total":3,"name":"run agent","text":"the only progress"}';
   // A loose cap (many small batches a second) so the flood makes more log events than the stream keeps.
   const logCap = { rate: { batchesPerSecond: 100_000, burst: 100_000 }, batchLines: 5, repeatProgressEvery: 100 };
-  const { runner } = runnerFor(options({ jobId, repo: repoUrl, workspaceDir, command: ['sh', '-c', `echo '${progress}'; seq 1 10000`] }), process.env, { logCap });
+  const { runner } = runnerFor(
+    options({ jobId, repo: repoUrl, workspaceDir, command: ['sh', '-c', `echo '${progress}'; seq 1 10000`] }),
+    process.env,
+    { logCap },
+  );
 
   expect(await runner.run()).toBe('done');
 

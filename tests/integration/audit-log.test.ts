@@ -38,8 +38,28 @@ test('records who, what, where and the outcome under the prefix, newest first, a
   const audit = new AuditLog(redis, k, log);
   const before = Date.now();
 
-  await audit.record({ user: 'U0ALICE', team: 'T0ACME', kind: 'command', action: 'fix', channel: 'C0BILLING', surface: 'mention', outcome: 'started', jobId: 'j0000000001', text: 'fix #58 in billing-api' });
-  await audit.record({ user: 'U0BOB', kind: 'button', action: 'job.cancel', channel: 'C0BILLING', thread: '1700000000.000100', surface: 'button', outcome: 'refused', jobId: 'j0000000001', text: 'j0000000001' });
+  await audit.record({
+    user: 'U0ALICE',
+    team: 'T0ACME',
+    kind: 'command',
+    action: 'fix',
+    channel: 'C0BILLING',
+    surface: 'mention',
+    outcome: 'started',
+    jobId: 'j0000000001',
+    text: 'fix #58 in billing-api',
+  });
+  await audit.record({
+    user: 'U0BOB',
+    kind: 'button',
+    action: 'job.cancel',
+    channel: 'C0BILLING',
+    thread: '1700000000.000100',
+    surface: 'button',
+    outcome: 'refused',
+    jobId: 'j0000000001',
+    text: 'j0000000001',
+  });
 
   expect(k.audit).toBe(`${prefix}audit`);
   const entries = await audit.recent();
@@ -57,14 +77,25 @@ test('records who, what, where and the outcome under the prefix, newest first, a
     jobId: 'j0000000001',
     text: 'j0000000001',
   });
-  expect(entries[1]).toMatchObject({ user: 'U0ALICE', team: 'T0ACME', kind: 'command', action: 'fix', outcome: 'started', text: 'fix #58 in billing-api' });
+  expect(entries[1]).toMatchObject({
+    user: 'U0ALICE',
+    team: 'T0ACME',
+    kind: 'command',
+    action: 'fix',
+    outcome: 'started',
+    text: 'fix #58 in billing-api',
+  });
   expect(entries[1]?.at).toBeGreaterThanOrEqual(before);
   expect(entries[1]).not.toHaveProperty('thread');
 
   // The same as a log line each, for whoever reads logs rather than Redis.
   const logged = lines.filter((l) => l.audit);
   expect(logged).toHaveLength(2);
-  expect(logged[0]).toMatchObject({ level: 'info', msg: 'audit: command fix by U0ALICE → started', audit: { user: 'U0ALICE', channel: 'C0BILLING', outcome: 'started' } });
+  expect(logged[0]).toMatchObject({
+    level: 'info',
+    msg: 'audit: command fix by U0ALICE → started',
+    audit: { user: 'U0ALICE', channel: 'C0BILLING', outcome: 'started' },
+  });
 });
 
 test('long text is shortened, and the stream stays capped (MAXLEN ~)', async () => {
@@ -86,10 +117,16 @@ test('when Redis cannot take the entry, record() does not throw: the entry and t
   const down = new Redis({ port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   down.on('error', () => undefined);
   try {
-    await expect(new AuditLog(down, k, log).record({ user: 'U1', kind: 'button', action: 'job.retry', outcome: 'started' })).resolves.toBeUndefined();
+    await expect(
+      new AuditLog(down, k, log).record({ user: 'U1', kind: 'button', action: 'job.retry', outcome: 'started' }),
+    ).resolves.toBeUndefined();
   } finally {
     down.disconnect();
   }
   const error = lines.find((l) => l.level === 'error');
-  expect(error).toMatchObject({ msg: expect.stringContaining('audit entry could not be written'), audit: { action: 'job.retry' }, err: expect.any(Object) });
+  expect(error).toMatchObject({
+    msg: expect.stringContaining('audit entry could not be written'),
+    audit: { action: 'job.retry' },
+    err: expect.any(Object),
+  });
 });

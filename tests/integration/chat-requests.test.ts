@@ -67,7 +67,14 @@ const light: LightRoute = {
   },
 };
 
-const say = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({ text, channel: 'C0GENERAL', user: 'U0ALICE', addressed: true, threadTs: '1700000000.000100', ...over });
+const say = (text: string, over: Partial<ChatRequest> = {}): ChatRequest => ({
+  text,
+  channel: 'C0GENERAL',
+  user: 'U0ALICE',
+  addressed: true,
+  threadTs: '1700000000.000100',
+  ...over,
+});
 
 beforeAll(async () => {
   emu = await SlackEmulator.start();
@@ -100,7 +107,10 @@ beforeEach(() => {
     lock,
     controls: new JobControls(redis, k),
     // Jobs here are never taken by a worker: a cancelled one is always still waiting.
-    queue: { remove: async (id) => queued.some((q) => q.jobId === id), lineUp: async () => ({ running: [], waiting: queued.map((q) => q.jobId) }) },
+    queue: {
+      remove: async (id) => queued.some((q) => q.jobId === id),
+      lineUp: async () => ({ running: [], waiting: queued.map((q) => q.jobId) }),
+    },
     requests: jobs,
     catalogue: () => CATALOGUE,
     endWithoutAgent: async (j) => {
@@ -116,7 +126,8 @@ beforeEach(() => {
   const reader = new FreeTextReader({ light, logger: silentLogger });
   const confirmations = new FreeTextConfirmations({ reader, readings: new PendingReadings(redis, (id) => k.pendingReading(id)) });
   const freeText = {
-    interpret: (...args: Parameters<FreeTextConfirmations['interpret']>) => (lightAnswer === undefined ? Promise.resolve(undefined) : confirmations.interpret(...args)),
+    interpret: (...args: Parameters<FreeTextConfirmations['interpret']>) =>
+      lightAnswer === undefined ? Promise.resolve(undefined) : confirmations.interpret(...args),
   } as FreeTextConfirmations;
   chat = new ChatRequests({ jobs, control, catalogue: () => CATALOGUE, lock, store, threadLink: (j) => notifier.threadLink(j), freeText });
   actions = new ChatActions({ requests: chat, control, logger: silentLogger });
@@ -231,10 +242,14 @@ describe('limits and permissions (issue 5)', () => {
     const mallory = { user: 'U0MALLORY' };
     const forbidden = await chat.handle(say('fix #1 in vault', mallory));
     const unknown = await chat.handle(say('fix #1 in vaulx', mallory));
-    expect(forbidden.kind === 'rejected' && forbidden.message.replace('vault', 'X')).toBe(unknown.kind === 'rejected' && unknown.message.replace('vaulx', 'X'));
+    expect(forbidden.kind === 'rejected' && forbidden.message.replace('vault', 'X')).toBe(
+      unknown.kind === 'rejected' && unknown.message.replace('vaulx', 'X'),
+    );
     const byRepo = await chat.handle(say('fix acme/vault#1', mallory));
     const unknownRepo = await chat.handle(say('fix acme/vaulx#1', mallory));
-    expect(byRepo.kind === 'rejected' && byRepo.message.replace('acme/vault', 'X')).toBe(unknownRepo.kind === 'rejected' && unknownRepo.message.replace('acme/vaulx', 'X'));
+    expect(byRepo.kind === 'rejected' && byRepo.message.replace('acme/vault', 'X')).toBe(
+      unknownRepo.kind === 'rejected' && unknownRepo.message.replace('acme/vaulx', 'X'),
+    );
     for (const r of [forbidden, byRepo]) {
       // It echoes what was asked, and offers only what this sender may use; no admins.
       expect(JSON.stringify(r)).not.toContain('U0BOSS');
@@ -257,7 +272,9 @@ describe('limits and permissions (issue 5)', () => {
   test('a sender from another team is refused unless the project lists them', async () => {
     const external = { user: 'U0PARTNER', sender: { external: true } };
     const reply = await chat.handle(say('fix #58 in billing-api', external));
-    expect(reply.kind === 'rejected' && reply.message).toMatch(/I don't know a project called `billing-api` that you can use\. No project is open to you here/);
+    expect(reply.kind === 'rejected' && reply.message).toMatch(
+      /I don't know a project called `billing-api` that you can use\. No project is open to you here/,
+    );
     expect(queued).toHaveLength(0);
     // Listed by name: allowed, and the record says so for the run-time re-check.
     const listed = await chat.handle(say('fix #7 in vault', { user: 'U0ALICE', sender: { external: true } }));
@@ -283,7 +300,10 @@ describe('Cancel, Retry, list and thread text (issue 7)', () => {
     expect(await lock.holder('C0GENERAL')).toBeNull();
     expect(await chat.handle(inThread('cancel', 'U0ALICE'))).toMatchObject({ kind: 'already-finished', action: 'cancel' });
     // Nothing left in the channel to cancel from outside the thread.
-    expect(await chat.handle(say('cancel', { threadTs: '1700000000.000999', messageTs: '1700000000.000999' }))).toEqual({ kind: 'no-job', action: 'cancel' });
+    expect(await chat.handle(say('cancel', { threadTs: '1700000000.000999', messageTs: '1700000000.000999' }))).toEqual({
+      kind: 'no-job',
+      action: 'cancel',
+    });
   });
 
   test("a project admin may cancel someone else's job", async () => {
@@ -303,7 +323,10 @@ describe('Cancel, Retry, list and thread text (issue 7)', () => {
     expect(next?.threadTs).not.toBe(THREAD);
     expect(queued).toHaveLength(2);
     // `retry` outside any job's thread points at nothing.
-    expect(await chat.handle(say('retry', { threadTs: '1700000000.000999', messageTs: '1700000000.000999' }))).toEqual({ kind: 'no-job', action: 'retry' });
+    expect(await chat.handle(say('retry', { threadTs: '1700000000.000999', messageTs: '1700000000.000999' }))).toEqual({
+      kind: 'no-job',
+      action: 'retry',
+    });
   });
 
   test('list shows the queued jobs a person may see, with places; a project they may not use stays hidden', async () => {
@@ -325,7 +348,11 @@ describe('Cancel, Retry, list and thread text (issue 7)', () => {
     expect(await chat.handle(inThread('also update the changelog', 'U0ALICE'))).toEqual({ kind: 'info', text: 'passed on' });
     expect((await chat.handle(inThread('status', 'U0ALICE'))).kind).toBe('status');
     // Not in a job's thread: chatter stays chatter.
-    expect(await chat.handle(say('also update the changelog', { addressed: false, threadTs: '1700000000.000999', messageTs: '1700000000.000998' }))).toEqual({ kind: 'silent' });
+    expect(
+      await chat.handle(
+        say('also update the changelog', { addressed: false, threadTs: '1700000000.000999', messageTs: '1700000000.000998' }),
+      ),
+    ).toEqual({ kind: 'silent' });
     expect(heard).toEqual(['58:also update the changelog']);
   });
 });
@@ -357,35 +384,49 @@ describe('free text the grammar does not understand', () => {
 
     const shown = (await actions.said({ ...say('could you have a look at 58 in billing please'), surface: 'mention' }, 'Ev1')).message;
     const buttons = shown?.blocks.flatMap((b) => (b.type === 'actions' ? b.buttons : [])) ?? [];
-    expect(buttons.map((b) => [b.actionId, b.label])).toEqual([[ACTIONS.runReading, 'Run'], [ACTIONS.dropReading, 'Cancel']]);
+    expect(buttons.map((b) => [b.actionId, b.label])).toEqual([
+      [ACTIONS.runReading, 'Run'],
+      [ACTIONS.dropReading, 'Cancel'],
+    ]);
 
     const press = (actionId: string, user: string) => actions.pressed({ actionId, value: id, user, channel: 'C0GENERAL' }, 'Ev2');
     const mallory = await press(ACTIONS.runReading, 'U0MALLORY');
     expect(mallory.reply).toMatchObject({ kind: 'reading-not-yours', requester: 'U0ALICE' });
-    expect(plainText(mallory.message?.blocks[0]?.type === 'section' ? (mallory.message.blocks[0].text ?? []) : [])).toContain('Only @U0ALICE, who asked, may run or cancel');
+    expect(plainText(mallory.message?.blocks[0]?.type === 'section' ? (mallory.message.blocks[0].text ?? []) : [])).toContain(
+      'Only @U0ALICE, who asked, may run or cancel',
+    );
     expect((await press(ACTIONS.dropReading, 'U0MALLORY')).reply.kind).toBe('reading-not-yours');
     expect(queued).toHaveLength(0);
 
     const run = await press(ACTIONS.runReading, 'U0ALICE');
-    expect(run.reply).toMatchObject({ kind: 'queued', job: { project: 'billing-api', issue: 58, user: 'U0ALICE', threadTs: '1700000000.000100' } });
+    expect(run.reply).toMatchObject({
+      kind: 'queued',
+      job: { project: 'billing-api', issue: 58, user: 'U0ALICE', threadTs: '1700000000.000100' },
+    });
     expect(queued).toHaveLength(1);
     expect((await press(ACTIONS.runReading, 'U0ALICE')).reply.kind).toBe('reading-gone');
     expect(queued).toHaveLength(1);
   });
 
-  test('Run goes through the grammar\'s permission checks, and Cancel drops the reading', async () => {
+  test("Run goes through the grammar's permission checks, and Cancel drops the reading", async () => {
     lightAnswer = '{"intent":"fix","issue":3,"project":"vault"}';
     const bob = say('please fix three in the vault', { user: 'U0BOB' });
     const reading = await chat.handle(bob);
     expect(reading).toMatchObject({ kind: 'reading', command: 'fix #3 in vault' });
-    const run = await actions.pressed({ actionId: ACTIONS.runReading, value: reading.kind === 'reading' ? reading.id : '', user: 'U0BOB' }, 'Ev3');
+    const run = await actions.pressed(
+      { actionId: ACTIONS.runReading, value: reading.kind === 'reading' ? reading.id : '', user: 'U0BOB' },
+      'Ev3',
+    );
     expect(run.reply).toMatchObject({ kind: 'rejected' });
     expect(queued).toHaveLength(0);
 
     lightAnswer = '{"intent":"status"}';
     const second = await chat.handle(say('how are things going'));
     const id = second.kind === 'reading' ? second.id : '';
-    expect((await actions.pressed({ actionId: ACTIONS.dropReading, value: id, user: 'U0ALICE' }, 'Ev4')).reply).toEqual({ kind: 'reading-dropped', command: 'status' });
+    expect((await actions.pressed({ actionId: ACTIONS.dropReading, value: id, user: 'U0ALICE' }, 'Ev4')).reply).toEqual({
+      kind: 'reading-dropped',
+      command: 'status',
+    });
     expect((await actions.pressed({ actionId: ACTIONS.runReading, value: id, user: 'U0ALICE' }, 'Ev5')).reply.kind).toBe('reading-gone');
   });
 });

@@ -52,7 +52,9 @@ class RecordingChat implements ConversationChat {
   /** The words of the newest version of a message. */
   words(id: string): string {
     const m = [...this.updates].reverse().find((u) => u.id === id)?.message ?? this.posts.get(id);
-    return (m?.blocks ?? []).map((b) => (b.type === 'section' ? plainText(b.text ?? []) : b.type === 'context' ? b.items.map(plainText).join(' ') : '')).join('\n');
+    return (m?.blocks ?? [])
+      .map((b) => (b.type === 'section' ? plainText(b.text ?? []) : b.type === 'context' ? b.items.map(plainText).join(' ') : ''))
+      .join('\n');
   }
 }
 
@@ -71,7 +73,14 @@ function setup() {
 }
 
 async function aRunningJob(over: Partial<JobRecord> = {}): Promise<JobRecord> {
-  const job = aJob({ id: `j${String(++seq).padStart(10, '0')}`, user: 'U0ALICE', state: 'running', threadTs: `100.${seq}`, channel: 'C0CONV', ...over });
+  const job = aJob({
+    id: `j${String(++seq).padStart(10, '0')}`,
+    user: 'U0ALICE',
+    state: 'running',
+    threadTs: `100.${seq}`,
+    channel: 'C0CONV',
+    ...over,
+  });
   await store.save(job);
   await store.indexThread(job);
   return job;
@@ -123,7 +132,9 @@ test('a question is shown once however often its event is read, and a double cli
   const winner = sent[0]?.type === 'answer' ? sent[0].by : '';
   expect(chat.words('m1')).toContain(`@${winner} answered`);
   const refusal = first.kind === 'refused' ? first : second;
-  expect(refusal.kind === 'refused' && plainText(refusal.message.blocks[0]?.type === 'section' ? (refusal.message.blocks[0].text ?? []) : [])).toContain('already answered');
+  expect(
+    refusal.kind === 'refused' && plainText(refusal.message.blocks[0]?.type === 'section' ? (refusal.message.blocks[0].text ?? []) : []),
+  ).toContain('already answered');
 });
 
 test('an approval pressed by someone else is refused with who may; the requester and an admin may', async () => {
@@ -149,7 +160,10 @@ test('an approval pressed by someone else is refused with who may; the requester
 test('when the deadline passes the default is sent and shown; a later press is refused', async () => {
   const { chat, conversation } = setup();
   const job = await aRunningJob();
-  await conversation.ask(job, question(job, { questionId: 'c1', kind: 'choice', choices: ['red', 'blue'], default: 'blue', timeoutSeconds: 30 }));
+  await conversation.ask(
+    job,
+    question(job, { questionId: 'c1', kind: 'choice', choices: ['red', 'blue'], default: 'blue', timeoutSeconds: 30 }),
+  );
   clock += 29_000;
   expect(await conversation.expireDue()).toBe(0);
   clock += 2000;
@@ -184,7 +198,8 @@ test('thread replies: a text question is answered by the requester, other replie
   const { chat, conversation } = setup();
   const job = await aRunningJob();
   // The thread's job as the chat core finds it (store.byThread) at the time of each reply.
-  const reply = async (user: string, text: string) => conversation.threadReply((await store.byThread(job.channel, job.threadTs as string)) as JobRecord, { user, text });
+  const reply = async (user: string, text: string) =>
+    conversation.threadReply((await store.byThread(job.channel, job.threadTs as string)) as JobRecord, { user, text });
 
   expect(await reply('U0BOB', 'nice work')).toEqual({ kind: 'ignored' });
 

@@ -33,7 +33,11 @@ const k = keysFor(prefix);
 const store = () => new JobStore(redis, k);
 let waiting: QueuedJobData[] = [];
 
-async function serve(mode: string, token?: string, gpuQueue?: GpuQueueView): Promise<{ server: WebServer; base: string; streams: JobEventStreams }> {
+async function serve(
+  mode: string,
+  token?: string,
+  gpuQueue?: GpuQueueView,
+): Promise<{ server: WebServer; base: string; streams: JobEventStreams }> {
   const streams = new JobEventStreams({ redis, keys: k, store: store(), logger, blockMs: 200 });
   const routes = dashboardRoutes({
     access: dashboardAccess(mode, token),
@@ -76,7 +80,9 @@ describe('who may open the dashboard', () => {
       const denied = await fetch(`${base}/dashboard/api/overview`);
       expect(denied.status).toBe(401);
       expect(await denied.text()).not.toContain(TOKEN);
-      expect((await fetch(`${base}/dashboard/api/overview`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
+      expect((await fetch(`${base}/dashboard/api/overview`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(
+        401,
+      );
       expect((await fetch(`${base}/dashboard?token=wrong-token-wrong-token`, { redirect: 'manual' })).status).toBe(401);
       expect((await fetch(`${base}/dashboard/api/overview`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
 
@@ -124,9 +130,29 @@ describe('what the dashboard shows', () => {
 
   test('running, queued and finished jobs, with text from users and agents kept as text', async () => {
     const now = Date.now();
-    const running: JobRecord = aJob({ id: newJobId(), state: 'running', createdAt: now - 60_000, startedAt: now - 50_000, step: 2, totalSteps: 3, stepName: 'run agent', stepText: EVIL, promptTokens: 1200, completionTokens: 300, request: `fix #58 in billing-api ${EVIL}` });
+    const running: JobRecord = aJob({
+      id: newJobId(),
+      state: 'running',
+      createdAt: now - 60_000,
+      startedAt: now - 50_000,
+      step: 2,
+      totalSteps: 3,
+      stepName: 'run agent',
+      stepText: EVIL,
+      promptTokens: 1200,
+      completionTokens: 300,
+      request: `fix #58 in billing-api ${EVIL}`,
+    });
     const queued: JobRecord = aJob({ id: newJobId(), state: 'queued', channel: 'C0QUEUED', createdAt: now - 5000 });
-    const done: JobRecord = aJob({ id: newJobId(), state: 'done', createdAt: now - 600_000, startedAt: now - 590_000, finishedAt: now - 500_000, summary: `Fixed it ${EVIL}`, prUrl: 'https://oauth2:SECRET@github.com/acme/billing-api/pull/9' });
+    const done: JobRecord = aJob({
+      id: newJobId(),
+      state: 'done',
+      createdAt: now - 600_000,
+      startedAt: now - 590_000,
+      finishedAt: now - 500_000,
+      summary: `Fixed it ${EVIL}`,
+      prUrl: 'https://oauth2:SECRET@github.com/acme/billing-api/pull/9',
+    });
     for (const j of [running, queued, done]) await store().save(j);
     waiting = [{ jobId: queued.id, channel: queued.channel }];
 
@@ -134,7 +160,11 @@ describe('what the dashboard shows', () => {
     const page = await browser.newPage();
     const errors = watchPageErrors(page);
     try {
-      const overview = (await (await fetch(`${base}/dashboard/api/overview`)).json()) as { running: { id: string }[]; queued: { id: string; queuePosition: number }[]; finished: { id: string; prUrl: string }[] };
+      const overview = (await (await fetch(`${base}/dashboard/api/overview`)).json()) as {
+        running: { id: string }[];
+        queued: { id: string; queuePosition: number }[];
+        finished: { id: string; prUrl: string }[];
+      };
       expect(overview.running.map((j) => j.id)).toContain(running.id);
       expect(overview.queued.find((j) => j.id === queued.id)?.queuePosition).toBe(1);
       expect(overview.finished.find((j) => j.id === done.id)?.prUrl).toBe('https://github.com/acme/billing-api/pull/9');

@@ -47,7 +47,8 @@ function spec(): AgentSpec {
   };
 }
 
-const containersOf = (jobId: string) => docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) });
+const containersOf = (jobId: string) =>
+  docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) });
 const gone = (jobId: string) => eventually(async () => (await containersOf(jobId)).length === 0, 'the container to be removed');
 
 /** Records whether an exit has been reported, to check it has not (yet). */
@@ -58,7 +59,10 @@ function track(handle: AgentHandle): { exit?: AgentExit } {
 }
 
 beforeAll(async () => {
-  [fixtures, proxy] = await Promise.all([buildAgentFixtures(['hanging']), startTcpProxy({ listen: { path: proxySocket }, target: { path: '/var/run/docker.sock' } })]);
+  [fixtures, proxy] = await Promise.all([
+    buildAgentFixtures(['hanging']),
+    startTcpProxy({ listen: { path: proxySocket }, target: { path: '/var/run/docker.sock' } }),
+  ]);
 });
 
 beforeEach(() => {
@@ -81,7 +85,11 @@ afterEach(async () => {
 
 afterAll(async () => {
   await proxy?.close();
-  for (const id of jobIds) await docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
+  for (const id of jobIds)
+    await docker
+      .getContainer(`switchboard-job-${id}`)
+      .remove({ force: true })
+      .catch(() => undefined);
   await fixtures?.remove();
 });
 
@@ -117,7 +125,10 @@ test('an agent that ends while the engine is away is reported ended only once th
   expect(seen.exit).toBeUndefined();
 
   proxy.restore();
-  await expect(handle.exited).resolves.toEqual({ exitCode: null, detail: expect.stringContaining('removed while the engine could not be asked') });
+  await expect(handle.exited).resolves.toEqual({
+    exitCode: null,
+    detail: expect.stringContaining('removed while the engine could not be asked'),
+  });
 });
 
 test('a socket that goes silent (no reset) is noticed by the periodic look, and the exit is still learned', async () => {

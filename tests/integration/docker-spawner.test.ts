@@ -47,7 +47,8 @@ function spec(jobId: string, image: string): AgentSpec {
   };
 }
 
-const containersOf = (jobId: string) => docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) });
+const containersOf = (jobId: string) =>
+  docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard.job-id=${jobId}`] }) });
 
 beforeAll(async () => {
   fixtures = await buildAgentFixtures(['crashing', 'hanging', 'rooted', 'unstartable']);
@@ -63,7 +64,7 @@ afterAll(async () => {
   await fixtures?.remove();
 });
 
-test('start() runs the agent under the job\'s name, with the labels and arguments of the contract', async () => {
+test("start() runs the agent under the job's name, with the labels and arguments of the contract", async () => {
   const jobId = newJobId();
   const s = spec(jobId, fixtures.tag('hanging'));
   const handle = await spawner.start(s);
@@ -78,8 +79,27 @@ test('start() runs the agent under the job\'s name, with the labels and argument
     'switchboard.channel': s.channel,
     'app.kubernetes.io/managed-by': 'switchboard',
   });
-  expect(info.Config.Cmd).toEqual(['--headless', '--job-id', jobId, '--redis-url', s.redisUrl, '--platform', 'slack', '--channel-id', s.channel, 'fix #58 in demo']);
-  expect(info.Config.Env).toEqual(expect.arrayContaining([`JOB_ID=${jobId}`, 'PROJECT=demo', `CHANNEL_ID=${s.channel}`, 'USER_ID=U0ALICE', 'REDIS_PREFIX=sbtest:spawner:']));
+  expect(info.Config.Cmd).toEqual([
+    '--headless',
+    '--job-id',
+    jobId,
+    '--redis-url',
+    s.redisUrl,
+    '--platform',
+    'slack',
+    '--channel-id',
+    s.channel,
+    'fix #58 in demo',
+  ]);
+  expect(info.Config.Env).toEqual(
+    expect.arrayContaining([
+      `JOB_ID=${jobId}`,
+      'PROJECT=demo',
+      `CHANNEL_ID=${s.channel}`,
+      'USER_ID=U0ALICE',
+      'REDIS_PREFIX=sbtest:spawner:',
+    ]),
+  );
   expect(info.HostConfig.AutoRemove).toBe(true);
   expect(info.HostConfig.NetworkMode).toBe(agentNetwork());
   // Hardening (issue 5): every setting, as the engine applied it.
@@ -132,7 +152,10 @@ test('a second start() for the same job adopts the running container instead of 
 test('a start that finds its container already started by another call (304) follows that agent and never removes it', async () => {
   const jobId = newJobId();
   // A reaches the engine through a gate that holds its start until B has adopted the container and started it.
-  const gate = await startDockerGate({ socketPath: join(tmpdir(), `sb-gate-${run}.sock`), hold: (method, path) => method === 'POST' && /^\/containers\/[^/]+\/start/.test(path) });
+  const gate = await startDockerGate({
+    socketPath: join(tmpdir(), `sb-gate-${run}.sock`),
+    hold: (method, path) => method === 'POST' && /^\/containers\/[^/]+\/start/.test(path),
+  });
   const a = new DockerSpawner({ dockerHost: gate.socketPath, network: agentNetwork(), logger: silentLogger });
   try {
     const starting = a.start(spec(jobId, fixtures.tag('hanging')));
@@ -187,17 +210,21 @@ test('a missing image is reported with how to build it, and leaves no container 
 
 test('an image whose user is root is refused with the reason, before any container exists', async () => {
   const jobId = newJobId();
-  await expect(spawner.start(spec(jobId, fixtures.tag('rooted')))).rejects.toThrow(/runs as root \(USER "root"\): agents never run as root/);
+  await expect(spawner.start(spec(jobId, fixtures.tag('rooted')))).rejects.toThrow(
+    /runs as root \(USER "root"\): agents never run as root/,
+  );
   expect(await containersOf(jobId)).toHaveLength(0);
 });
 
 test('a container whose start fails is removed, not left behind', async () => {
   const jobId = newJobId();
-  await expect(spawner.start(spec(jobId, fixtures.tag('unstartable')))).rejects.toThrow(`the agent container for job ${jobId} could not start`);
+  await expect(spawner.start(spec(jobId, fixtures.tag('unstartable')))).rejects.toThrow(
+    `the agent container for job ${jobId} could not start`,
+  );
   expect(await containersOf(jobId)).toHaveLength(0);
 });
 
-test('the agents\' network is created when it is missing; host and none are refused', async () => {
+test("the agents' network is created when it is missing; host and none are refused", async () => {
   const name = `sbtest-agents-new-${run}`;
   const own = new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: name, logger: silentLogger });
   try {
@@ -206,10 +233,17 @@ test('the agents\' network is created when it is missing; host and none are refu
     expect(info).toMatchObject({ Name: name, Driver: 'bridge' });
     await expect(own.ensureNetwork()).resolves.toBeUndefined();
   } finally {
-    await docker.getNetwork(name).remove().catch(() => undefined);
+    await docker
+      .getNetwork(name)
+      .remove()
+      .catch(() => undefined);
   }
-  expect(() => new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'host', logger: silentLogger })).toThrow(/may not use the host network/);
-  expect(() => new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'none', logger: silentLogger })).toThrow(/may not use the none network/);
+  expect(() => new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'host', logger: silentLogger })).toThrow(
+    /may not use the host network/,
+  );
+  expect(() => new DockerSpawner({ dockerHost: DOCKER_SOCKET, network: 'none', logger: silentLogger })).toThrow(
+    /may not use the none network/,
+  );
 });
 
 /** Runs a command in a running container; resolves with its stdout. */

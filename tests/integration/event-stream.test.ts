@@ -104,7 +104,8 @@ describe('EventPublisher → EventReader', () => {
 
   test('malformed entries are skipped with an error, and the good ones after them still arrive', async () => {
     const key = k.jobEvents(jobId);
-    const good = (seq: number, text: string) => JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId, seq, ts: Date.now(), type: 'log', text, level: 'info' });
+    const good = (seq: number, text: string) =>
+      JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId, seq, ts: Date.now(), type: 'log', text, level: 'info' });
     await redis.xadd(key, '*', 'e', good(0, 'before'));
     await redis.xadd(key, '*', 'e', '{not json');
     await redis.xadd(key, '*', 'x', good(1, 'wrong field name'));
@@ -128,7 +129,15 @@ describe('EventPublisher → EventReader', () => {
   test('an oversized entry (an agent writing past the 64 KB text cap) is skipped unread and marked, and the next one arrives', async () => {
     const key = k.jobEvents(jobId);
     // What a hostile agent could XADD itself: one 2 MB event.
-    const huge = JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId, seq: 0, ts: Date.now(), type: 'log', level: 'info', text: 'x'.repeat(MAX_EVENT_ENTRY * 2) });
+    const huge = JSON.stringify({
+      v: EVENT_SCHEMA_VERSION,
+      jobId,
+      seq: 0,
+      ts: Date.now(),
+      type: 'log',
+      level: 'info',
+      text: 'x'.repeat(MAX_EVENT_ENTRY * 2),
+    });
     await redis.xadd(key, '*', 'e', huge);
     await new EventPublisher(redis, k, jobId).publish({ type: 'log', text: 'after', level: 'info' });
     const entries = await new EventReader(redis, key, '0').read(0);

@@ -10,7 +10,15 @@ import { Redis } from 'ioredis';
 import { botReplies, startHarness, type Harness } from '../support/dispatcher-harness.js';
 import { eventually } from '../support/eventually.js';
 import { AGENT_IMAGE } from '../support/dispatcher-harness.js';
-import { buildAgentFixtures, SILENT_AFTER_MS, SPAM_LOG_EVENTS, SPAM_MALFORMED_EVENTS, SPAM_OVERSIZED_EVENTS, SPAM_SUMMARY, type FixtureImages } from '../support/fixtures/agent-images.js';
+import {
+  buildAgentFixtures,
+  SILENT_AFTER_MS,
+  SPAM_LOG_EVENTS,
+  SPAM_MALFORMED_EVENTS,
+  SPAM_OVERSIZED_EVENTS,
+  SPAM_SUMMARY,
+  type FixtureImages,
+} from '../support/fixtures/agent-images.js';
 import type { RecordedMessage } from '../support/slack-emulator/index.js';
 import type { JobRecord } from '../../src/domain/job.js';
 import { isJobId } from '../../src/domain/job-id.js';
@@ -104,7 +112,11 @@ describe('an agent that crashes at once', () => {
     expect(await redis.exists(`${h.prefix}lock:channel:${other}`)).toBe(0);
     expect(await h.containers(other)).toHaveLength(0);
     const records = await redis.keys(`${h.prefix}job:*`);
-    const mine = await Promise.all(records.filter((k) => isJobId(k.slice(`${h.prefix}job:`.length))).map(async (k) => JSON.parse((await redis.get(k)) ?? '{}') as JobRecord));
+    const mine = await Promise.all(
+      records
+        .filter((k) => isJobId(k.slice(`${h.prefix}job:`.length)))
+        .map(async (k) => JSON.parse((await redis.get(k)) ?? '{}') as JobRecord),
+    );
     expect(mine.filter((j) => j.channel === other)).toEqual([]);
   });
 });
@@ -123,7 +135,10 @@ describe('an agent that hangs without a heartbeat', () => {
   test('fails the job as "never reported in" and stops and removes its container', async () => {
     const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #3 in demo' });
 
-    const running = await eventually(async () => (await h.containers(channel)).find((c) => c.State === 'running'), 'the hanging agent container to run');
+    const running = await eventually(
+      async () => (await h.containers(channel)).find((c) => c.State === 'running'),
+      'the hanging agent container to run',
+    );
 
     const failure = await resultOf(h, channel, request.ts, /failed/);
     expect(failure.text).toContain('the agent never reported in');
@@ -140,7 +155,12 @@ describe('an agent that spams its event stream', () => {
   const channel = 'C0FMSPAM';
 
   beforeAll(async () => {
-    h = await startHarness({ mode: 'socket', projectsYaml: projects, agentImage: fixtures.tag('spamming'), timings: { ...timings, statusIntervalMs: 1000 } });
+    h = await startHarness({
+      mode: 'socket',
+      projectsYaml: projects,
+      agentImage: fixtures.tag('spamming'),
+      timings: { ...timings, statusIntervalMs: 1000 },
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -182,7 +202,12 @@ describe('an agent that heartbeats for a while and then goes silent', () => {
 
   beforeAll(async () => {
     // A long start-up grace: the job must fail for the lost heartbeat, never for "never reported in".
-    h = await startHarness({ mode: 'socket', projectsYaml: projects, agentImage: fixtures.tag('going-silent'), timings: { ...timings, startupGraceMs: 60_000 } });
+    h = await startHarness({
+      mode: 'socket',
+      projectsYaml: projects,
+      agentImage: fixtures.tag('going-silent'),
+      timings: { ...timings, startupGraceMs: 60_000 },
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -190,7 +215,10 @@ describe('an agent that heartbeats for a while and then goes silent', () => {
 
   test('fails the job as "stopped sending heartbeats" and stops and removes its container', async () => {
     const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #5 in demo' });
-    const running = await eventually(async () => (await h.containers(channel)).find((c) => c.State === 'running'), 'the agent container to run');
+    const running = await eventually(
+      async () => (await h.containers(channel)).find((c) => c.State === 'running'),
+      'the agent container to run',
+    );
     await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /running/.test(m.text ?? '')), {
       what: 'the status message saying running (the fixture reported in)',
       timeoutMs: SILENT_AFTER_MS + 15_000,
@@ -220,7 +248,13 @@ projects:
 `;
 
   beforeAll(async () => {
-    h = await startHarness({ mode: 'socket', projectsYaml: slowProject, agentImage: AGENT_IMAGE, timings, now: () => Date.now() + clockSkewMs });
+    h = await startHarness({
+      mode: 'socket',
+      projectsYaml: slowProject,
+      agentImage: AGENT_IMAGE,
+      timings,
+      now: () => Date.now() + clockSkewMs,
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -228,7 +262,10 @@ projects:
 
   test('fails the job when it runs past its timeoutMinutes, naming the limit, and stops the agent', async () => {
     const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'fix #6 in slow' });
-    const running = await eventually(async () => (await h.containers(channel)).find((c) => c.State === 'running'), 'the agent container to run');
+    const running = await eventually(
+      async () => (await h.containers(channel)).find((c) => c.State === 'running'),
+      'the agent container to run',
+    );
     await h.emu.waitFor(() => botReplies(h, channel, request.ts).find((m) => /running/.test(m.text ?? '')), {
       what: 'the status message saying running',
       timeoutMs: 30_000,

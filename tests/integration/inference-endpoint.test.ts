@@ -69,7 +69,14 @@ beforeEach(async () => {
     INFERENCE_AGENT_URL: base,
     INFERENCE_HEAVY_MODEL: MODEL,
   });
-  inference = (await startInference(config, { redis, keys: keysFor(prefix), prefix, jobs: store, catalogue: () => CATALOGUE, logger: silentLogger }))!;
+  inference = (await startInference(config, {
+    redis,
+    keys: keysFor(prefix),
+    prefix,
+    jobs: store,
+    catalogue: () => CATALOGUE,
+    logger: silentLogger,
+  }))!;
 });
 afterEach(async () => {
   await inference.stop();
@@ -85,7 +92,8 @@ describe('Ollama-native clients, through OLLAMA_HOST', () => {
     expect((await client.list()).models.map((m) => m.name)).toEqual([MODEL]);
     double.reply({ content: 'one two three' }, { content: 'four five' }, { content: 'six', path: '/api/generate' });
     let text = '';
-    for await (const part of await client.chat({ model: 'anything', messages: [{ role: 'user', content: 'hi there' }], stream: true })) text += part.message.content;
+    for await (const part of await client.chat({ model: 'anything', messages: [{ role: 'user', content: 'hi there' }], stream: true }))
+      text += part.message.content;
     expect(text).toBe('one two three');
     const whole = await client.chat({ model: MODEL, messages: [{ role: 'user', content: 'again' }] });
     expect(whole).toMatchObject({ model: MODEL, done: true, message: { content: 'four five' }, eval_count: 2 });
@@ -113,19 +121,46 @@ describe('Ollama-native clients, through OLLAMA_HOST', () => {
 
 describe('OpenAI-compatible clients, with the bearer token', () => {
   const post = (token: string, body: unknown) =>
-    fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   test('chat completions stream as SSE, tool calls included; /v1/models lists the route models', async () => {
     const { token, env } = await liveJob('abcdef0000b1');
     expect(env.OPENAI_BASE_URL).toBe(`${base}/v1`);
-    const models = (await (await fetch(`${env.OPENAI_BASE_URL}/models`, { headers: { Authorization: `Bearer ${env.OPENAI_API_KEY}` } })).json()) as { data: { id: string }[] };
+    const models = (await (
+      await fetch(`${env.OPENAI_BASE_URL}/models`, { headers: { Authorization: `Bearer ${env.OPENAI_API_KEY}` } })
+    ).json()) as { data: { id: string }[] };
     expect(models.data.map((m) => m.id)).toEqual([MODEL]);
-    double.reply({ content: 'Let me write it.', toolCalls: [{ function: { name: 'write_file', arguments: { path: 'a.txt', content: 'hi' } } }] });
-    const res = await post(token, { model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'write a.txt' }], tools: [] });
+    double.reply({
+      content: 'Let me write it.',
+      toolCalls: [{ function: { name: 'write_file', arguments: { path: 'a.txt', content: 'hi' } } }],
+    });
+    const res = await post(token, {
+      model: 'gpt-4o',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'write a.txt' }],
+      tools: [],
+    });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
-    const lines = (await res.text()).split('\n\n').filter(Boolean).map((l) => l.replace(/^data: /, ''));
+    const lines = (await res.text())
+      .split('\n\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^data: /, ''));
     expect(lines.at(-1)).toBe('[DONE]');
-    const chunks = lines.slice(0, -1).map((l) => JSON.parse(l) as { choices: { delta: { content?: string; tool_calls?: { function: { name: string; arguments: string } }[] }; finish_reason: string | null }[]; usage?: unknown });
+    const chunks = lines.slice(0, -1).map(
+      (l) =>
+        JSON.parse(l) as {
+          choices: {
+            delta: { content?: string; tool_calls?: { function: { name: string; arguments: string } }[] };
+            finish_reason: string | null;
+          }[];
+          usage?: unknown;
+        },
+    );
     expect(chunks.flatMap((c) => c.choices.map((x) => x.delta.content ?? '')).join('')).toBe('Let me write it.');
     const call = chunks.flatMap((c) => c.choices.flatMap((x) => x.delta.tool_calls ?? []))[0]!;
     expect(call.function.name).toBe('write_file');
@@ -138,12 +173,16 @@ describe('OpenAI-compatible clients, with the bearer token', () => {
     const { token } = await liveJob('abcdef0000b2');
     double.reply({ content: 'fine' });
     const res = await post(token, { model: MODEL, messages: [{ role: 'user', content: 'ok?' }] });
-    expect(await res.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    expect(await res.json()).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+    });
   });
 });
 
 describe('every request is tied to a live job', () => {
-  test('no token, an unknown token, an ended job\'s token, a revoked token and a mix of two jobs\' tokens get 401', async () => {
+  test("no token, an unknown token, an ended job's token, a revoked token and a mix of two jobs' tokens get 401", async () => {
     const a = await liveJob('abcdef0000c1');
     const b = await liveJob('abcdef0000c2');
     const ended = await liveJob('abcdef0000c3', { state: 'done', finishedAt: Date.now() });
@@ -165,7 +204,7 @@ describe('every request is tied to a live job', () => {
     expect(double.generations()).toHaveLength(0);
   });
 
-  test('a job over its project\'s budget is refused with the reason', async () => {
+  test("a job over its project's budget is refused with the reason", async () => {
     const { env } = await liveJob('abcdef0000c5', { promptTokens: 900, completionTokens: 200 });
     const res = await fetch(`${env.OLLAMA_HOST}/api/chat`, { method: 'POST', body: JSON.stringify({ model: MODEL, messages: [] }) });
     expect(res.status).toBe(403);
@@ -174,7 +213,7 @@ describe('every request is tied to a live job', () => {
 });
 
 describe('cancellation', () => {
-  test('the job\'s end cancels its requests in flight, upstream too; a client that goes away frees its slot', async () => {
+  test("the job's end cancels its requests in flight, upstream too; a client that goes away frees its slot", async () => {
     double.options.tokensPerSecond = 20;
     const { env } = await liveJob('abcdef0000d1');
     const other = await liveJob('abcdef0000d2');
@@ -183,7 +222,10 @@ describe('cancellation', () => {
     const stream = await client.chat({ model: MODEL, messages: [], stream: true });
     // The other job waits in line behind it, and says so in its stream.
     const waiting = new Ollama({ host: other.env.OLLAMA_HOST }).chat({ model: MODEL, messages: [] });
-    await eventually(async () => (await events('abcdef0000d2')).some((e) => e.type === 'waiting' && e.position === 1), 'the other job\'s waiting event');
+    await eventually(
+      async () => (await events('abcdef0000d2')).some((e) => e.type === 'waiting' && e.position === 1),
+      "the other job's waiting event",
+    );
     const aborted = once(double, 'aborted');
     await inference.tokens.revoke('abcdef0000d1');
     const consume = async () => {
@@ -192,11 +234,17 @@ describe('cancellation', () => {
     await expect(consume()).rejects.toThrow();
     await aborted;
     await waiting; // the slot went to the other job
-    expect((await events('abcdef0000d2')).filter((e) => e.type === 'waiting').map((e) => e.type === 'waiting' && e.position)).toEqual([1, 0]);
+    expect((await events('abcdef0000d2')).filter((e) => e.type === 'waiting').map((e) => e.type === 'waiting' && e.position)).toEqual([
+      1, 0,
+    ]);
 
     double.reply({ content: 'w '.repeat(200) });
     const gone = new AbortController();
-    const res = await fetch(`${other.env.OLLAMA_HOST}/api/chat`, { method: 'POST', body: JSON.stringify({ model: MODEL, messages: [] }), signal: gone.signal });
+    const res = await fetch(`${other.env.OLLAMA_HOST}/api/chat`, {
+      method: 'POST',
+      body: JSON.stringify({ model: MODEL, messages: [] }),
+      signal: gone.signal,
+    });
     const reader = res.body!.getReader();
     await reader.read();
     const abortedAgain = once(double, 'aborted');

@@ -45,7 +45,10 @@ async function double(options: Parameters<typeof OllamaDouble.start>[0] = {}): P
 }
 
 function router(urls: string[], slots = 1, cooldown = { baseMs: 60_000, maxMs: 60_000 }, firstChunkTimeoutMs = 5_000) {
-  const pool = new EndpointPool(urls.map((u) => new OllamaProvider(u)), cooldown);
+  const pool = new EndpointPool(
+    urls.map((u) => new OllamaProvider(u)),
+    cooldown,
+  );
   // A connection per router, as each replica has its own.
   const connection = redis.duplicate();
   connections.push(connection);
@@ -54,7 +57,11 @@ function router(urls: string[], slots = 1, cooldown = { baseMs: 60_000, maxMs: 6
   return new InferenceRouter(pool, queue, { models: { heavy: HEAVY, light: LIGHT }, firstChunkTimeoutMs });
 }
 
-async function ask(r: InferenceRouter, tenant = 'job-a', extra: { signal?: AbortSignal; onSettled?: (u: Usage) => void; weight?: number } = {}): Promise<{ text: string; endpoint: string }> {
+async function ask(
+  r: InferenceRouter,
+  tenant = 'job-a',
+  extra: { signal?: AbortSignal; onSettled?: (u: Usage) => void; weight?: number } = {},
+): Promise<{ text: string; endpoint: string }> {
   const s = await r.stream({
     route: 'heavy',
     kind: 'chat',
@@ -151,7 +158,14 @@ describe('slots and fairness', () => {
   test('many jobs, one slot: turns go round the jobs, not first come first served', async () => {
     const d = await double({ parallel: 1, defaultReply: 'x y z' });
     const r = router([d.url], 1);
-    const hold = await r.stream({ route: 'heavy', kind: 'chat', body: { messages: [] }, tenant: 'warmup', weight: 1, signal: AbortSignal.timeout(5000) });
+    const hold = await r.stream({
+      route: 'heavy',
+      kind: 'chat',
+      body: { messages: [] },
+      tenant: 'warmup',
+      weight: 1,
+      signal: AbortSignal.timeout(5000),
+    });
     // A greedy job queues 6 requests first; two others queue 2 each after it.
     const order: string[] = [];
     const run = (tenant: string) => ask(r, tenant).then(() => order.push(tenant));
@@ -168,7 +182,14 @@ describe('slots and fairness', () => {
     const d = await double({ parallel: 1, tokensPerSecond: 1000, defaultReply: 'x' });
     const r = router([d.url], 1);
     const order: string[] = [];
-    const hold = await r.stream({ route: 'heavy', kind: 'chat', body: { messages: [] }, tenant: 'warmup', weight: 1, signal: AbortSignal.timeout(5000) });
+    const hold = await r.stream({
+      route: 'heavy',
+      kind: 'chat',
+      body: { messages: [] },
+      tenant: 'warmup',
+      weight: 1,
+      signal: AbortSignal.timeout(5000),
+    });
     const runs = [...Array.from({ length: 6 }, () => 'high'), ...Array.from({ length: 6 }, () => 'low')].map((t) =>
       ask(r, t, { weight: t === 'high' ? weightOf(20) : weightOf(0) }).then(() => order.push(t)),
     );
@@ -188,7 +209,15 @@ describe('slots and fairness', () => {
     await eventually(async () => d.load.inFlight === 1, 'the first request running');
     const second = ask(r, 'b');
     await eventually(async () => (await queues[0]!.waiting()) === 1, 'the second in line');
-    const s = await r.stream({ route: 'heavy', kind: 'chat', body: { messages: [] }, tenant: 'c', weight: 1, signal: AbortSignal.timeout(5000), onPosition: (p) => positions.push(p) });
+    const s = await r.stream({
+      route: 'heavy',
+      kind: 'chat',
+      body: { messages: [] },
+      tenant: 'c',
+      weight: 1,
+      signal: AbortSignal.timeout(5000),
+      onPosition: (p) => positions.push(p),
+    });
     for await (const _ of s.chunks) void _;
     await Promise.all([first, second]);
     expect(positions[0]).toBe(2);
@@ -249,12 +278,29 @@ describe('two dispatcher processes', () => {
     const d = await double({ parallel: 8, tokensPerSecond: 400, defaultReply: 'a b c d e f g h i j' });
     const runOne = (name: string) =>
       new Promise<{ name: string; completed: number }>((resolve, reject) => {
-        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', OLLAMA_URL: d.url, REDIS_URL: redisUrl(), PREFIX: prefix, SLOTS: '2', JOBS: '4', REQUESTS: '3', NAME: name };
-        const child = spawn(process.execPath, ['tests/support/processes/inference-load.mjs'], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const env = {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          OLLAMA_URL: d.url,
+          REDIS_URL: redisUrl(),
+          PREFIX: prefix,
+          SLOTS: '2',
+          JOBS: '4',
+          REQUESTS: '3',
+          NAME: name,
+        };
+        const child = spawn(process.execPath, ['tests/support/processes/inference-load.mjs'], {
+          cwd: process.cwd(),
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         child.stdout.on('data', (b: Buffer) => (out += b.toString()));
         child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { name: string; completed: number }) : reject(new Error(`${name} exited ${code}: ${out}`))));
+        child.once('exit', (code) =>
+          code === 0
+            ? resolve(JSON.parse(out) as { name: string; completed: number })
+            : reject(new Error(`${name} exited ${code}: ${out}`)),
+        );
       });
     const results = await Promise.all([runOne('PA'), runOne('PB')]);
     expect(results.map((r) => r.completed)).toEqual([12, 12]);

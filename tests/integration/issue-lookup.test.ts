@@ -41,9 +41,15 @@ beforeAll(async () => {
   emu = await SlackEmulator.start();
   github = await startGitHubDouble({
     issues: { 'acme/one': { 58: issue }, 'acme/three': {}, 'acme/limited': { 7: issue } },
-    tokens: { [GH_TOKEN]: { repos: { 'acme/one': 'read', 'acme/three': 'read' } }, limited: { repos: { 'acme/limited': 'read' }, remaining: 0 } },
+    tokens: {
+      [GH_TOKEN]: { repos: { 'acme/one': 'read', 'acme/three': 'read' } },
+      limited: { repos: { 'acme/limited': 'read' }, remaining: 0 },
+    },
   });
-  gitlab = await startGitLabDouble({ issues: { 'group/sub/two': { 58: issue, 7: issue } }, tokens: { [GL_TOKEN]: { repos: { 'group/sub/two': 'read' } } } });
+  gitlab = await startGitLabDouble({
+    issues: { 'group/sub/two': { 58: issue, 7: issue } },
+    tokens: { [GL_TOKEN]: { repos: { 'group/sub/two': 'read' } } },
+  });
   catalogue = parseCatalogue(
     `
 projects:
@@ -98,7 +104,14 @@ afterEach(async () => {
   await redis.quit();
 });
 
-const fix = (n: number, over: Partial<FixRequest> = {}): FixRequest => ({ channel: 'C0GENERAL', user: 'U0ALICE', issue: n, text: `fix #${n}`, threadTs: '1700000000.000100', ...over });
+const fix = (n: number, over: Partial<FixRequest> = {}): FixRequest => ({
+  channel: 'C0GENERAL',
+  user: 'U0ALICE',
+  issue: n,
+  text: `fix #${n}`,
+  threadTs: '1700000000.000100',
+  ...over,
+});
 
 test('one project has the issue: that project', async () => {
   const reply = await jobs.request(fix(7));
@@ -143,7 +156,9 @@ projects:
 `,
     'limited catalogue',
   );
-  const lookup = await findIssueInProjects([...limited.projects.values()], 7, { secrets: { LIMITED_TOKEN: 'limited', LOOKUP_GH_TOKEN: GH_TOKEN } });
+  const lookup = await findIssueInProjects([...limited.projects.values()], 7, {
+    secrets: { LIMITED_TOKEN: 'limited', LOOKUP_GH_TOKEN: GH_TOKEN },
+  });
   expect(lookup.found).toEqual([]);
   expect(lookup.unknown.map((p) => p.name)).toEqual(['limited']);
 });

@@ -20,7 +20,8 @@ import { aJob } from '../support/jobs.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
 
 /** The bytes behind `106669437810`, the all-digit id of issue 13's failing CI run, repeated. */
-const digitBytes: RandomSource = (size) => Uint8Array.from({ length: size }, (_, i) => [0x10, 0x66, 0x69, 0x43, 0x78, 0x10][i % 6] as number);
+const digitBytes: RandomSource = (size) =>
+  Uint8Array.from({ length: size }, (_, i) => [0x10, 0x66, 0x69, 0x43, 0x78, 0x10][i % 6] as number);
 
 let redis: Redis;
 let prefix: string;
@@ -39,7 +40,9 @@ afterEach(async () => {
 
 test('an id made from the bytes that once gave an all-digit id is queued and run to the end by the real worker', async () => {
   // The premise: BullMQ itself refuses the old all-digit id.
-  await expect(queue.queue.add('run', { jobId: '106669437810', channel: 'C0QUEUE' }, { jobId: '106669437810' })).rejects.toThrow(/Custom Id cannot be integers/);
+  await expect(queue.queue.add('run', { jobId: '106669437810', channel: 'C0QUEUE' }, { jobId: '106669437810' })).rejects.toThrow(
+    /Custom Id cannot be integers/,
+  );
 
   const jobId = newJobId(digitBytes);
   const store = new JobStore(redis, keysFor(prefix));
@@ -59,9 +62,15 @@ test('an id made from the bytes that once gave an all-digit id is queued and run
   expect(processed).toEqual([jobId]);
 });
 
-test('metrics: the depth counts jobs waiting for a slot, and a job\'s wait is heard once, when a worker first takes it', async () => {
+test("metrics: the depth counts jobs waiting for a slot, and a job's wait is heard once, when a worker first takes it", async () => {
   const waits: number[] = [];
-  const q = new JobQueue({ redisUrl: redisUrl(), prefix: keysFor(prefix).queuePrefix, maxConcurrentJobs: 1, logger: silentLogger, onTaken: (ms) => waits.push(ms) });
+  const q = new JobQueue({
+    redisUrl: redisUrl(),
+    prefix: keysFor(prefix).queuePrefix,
+    maxConcurrentJobs: 1,
+    logger: silentLogger,
+    onTaken: (ms) => waits.push(ms),
+  });
   try {
     await q.init();
     const ids = [newJobId(), newJobId()];
@@ -69,10 +78,13 @@ test('metrics: the depth counts jobs waiting for a slot, and a job\'s wait is he
     expect(await q.depth()).toBe(2);
     let release: () => void = () => undefined;
     const firstHeld = new Promise<void>((r) => (release = r));
-    q.startWorker(async (id) => {
-      if (id === ids[0]) await firstHeld;
-      return 'finished';
-    }, async () => undefined);
+    q.startWorker(
+      async (id) => {
+        if (id === ids[0]) await firstHeld;
+        return 'finished';
+      },
+      async () => undefined,
+    );
     await eventually(async () => (await q.depth()) === 1, 'one job to be taken, one to wait');
     release();
     await eventually(async () => (await q.queue.getJobState(ids[1] as string)) === 'completed', 'both jobs to complete', 15_000);
@@ -93,8 +105,20 @@ test('enqueue refuses an id Switchboard never makes before BullMQ sees it', asyn
 test('a queue entry whose id Switchboard never made is dropped by the supervisor without touching Redis keys or the spawner', async () => {
   const k = keysFor(prefix);
   const tripwire = (what: string) => () => Promise.reject(new Error(`${what} must not be called for a malformed id`));
-  const spawner: JobSpawner = { kind: 'docker', start: tripwire('spawner.start'), attach: tripwire('spawner.attach'), stop: tripwire('spawner.stop'), ping: tripwire('spawner.ping'), list: tripwire('spawner.list'), close: tripwire('spawner.close') };
-  const notifier: JobNotifier = { postStatus: tripwire('postStatus'), updateStatus: tripwire('updateStatus'), postResult: tripwire('postResult') };
+  const spawner: JobSpawner = {
+    kind: 'docker',
+    start: tripwire('spawner.start'),
+    attach: tripwire('spawner.attach'),
+    stop: tripwire('spawner.stop'),
+    ping: tripwire('spawner.ping'),
+    list: tripwire('spawner.list'),
+    close: tripwire('spawner.close'),
+  };
+  const notifier: JobNotifier = {
+    postStatus: tripwire('postStatus'),
+    updateStatus: tripwire('updateStatus'),
+    postResult: tripwire('postResult'),
+  };
   const supervisor = new JobSupervisor({
     redis,
     keys: k,

@@ -57,7 +57,10 @@ function kubeConfigViaProxy(): KubeConfig {
 }
 
 const runningPod = (job: string) =>
-  eventually(async () => double.pods().find((p) => p.metadata.labels?.['job-name'] === job && p.status?.phase === 'Running'), 'the running pod');
+  eventually(
+    async () => double.pods().find((p) => p.metadata.labels?.['job-name'] === job && p.status?.phase === 'Running'),
+    'the running pod',
+  );
 
 beforeAll(async () => {
   const port = await freePort();
@@ -102,7 +105,10 @@ test('an agent that ends while the API server is away is reported ended, with it
   // The agent dies meanwhile; the history is compacted too, so the watches must list afresh (410 Gone).
   const [container] = await docker.listContainers({ filters: JSON.stringify({ label: [`io.kubernetes.pod.name=${pod.metadata.name}`] }) });
   await docker.getContainer(container!.Id).kill();
-  await eventually(async () => double.pods().some((p) => p.metadata.name === pod.metadata.name && p.status?.phase === 'Failed'), 'the pod failed');
+  await eventually(
+    async () => double.pods().some((p) => p.metadata.name === pod.metadata.name && p.status?.phase === 'Failed'),
+    'the pod failed',
+  );
   double.compact();
   // Tries again, and again, in vain: still no exit is made up.
   await tap.next(/Kubernetes watch still failing/, { from });
@@ -155,7 +161,12 @@ test('start() while the API server is away waits for it, then creates exactly on
   proxy.restore();
 
   const handle = await starting;
-  expect(double.jobs().filter((j) => j.metadata.labels?.['switchboard.job-id'] === s.jobId).map((j) => j.metadata.name)).toEqual([handle.ref]);
+  expect(
+    double
+      .jobs()
+      .filter((j) => j.metadata.labels?.['switchboard.job-id'] === s.jobId)
+      .map((j) => j.metadata.name),
+  ).toEqual([handle.ref]);
   await spawner.stop(s.jobId, 0);
   await expect(handle.exited).resolves.toBeDefined();
 });

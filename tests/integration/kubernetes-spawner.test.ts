@@ -17,7 +17,12 @@ let double: KubernetesApiDouble;
 let fixtures: FixtureImages;
 const spawners: KubernetesSpawner[] = [];
 const spawner = (options: Partial<KubernetesSpawnerOptions> = {}, namespace?: string) => {
-  const s = new KubernetesSpawner({ connection: connectKube({ namespace, env: { KUBECONFIG: double.kubeconfigFile() } }), logger: silentLogger, terminationGraceSeconds: 1, ...options });
+  const s = new KubernetesSpawner({
+    connection: connectKube({ namespace, env: { KUBECONFIG: double.kubeconfigFile() } }),
+    logger: silentLogger,
+    terminationGraceSeconds: 1,
+    ...options,
+  });
   spawners.push(s);
   return s;
 };
@@ -32,7 +37,15 @@ const spec = (image: string, extra: Partial<AgentSpec> = {}): AgentSpec => {
     image,
     redisUrl: 'redis://job-x:pa55word@127.0.0.1:6379',
     redisPrefix: 'sbtest:k8s:',
-    env: { JOB_ID: jobId, PROJECT: 'demo', CHANNEL_ID: 'C0K8S', USER_ID: 'U0ALICE', REDIS_PREFIX: 'sbtest:k8s:', SWITCHBOARD_SECRET_NAMES: 'GITHUB_TOKEN', GITHUB_TOKEN: 'ghp_s3cret' },
+    env: {
+      JOB_ID: jobId,
+      PROJECT: 'demo',
+      CHANNEL_ID: 'C0K8S',
+      USER_ID: 'U0ALICE',
+      REDIS_PREFIX: 'sbtest:k8s:',
+      SWITCHBOARD_SECRET_NAMES: 'GITHUB_TOKEN',
+      GITHUB_TOKEN: 'ghp_s3cret',
+    },
     resources: { cpus: 0.5, memoryBytes: 256 * 1024 * 1024 },
     timeoutSeconds: 600,
     ...extra,
@@ -40,7 +53,10 @@ const spec = (image: string, extra: Partial<AgentSpec> = {}): AgentSpec => {
 };
 
 beforeAll(async () => {
-  [double, fixtures] = await Promise.all([KubernetesApiDouble.start({ network: 'none', capacity: { cpu: 4 } }), buildAgentFixtures(['hanging', 'crashing'])]);
+  [double, fixtures] = await Promise.all([
+    KubernetesApiDouble.start({ network: 'none', capacity: { cpu: 4 } }),
+    buildAgentFixtures(['hanging', 'crashing']),
+  ]);
 });
 afterAll(async () => {
   await Promise.all(spawners.map((s) => s.close()));
@@ -54,7 +70,9 @@ test('the Job carries no secret value; its Secret holds them, owned by the Job',
   const job = double.jobs().find((j) => j.metadata.name === handle.ref)!;
   expect(JSON.stringify(job)).not.toMatch(/pa55word|ghp_s3cret/);
   const secret = double.secrets().find((x) => x.metadata.name === `${handle.ref}-env`)!;
-  const data = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+  const data = Object.fromEntries(
+    Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+  );
   expect(data).toEqual({ SWITCHBOARD_REDIS_URL: s.redisUrl, GITHUB_TOKEN: 'ghp_s3cret' });
   expect(secret.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Job', uid: job.metadata.uid })]);
   await expect(handle.exited).resolves.toMatchObject({ exitCode: 3 });
@@ -65,7 +83,10 @@ test('a Secret that cannot be made deletes the Job this call created, and never 
   const mine = spec(fixtures.tag('hanging'));
   double.refuseNext('create', 'secrets', 500);
   await expect(spawner().start(mine)).rejects.toThrow(/create secrets/);
-  await eventually(async () => !double.jobs().some((j) => j.metadata.labels?.['switchboard.job-id'] === mine.jobId), 'the unstarted Job deleted');
+  await eventually(
+    async () => !double.jobs().some((j) => j.metadata.labels?.['switchboard.job-id'] === mine.jobId),
+    'the unstarted Job deleted',
+  );
 
   // Adopted: another call created the Job (its Secret not made yet); our failed Secret leaves that Job alone.
   const theirs = spec(fixtures.tag('hanging'));
@@ -80,18 +101,28 @@ test('a Secret that cannot be made deletes the Job this call created, and never 
 });
 
 test('a workspace project is refused with a message that says what to do', async () => {
-  await expect(spawner().start(spec(fixtures.tag('hanging'), { workspace: '/srv/checkouts/demo' }))).rejects.toThrow(/workspace.*repo:.*SPAWNER_TYPE=docker/);
+  await expect(spawner().start(spec(fixtures.tag('hanging'), { workspace: '/srv/checkouts/demo' }))).rejects.toThrow(
+    /workspace.*repo:.*SPAWNER_TYPE=docker/,
+  );
 });
 
 test('an image the cluster cannot pull fails the agent in plain words and deletes its Job', async () => {
   const handle = await spawner().start(spec('switchboard-agent:does-not-exist'));
-  await expect(handle.exited).resolves.toEqual({ exitCode: null, detail: expect.stringMatching(/could not pull the image switchboard-agent:does-not-exist \((ErrImagePull|ImagePullBackOff)\)/) });
+  await expect(handle.exited).resolves.toEqual({
+    exitCode: null,
+    detail: expect.stringMatching(/could not pull the image switchboard-agent:does-not-exist \((ErrImagePull|ImagePullBackOff)\)/),
+  });
   await eventually(async () => !double.jobs().some((j) => j.metadata.name === handle.ref), 'the Job deleted');
 });
 
 test('a pod no node can take is failed after the grace period (Unschedulable)', async () => {
-  const handle = await spawner({ unschedulableGraceMs: 300 }).start(spec(fixtures.tag('hanging'), { resources: { cpus: 64, memoryBytes: 256 * 1024 ** 2 } }));
-  await expect(handle.exited).resolves.toEqual({ exitCode: null, detail: expect.stringMatching(/no node could take the agent .*Unschedulable: 0\/1 nodes are available: 1 Insufficient cpu/) });
+  const handle = await spawner({ unschedulableGraceMs: 300 }).start(
+    spec(fixtures.tag('hanging'), { resources: { cpus: 64, memoryBytes: 256 * 1024 ** 2 } }),
+  );
+  await expect(handle.exited).resolves.toEqual({
+    exitCode: null,
+    detail: expect.stringMatching(/no node could take the agent .*Unschedulable: 0\/1 nodes are available: 1 Insufficient cpu/),
+  });
 });
 
 test('an agent that outlives activeDeadlineSeconds ends with DeadlineExceeded', async () => {
@@ -101,7 +132,10 @@ test('an agent that outlives activeDeadlineSeconds ends with DeadlineExceeded', 
 
 test('an evicted agent says so', async () => {
   const handle = await spawner().start(spec(fixtures.tag('hanging')));
-  const pod = await eventually(async () => double.pods().find((p) => p.metadata.labels?.['job-name'] === handle.ref && p.status.phase === 'Running'), 'the running pod');
+  const pod = await eventually(
+    async () => double.pods().find((p) => p.metadata.labels?.['job-name'] === handle.ref && p.status.phase === 'Running'),
+    'the running pod',
+  );
   await double.evict(pod.metadata.name);
   await expect(handle.exited).resolves.toMatchObject({ detail: expect.stringContaining('evicted the agent (Evicted') });
 });
@@ -109,8 +143,14 @@ test('an evicted agent says so', async () => {
 test('the exit is still seen after the watch streams drop and the history is compacted (410 Gone, re-list)', async () => {
   const s = spawner();
   const handle = await s.start(spec(fixtures.tag('hanging')));
-  await eventually(async () => double.pods().some((p) => p.metadata.labels?.['job-name'] === handle.ref && p.status.phase === 'Running'), 'the running pod');
-  const lists = () => double.requests.filter((r) => r.method === 'GET' && !r.query.watch && r.query.labelSelector === 'app.kubernetes.io/managed-by=switchboard').length;
+  await eventually(
+    async () => double.pods().some((p) => p.metadata.labels?.['job-name'] === handle.ref && p.status.phase === 'Running'),
+    'the running pod',
+  );
+  const lists = () =>
+    double.requests.filter(
+      (r) => r.method === 'GET' && !r.query.watch && r.query.labelSelector === 'app.kubernetes.io/managed-by=switchboard',
+    ).length;
   const before = lists();
   // A plain drop: the informers resume from their resourceVersion.
   double.dropWatches();

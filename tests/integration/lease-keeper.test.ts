@@ -91,25 +91,30 @@ test('release deletes the key only while it is still ours; stop leaves it alone'
 
 test('a Redis error is not a loss: nothing is dropped, and the next round renews', async () => {
   // The keeper's connection is killed by the server; until it is back, commands fail at once.
-  const blinking = new Redis(redisUrl(), { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 300, connectionName: `${prefix}blink` });
+  const blinking = new Redis(redisUrl(), {
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => 300,
+    connectionName: `${prefix}blink`,
+  });
   if (blinking.status !== 'ready') await new Promise((resolve) => blinking.once('ready', resolve));
   const keeper = new LeaseKeeper({ redis: blinking, logger: silentLogger });
   const lost: string[] = [];
   const l = lease('blip', lost);
   try {
-  await redis.set(l.key, l.owner, 'PX', 1000);
-  const held = keeper.hold(l);
-  const id = await blinking.client('ID');
-  const back = new Promise((resolve) => blinking.once('ready', resolve));
-  const closed = new Promise((resolve) => blinking.once('close', resolve));
-  await redis.client('KILL', 'ID', String(id));
-  await closed;
-  await keeper.tick(Date.now() + 15_001); // the script fails: Redis is unreachable for this connection
-  expect(lost).toEqual([]);
-  expect(held.held).toBe(true);
-  await back;
-  await keeper.tick(Date.now() + 30_002);
-  expect(await redis.pttl(l.key)).toBeGreaterThan(50_000);
+    await redis.set(l.key, l.owner, 'PX', 1000);
+    const held = keeper.hold(l);
+    const id = await blinking.client('ID');
+    const back = new Promise((resolve) => blinking.once('ready', resolve));
+    const closed = new Promise((resolve) => blinking.once('close', resolve));
+    await redis.client('KILL', 'ID', String(id));
+    await closed;
+    await keeper.tick(Date.now() + 15_001); // the script fails: Redis is unreachable for this connection
+    expect(lost).toEqual([]);
+    expect(held.held).toBe(true);
+    await back;
+    await keeper.tick(Date.now() + 30_002);
+    expect(await redis.pttl(l.key)).toBeGreaterThan(50_000);
   } finally {
     blinking.disconnect();
   }

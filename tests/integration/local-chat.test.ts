@@ -55,7 +55,18 @@ beforeAll(async () => {
   redis = new Redis(redisUrl());
   store = new LocalChatStore(redis, keys);
   feed = new LocalChatFeed({ redis, keys, store, names: {}, logger, blockMs: 200 });
-  const routes = localChatRoutes({ channels: [{ id: 'general', name: 'general' }, { id: 'random', name: 'random' }], user: 'you', store, feed, handler, names: {}, logger });
+  const routes = localChatRoutes({
+    channels: [
+      { id: 'general', name: 'general' },
+      { id: 'random', name: 'random' },
+    ],
+    user: 'you',
+    store,
+    feed,
+    handler,
+    names: {},
+    logger,
+  });
   server = await startWebServer({ port: 0, host: '127.0.0.1', routes, logger });
   const address = server.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
@@ -74,7 +85,13 @@ beforeEach(() => {
 describe('the store', () => {
   test('posts, threads and in-place updates; a channel lists its messages oldest first', async () => {
     const top = await store.post({ channel: 'general', author: 'user', user: 'you', text: 'fix #1 in demo' });
-    const status = await store.post({ channel: 'general', threadId: top.id, author: 'bot', user: 'switchboard', message: { blocks: [section(text('queued'))] } });
+    const status = await store.post({
+      channel: 'general',
+      threadId: top.id,
+      author: 'bot',
+      user: 'switchboard',
+      message: { blocks: [section(text('queued'))] },
+    });
     expect(await store.update(status.id, { blocks: [section(text('running'))] })).toBe(true);
     expect(await store.update('m999999', { blocks: [] })).toBe(false);
     const listed = await store.channelMessages('general');
@@ -100,14 +117,36 @@ describe('what the page may do', () => {
 
   test('posts are same-origin JSON only', async () => {
     const host = new URL(base).host;
-    expect((await raw('POST', '/local/api/messages', { host, 'content-type': 'text/plain' }, JSON.stringify({ channel: 'general', text: 'help' }))).status).toBe(403);
-    expect((await raw('POST', '/local/api/messages', { host, 'content-type': 'application/x-www-form-urlencoded' }, 'channel=general&text=help')).status).toBe(403);
-    expect((await postJson('/local/api/messages', { channel: 'general', text: 'help' }, { origin: 'http://evil.example' })).status).toBe(403);
-    expect((await postJson('/local/api/messages', { channel: 'general', text: 'help' }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect(
+      (
+        await raw(
+          'POST',
+          '/local/api/messages',
+          { host, 'content-type': 'text/plain' },
+          JSON.stringify({ channel: 'general', text: 'help' }),
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (await raw('POST', '/local/api/messages', { host, 'content-type': 'application/x-www-form-urlencoded' }, 'channel=general&text=help'))
+        .status,
+    ).toBe(403);
+    expect((await postJson('/local/api/messages', { channel: 'general', text: 'help' }, { origin: 'http://evil.example' })).status).toBe(
+      403,
+    );
+    expect((await postJson('/local/api/messages', { channel: 'general', text: 'help' }, { 'sec-fetch-site': 'cross-site' })).status).toBe(
+      403,
+    );
     expect(calls).toEqual([]);
-    const ok = await postJson('/local/api/messages', { channel: 'general', text: 'help' }, { origin: base, 'sec-fetch-site': 'same-origin' });
+    const ok = await postJson(
+      '/local/api/messages',
+      { channel: 'general', text: 'help' },
+      { origin: base, 'sec-fetch-site': 'same-origin' },
+    );
     expect(ok.status).toBe(201);
-    expect(calls).toEqual([{ kind: 'message', args: { id: (JSON.parse(ok.text) as { id: string }).id, channel: 'general', user: 'you', text: 'help' } }]);
+    expect(calls).toEqual([
+      { kind: 'message', args: { id: (JSON.parse(ok.text) as { id: string }).id, channel: 'general', user: 'you', text: 'help' } },
+    ]);
   });
 
   test('messages: known channels, 1 to 4000 characters, replies land in the top thread', async () => {
@@ -116,7 +155,9 @@ describe('what the page may do', () => {
     expect((await postJson('/local/api/messages', { channel: 'general', text: 'x'.repeat(4001) })).status).toBe(400);
     expect((await postJson('/local/api/messages', 'not an object')).status).toBe(400);
     const top = JSON.parse((await postJson('/local/api/messages', { channel: 'general', text: 'fix #1 in demo' })).text) as { id: string };
-    const reply = JSON.parse((await postJson('/local/api/messages', { channel: 'general', text: 'status', threadId: top.id })).text) as { id: string };
+    const reply = JSON.parse((await postJson('/local/api/messages', { channel: 'general', text: 'status', threadId: top.id })).text) as {
+      id: string;
+    };
     // A reply to a reply belongs to the same thread.
     await postJson('/local/api/messages', { channel: 'general', text: 'cancel', threadId: reply.id });
     expect(calls.slice(1).map((c) => c.args.threadId)).toEqual([top.id, top.id]);
@@ -125,14 +166,21 @@ describe('what the page may do', () => {
 
   test('button presses name a button the bot message really has', async () => {
     const cancel = { actionId: 'job.cancel', label: 'Cancel', value: 'j1234567890' };
-    const bot = await store.post({ channel: 'general', author: 'bot', user: 'switchboard', message: { blocks: [section(text('running')), actions(cancel)] } });
+    const bot = await store.post({
+      channel: 'general',
+      author: 'bot',
+      user: 'switchboard',
+      message: { blocks: [section(text('running')), actions(cancel)] },
+    });
     const user = await store.post({ channel: 'general', author: 'user', user: 'you', text: 'hi' });
     expect((await postJson('/local/api/actions', { messageId: bot.id, actionId: 'job.cancel', value: 'jOTHERJOB00' })).status).toBe(400);
     expect((await postJson('/local/api/actions', { messageId: bot.id, actionId: 'job.retry', value: cancel.value })).status).toBe(400);
     expect((await postJson('/local/api/actions', { messageId: user.id, actionId: 'job.cancel', value: cancel.value })).status).toBe(400);
     expect(calls).toEqual([]);
     expect((await postJson('/local/api/actions', { messageId: bot.id, actionId: 'job.cancel', value: cancel.value })).status).toBe(204);
-    expect(calls).toEqual([{ kind: 'action', args: { messageId: bot.id, channel: 'general', user: 'you', actionId: 'job.cancel', value: cancel.value } }]);
+    expect(calls).toEqual([
+      { kind: 'action', args: { messageId: bot.id, channel: 'general', user: 'you', actionId: 'job.cancel', value: cancel.value } },
+    ]);
   });
 });
 

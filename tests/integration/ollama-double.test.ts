@@ -31,7 +31,8 @@ describe('Ollama double, through the official client', () => {
   it('streams chat as NDJSON ending in the statistics chunk', async () => {
     double.reply({ content: 'one two three' });
     const parts: ChatResponse[] = [];
-    for await (const part of await client.chat({ model: MODEL, messages: [{ role: 'user', content: 'count to three' }], stream: true })) parts.push(part);
+    for await (const part of await client.chat({ model: MODEL, messages: [{ role: 'user', content: 'count to three' }], stream: true }))
+      parts.push(part);
     expect(parts.map((p) => p.message.content).join('')).toBe('one two three');
     expect(parts.slice(0, -1).every((p) => !p.done)).toBe(true);
     const last = parts.at(-1)!;
@@ -68,7 +69,10 @@ describe('Ollama double, through the official client', () => {
   });
 
   it('answers 404 for a model it does not have', async () => {
-    await expect(client.chat({ model: 'nope:1b', messages: [] })).rejects.toMatchObject({ status_code: 404, error: expect.stringContaining('not found') });
+    await expect(client.chat({ model: 'nope:1b', messages: [] })).rejects.toMatchObject({
+      status_code: 404,
+      error: expect.stringContaining('not found'),
+    });
   });
 
   it('puts an error line in the middle of a 200 stream', async () => {

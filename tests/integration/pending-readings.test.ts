@@ -51,7 +51,10 @@ test('two presses at once run it once', async () => {
   await readings.save(r, 60);
   const other = new Redis(redisUrl());
   try {
-    const both = await Promise.all([readings.take(r.id, 'U0ALICE'), new PendingReadings(other, (id) => keysFor(prefix).pendingReading(id)).take(r.id, 'U0ALICE')]);
+    const both = await Promise.all([
+      readings.take(r.id, 'U0ALICE'),
+      new PendingReadings(other, (id) => keysFor(prefix).pendingReading(id)).take(r.id, 'U0ALICE'),
+    ]);
     expect(both.map((t) => t.kind).sort()).toEqual(['gone', 'taken']);
   } finally {
     await other.quit();

@@ -46,7 +46,11 @@ beforeAll(async () => {
   store = new JobStore(redis, k);
 });
 afterAll(async () => {
-  for (const id of planted) await h.docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
+  for (const id of planted)
+    await h.docker
+      .getContainer(`switchboard-job-${id}`)
+      .remove({ force: true })
+      .catch(() => undefined);
   await redis?.quit();
   await h?.stop();
 });
@@ -68,7 +72,16 @@ async function plantAgent(jobId: string, channel: string): Promise<string> {
 /** A running job as a replica that died would leave it: recorded, its channel locked, its thread in Slack, no supervisor, no queue entry. */
 async function plantRunningJob(channel: string, id = newJobId()): Promise<JobRecord> {
   const request = await h.emu.userSays({ channel, user: 'U0ALICE', text: 'a thread for the planted job' });
-  const job = aJob({ id, project: 'demo', channel, user: 'U0ALICE', threadTs: request.ts, state: 'running', startedAt: Date.now(), createdAt: Date.now() });
+  const job = aJob({
+    id,
+    project: 'demo',
+    channel,
+    user: 'U0ALICE',
+    threadTs: request.ts,
+    state: 'running',
+    startedAt: Date.now(),
+    createdAt: Date.now(),
+  });
   await store.save(job);
   await redis.set(k.channelLock(channel), job.id, 'PX', 600_000);
   return job;
@@ -89,7 +102,10 @@ const metric = async (action: string): Promise<number> => {
 };
 
 const resultIn = (job: JobRecord, pattern: RegExp) =>
-  h.emu.waitFor(() => botReplies(h, job.channel, job.threadTs as string).find((m) => pattern.test(m.text ?? '')), { what: `a message matching ${pattern} in the job's thread`, timeoutMs: 20_000 });
+  h.emu.waitFor(() => botReplies(h, job.channel, job.threadTs as string).find((m) => pattern.test(m.text ?? '')), {
+    what: `a message matching ${pattern} in the job's thread`,
+    timeoutMs: 20_000,
+  });
 
 test('an orphan agent (made here, no record) is removed with its per-job Redis user; another Switchboard’s agent is left alone', async () => {
   const orphan = newJobId();
@@ -117,7 +133,12 @@ test('a job whose agent is gone is failed, its user told in the thread, its chan
 
 test('a job whose agent wrote its result but had no supervisor to see it is finished from its stream, once', async () => {
   const job = await plantRunningJob('C0STREAM');
-  await redis.xadd(k.jobEvents(job.id), '*', 'e', JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId: job.id, seq: 1, ts: Date.now(), type: 'done', summary: 'fixed while nobody watched' }));
+  await redis.xadd(
+    k.jobEvents(job.id),
+    '*',
+    'e',
+    JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId: job.id, seq: 1, ts: Date.now(), type: 'done', summary: 'fixed while nobody watched' }),
+  );
   const told = await resultIn(job, /is done/);
   expect(JSON.stringify(told.blocks)).toContain('fixed while nobody watched');
   expect(await store.get(job.id)).toMatchObject({ state: 'done' });
@@ -147,7 +168,12 @@ test('a running agent with a heartbeat but no supervisor and no queue entry is a
     // Adopted: a supervisor holds the job.
     await eventually(async () => (await redis.exists(k.jobSupervisor(job.id))) === 1, 'a supervisor to adopt the job', 20_000);
     expect(await metric('adopt')).toBeGreaterThanOrEqual(1);
-    await redis.xadd(k.jobEvents(job.id), '*', 'e', JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId: job.id, seq: 1, ts: Date.now(), type: 'done', summary: 'adopted and done' }));
+    await redis.xadd(
+      k.jobEvents(job.id),
+      '*',
+      'e',
+      JSON.stringify({ v: EVENT_SCHEMA_VERSION, jobId: job.id, seq: 1, ts: Date.now(), type: 'done', summary: 'adopted and done' }),
+    );
     const told = await resultIn(job, /is done/);
     expect(JSON.stringify(told.blocks)).toContain('adopted and done');
   } finally {

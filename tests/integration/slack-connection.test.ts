@@ -46,13 +46,17 @@ afterEach(() => emu.setFault(undefined));
 test('a refused bot token stops start-up with a fix-it message naming SLACK_BOT_TOKEN', async () => {
   const { logger } = capturedLogger();
   const c = new SlackConnection({ apiUrl: emu.apiUrl, botToken: 'xoxb-your-bot-token', appToken: emu.appToken, logger });
-  const err = await c.start(() => undefined).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const err = await c
+    .start(() => undefined)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(SlackTokenRejectedError);
   expect((err as SlackTokenRejectedError).variable).toBe('SLACK_BOT_TOKEN');
-  expect((err as Error).message).toMatch(/Slack rejected SLACK_BOT_TOKEN \(invalid_auth from auth\.test .*\): set SLACK_BOT_TOKEN to the bot token \(xoxb-/);
+  expect((err as Error).message).toMatch(
+    /Slack rejected SLACK_BOT_TOKEN \(invalid_auth from auth\.test .*\): set SLACK_BOT_TOKEN to the bot token \(xoxb-/,
+  );
   c.close();
 });
 
@@ -70,13 +74,22 @@ test('an unreachable Slack is logged once with URL and method, retried with back
   const apiUrl = `http://127.0.0.1:${port}/api/`;
   const log = capturedLogger();
   const fatal: Error[] = [];
-  const c = new SlackConnection({ apiUrl, botToken: 'xoxb-test-bot-token', appToken: 'xapp-1-test-app-token', logger: log.logger, backoffMs: 20, maxBackoffMs: 80 });
+  const c = new SlackConnection({
+    apiUrl,
+    botToken: 'xoxb-test-bot-token',
+    appToken: 'xapp-1-test-app-token',
+    logger: log.logger,
+    backoffMs: 20,
+    maxBackoffMs: 80,
+  });
   expect(await c.start((e) => fatal.push(e))).toBe(false);
   await log.seen(/still unreachable/, 3);
   const said = log.lines.filter((l) => /unreachable; retrying/.test(String(l.msg)));
   expect(said).toHaveLength(1);
   expect(said[0]).toMatchObject({ level: 'warn', url: `${apiUrl}auth.test`, method: 'auth.test' });
-  expect(c.describe()).toMatch(/no successful auth\.test yet; unreachable since .* \(auth\.test at http:\/\/127\.0\.0\.1:\d+\/api\/auth\.test: .*\), retrying/);
+  expect(c.describe()).toMatch(
+    /no successful auth\.test yet; unreachable since .* \(auth\.test at http:\/\/127\.0\.0\.1:\d+\/api\/auth\.test: .*\), retrying/,
+  );
 
   // Slack comes up where we were looking.
   const late = await SlackEmulator.start({ port });

@@ -54,7 +54,14 @@ const job = (id: string, channel: string, over: Partial<JobRecord> = {}): JobRec
 });
 
 /** Resolves true if `p` settled before everything already queued on the event loop ran, false otherwise. */
-const settled = (p: Promise<unknown>): Promise<boolean> => Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
+const settled = (p: Promise<unknown>): Promise<boolean> =>
+  Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => setImmediate(() => r(false))),
+  ]);
 
 describe('a 429 storm on chat.update', () => {
   test("does not delay another job's result or a new job's status post; nothing waits on the paused call", async () => {
@@ -85,11 +92,16 @@ describe('a 429 storm on chat.update', () => {
       ['chat.postMessage', 'C0STORMB', 200],
       ['chat.postMessage', 'C0STORMC', 200],
     ]);
-    expect(emu.messages({ channel: 'C0STORMB', thread_ts: b.statusTs }).map((m) => m.text)).toEqual([expect.stringContaining('demo #7'), expect.stringContaining('is done')]);
+    expect(emu.messages({ channel: 'C0STORMB', thread_ts: b.statusTs }).map((m) => m.text)).toEqual([
+      expect.stringContaining('demo #7'),
+      expect.stringContaining('is done'),
+    ]);
     const counted = await metrics.registry.getSingleMetricAsString('switchboard_slack_calls_total');
     expect(counted).toContain('method="chat.update",outcome="rate_limited"} 1');
     expect(counted).toContain('method="chat.postMessage",outcome="ok"} 4');
-    expect((await metrics.registry.getSingleMetricAsString('switchboard_slack_delivery_queue_depth'))).toContain('switchboard_slack_delivery_queue_depth 2');
+    expect(await metrics.registry.getSingleMetricAsString('switchboard_slack_delivery_queue_depth')).toContain(
+      'switchboard_slack_delivery_queue_depth 2',
+    );
 
     // Shutdown drops pending progress (the next replica re-renders it) instead of waiting 30 s.
     const [d] = cleanups.splice(1, 1);
@@ -112,7 +124,12 @@ describe('20 concurrent jobs emitting progress quickly (Slack time 20× faster)'
       const statusTs = await notifier.postStatus(j);
       j = { ...j, statusTs, threadTs: statusTs, state: 'running', startedAt: Date.now() };
       const pacer = notifier.statusPacer(j.id, 50);
-      const throttle = new StatusThrottle((x, info) => notifier.updateStatus(x, info), () => pacer.intervalMs(), silentLogger, () => pacer.close());
+      const throttle = new StatusThrottle(
+        (x, info) => notifier.updateStatus(x, info),
+        () => pacer.intervalMs(),
+        silentLogger,
+        () => pacer.close(),
+      );
       const end = Date.now() + (WINDOW_MS * 4) / 3; // 80 s of Slack time
       for (let step = 1; Date.now() < end; step++) {
         j = { ...j, step, totalSteps: 10_000, stepName: `work ${step}` };
@@ -148,12 +165,28 @@ describe('two dispatcher processes', () => {
     const emu = await emulator({ timeScale: SCALE });
     const runOne = (name: string) =>
       new Promise<{ name: string; updates: number }>((resolve, reject) => {
-        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', API_URL: emu.apiUrl, TOKEN: emu.botToken, REDIS_URL: redisUrl(), PREFIX: prefix, WINDOW_MS: String(WINDOW_MS), JOBS: '10', RUN_MS: String(WINDOW_MS * 2), NAME: name };
-        const child = spawn(process.execPath, ['tests/support/processes/delivery-load.mjs'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const env = {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          API_URL: emu.apiUrl,
+          TOKEN: emu.botToken,
+          REDIS_URL: redisUrl(),
+          PREFIX: prefix,
+          WINDOW_MS: String(WINDOW_MS),
+          JOBS: '10',
+          RUN_MS: String(WINDOW_MS * 2),
+          NAME: name,
+        };
+        const child = spawn(process.execPath, ['tests/support/processes/delivery-load.mjs'], {
+          cwd: ROOT,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { name: string; updates: number }) : reject(new Error(`${name} exited ${code}: ${out}`))));
+        child.once('exit', (code) =>
+          code === 0 ? resolve(JSON.parse(out) as { name: string; updates: number }) : reject(new Error(`${name} exited ${code}: ${out}`)),
+        );
       });
     const [p, q] = await Promise.all([runOne('PA'), runOne('PB')]);
 
@@ -181,7 +214,14 @@ describe('a result Slack cannot take now', () => {
     const { createLogger } = await import('../../src/observability/logger.js');
     const logger = createLogger('warn', { write: (l: string) => void lines.push(l) });
     // Nothing listens on port 9 of 127.0.0.1: every call fails with a network error.
-    const down = testDelivery({ emu: { ...emu, apiUrl: 'http://127.0.0.1:9/api/', botToken: emu.botToken } as SlackEmulator, redis, prefix, retries: 2, backoffMs: 10, logger });
+    const down = testDelivery({
+      emu: { ...emu, apiUrl: 'http://127.0.0.1:9/api/', botToken: emu.botToken } as SlackEmulator,
+      redis,
+      prefix,
+      retries: 2,
+      backoffMs: 10,
+      logger,
+    });
     const r = job('dddddddddddd', 'C0OUTBOX', { state: 'done', statusTs: '1700000000.000100', summary: 'kept' });
     await new SlackJobNotifier(down).postResult(r);
     await down.close();
@@ -189,7 +229,9 @@ describe('a result Slack cannot take now', () => {
     expect(await redis.zcard(k.slackOutbox)).toBe(1);
     const logged = lines.map((l) => JSON.parse(l) as { jobId?: string; msg: string; level: string });
     expect(logged.filter((l) => /retrying/.test(l.msg))).toHaveLength(2);
-    expect(logged).toContainEqual(expect.objectContaining({ level: 'error', jobId: r.id, msg: expect.stringContaining('kept in the outbox') }));
+    expect(logged).toContainEqual(
+      expect.objectContaining({ level: 'error', jobId: r.id, msg: expect.stringContaining('kept in the outbox') }),
+    );
     expect(emu.calls).toEqual([]);
 
     // Another replica (Slack back) sweeps it once it is due.

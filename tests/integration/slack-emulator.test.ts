@@ -23,7 +23,9 @@ function quietLogger(): Logger & { errors: string[] } {
     debug: () => undefined,
     info: () => undefined,
     warn: () => undefined,
-    error: (...msg: unknown[]) => { errors.push(msg.map(String).join(' ')); },
+    error: (...msg: unknown[]) => {
+      errors.push(msg.map(String).join(' '));
+    },
     setLevel: () => undefined,
     getLevel: () => LogLevel.ERROR,
     setName: () => undefined,
@@ -98,11 +100,20 @@ describe('Web API (real WebClient)', () => {
 
   it('records postMessage and applies chat.update to the recorded message', async () => {
     const web = client(emu);
-    const posted = await web.chat.postMessage({ channel: C, text: 'queued', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*queued*' } }] });
+    const posted = await web.chat.postMessage({
+      channel: C,
+      text: 'queued',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*queued*' } }],
+    });
     expect(posted.ts).toMatch(/^\d{10}\.\d{6}$/);
     expect(posted.message).toMatchObject({ bot_id: 'B0BOT', user: 'U0BOT', text: 'queued' });
     const reply = await web.chat.postMessage({ channel: C, text: 'detail', thread_ts: posted.ts as string });
-    await web.chat.update({ channel: C, ts: posted.ts as string, text: 'running', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*running*' } }] });
+    await web.chat.update({
+      channel: C,
+      ts: posted.ts as string,
+      text: 'running',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*running*' } }],
+    });
 
     const [top, second] = emu.messages({ channel: C });
     expect(top).toMatchObject({ ts: posted.ts, text: 'running', updates: 1, bot_id: 'B0BOT' });
@@ -111,10 +122,14 @@ describe('Web API (real WebClient)', () => {
     expect(second).toMatchObject({ ts: reply.ts, thread_ts: posted.ts, text: 'detail' });
     expect(emu.messages({ thread_ts: posted.ts as string }).map((m) => m.text)).toEqual(['running', 'detail']);
     // Arguments are recorded decoded (the client sent blocks as a JSON string).
-    expect(emu.calls.find((c) => c.method === 'chat.update')?.args.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: '*running*' } }]);
+    expect(emu.calls.find((c) => c.method === 'chat.update')?.args.blocks).toEqual([
+      { type: 'section', text: { type: 'mrkdwn', text: '*running*' } },
+    ]);
 
     const link = await web.chat.getPermalink({ channel: C, message_ts: reply.ts as string });
-    expect(link.permalink).toBe(`https://emulated.slack.com/archives/${C}/p${(reply.ts as string).replace('.', '')}?thread_ts=${posted.ts}&cid=${C}`);
+    expect(link.permalink).toBe(
+      `https://emulated.slack.com/archives/${C}/p${(reply.ts as string).replace('.', '')}?thread_ts=${posted.ts}&cid=${C}`,
+    );
     const info = await web.conversations.info({ channel: C });
     expect(info.channel).toMatchObject({ id: C, is_channel: true, is_archived: false });
     await web.chat.postEphemeral({ channel: C, user: U, text: 'only you' });
@@ -129,7 +144,9 @@ describe('Web API (real WebClient)', () => {
     const tooMany = await platformError(web.chat.postMessage({ channel: C, text: 'x', blocks: Array.from({ length: 51 }, () => divider) }));
     expect(tooMany.data.error).toBe('invalid_blocks');
     expect(tooMany.data.response_metadata?.messages).toEqual(['[ERROR] must be less than 51 items [json-pointer:/blocks]']);
-    await expect(web.chat.postMessage({ channel: C, text: 'x', blocks: Array.from({ length: 50 }, () => divider) })).resolves.toMatchObject({ ok: true });
+    await expect(web.chat.postMessage({ channel: C, text: 'x', blocks: Array.from({ length: 50 }, () => divider) })).resolves.toMatchObject(
+      { ok: true },
+    );
 
     const cases: Array<[unknown, string]> = [
       [{ type: 'section', text: { type: 'mrkdwn', text: 'a'.repeat(3001) } }, '/blocks/0/text/text'],
@@ -137,10 +154,28 @@ describe('Web API (real WebClient)', () => {
       [{ type: 'section', fields: [{ type: 'mrkdwn', text: 'f'.repeat(2001) }] }, '/blocks/0/fields/0/text'],
       [{ type: 'header', text: { type: 'plain_text', text: 'h'.repeat(151) } }, '/blocks/0/text/text'],
       [{ type: 'context', elements: Array.from({ length: 11 }, () => ({ type: 'mrkdwn', text: 'c' })) }, '/blocks/0/elements'],
-      [{ type: 'actions', elements: Array.from({ length: 26 }, (_, i) => ({ type: 'button', action_id: `a${i}`, text: { type: 'plain_text', text: 'b' } })) }, '/blocks/0/elements'],
-      [{ type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'b'.repeat(76) } }] }, '/blocks/0/elements/0/text/text'],
-      [{ type: 'actions', elements: [{ type: 'button', action_id: 'a'.repeat(256), text: { type: 'plain_text', text: 'b' } }] }, '/blocks/0/elements/0/action_id'],
-      [{ type: 'actions', elements: [{ type: 'button', action_id: 'a', value: 'v'.repeat(2001), text: { type: 'plain_text', text: 'b' } }] }, '/blocks/0/elements/0/value'],
+      [
+        {
+          type: 'actions',
+          elements: Array.from({ length: 26 }, (_, i) => ({ type: 'button', action_id: `a${i}`, text: { type: 'plain_text', text: 'b' } })),
+        },
+        '/blocks/0/elements',
+      ],
+      [
+        { type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'b'.repeat(76) } }] },
+        '/blocks/0/elements/0/text/text',
+      ],
+      [
+        { type: 'actions', elements: [{ type: 'button', action_id: 'a'.repeat(256), text: { type: 'plain_text', text: 'b' } }] },
+        '/blocks/0/elements/0/action_id',
+      ],
+      [
+        {
+          type: 'actions',
+          elements: [{ type: 'button', action_id: 'a', value: 'v'.repeat(2001), text: { type: 'plain_text', text: 'b' } }],
+        },
+        '/blocks/0/elements/0/value',
+      ],
       [{ type: 'divider', block_id: 'b'.repeat(256) }, '/blocks/0/block_id'],
       [{ type: 'hologram' }, '/blocks/0/type'],
     ];
@@ -163,8 +198,14 @@ describe('Web API (real WebClient)', () => {
 
   it('accepts JSON bodies with a bearer token, and ignores a token inside JSON', async () => {
     const post = (headers: Record<string, string>, body: object): Promise<unknown> =>
-      fetch(`${emu.apiUrl}chat.postMessage`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) }).then((r) => r.json());
-    await expect(post({ authorization: `Bearer ${emu.botToken}` }, { channel: C, blocks: [{ type: 'divider' }] })).resolves.toMatchObject({ ok: true });
+      fetch(`${emu.apiUrl}chat.postMessage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    await expect(post({ authorization: `Bearer ${emu.botToken}` }, { channel: C, blocks: [{ type: 'divider' }] })).resolves.toMatchObject({
+      ok: true,
+    });
     await expect(post({}, { token: emu.botToken, channel: C, text: 'x' })).resolves.toEqual({ ok: false, error: 'not_authed' });
   });
 });
@@ -180,9 +221,7 @@ describe('rate limits', () => {
 
     expect(emu.messages({ channel: C })[0]).toMatchObject({ text: 'v3', updates: 3 });
     const updates = emu.calls.filter((c) => c.method === 'chat.update');
-    expect(updates.filter((c) => c.status === 429)).toEqual([
-      expect.objectContaining({ status: 429, ok: false, error: 'ratelimited' }),
-    ]);
+    expect(updates.filter((c) => c.status === 429)).toEqual([expect.objectContaining({ status: 429, ok: false, error: 'ratelimited' })]);
     expect(updates.filter((c) => c.ok)).toHaveLength(3);
     expect(rateLimited).toEqual([1]);
   });
@@ -191,7 +230,10 @@ describe('rate limits', () => {
     emu = await startEmulator({ retryAfterSeconds: 7 });
     const web = client(emu, emu.botToken, { rejectRateLimitedCalls: true });
     for (let i = 0; i < 5; i += 1) await web.chat.postMessage({ channel: C, text: `burst ${i}` });
-    const err = (await platformError(web.chat.postMessage({ channel: C, text: 'one too many' }))) as unknown as { code: string; retryAfter: number };
+    const err = (await platformError(web.chat.postMessage({ channel: C, text: 'one too many' }))) as unknown as {
+      code: string;
+      retryAfter: number;
+    };
     expect(err.code).toBe(ErrorCode.RateLimitedError);
     expect(err.retryAfter).toBe(7);
     // Another channel has its own budget.
@@ -209,21 +251,32 @@ describe('rate limits', () => {
 
 describe('rate limits per workspace, and a time scale', () => {
   it('keeps each workspace to its own tier limit, answers Retry-After until a slot frees, and records who called when', async () => {
-    emu = await startEmulator({ rateLimits: { 'chat.update': 2 }, rateWindowMs: 30_000, otherWorkspaces: { 'xoxb-other-workspace': 'T0OTHER' } });
+    emu = await startEmulator({
+      rateLimits: { 'chat.update': 2 },
+      rateWindowMs: 30_000,
+      otherWorkspaces: { 'xoxb-other-workspace': 'T0OTHER' },
+    });
     const first = client(emu, emu.botToken, { rejectRateLimitedCalls: true });
     const second = client(emu, 'xoxb-other-workspace', { rejectRateLimitedCalls: true });
     const { ts } = await first.chat.postMessage({ channel: C, text: 'v0' });
     for (const web of [first, second]) {
       for (const text of ['a', 'b']) await web.chat.update({ channel: C, ts: ts as string, text });
     }
-    const err = (await platformError(first.chat.update({ channel: C, ts: ts as string, text: 'c' }))) as unknown as { code: string; retryAfter: number };
+    const err = (await platformError(first.chat.update({ channel: C, ts: ts as string, text: 'c' }))) as unknown as {
+      code: string;
+      retryAfter: number;
+    };
     expect(err.code).toBe(ErrorCode.RateLimitedError);
     // The oldest of the two calls frees its slot 30 s after it was made.
     expect(err.retryAfter).toBeGreaterThanOrEqual(29);
     expect(err.retryAfter).toBeLessThanOrEqual(30);
     const updates = emu.calls.filter((c) => c.method === 'chat.update');
     expect(updates.map((c) => [c.team, c.status])).toEqual([
-      ['T0TEST', 200], ['T0TEST', 200], ['T0OTHER', 200], ['T0OTHER', 200], ['T0TEST', 429],
+      ['T0TEST', 200],
+      ['T0TEST', 200],
+      ['T0OTHER', 200],
+      ['T0OTHER', 200],
+      ['T0TEST', 429],
     ]);
     expect(emu.calls.map((c) => c.seq)).toEqual(emu.calls.map((_, i) => i));
     expect(updates.every((c, i) => i === 0 || c.at >= (updates[i - 1] as { at: number }).at)).toBe(true);
@@ -233,7 +286,9 @@ describe('rate limits per workspace, and a time scale', () => {
     emu = await startEmulator({ timeScale: 60 }); // a 1 s window: long enough for 51 calls even on a busy machine
     const web = client(emu, emu.botToken, { rejectRateLimitedCalls: true });
     const { ts } = await web.chat.postMessage({ channel: C, text: 'v0' });
-    const results = await Promise.allSettled(Array.from({ length: 51 }, (_, i) => web.chat.update({ channel: C, ts: ts as string, text: `v${i}` })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 51 }, (_, i) => web.chat.update({ channel: C, ts: ts as string, text: `v${i}` })),
+    );
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
     // A window later the budget is back (polled: the emulator's clock, not ours, decides).
     const again = await (async () => {
@@ -250,29 +305,33 @@ describe('rate limits per workspace, and a time scale', () => {
 });
 
 describe('Socket Mode (real Bolt App)', () => {
-  async function socketApp(e: SlackEmulator, register: (app: App) => void, receiverOpts: { clientPingTimeout?: number } = {}): Promise<App> {
+  async function socketApp(
+    e: SlackEmulator,
+    register: (app: App) => void,
+    receiverOpts: { clientPingTimeout?: number } = {},
+  ): Promise<App> {
     const slackApiUrl = e.apiUrl;
     const app = receiverOpts.clientPingTimeout
       ? new App({
-        token: e.botToken,
-        socketMode: true,
-        clientOptions: { slackApiUrl },
-        logLevel: LogLevel.ERROR,
-        receiver: new SocketModeReceiver({
-          appToken: e.appToken,
+          token: e.botToken,
+          socketMode: true,
+          clientOptions: { slackApiUrl },
           logLevel: LogLevel.ERROR,
-          clientPingTimeout: receiverOpts.clientPingTimeout,
-          installerOptions: { clientOptions: { slackApiUrl } },
-        }),
-      })
+          receiver: new SocketModeReceiver({
+            appToken: e.appToken,
+            logLevel: LogLevel.ERROR,
+            clientPingTimeout: receiverOpts.clientPingTimeout,
+            installerOptions: { clientOptions: { slackApiUrl } },
+          }),
+        })
       : new App({
-        token: e.botToken,
-        appToken: e.appToken,
-        socketMode: true,
-        clientOptions: { slackApiUrl },
-        installerOptions: { clientOptions: { slackApiUrl } },
-        logLevel: LogLevel.ERROR,
-      });
+          token: e.botToken,
+          appToken: e.appToken,
+          socketMode: true,
+          clientOptions: { slackApiUrl },
+          installerOptions: { clientOptions: { slackApiUrl } },
+          logLevel: LogLevel.ERROR,
+        });
     register(app);
     await app.start();
     cleanups.push(() => app.stop());
@@ -335,7 +394,13 @@ describe('Socket Mode (real Bolt App)', () => {
     const { ts } = await web.chat.postMessage({
       channel: C,
       text: 'approve?',
-      blocks: [{ type: 'actions', block_id: 'q', elements: [{ type: 'button', action_id: 'approve', value: 'q1', text: { type: 'plain_text', text: 'Approve' } }] }],
+      blocks: [
+        {
+          type: 'actions',
+          block_id: 'q',
+          elements: [{ type: 'button', action_id: 'approve', value: 'q1', text: { type: 'plain_text', text: 'Approve' } }],
+        },
+      ],
     });
     // value and block_id are taken from the recorded message's button when not given.
     const { ackBody } = await emu.blockAction({ channel: C, user: U, message_ts: ts as string, action_id: 'approve' });
@@ -348,11 +413,15 @@ describe('Socket Mode (real Bolt App)', () => {
   it('reconnects after a refresh_requested disconnect and events keep flowing', async () => {
     emu = await startEmulator();
     const texts: string[] = [];
-    await socketApp(emu, (app) => {
-      app.message(async ({ message }) => {
-        texts.push((message as { text?: string }).text ?? '');
-      });
-    }, { clientPingTimeout: 600 });
+    await socketApp(
+      emu,
+      (app) => {
+        app.message(async ({ message }) => {
+          texts.push((message as { text?: string }).text ?? '');
+        });
+      },
+      { clientPingTimeout: 600 },
+    );
     await emu.userSays({ channel: C, user: U, text: 'before' });
     const opensBefore = emu.calls.filter((c) => c.method === 'apps.connections.open').length;
 
@@ -370,7 +439,9 @@ describe('Socket Mode (real Bolt App)', () => {
     emu = await startEmulator({ ackTimeoutMs: 300 });
     let calls = 0;
     let releaseFirst: () => void = () => undefined;
-    const firstMayAck = new Promise<void>((r) => { releaseFirst = r; });
+    const firstMayAck = new Promise<void>((r) => {
+      releaseFirst = r;
+    });
     await socketApp(emu, (app) => {
       app.command('/switchboard', async ({ ack }) => {
         calls += 1;
@@ -415,7 +486,14 @@ describe('Socket Mode protocol (raw ws client)', () => {
 
     const said = emu.userSays({ channel: 'D0DM01', user: U, text: 'psst' });
     const retry = await emu.waitFor(() => frames.find((f) => f.retry_attempt === 2), { what: 'second retry' });
-    const first = frames[1] as { envelope_id: string; type: string; payload: Record<string, unknown>; retry_attempt: number; retry_reason: string; accepts_response_payload: boolean };
+    const first = frames[1] as {
+      envelope_id: string;
+      type: string;
+      payload: Record<string, unknown>;
+      retry_attempt: number;
+      retry_reason: string;
+      accepts_response_payload: boolean;
+    };
     expect(first).toMatchObject({ type: 'events_api', retry_attempt: 0, retry_reason: '', accepts_response_payload: false });
     expect(first.payload).toMatchObject({
       type: 'event_callback',
@@ -458,7 +536,12 @@ describe('Socket Mode protocol (raw ws client)', () => {
 
 describe('HTTP mode (real Bolt App with the HTTP receiver)', () => {
   async function httpApp(e: SlackEmulator, register: (app: App) => void): Promise<string> {
-    const app = new App({ token: e.botToken, signingSecret: e.signingSecret, clientOptions: { slackApiUrl: e.apiUrl }, logLevel: LogLevel.ERROR });
+    const app = new App({
+      token: e.botToken,
+      signingSecret: e.signingSecret,
+      clientOptions: { slackApiUrl: e.apiUrl },
+      logLevel: LogLevel.ERROR,
+    });
     register(app);
     const server = (await app.start(0)) as Server;
     cleanups.push(() => app.stop());
@@ -494,11 +577,23 @@ describe('HTTP mode (real Bolt App with the HTTP receiver)', () => {
     emu = await startEmulator();
     const url = await httpApp(emu, () => undefined);
     const body = JSON.stringify({ type: 'url_verification', token: 't', challenge: 'ch4llenge' });
-    const wrong = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signRequest('not-the-secret', body) }, body });
+    const wrong = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signRequest('not-the-secret', body) },
+      body,
+    });
     expect(wrong.status).toBe(401);
-    const stale = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signRequest(emu.signingSecret, body, Math.floor(Date.now() / 1000) - 600) }, body });
+    const stale = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signRequest(emu.signingSecret, body, Math.floor(Date.now() / 1000) - 600) },
+      body,
+    });
     expect(stale.status).toBe(401);
-    const right = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signRequest(emu.signingSecret, body) }, body });
+    const right = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signRequest(emu.signingSecret, body) },
+      body,
+    });
     expect(right.status).toBe(200);
     await expect(emu.deliverRaw({ type: 'url_verification', token: 't', challenge: 'abc123' })).resolves.toEqual({ challenge: 'abc123' });
   });
@@ -512,7 +607,8 @@ describe('HTTP mode (real Bolt App with the HTTP receiver)', () => {
       req.on('end', () => {
         seen.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
         if (seen.length === 1) res.writeHead(500).end();
-        else if (seen.length === 2) return; // never answers: the emulator times out
+        else if (seen.length === 2)
+          return; // never answers: the emulator times out
         else res.writeHead(200).end();
       });
     });
@@ -538,7 +634,7 @@ describe('HTTP mode (real Bolt App with the HTTP receiver)', () => {
 });
 
 describe('method table', () => {
-  it('matches the required arguments in Slack\'s OpenAPI description', () => {
+  it("matches the required arguments in Slack's OpenAPI description", () => {
     const here = dirname(fileURLToPath(import.meta.url));
     const spec = JSON.parse(readFileSync(join(here, '../../../shared/slack/slack_web_openapi_v2_without_examples.json'), 'utf8')) as {
       paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; required?: boolean }> }>>;
@@ -552,7 +648,13 @@ describe('method table', () => {
         .filter((p) => p.required && p.name !== 'token')
         .map((p) => p.name)
         .sort();
-      expect([method, ms.required.filter((r) => r.documented).map((r) => r.name).sort()]).toEqual([method, required]);
+      expect([
+        method,
+        ms.required
+          .filter((r) => r.documented)
+          .map((r) => r.name)
+          .sort(),
+      ]).toEqual([method, required]);
       checked += 1;
     }
     expect(checked).toBe(Object.keys(METHOD_SPECS).length - 1);

@@ -14,7 +14,14 @@ describeSpawner('docker', async () => {
     spawner: new DockerSpawner({ dockerHost: '/var/run/docker.sock', network: agentNetwork(), logger: silentLogger }),
     unreachable: new DockerSpawner({ dockerHost: 'tcp://127.0.0.1:1', network: agentNetwork(), logger: silentLogger, engineWaitMs: 1000 }),
     async cleanup(jobIds) {
-      await Promise.all(jobIds.map((id) => docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined)));
+      await Promise.all(
+        jobIds.map((id) =>
+          docker
+            .getContainer(`switchboard-job-${id}`)
+            .remove({ force: true })
+            .catch(() => undefined),
+        ),
+      );
     },
   };
 });

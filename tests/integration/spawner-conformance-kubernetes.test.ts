@@ -24,8 +24,18 @@ describeSpawner('kubernetes', async () => {
   });
   return {
     // A one-second TTL, so a finished Job is gone as soon as a Docker container with AutoRemove would be.
-    spawner: new KubernetesSpawner({ connection: connectKube({ env: { KUBECONFIG: double.kubeconfigFile() } }), logger: silentLogger, ttlSecondsAfterFinished: 1, terminationGraceSeconds: 1 }),
-    unreachable: new KubernetesSpawner({ connection: { kubeConfig: unreachable, namespace: 'switchboard-test', server: 'http://127.0.0.1:1' }, logger: silentLogger, rewatchDelayMs: 60_000, apiWaitMs: 1000 }),
+    spawner: new KubernetesSpawner({
+      connection: connectKube({ env: { KUBECONFIG: double.kubeconfigFile() } }),
+      logger: silentLogger,
+      ttlSecondsAfterFinished: 1,
+      terminationGraceSeconds: 1,
+    }),
+    unreachable: new KubernetesSpawner({
+      connection: { kubeConfig: unreachable, namespace: 'switchboard-test', server: 'http://127.0.0.1:1' },
+      logger: silentLogger,
+      rewatchDelayMs: 60_000,
+      apiWaitMs: 1000,
+    }),
     async cleanup() {
       // The double removes its own containers when it stops.
     },

@@ -170,7 +170,12 @@ describe.each([
   }
 
   function expectNoTokenAnywhere(r: Awaited<ReturnType<typeof runJob>>) {
-    const everything = [JSON.stringify(r.events), r.logs.join('\n'), ...filesUnder(r.workspaceDir).map((f) => f.text), ...filesUnder(r.home).map((f) => f.text)].join('\n');
+    const everything = [
+      JSON.stringify(r.events),
+      r.logs.join('\n'),
+      ...filesUnder(r.workspaceDir).map((f) => f.text),
+      ...filesUnder(r.home).map((f) => f.text),
+    ].join('\n');
     for (const t of ALL_TOKENS) {
       expect(everything).not.toContain(t);
       expect(everything).not.toContain(Buffer.from(t).toString('base64'));
@@ -206,7 +211,12 @@ describe.each([
     const refs = git.refs(REPO);
     expect(Object.keys(refs)).toContain(`refs/heads/${branch}`);
     const done = r.final;
-    expect(done).toMatchObject({ type: 'done', branch, commit: refs[`refs/heads/${branch}`], summary: expect.stringMatching(/^Fixed add\(\) in calc\.js and added a test\.\nToken search: nothing found; own push: refused/) });
+    expect(done).toMatchObject({
+      type: 'done',
+      branch,
+      commit: refs[`refs/heads/${branch}`],
+      summary: expect.stringMatching(/^Fixed add\(\) in calc\.js and added a test\.\nToken search: nothing found; own push: refused/),
+    });
     const opened = double.state.opened.slice(before);
     expect(opened).toHaveLength(1);
     expect(done?.type === 'done' && done.prUrl).toBe(opened[0]?.url);
@@ -231,7 +241,13 @@ describe.each([
 
     // The token went to the API and to the git server as a header, and nowhere else.
     expect(double.state.tokensSeen.has(WRITE)).toBe(true);
-    expect(git.authHeaders.some((h) => Buffer.from(h.replace(/^Basic /, ''), 'base64').toString().endsWith(`:${WRITE}`))).toBe(true);
+    expect(
+      git.authHeaders.some((h) =>
+        Buffer.from(h.replace(/^Basic /, ''), 'base64')
+          .toString()
+          .endsWith(`:${WRITE}`),
+      ),
+    ).toBe(true);
     expect(git.requests.some((l) => l.includes(WRITE))).toBe(false);
     expectNoTokenAnywhere(r);
   });
@@ -248,7 +264,7 @@ describe.each([
     expectNoTokenAnywhere(r);
   });
 
-  test('a refused push fails with the git server\'s reason', async () => {
+  test("a refused push fails with the git server's reason", async () => {
     const before = double.state.opened.length;
     const r = await runJob({ token: WRITE, repo: PROTECTED });
     expect(r.outcome).toBe('failed');
@@ -262,7 +278,9 @@ describe.each([
     const r = await runJob({ token: WRITE, issue: 404 });
     expect(r.outcome).toBe('failed');
     expect(r.final).toMatchObject({ type: 'failed', step: 1, name: 'read issue', retryable: false });
-    expect(r.final?.type === 'failed' && r.final.reason).toBe(`could not read issue #404 of ${REPO}: not found (404), or the token may not see it`);
+    expect(r.final?.type === 'failed' && r.final.reason).toBe(
+      `could not read issue #404 of ${REPO}: not found (404), or the token may not see it`,
+    );
     expect(r.seen).toBeUndefined();
     expectNoTokenAnywhere(r);
   });

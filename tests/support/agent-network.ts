@@ -5,7 +5,7 @@
 /** The network of this test run; global-setup.ts sets it. */
 export function agentNetwork(): string {
   const name = process.env.SB_TEST_AGENT_NETWORK;
-  if (!name) throw new Error('SB_TEST_AGENT_NETWORK is not set: tests/support/global-setup.ts creates the agents\' network');
+  if (!name) throw new Error("SB_TEST_AGENT_NETWORK is not set: tests/support/global-setup.ts creates the agents' network");
   return name;
 }
 

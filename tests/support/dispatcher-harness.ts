@@ -144,7 +144,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       all: true,
       filters: JSON.stringify({ label: [`switchboard.channel=${channel}`, `app.kubernetes.io/managed-by=switchboard`] }),
     });
-    const mine = await Promise.all(listed.map(async (c) => (await own.exists(`${prefix}job:${c.Labels['switchboard.job-id'] ?? ''}`)) === 1));
+    const mine = await Promise.all(
+      listed.map(async (c) => (await own.exists(`${prefix}job:${c.Labels['switchboard.job-id'] ?? ''}`)) === 1),
+    );
     return listed.filter((_, i) => mine[i]);
   };
 
@@ -170,7 +172,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       const stale = await redis.keys(`${prefix}*`);
       const jobIds = new Set(stale.map((k) => /^job:([^:]+)(?::|$)/.exec(k.slice(prefix.length))?.[1]).filter(isJobId));
       for (const id of jobIds) {
-        await docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
+        await docker
+          .getContainer(`switchboard-job-${id}`)
+          .remove({ force: true })
+          .catch(() => undefined);
         await redis.call('ACL', 'DELUSER', `job-${id}`).catch(() => undefined);
       }
       if (stale.length) await redis.del(...stale);
@@ -185,7 +190,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
 /** Asserts the channel takes a new job (a status message, not a busy reply) of the failing `broken` project, and waits for it to end. */
 export async function expectChannelFree(h: Harness, channel: string): Promise<void> {
   const next = await h.emu.userSays({ channel, user: 'U0CAROL', text: 'fix #9 in broken' });
-  const accepted = await h.emu.waitFor(() => botReplies(h, channel, next.ts)[0], { what: 'a reply to the next request', timeoutMs: 15_000 });
+  const accepted = await h.emu.waitFor(() => botReplies(h, channel, next.ts)[0], {
+    what: 'a reply to the next request',
+    timeoutMs: 15_000,
+  });
   expect(accepted.text).toContain('broken #9');
   expect(accepted.text).not.toMatch(/busy/);
   await h.emu.waitFor(() => botReplies(h, channel, next.ts).find((m) => m.ts !== accepted.ts && /failed/.test(m.text ?? '')), {

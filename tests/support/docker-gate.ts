@@ -20,7 +20,11 @@ export interface DockerGate {
   close(): Promise<void>;
 }
 
-export async function startDockerGate(opts: { socketPath: string; engine?: string; hold: (method: string, path: string) => boolean }): Promise<DockerGate> {
+export async function startDockerGate(opts: {
+  socketPath: string;
+  engine?: string;
+  hold: (method: string, path: string) => boolean;
+}): Promise<DockerGate> {
   const engine = opts.engine ?? '/var/run/docker.sock';
   let arrived!: (r: HeldRequest) => void;
   const arrival = new Promise<HeldRequest>((resolve) => (arrived = resolve));

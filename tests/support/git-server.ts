@@ -31,7 +31,10 @@ export async function serveGitRepo(name = 'demo', host = '127.0.0.1', branch = '
   const bare = join(root, `${name}.git`);
   const work = join(root, 'work');
   const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', `init.defaultBranch=${branch}`, ...args], { cwd, stdio: 'pipe' });
+    execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', `init.defaultBranch=${branch}`, ...args], {
+      cwd,
+      stdio: 'pipe',
+    });
   git(root, 'init', '--bare', '-q', bare);
   git(root, 'init', '-q', work);
   writeFileSync(join(work, 'README.md'), `# ${name}\n`);
@@ -40,7 +43,11 @@ export async function serveGitRepo(name = 'demo', host = '127.0.0.1', branch = '
   git(work, 'push', '-q', bare, `HEAD:refs/heads/${branch}`);
 
   const port = await freePort();
-  const daemon = spawn('git', ['daemon', '--export-all', '--reuseaddr', `--base-path=${root}`, `--listen=${host}`, `--port=${port}`, root], { stdio: 'ignore' });
+  const daemon = spawn(
+    'git',
+    ['daemon', '--export-all', '--reuseaddr', `--base-path=${root}`, `--listen=${host}`, `--port=${port}`, root],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
   await eventually(() => accepts(host, port), `git daemon on port ${port}`, 10_000);
   return {
@@ -94,7 +101,10 @@ export async function serveGitHttp(options: GitHttpOptions): Promise<GitHttpServ
   const root = mkdtempSync(join(tmpdir(), 'sb-githttp-'));
   const branch = options.branch ?? 'main';
   const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', `init.defaultBranch=${branch}`, ...args], { cwd, stdio: 'pipe' }).toString();
+    execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', `init.defaultBranch=${branch}`, ...args], {
+      cwd,
+      stdio: 'pipe',
+    }).toString();
   for (const path of options.repos) {
     const bare = join(root, `${path}.git`);
     const work = mkdtempSync(join(tmpdir(), 'sb-githttp-work-'));
@@ -117,7 +127,13 @@ export async function serveGitHttp(options: GitHttpOptions): Promise<GitHttpServ
   const refsOf = (path: string): Record<string, string> => {
     if (!options.repos.includes(path)) return {};
     const out = execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: join(root, `${path}.git`) }).toString();
-    return Object.fromEntries(out.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ') as [string, string]),
+    );
   };
   const backend = existsSync('/usr/lib/git-core/git-http-backend') ? '/usr/lib/git-core/git-http-backend' : 'git-http-backend';
   const server = createServer((req, res) => {
@@ -211,4 +227,3 @@ export async function serveGitHttp(options: GitHttpOptions): Promise<GitHttpServ
       }),
   };
 }
-

@@ -12,7 +12,6 @@ import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 
-
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -33,7 +32,10 @@ async function waitForPing(port: number, deadline: number): Promise<void> {
       s.connect(port, '127.0.0.1', () => {
         s.write('PING\r\n');
         // With `default` off, an unauthenticated PING is answered NOAUTH: the server is up.
-        s.once('data', (d) => { s.destroy(); resolve(/^(\+PONG|-NOAUTH)/.test(d.toString())); });
+        s.once('data', (d) => {
+          s.destroy();
+          resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
+        });
       });
     });
     if (ok) return;
@@ -63,15 +65,20 @@ export default async function globalSetup(): Promise<void> {
   const gateway = await agentNetworkGateway(docker, network);
   process.env.SB_TEST_AGENT_NETWORK = network;
   if (process.env.REDIS_URL) {
-    if (!process.env.REDIS_AGENT_URL) throw new Error('REDIS_URL is set: set REDIS_AGENT_URL too (that Redis as agents reach it from the agent network)');
+    if (!process.env.REDIS_AGENT_URL)
+      throw new Error('REDIS_URL is set: set REDIS_AGENT_URL too (that Redis as agents reach it from the agent network)');
     return;
   }
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', gateway, '--save', '', '--appendonly', 'no', ...redisUserArgs(password)], {
-    stdio: 'ignore',
-    detached: true,
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', gateway, '--save', '', '--appendonly', 'no', ...redisUserArgs(password)],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
   child.on('error', (err) => {
     throw new Error(`could not start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
   });

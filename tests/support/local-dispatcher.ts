@@ -67,7 +67,10 @@ export async function startLocalDispatcher(opts: { moreProjects?: string } = {})
       const stale = await redis.keys(`${prefix}*`);
       const jobIds = new Set(stale.map((k) => /^job:([^:]+)(?::|$)/.exec(k.slice(prefix.length))?.[1]).filter(isJobId));
       for (const id of jobIds) {
-        await docker.getContainer(`switchboard-job-${id}`).remove({ force: true }).catch(() => undefined);
+        await docker
+          .getContainer(`switchboard-job-${id}`)
+          .remove({ force: true })
+          .catch(() => undefined);
         await redis.call('ACL', 'DELUSER', `job-${id}`).catch(() => undefined);
       }
       if (stale.length) await redis.del(...stale);

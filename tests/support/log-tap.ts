@@ -46,7 +46,14 @@ export class LogTap {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new Error(`no log line matching ${msg} within ${timeoutMs} ms; last lines:\n${this.lines.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(
+            `no log line matching ${msg} within ${timeoutMs} ms; last lines:\n${this.lines
+              .slice(-8)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(waiter);
     });

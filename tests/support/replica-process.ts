@@ -54,7 +54,10 @@ export function ensureDispatcherBuild(): Promise<void> {
  * Starts a replica configured like the harness's (same emulator, Redis prefix,
  * catalogue), on its own port, with `env` on top. Call ensureDispatcherBuild() first.
  */
-export async function spawnReplica(h: Pick<Harness, 'env'>, opts: { env?: Record<string, string>; port?: number } = {}): Promise<ReplicaProcess> {
+export async function spawnReplica(
+  h: Pick<Harness, 'env'>,
+  opts: { env?: Record<string, string>; port?: number } = {},
+): Promise<ReplicaProcess> {
   const port = opts.port ?? (await freePort());
   const env = { ...h.env, PORT: String(port), LOG_LEVEL: 'info', PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env };
   const child = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,7 +82,8 @@ export async function spawnReplica(h: Pick<Harness, 'env'>, opts: { env?: Record
     async ready(timeoutMs = 30_000) {
       await eventually(
         async () => {
-          if (!isRunning()) throw new Error(`the replica exited with ${child.exitCode ?? child.signalCode}:\n${output.join('').slice(-2000)}`);
+          if (!isRunning())
+            throw new Error(`the replica exited with ${child.exitCode ?? child.signalCode}:\n${output.join('').slice(-2000)}`);
           return (await readyz()).status === 200;
         },
         `replica on port ${port} to answer /readyz with 200`,
@@ -129,5 +133,7 @@ export async function stopReplicas(replicas: ReplicaProcess[], opts: { showOutpu
 
 /** Prints a replica's output to stderr (for a failed test: what the process said). */
 export function dumpOutput(name: string, replica: ReplicaProcess): void {
-  process.stderr.write(`\n----- ${name} (node dist/main.js, port ${replica.port}) output -----\n${replica.output.join('')}\n----- end of ${name} -----\n`);
+  process.stderr.write(
+    `\n----- ${name} (node dist/main.js, port ${replica.port}) output -----\n${replica.output.join('')}\n----- end of ${name} -----\n`,
+  );
 }

@@ -52,7 +52,10 @@ export function describeSpawner(name: string, factory: () => Promise<SpawnerUnde
 
     test('starting twice gives one agent', async () => {
       const jobId = newJobId();
-      const [a, b] = await Promise.all([sut.spawner.start(spec(jobId, fixtures.tag('hanging'))), sut.spawner.start(spec(jobId, fixtures.tag('hanging')))]);
+      const [a, b] = await Promise.all([
+        sut.spawner.start(spec(jobId, fixtures.tag('hanging'))),
+        sut.spawner.start(spec(jobId, fixtures.tag('hanging'))),
+      ]);
       expect([a.adopted, b.adopted].sort()).toEqual([false, true]);
       expect(a.ref).toBe(b.ref);
       const mine = (await sut.spawner.list()).filter((x) => x.jobId === jobId);
@@ -70,7 +73,9 @@ export function describeSpawner(name: string, factory: () => Promise<SpawnerUnde
 
     test('attaching after the agent is gone gives undefined; attaching to a live one adopts it', async () => {
       const crashed = newJobId();
-      await (await sut.spawner.start(spec(crashed, fixtures.tag('crashing')))).exited;
+      await (
+        await sut.spawner.start(spec(crashed, fixtures.tag('crashing')))
+      ).exited;
       await eventually(async () => (await sut.spawner.attach(crashed)) === undefined, 'the exited agent to be gone');
 
       const live = newJobId();
@@ -96,7 +101,10 @@ export function describeSpawner(name: string, factory: () => Promise<SpawnerUnde
         expect.objectContaining({ jobId: two, project: 'conformance', channel: `C0LISTB${run}` }),
       ]);
       await Promise.all([sut.spawner.stop(one, 1), sut.spawner.stop(two, 1)]);
-      await eventually(async () => !(await sut.spawner.list()).some((a) => (a.jobId === one || a.jobId === two) && a.running), 'both agents stopped');
+      await eventually(
+        async () => !(await sut.spawner.list()).some((a) => (a.jobId === one || a.jobId === two) && a.running),
+        'both agents stopped',
+      );
     });
 
     test('an unreachable backend gives a readable error', async () => {

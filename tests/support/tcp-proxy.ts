@@ -23,7 +23,8 @@ export interface TcpProxy {
 }
 
 /** A TCP peer gets an RST; a unix socket has none (resetAndDestroy throws "This handle type cannot be sent"): it is closed. */
-const reset = (socket: Socket) => (socket.remoteAddress === undefined && socket.localAddress === undefined ? socket.destroy() : socket.resetAndDestroy());
+const reset = (socket: Socket) =>
+  socket.remoteAddress === undefined && socket.localAddress === undefined ? socket.destroy() : socket.resetAndDestroy();
 
 export async function startTcpProxy(opts: { listen: Endpoint; target: Endpoint }): Promise<TcpProxy> {
   const live = new Set<Socket>();
@@ -56,7 +57,10 @@ export async function startTcpProxy(opts: { listen: Endpoint; target: Endpoint }
     else server.listen(opts.listen.port, opts.listen.host, () => resolve());
   });
   const bound = server.address();
-  const listen: Endpoint = 'path' in opts.listen ? opts.listen : { host: opts.listen.host, port: typeof bound === 'object' && bound ? bound.port : opts.listen.port };
+  const listen: Endpoint =
+    'path' in opts.listen
+      ? opts.listen
+      : { host: opts.listen.host, port: typeof bound === 'object' && bound ? bound.port : opts.listen.port };
 
   return {
     listen,

@@ -4,11 +4,35 @@
 import { AGENT_ENV, agentArgs, agentKeys, agentLabels, identityFromLabels, MANAGED_SELECTOR } from '../../src/domain/agent-contract.js';
 import { parseRunnerOptions } from '../../src/agent/runner-options.js';
 
-const run = { jobId: 'jabc0123456', channel: 'C0123ABCD', request: 'fix #58 in billing-api', redisUrl: 'redis://job-jabc0123456:pw@redis:6379' };
-const env = { JOB_ID: run.jobId, PROJECT: 'billing-api', CHANNEL_ID: run.channel, USER_ID: 'U0ALICE', REDIS_PREFIX: 'sb:', SWITCHBOARD_REPO: 'https://example.com/r.git', SWITCHBOARD_AGENT_COMMAND: '["true"]' };
+const run = {
+  jobId: 'jabc0123456',
+  channel: 'C0123ABCD',
+  request: 'fix #58 in billing-api',
+  redisUrl: 'redis://job-jabc0123456:pw@redis:6379',
+};
+const env = {
+  JOB_ID: run.jobId,
+  PROJECT: 'billing-api',
+  CHANNEL_ID: run.channel,
+  USER_ID: 'U0ALICE',
+  REDIS_PREFIX: 'sb:',
+  SWITCHBOARD_REPO: 'https://example.com/r.git',
+  SWITCHBOARD_AGENT_COMMAND: '["true"]',
+};
 
 test('DESIGN §5 arguments, with the Redis URL', () => {
-  expect(agentArgs(run)).toEqual(['--headless', '--job-id', run.jobId, '--redis-url', run.redisUrl, '--platform', 'slack', '--channel-id', run.channel, run.request]);
+  expect(agentArgs(run)).toEqual([
+    '--headless',
+    '--job-id',
+    run.jobId,
+    '--redis-url',
+    run.redisUrl,
+    '--platform',
+    'slack',
+    '--channel-id',
+    run.channel,
+    run.request,
+  ]);
 });
 
 test('the runner parses what the Docker spawner passes', () => {
@@ -24,11 +48,20 @@ test('the runner takes the Redis URL from SWITCHBOARD_REDIS_URL when the argumen
 
 test('labels name the job, project and channel, and read back', () => {
   const labels = agentLabels({ jobId: run.jobId, project: 'billing-api', channel: run.channel });
-  expect(labels).toEqual({ 'switchboard.job-id': run.jobId, 'switchboard.project': 'billing-api', 'switchboard.channel': run.channel, 'app.kubernetes.io/managed-by': 'switchboard' });
+  expect(labels).toEqual({
+    'switchboard.job-id': run.jobId,
+    'switchboard.project': 'billing-api',
+    'switchboard.channel': run.channel,
+    'app.kubernetes.io/managed-by': 'switchboard',
+  });
   expect(identityFromLabels(labels)).toEqual({ jobId: run.jobId, project: 'billing-api', channel: run.channel });
   expect(MANAGED_SELECTOR).toBe('app.kubernetes.io/managed-by=switchboard');
 });
 
 test("an agent's three keys", () => {
-  expect(agentKeys('sb:', run.jobId)).toEqual({ events: `sb:job:${run.jobId}:events`, control: `sb:job:${run.jobId}:control`, heartbeat: `sb:job:${run.jobId}:heartbeat` });
+  expect(agentKeys('sb:', run.jobId)).toEqual({
+    events: `sb:job:${run.jobId}:events`,
+    control: `sb:job:${run.jobId}:control`,
+    heartbeat: `sb:job:${run.jobId}:heartbeat`,
+  });
 });

@@ -117,7 +117,15 @@ describe('parseRunnerOptions', () => {
     }
     expect(error).toBeInstanceOf(RunnerUsageError);
     const message = (error as Error).message;
-    for (const piece of ['--job-id', '--redis-url', '--channel-id', 'the request', 'PROJECT', 'SWITCHBOARD_AGENT_COMMAND', 'SWITCHBOARD_REPO']) {
+    for (const piece of [
+      '--job-id',
+      '--redis-url',
+      '--channel-id',
+      'the request',
+      'PROJECT',
+      'SWITCHBOARD_AGENT_COMMAND',
+      'SWITCHBOARD_REPO',
+    ]) {
       expect(message).toContain(piece);
     }
   });
@@ -136,7 +144,12 @@ describe('parseRunnerOptions', () => {
 describe('commandFor', () => {
   test('substitutes {prompt}, {issue} and {project} inside arguments', () => {
     expect(
-      commandFor({ command: ['agent', '--task={prompt}', '--issue', '{issue}', '--project={project}', '{prompt}'], prompt: 'Fix it', issue: 58, project: 'billing-api' }),
+      commandFor({
+        command: ['agent', '--task={prompt}', '--issue', '{issue}', '--project={project}', '{prompt}'],
+        prompt: 'Fix it',
+        issue: 58,
+        project: 'billing-api',
+      }),
     ).toEqual(['agent', '--task=Fix it', '--issue', '58', '--project=billing-api', 'Fix it']);
   });
 
@@ -150,13 +163,16 @@ describe('commandFor', () => {
     expect(argv).toEqual(['claude', '-p', prompt]);
   });
 
-  test("a prompt with $ signs arrives verbatim (no replacement patterns like $& or $$)", () => {
+  test('a prompt with $ signs arrives verbatim (no replacement patterns like $& or $$)', () => {
     const prompt = "costs $$5; regex $& and $' and $`";
     expect(commandFor({ command: ['a', '{prompt}'], prompt, issue: 1, project: 'p' })).toEqual(['a', prompt]);
   });
 
   test('placeholders inside the prompt are not substituted again', () => {
-    expect(commandFor({ command: ['a', '{prompt}'], prompt: 'explain {project} and {issue}', issue: 1, project: 'p' })).toEqual(['a', 'explain {project} and {issue}']);
+    expect(commandFor({ command: ['a', '{prompt}'], prompt: 'explain {project} and {issue}', issue: 1, project: 'p' })).toEqual([
+      'a',
+      'explain {project} and {issue}',
+    ]);
   });
 });
 
@@ -164,7 +180,9 @@ describe('commandFor', () => {
 
 describe('findPrUrl', () => {
   test('finds a GitHub pull request URL', () => {
-    expect(findPrUrl(['working…', 'Opened https://github.com/acme/billing-api/pull/77 for review'])).toBe('https://github.com/acme/billing-api/pull/77');
+    expect(findPrUrl(['working…', 'Opened https://github.com/acme/billing-api/pull/77 for review'])).toBe(
+      'https://github.com/acme/billing-api/pull/77',
+    );
   });
 
   test('finds a GitLab merge request URL', () => {
@@ -308,7 +326,10 @@ describe('LineBatcher with a rate (a flooding agent)', () => {
     for (const l of ['a', 'b', 'c', 'd', 'e']) b.add(l);
     expect(batches).toEqual([{ lines: ['a', 'b'], dropped: 0 }]);
     jest.advanceTimersByTime(1000);
-    expect(batches).toEqual([{ lines: ['a', 'b'], dropped: 0 }, { lines: ['c', 'd'], dropped: 1 }]);
+    expect(batches).toEqual([
+      { lines: ['a', 'b'], dropped: 0 },
+      { lines: ['c', 'd'], dropped: 1 },
+    ]);
     expect(jest.getTimerCount()).toBe(0);
   });
 });
@@ -330,7 +351,13 @@ describe('buildAgentSpec', () => {
       SWITCHBOARD_AGENT_COMMAND: JSON.stringify(['claude', '-p', '{prompt}']),
       SWITCHBOARD_REPO: 'https://github.com/acme/billing-api.git',
     });
-    expect(spec).toMatchObject({ jobId: JOB.id, project: 'billing-api', channel: 'C0123ABCD', image: 'switchboard-agent:test', redisUrl: 'redis://job-a1b2c3d4e5f6:pa%2Fss@redis:6379' });
+    expect(spec).toMatchObject({
+      jobId: JOB.id,
+      project: 'billing-api',
+      channel: 'C0123ABCD',
+      image: 'switchboard-agent:test',
+      redisUrl: 'redis://job-a1b2c3d4e5f6:pa%2Fss@redis:6379',
+    });
   });
 
   test("passes the project's env names through with their values", () => {
@@ -384,9 +411,13 @@ describe('buildAgentSpec', () => {
 });
 
 describe('agentRedisUrl and SWITCHBOARD_REDIS_URL', () => {
-  test('the agent gets its own user on the agents\' Redis address, never the dispatcher\'s credentials', () => {
-    expect(agentRedisUrl('redis://10.0.0.1:6379', { username: 'job-abc', password: 'p@ss:/word' })).toBe('redis://job-abc:p%40ss%3A%2Fword@10.0.0.1:6379');
-    expect(agentRedisUrl('rediss://redis.internal:6380', { username: 'job-abc', password: 'x' })).toBe('rediss://job-abc:x@redis.internal:6380');
+  test("the agent gets its own user on the agents' Redis address, never the dispatcher's credentials", () => {
+    expect(agentRedisUrl('redis://10.0.0.1:6379', { username: 'job-abc', password: 'p@ss:/word' })).toBe(
+      'redis://job-abc:p%40ss%3A%2Fword@10.0.0.1:6379',
+    );
+    expect(agentRedisUrl('rediss://redis.internal:6380', { username: 'job-abc', password: 'x' })).toBe(
+      'rediss://job-abc:x@redis.internal:6380',
+    );
   });
 
   test('the runner takes the URL from SWITCHBOARD_REDIS_URL when the argument is absent', () => {
@@ -394,7 +425,9 @@ describe('agentRedisUrl and SWITCHBOARD_REDIS_URL', () => {
     const args = agentArgs(spec);
     const i = args.indexOf('--redis-url');
     const withoutUrl = [...args.slice(0, i), ...args.slice(i + 2)];
-    expect(parseRunnerOptions(withoutUrl, { ...spec.env, SWITCHBOARD_REDIS_URL: 'redis://job-x:y@r:1' }).redisUrl).toBe('redis://job-x:y@r:1');
+    expect(parseRunnerOptions(withoutUrl, { ...spec.env, SWITCHBOARD_REDIS_URL: 'redis://job-x:y@r:1' }).redisUrl).toBe(
+      'redis://job-x:y@r:1',
+    );
     expect(() => parseRunnerOptions(withoutUrl, spec.env)).toThrow(/missing --redis-url \(or SWITCHBOARD_REDIS_URL\)/);
   });
 });

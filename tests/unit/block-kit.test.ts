@@ -27,15 +27,32 @@ const cancelButton: Button = {
   label: 'Cancel',
   value: 'j0000000001',
   style: 'danger',
-  confirm: { title: 'Cancel this job?', text: 'The agent gets a grace period, then it is stopped.', confirm: 'Cancel the job', deny: 'Keep it running', danger: true },
+  confirm: {
+    title: 'Cancel this job?',
+    text: 'The agent gets a grace period, then it is stopped.',
+    confirm: 'Cancel the job',
+    deny: 'Keep it running',
+    danger: true,
+  },
 };
 const retryButton: Button = { actionId: 'job.retry', label: 'Retry', value: 'j0000000001', style: 'primary' };
-const jobLine = contextLine(text('requested by '), mention('U0ALICE'), text(' · job '), code('j0000000001'), text(' · on '), text('agent-host-1'));
+const jobLine = contextLine(
+  text('requested by '),
+  mention('U0ALICE'),
+  text(' · job '),
+  code('j0000000001'),
+  text(' · on '),
+  text('agent-host-1'),
+);
 
 // One example of each kind the issue names; the next session's builders will produce these shapes.
 const KINDS: Record<string, Message> = {
   queued: {
-    blocks: [section(emoji('hourglass_flowing_sand'), text(' '), bold('billing-api #58'), text(' — queued: 2nd in line')), jobLine, actions(cancelButton)],
+    blocks: [
+      section(emoji('hourglass_flowing_sand'), text(' '), bold('billing-api #58'), text(' — queued: 2nd in line')),
+      jobLine,
+      actions(cancelButton),
+    ],
   },
   running: {
     blocks: [
@@ -50,7 +67,13 @@ const KINDS: Record<string, Message> = {
     summary: [text('The agent asks: Which database should the migration target?')],
     blocks: [
       section(emoji('question'), text(' '), bold('The agent asks:'), text(' Which database should the migration target?')),
-      actions(...['postgres', 'mysql', 'sqlite'].map((c): Button => ({ actionId: 'question.answer', label: c, value: JSON.stringify({ q: 'q1', a: c }) }))),
+      actions(
+        ...['postgres', 'mysql', 'sqlite'].map((c): Button => ({
+          actionId: 'question.answer',
+          label: c,
+          value: JSON.stringify({ q: 'q1', a: c }),
+        })),
+      ),
       contextLine(text('Default '), code('postgres'), text(' in 5 minutes · answered by the requester or a project admin')),
     ],
   },
@@ -66,9 +89,17 @@ const KINDS: Record<string, Message> = {
   },
   done: {
     blocks: [
-      section(emoji('white_check_mark'), text(' '), bold('billing-api #58'), text(' is done — '), link('https://github.com/acme/billing-api/pull/77', 'pull request')),
+      section(
+        emoji('white_check_mark'),
+        text(' '),
+        bold('billing-api #58'),
+        text(' is done — '),
+        link('https://github.com/acme/billing-api/pull/77', 'pull request'),
+      ),
       { type: 'quote', text: 'Fixed the rounding of tax amounts.\nAdded tests for 0.5 cases.' },
-      contextLine(...joined([[text('took 6m 2s')], [text('tokens: 12,000 in / 3,400 out · $0.41')], [text('branch '), code('fix/58')]], ' · ')),
+      contextLine(
+        ...joined([[text('took 6m 2s')], [text('tokens: 12,000 in / 3,400 out · $0.41')], [text('branch '), code('fix/58')]], ' · '),
+      ),
     ],
   },
   failed: {
@@ -81,21 +112,43 @@ const KINDS: Record<string, Message> = {
   },
   cancelled: {
     blocks: [
-      section(emoji('no_entry_sign'), text(' '), bold('billing-api #58'), text(' was cancelled by '), mention('U0BOB'), text(' after 1m 12s')),
+      section(
+        emoji('no_entry_sign'),
+        text(' '),
+        bold('billing-api #58'),
+        text(' was cancelled by '),
+        mention('U0BOB'),
+        text(' after 1m 12s'),
+      ),
       contextLine(text('reason: wrong issue')),
       actions(retryButton),
     ],
   },
   busy: {
     blocks: [
-      section(text('This channel is busy with '), bold('billing-api #57'), text(' ('), link('https://acme.slack.com/archives/C0123/p1700000000000100', 'thread'), text(').')),
+      section(
+        text('This channel is busy with '),
+        bold('billing-api #57'),
+        text(' ('),
+        link('https://acme.slack.com/archives/C0123/p1700000000000100', 'thread'),
+        text(').'),
+      ),
       contextLine(text('Say '), code('cancel'), text(' in its thread to stop it, or try again when it is done.')),
     ],
   },
   help: {
     blocks: [
       section(bold('Switchboard'), text(' starts a coding agent on an issue and keeps you posted in a thread.')),
-      section(...joined([[code('fix #58 in billing-api'), text(' — start a job for issue 58 of that project')], [code('status'), text(" — this channel's job")], [code('cancel'), text(' · '), code('stop'), text(' — cancel the job')]], '\n• ')),
+      section(
+        ...joined(
+          [
+            [code('fix #58 in billing-api'), text(' — start a job for issue 58 of that project')],
+            [code('status'), text(" — this channel's job")],
+            [code('cancel'), text(' · '), code('stop'), text(' — cancel the job')],
+          ],
+          '\n• ',
+        ),
+      ),
       contextLine(text('Say it in '), channel('C0GENERAL'), text(', @mention me, DM me, or use '), code('/switchboard <text>')),
     ],
   },
@@ -124,7 +177,15 @@ describe('renderMessage: golden files', () => {
     const msg: Message = {
       blocks: [
         section(text(evil), bold(' *star* '), code('a`b`c <!here>')),
-        section(mention('U0ALICE> <!channel'), text(' '), channel('C1|x'), text(' '), link('javascript:alert(1)', 'js'), text(' '), link('https://x.example/a|b<c>', 'ok|<b>')),
+        section(
+          mention('U0ALICE> <!channel'),
+          text(' '),
+          channel('C1|x'),
+          text(' '),
+          link('javascript:alert(1)', 'js'),
+          text(' '),
+          link('https://x.example/a|b<c>', 'ok|<b>'),
+        ),
         { type: 'code', text: 'log ``` <@U1> &' },
         { type: 'quote', text: '> already quoted\n<!everyone>' },
         contextLine(emoji('not an emoji:'), text('end')),
@@ -133,7 +194,8 @@ describe('renderMessage: golden files', () => {
     const rendered = renderMessage(msg);
     expect(validateBlocks(rendered.blocks)).toEqual([]);
     const json = JSON.stringify(rendered);
-    for (const forged of ['<!channel>', '<!here>', '<@U0ADMIN>', '<https://evil', 'javascript:', '<!everyone>', '<@U1>']) expect(json).not.toContain(forged);
+    for (const forged of ['<!channel>', '<!here>', '<@U0ADMIN>', '<https://evil', 'javascript:', '<!everyone>', '<@U1>'])
+      expect(json).not.toContain(forged);
     expectGolden('unit', 'block-kit-hostile', rendered);
   });
 });
@@ -185,7 +247,9 @@ describe('renderMessage: Slack limits', () => {
     }));
     const { blocks } = renderMessage({ blocks: [actions(...buttons)] });
     expect(validateBlocks(blocks)).toEqual([]);
-    const elements = (blocks[0] as { elements: { action_id: string; text: { text: string }; value: string; confirm: Record<string, { text: string }> }[] }).elements;
+    const elements = (
+      blocks[0] as { elements: { action_id: string; text: { text: string }; value: string; confirm: Record<string, { text: string }> }[] }
+    ).elements;
     expect(elements).toHaveLength(25);
     expect(elements.slice(0, 3).map((e) => e.action_id)).toEqual(['question.answer', 'question.answer:2', 'question.answer:3']);
     expect(new Set(elements.map((e) => e.action_id)).size).toBe(25);
@@ -196,7 +260,9 @@ describe('renderMessage: Slack limits', () => {
   });
 
   test('empty pieces never make an empty text object', () => {
-    const { blocks, text: fallback } = renderMessage({ blocks: [section(text('')), { type: 'context', items: [[], [text('')]] }, actions(), { type: 'header', text: '' }] });
+    const { blocks, text: fallback } = renderMessage({
+      blocks: [section(text('')), { type: 'context', items: [[], [text('')]] }, actions(), { type: 'header', text: '' }],
+    });
     expect(validateBlocks(blocks)).toEqual([]);
     expect(fallback.length).toBeGreaterThan(0);
   });
@@ -217,11 +283,15 @@ describe('fallback text and plain words', () => {
 
   test('renderRichText never exceeds its limit', () => {
     for (const limit of [1, 2, 5, 17, 100]) {
-      expect(renderRichText([bold('*'.repeat(50)), text('&'.repeat(50)), mention('U0ALICE'), code('`'.repeat(40))], limit).length).toBeLessThanOrEqual(limit);
+      expect(
+        renderRichText([bold('*'.repeat(50)), text('&'.repeat(50)), mention('U0ALICE'), code('`'.repeat(40))], limit).length,
+      ).toBeLessThanOrEqual(limit);
     }
   });
 
   test('plainText has no markup', () => {
-    expect(plainText([bold('job'), text(' by '), mention('U1'), text(' in '), channel('C1'), text(' '), link('https://x', 'PR'), emoji('x')])).toBe('job by @U1 in #C1 PR:x:');
+    expect(
+      plainText([bold('job'), text(' by '), mention('U1'), text(' in '), channel('C1'), text(' '), link('https://x', 'PR'), emoji('x')]),
+    ).toBe('job by @U1 in #C1 PR:x:');
   });
 });

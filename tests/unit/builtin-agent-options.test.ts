@@ -14,7 +14,17 @@ const builtinProject: Project = {
   name: 'billing-api',
   workspace: '/srv/checkouts/billing-api',
   branch: 'main',
-  agent: { backend: 'ollama', model: 'qwen2.5-coder:7b', allow: [['npm', 'test'], ['node', '--test', '...']], maxIterations: 12, maxTokens: 40_000, maxMinutes: 2.5 },
+  agent: {
+    backend: 'ollama',
+    model: 'qwen2.5-coder:7b',
+    allow: [
+      ['npm', 'test'],
+      ['node', '--test', '...'],
+    ],
+    maxIterations: 12,
+    maxTokens: 40_000,
+    maxMinutes: 2.5,
+  },
   admins: [],
   env: [],
   priority: 0,
@@ -22,16 +32,30 @@ const builtinProject: Project = {
   resources: { cpus: 1, memoryBytes: 2 ** 30 },
 };
 
-const ARGS = ['--headless', '--job-id', 'a1b2c3d4e5f6', '--redis-url', 'redis://r:6379', '--platform', 'slack', '--channel-id', 'C0123ABCD', 'fix #1 in x'];
+const ARGS = [
+  '--headless',
+  '--job-id',
+  'a1b2c3d4e5f6',
+  '--redis-url',
+  'redis://r:6379',
+  '--platform',
+  'slack',
+  '--channel-id',
+  'C0123ABCD',
+  'fix #1 in x',
+];
 const ENV = { PROJECT: 'x', SWITCHBOARD_WORKSPACE_MOUNTED: 'true', SWITCHBOARD_AGENT_BACKEND: 'ollama', SWITCHBOARD_AGENT_MODEL: 'm' };
 
-test('the catalogue\'s built-in agent round-trips through the agent env to the runner', () => {
+test("the catalogue's built-in agent round-trips through the agent env to the runner", () => {
   const { spec } = buildAgentSpec(aJob(), builtinProject, SETTINGS, CREDENTIAL);
   expect(spec.env).not.toHaveProperty('SWITCHBOARD_AGENT_COMMAND');
   const o = parseRunnerOptions(agentArgs(spec), spec.env);
   expect(o.builtin).toEqual({
     model: 'qwen2.5-coder:7b',
-    allow: [['npm', 'test'], ['node', '--test', '...']],
+    allow: [
+      ['npm', 'test'],
+      ['node', '--test', '...'],
+    ],
     limits: { maxIterations: 12, maxTokens: 40_000, maxWallMs: 150_000 },
   });
   expect(o.command).toEqual([]);
@@ -42,7 +66,13 @@ test('without caps in the env, the runner takes the defaults, and no commands ar
 });
 
 test('every bad built-in setting is named in one error', () => {
-  const bad = { ...ENV, SWITCHBOARD_AGENT_BACKEND: 'openai', SWITCHBOARD_AGENT_MODEL: '', SWITCHBOARD_AGENT_ALLOW: '["npm test"]', SWITCHBOARD_AGENT_MAX_TOKENS: 'lots' };
+  const bad = {
+    ...ENV,
+    SWITCHBOARD_AGENT_BACKEND: 'openai',
+    SWITCHBOARD_AGENT_MODEL: '',
+    SWITCHBOARD_AGENT_ALLOW: '["npm test"]',
+    SWITCHBOARD_AGENT_MAX_TOKENS: 'lots',
+  };
   expect(() => parseRunnerOptions(ARGS, bad)).toThrow(RunnerUsageError);
   try {
     parseRunnerOptions(ARGS, bad);

@@ -59,7 +59,12 @@ async function run(model: ChatModel, limits: Partial<LoopLimits> = {}, signal = 
 test('writes the files the model asks for, feeds results back, and finishes with its summary', async () => {
   const model = new ScriptedModel([
     { content: 'Looking around.', toolCalls: [tool('list_files', {})] },
-    { toolCalls: [tool('write_file', { path: 'src/fix.ts', content: 'export const fixed = true;\n' }), tool('write_file', { path: 'NOTES.md', content: 'n' })] },
+    {
+      toolCalls: [
+        tool('write_file', { path: 'src/fix.ts', content: 'export const fixed = true;\n' }),
+        tool('write_file', { path: 'NOTES.md', content: 'n' }),
+      ],
+    },
     { toolCalls: [tool('finish', { summary: 'Added src/fix.ts.' })] },
   ]);
   const { outcome, iterations, usage, logs } = await run(model);
@@ -115,7 +120,12 @@ test('the iteration cap ends the loop as failed with its reason', async () => {
 test('the token cap ends the loop as failed with its reason, counting prompt and completion tokens', async () => {
   const model = new ScriptedModel([], { toolCalls: [tool('list_files', {})], promptTokens: 300, completionTokens: 100 });
   const { outcome, usage } = await run(model, { maxTokens: 1000 });
-  expect(outcome).toEqual({ kind: 'failed', cap: 'tokens', retryable: false, reason: 'the built-in agent used 1200 tokens, over its cap of 1000 (agent.maxTokens)' });
+  expect(outcome).toEqual({
+    kind: 'failed',
+    cap: 'tokens',
+    retryable: false,
+    reason: 'the built-in agent used 1200 tokens, over its cap of 1000 (agent.maxTokens)',
+  });
   expect(usage).toEqual([400, 400, 400]);
 });
 
@@ -126,7 +136,12 @@ test('the wall-time cap aborts the turn in flight and ends the loop as failed wi
       signal.addEventListener('abort', () => ((aborted = true), reject(signal.reason as Error)), { once: true });
     });
   const { outcome } = await run(new ScriptedModel([{ toolCalls: [tool('list_files', {})] }, hangs]), { maxWallMs: 30 });
-  expect(outcome).toEqual({ kind: 'failed', cap: 'time', retryable: false, reason: 'the built-in agent ran out of time: its cap is 30 ms (agent.maxMinutes)' });
+  expect(outcome).toEqual({
+    kind: 'failed',
+    cap: 'time',
+    retryable: false,
+    reason: 'the built-in agent ran out of time: its cap is 30 ms (agent.maxMinutes)',
+  });
   expect(aborted).toBe(true);
 });
 
@@ -146,5 +161,9 @@ test('an endpoint that fails ends the loop as failed, retryable, with what it sa
     throw new Error('model "x" not found, try pulling it first');
   };
   const { outcome } = await run(new ScriptedModel([fails]));
-  expect(outcome).toEqual({ kind: 'failed', retryable: true, reason: 'the inference endpoint failed: model "x" not found, try pulling it first' });
+  expect(outcome).toEqual({
+    kind: 'failed',
+    retryable: true,
+    reason: 'the inference endpoint failed: model "x" not found, try pulling it first',
+  });
 });

@@ -51,7 +51,9 @@ describe('paths outside the workspace are refused', () => {
     symlinkSync(outside, join(root, 'link'));
     const t = tools();
     expect((await call(t, 'read_file', { path: 'link/secret.txt' })).output).toMatch(/leads out of the workspace through a symlink/);
-    expect((await call(t, 'write_file', { path: 'link/new.txt', content: 'x' })).output).toMatch(/leads out of the workspace through a symlink/);
+    expect((await call(t, 'write_file', { path: 'link/new.txt', content: 'x' })).output).toMatch(
+      /leads out of the workspace through a symlink/,
+    );
     expect(existsSync(join(outside, 'new.txt'))).toBe(false);
     expect((await call(t, 'list_files', { path: 'link' })).output).toMatch(/^error: .*symlink/);
     expect((await call(t, 'search_files', { text: 'secret', path: 'link' })).output).toMatch(/^error: .*symlink/);
@@ -90,7 +92,10 @@ describe('files', () => {
     const t = tools();
     const content = 'line one\n  indented "quoted" $HOME `tick`\nno newline at the end';
     const r = await call(t, 'write_file', { path: 'lib/deep/new.ts', content });
-    expect(r).toMatchObject({ wrote: join('lib', 'deep', 'new.ts'), output: `wrote ${Buffer.byteLength(content)} bytes to lib/deep/new.ts` });
+    expect(r).toMatchObject({
+      wrote: join('lib', 'deep', 'new.ts'),
+      output: `wrote ${Buffer.byteLength(content)} bytes to lib/deep/new.ts`,
+    });
     expect(readFileSync(join(root, 'lib', 'deep', 'new.ts'), 'utf8')).toBe(content);
     await call(t, 'write_file', { path: 'src/app.ts', content: 'short' });
     expect(readFileSync(join(root, 'src', 'app.ts'), 'utf8')).toBe('short');
@@ -103,7 +108,9 @@ describe('files', () => {
     const t = tools();
     expect((await call(t, 'list_files', { path: '.' })).output).toBe('README.md\nsrc/app.ts');
     expect((await call(t, 'read_file', { path: 'src/app.ts' })).output).toBe('export const answer = 41;\n');
-    expect((await call(t, 'search_files', { text: 'ANSWER' })).output).toBe('README.md:2: The Answer is here.\nsrc/app.ts:1: export const answer = 41;');
+    expect((await call(t, 'search_files', { text: 'ANSWER' })).output).toBe(
+      'README.md:2: The Answer is here.\nsrc/app.ts:1: export const answer = 41;',
+    );
     expect((await call(t, 'search_files', { text: '.*' })).output).toBe('(no matches)');
   });
 
@@ -113,7 +120,7 @@ describe('files', () => {
     expect(out).toBe(`${'x'.repeat(32 * 1024)}\n…[cut: the file has 100000 bytes, only the first ${32 * 1024} are shown]`);
   });
 
-  test('the model\'s mistakes come back as errors it can read, not as exceptions', async () => {
+  test("the model's mistakes come back as errors it can read, not as exceptions", async () => {
     const t = tools();
     expect((await call(t, 'read_file', { path: 'nope.txt' })).output).toBe('error: no such file or directory');
     expect((await call(t, 'read_file', { path: 'src' })).output).toBe('error: that is a directory');
@@ -124,11 +131,22 @@ describe('files', () => {
 
 describe('commands', () => {
   test('only an allowed argv runs; anything else is refused with what is allowed', () => {
-    const allow = [['npm', 'test'], ['node', '--test', '...']];
+    const allow = [
+      ['npm', 'test'],
+      ['node', '--test', '...'],
+    ];
     expect(checkCommand(['npm', 'test'], allow)).toEqual({ ok: true });
     expect(checkCommand(['node', '--test', 'a.test.js', 'b.test.js'], allow)).toEqual({ ok: true });
     expect(checkCommand(['node', '--test'], allow)).toEqual({ ok: true });
-    for (const argv of [['npm', 'test', '--', '--watch'], ['npm'], ['npm', 'install'], ['node', '-e', 'x'], ['sh', '-c', 'npm test'], ['npm test'], ['npm', 'test; rm -rf /']]) {
+    for (const argv of [
+      ['npm', 'test', '--', '--watch'],
+      ['npm'],
+      ['npm', 'install'],
+      ['node', '-e', 'x'],
+      ['sh', '-c', 'npm test'],
+      ['npm test'],
+      ['npm', 'test; rm -rf /'],
+    ]) {
       const v = checkCommand(argv, allow);
       expect(v.ok).toBe(false);
       expect(!v.ok && v.reason).toContain('allowed: ["npm","test"], ["node","--test","..."]');
@@ -139,7 +157,11 @@ describe('commands', () => {
   });
 
   test('an allowed command runs in the workspace without a shell, and returns its exit code and output', async () => {
-    const argv = [process.execPath, '-e', 'const fs = require("fs"); console.log(fs.readdirSync(".").join(",")); console.log("$HOME;`x`"); process.exit(3)'];
+    const argv = [
+      process.execPath,
+      '-e',
+      'const fs = require("fs"); console.log(fs.readdirSync(".").join(",")); console.log("$HOME;`x`"); process.exit(3)',
+    ];
     const r = await call(tools([argv]), 'run_command', { argv });
     expect(r.output).toBe('exit code 3\nREADME.md,src\n$HOME;`x`');
     expect(r.logLine).toMatch(/→ exit code 3$/);
@@ -151,12 +173,20 @@ describe('commands', () => {
     const r = await call(tools([['npm', 'test']]), 'run_command', { argv });
     expect(r.output).toMatch(/^error: .* is not a command this project allows; allowed: \["npm","test"\]$/);
     expect(existsSync(marker)).toBe(false);
-    expect((await call(tools([['npm', 'test']]), 'run_command', { argv: 'npm test' })).output).toMatch(/^error: argv must be a non-empty list of strings/);
+    expect((await call(tools([['npm', 'test']]), 'run_command', { argv: 'npm test' })).output).toMatch(
+      /^error: argv must be a non-empty list of strings/,
+    );
   });
 
   test("commands do not see the runner's own secrets (its Redis URL, the inference token)", async () => {
     const argv = [process.execPath, '-e', 'console.log(Object.keys(process.env).sort().join(","))'];
-    const env = { PATH: process.env.PATH, SWITCHBOARD_REDIS_URL: 'redis://job:pw@r', SWITCHBOARD_INFERENCE_TOKEN: 't', OPENAI_API_KEY: 't', GITHUB_TOKEN: 'g' };
+    const env = {
+      PATH: process.env.PATH,
+      SWITCHBOARD_REDIS_URL: 'redis://job:pw@r',
+      SWITCHBOARD_INFERENCE_TOKEN: 't',
+      OPENAI_API_KEY: 't',
+      GITHUB_TOKEN: 'g',
+    };
     const r = await call(tools([argv], env), 'run_command', { argv });
     expect(r.output).toBe('exit code 0\nGITHUB_TOKEN,PATH');
   });

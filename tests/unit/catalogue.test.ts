@@ -94,7 +94,14 @@ describe('parseCatalogue', () => {
 
   it('applies the built-in defaults when there is no defaults section', () => {
     const p = parseCatalogue(one('repo: git@github.com:acme/p.git\nagent: { command: [aider] }'), 'x').get('p');
-    expect(p).toMatchObject({ branch: 'main', timeoutMinutes: 60, priority: 0, admins: [], env: [], resources: { cpus: 2, memoryBytes: 4 * GiB } });
+    expect(p).toMatchObject({
+      branch: 'main',
+      timeoutMinutes: 60,
+      priority: 0,
+      admins: [],
+      env: [],
+      resources: { cpus: 2, memoryBytes: 4 * GiB },
+    });
     expect(p).not.toHaveProperty('channels');
     expect(p).not.toHaveProperty('users');
   });
@@ -160,29 +167,105 @@ extra: 1
   });
 
   it.each<[string, string, RegExp]>([
-    ['unknown key', 'repo: https://x/a/b.git\nagent: { command: [x] }\nprioritty: 1', /^projects\.p\.prioritty: unknown key — did you mean priority\?$/],
-    ['unknown nested key', 'repo: https://x/a/b.git\nagent: { comand: [x] }', /^projects\.p\.agent\.comand: unknown key — did you mean command\?$/],
+    [
+      'unknown key',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\nprioritty: 1',
+      /^projects\.p\.prioritty: unknown key — did you mean priority\?$/,
+    ],
+    [
+      'unknown nested key',
+      'repo: https://x/a/b.git\nagent: { comand: [x] }',
+      /^projects\.p\.agent\.comand: unknown key — did you mean command\?$/,
+    ],
     ['missing agent', 'repo: https://x/a/b.git', /^projects\.p\.agent: required — give agent\.command/],
-    ['command and backend', 'repo: https://x/a/b.git\nagent: { command: [x], backend: ollama, model: m }', /^projects\.p\.agent: give either command or backend \+ model, not both$/],
+    [
+      'command and backend',
+      'repo: https://x/a/b.git\nagent: { command: [x], backend: ollama, model: m }',
+      /^projects\.p\.agent: give either command or backend \+ model, not both$/,
+    ],
     ['empty command', 'repo: https://x/a/b.git\nagent: { command: [] }', /^projects\.p\.agent\.command: must not be empty/],
-    ['command as a string', 'repo: https://x/a/b.git\nagent: { command: "claude -p" }', /^projects\.p\.agent\.command: must be a list of arguments/],
-    ['unknown backend', 'repo: https://x/a/b.git\nagent: { backend: openai, model: m }', /^projects\.p\.agent\.backend: the only built-in backend is ollama$/],
+    [
+      'command as a string',
+      'repo: https://x/a/b.git\nagent: { command: "claude -p" }',
+      /^projects\.p\.agent\.command: must be a list of arguments/,
+    ],
+    [
+      'unknown backend',
+      'repo: https://x/a/b.git\nagent: { backend: openai, model: m }',
+      /^projects\.p\.agent\.backend: the only built-in backend is ollama$/,
+    ],
     ['bad repo', 'repo: github.com/acme/x\nagent: { command: [x] }', /^projects\.p\.repo: is not a git URL — /],
-    ['bad tracker type', 'repo: https://x/a/b.git\nagent: { command: [x] }\ntracker: { type: trello, repo: a/b }', /^projects\.p\.tracker\.type: must be github, gitlab or jira$/],
-    ['bad github tracker repo', 'repo: https://x/a/b.git\nagent: { command: [x] }\ntracker: { type: github, repo: billing }', /^projects\.p\.tracker\.repo: must be owner\/name/],
-    ['channel name instead of ID', 'repo: https://x/a/b.git\nagent: { command: [x] }\nchannels: ["#general"]', /^projects\.p\.channels\[0\]: not a channel ID — use the channel ID/],
-    ['empty channel list', 'repo: https://x/a/b.git\nagent: { command: [x] }\nchannels: []', /^projects\.p\.channels: is empty, so nobody could use it — /],
-    ['fractional priority', 'repo: https://x/a/b.git\nagent: { command: [x] }\npriority: 1.5', /^projects\.p\.priority: must be a whole number/],
-    ['bad memory', 'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { memory: lots }', /^projects\.p\.resources\.memory: must be a size like 512m, 4g or 4Gi/],
-    ['tiny memory', 'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { memory: 1m }', /^projects\.p\.resources\.memory: is below the 6m minimum/],
-    ['zero cpus', 'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { cpus: 0 }', /^projects\.p\.resources\.cpus: must be more than 0$/],
+    [
+      'bad tracker type',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\ntracker: { type: trello, repo: a/b }',
+      /^projects\.p\.tracker\.type: must be github, gitlab or jira$/,
+    ],
+    [
+      'bad github tracker repo',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\ntracker: { type: github, repo: billing }',
+      /^projects\.p\.tracker\.repo: must be owner\/name/,
+    ],
+    [
+      'channel name instead of ID',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\nchannels: ["#general"]',
+      /^projects\.p\.channels\[0\]: not a channel ID — use the channel ID/,
+    ],
+    [
+      'empty channel list',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\nchannels: []',
+      /^projects\.p\.channels: is empty, so nobody could use it — /,
+    ],
+    [
+      'fractional priority',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\npriority: 1.5',
+      /^projects\.p\.priority: must be a whole number/,
+    ],
+    [
+      'bad memory',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { memory: lots }',
+      /^projects\.p\.resources\.memory: must be a size like 512m, 4g or 4Gi/,
+    ],
+    [
+      'tiny memory',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { memory: 1m }',
+      /^projects\.p\.resources\.memory: is below the 6m minimum/,
+    ],
+    [
+      'zero cpus',
+      'repo: https://x/a/b.git\nagent: { command: [x] }\nresources: { cpus: 0 }',
+      /^projects\.p\.resources\.cpus: must be more than 0$/,
+    ],
     ['wrong type', 'repo: https://x/a/b.git\nagent: { command: [x] }\nbranch: 7', /^projects\.p\.branch: must be a branch name$/],
-    ['allow with a command', 'repo: https://x/a/b.git\nagent: { command: [x], allow: [[npm, test]] }', /^projects\.p\.agent: allow only apply to the built-in agent \(backend: ollama\) — /],
-    ['allow as one string', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: ["npm test"] }', /^projects\.p\.agent\.allow\[0\]: must be a command as a list of arguments/],
-    ['allow with an empty command', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: [[]] }', /^projects\.p\.agent\.allow\[0\]: must not be empty/],
-    ['fractional iterations', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, maxIterations: 2.5 }', /^projects\.p\.agent\.maxIterations: must be a whole number$/],
-    ['zero tokens', 'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, maxTokens: 0 }', /^projects\.p\.agent\.maxTokens: must be at least 1$/],
-    ['time cap past the timeout', 'repo: https://x/a/b.git\ntimeoutMinutes: 20\nagent: { backend: ollama, model: m, maxMinutes: 20 }', /^projects\.p\.agent\.maxMinutes: must be less than the project's timeoutMinutes \(20\)/],
+    [
+      'allow with a command',
+      'repo: https://x/a/b.git\nagent: { command: [x], allow: [[npm, test]] }',
+      /^projects\.p\.agent: allow only apply to the built-in agent \(backend: ollama\) — /,
+    ],
+    [
+      'allow as one string',
+      'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: ["npm test"] }',
+      /^projects\.p\.agent\.allow\[0\]: must be a command as a list of arguments/,
+    ],
+    [
+      'allow with an empty command',
+      'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: [[]] }',
+      /^projects\.p\.agent\.allow\[0\]: must not be empty/,
+    ],
+    [
+      'fractional iterations',
+      'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, maxIterations: 2.5 }',
+      /^projects\.p\.agent\.maxIterations: must be a whole number$/,
+    ],
+    [
+      'zero tokens',
+      'repo: https://x/a/b.git\nagent: { backend: ollama, model: m, maxTokens: 0 }',
+      /^projects\.p\.agent\.maxTokens: must be at least 1$/,
+    ],
+    [
+      'time cap past the timeout',
+      'repo: https://x/a/b.git\ntimeoutMinutes: 20\nagent: { backend: ollama, model: m, maxMinutes: 20 }',
+      /^projects\.p\.agent\.maxMinutes: must be less than the project's timeoutMinutes \(20\)/,
+    ],
   ])('%s', (_label, body, expected) => {
     expect(problemsOf(one(body))).toEqual([expect.stringMatching(expected)]);
   });
@@ -206,19 +289,31 @@ extra: 1
     expect(problemsOf(yaml)).toEqual([expect.stringMatching(/^projects\.WEB: same name as web apart from case/)]);
   });
 
-  it('takes the built-in agent\'s allowed commands and caps; the time cap defaults to the timeout less 2 minutes, at least half of it', () => {
+  it("takes the built-in agent's allowed commands and caps; the time cap defaults to the timeout less 2 minutes, at least half of it", () => {
     const cat = parseCatalogue(
       `${one('repo: https://x/a/b.git\nagent: { backend: ollama, model: m, allow: [[npm, test], [node, --test, "..."]], maxIterations: 5, maxTokens: 9000, maxMinutes: 1.5 }')}` +
         '  short:\n    repo: https://x/a/c.git\n    timeoutMinutes: 3\n    agent: { backend: ollama, model: m }\n',
       'x',
     );
-    expect(cat.get('p')?.agent).toEqual({ backend: 'ollama', model: 'm', allow: [['npm', 'test'], ['node', '--test', '...']], maxIterations: 5, maxTokens: 9000, maxMinutes: 1.5 });
+    expect(cat.get('p')?.agent).toEqual({
+      backend: 'ollama',
+      model: 'm',
+      allow: [
+        ['npm', 'test'],
+        ['node', '--test', '...'],
+      ],
+      maxIterations: 5,
+      maxTokens: 9000,
+      maxMinutes: 1.5,
+    });
     expect(cat.get('short')?.agent).toMatchObject({ allow: [], maxMinutes: 1.5 });
   });
 
   it('reports a bad defaults value once, not once per project', () => {
     const yaml = `defaults:\n  agent: { backend: ollama }\n${one('repo: https://x/a/b.git', 'a')}  b:\n    repo: https://x/a/c.git\n`;
-    expect(problemsOf(yaml)).toEqual(['defaults.agent.model: required with backend: ollama — name a model the inference router serves, like qwen2.5-coder:32b']);
+    expect(problemsOf(yaml)).toEqual([
+      'defaults.agent.model: required with backend: ollama — name a model the inference router serves, like qwen2.5-coder:32b',
+    ]);
   });
 });
 
@@ -290,7 +385,10 @@ projects:
     const r = mayDispatch(p('billing-api'), 'C0OTHER', 'U0STRANGER');
     expect(r).toEqual({ ok: false, refusal: 'not-listed', reason: expect.stringContaining('whoever runs Switchboard') });
     expect(JSON.stringify(r)).not.toMatch(/U0999ABCD|C0123ABCD/);
-    expect(mayDispatch(p('ops'), 'C1', 'U0STRANGER')).toMatchObject({ ok: false, reason: expect.stringContaining('whoever runs Switchboard') });
+    expect(mayDispatch(p('ops'), 'C1', 'U0STRANGER')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('whoever runs Switchboard'),
+    });
   });
 
   it('lets admins dispatch in an allowed channel even when not listed as users', () => {

@@ -21,7 +21,12 @@ describe('loadConfig', () => {
       port: 3000,
       listenHost: '0.0.0.0',
       redis: { url: 'redis://localhost:6379', prefix: 'sb:', agentUrl: 'redis://localhost:6379' },
-      spawner: { type: 'docker', agentImage: 'switchboard-agent:latest', dockerHost: '/var/run/docker.sock', dockerNetwork: 'switchboard-agents' },
+      spawner: {
+        type: 'docker',
+        agentImage: 'switchboard-agent:latest',
+        dockerHost: '/var/run/docker.sock',
+        dockerNetwork: 'switchboard-agents',
+      },
       projectsFile: './projects.yml',
       maxConcurrentJobs: 4,
       inference: { slots: 1, port: 3001, listenHost: '0.0.0.0', firstTokenTimeoutMs: 120_000 },
@@ -75,13 +80,25 @@ describe('loadConfig', () => {
       workspaceRoot: '/srv/checkouts',
       projectsFile: '/etc/switchboard/projects.yml',
       maxConcurrentJobs: 12,
-      inference: { ollamaUrls: 'http://gpu-box:11434/,http://spare-gpu:11434/', slots: 2, port: 3001, listenHost: '0.0.0.0', firstTokenTimeoutMs: 120_000, heavyModel: 'qwen2.5-coder:32b' },
+      inference: {
+        ollamaUrls: 'http://gpu-box:11434/,http://spare-gpu:11434/',
+        slots: 2,
+        port: 3001,
+        listenHost: '0.0.0.0',
+        firstTokenTimeoutMs: 120_000,
+        heavyModel: 'qwen2.5-coder:32b',
+      },
       logLevel: 'debug',
-      slackDelivery: { callTimeoutMs: 5000, callRetries: 0, methodBudgets: { 'chat.update': 40, 'reactions.add': 30 }, channelPostBudget: 30 },
+      slackDelivery: {
+        callTimeoutMs: 5000,
+        callRetries: 0,
+        methodBudgets: { 'chat.update': 40, 'reactions.add': 30 },
+        channelPostBudget: 30,
+      },
     });
   });
 
-  it('gives agents REDIS_URL\'s host and port without its credentials when REDIS_AGENT_URL is unset', () => {
+  it("gives agents REDIS_URL's host and port without its credentials when REDIS_AGENT_URL is unset", () => {
     const config = loadConfig({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, REDIS_URL: 'redis://dispatcher:S3cret@redis:6379/0' });
     expect(config.redis.agentUrl).toBe('redis://redis:6379');
   });
@@ -90,7 +107,10 @@ describe('loadConfig', () => {
     [{ DOCKER_NETWORK: 'host' }, /^DOCKER_NETWORK: must not be host — agents would share the host network and reach the dispatcher/],
     [{ DOCKER_NETWORK: 'none' }, /^DOCKER_NETWORK: must not be none — agents could not reach Redis/],
     [{ DOCKER_NETWORK: 'HOST' }, /^DOCKER_NETWORK: must not be host/],
-    [{ REDIS_AGENT_URL: 'redis://job:pw@redis:6379' }, /^REDIS_AGENT_URL: must carry no user or password — each agent gets its own per-job user/],
+    [
+      { REDIS_AGENT_URL: 'redis://job:pw@redis:6379' },
+      /^REDIS_AGENT_URL: must carry no user or password — each agent gets its own per-job user/,
+    ],
     [{ REDIS_AGENT_URL: 'http://redis:6379' }, /^REDIS_AGENT_URL: must use redis:\/\/ or rediss:\/\//],
     [{ WORKSPACE_ROOT: '/' }, /^WORKSPACE_ROOT: must be a plain absolute directory other than \//],
     [{ WORKSPACE_ROOT: 'srv/checkouts' }, /^WORKSPACE_ROOT: must be a plain absolute directory/],
@@ -150,15 +170,27 @@ describe('loadConfig', () => {
 
   it.each<[Record<string, string>, RegExp]>([
     [{ SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: required — copy the Bot User OAuth Token/],
-    [{ SLACK_BOT_TOKEN: BOT }, /^SLACK_APP_TOKEN: required when SLACK_MODE=socket — create an app-level token with the connections:write scope .* or set SLACK_MODE=http$/],
-    [{ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'http' }, /^SLACK_SIGNING_SECRET: required when SLACK_MODE=http — .*Signing Secret.*or set SLACK_MODE=socket$/],
-    [{ SLACK_BOT_TOKEN: 'xoxp-1-2-3', SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: must start with xoxb- but looks like a user token \(xoxp-…\) — /],
+    [
+      { SLACK_BOT_TOKEN: BOT },
+      /^SLACK_APP_TOKEN: required when SLACK_MODE=socket — create an app-level token with the connections:write scope .* or set SLACK_MODE=http$/,
+    ],
+    [
+      { SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'http' },
+      /^SLACK_SIGNING_SECRET: required when SLACK_MODE=http — .*Signing Secret.*or set SLACK_MODE=socket$/,
+    ],
+    [
+      { SLACK_BOT_TOKEN: 'xoxp-1-2-3', SLACK_APP_TOKEN: APP },
+      /^SLACK_BOT_TOKEN: must start with xoxb- but looks like a user token \(xoxp-…\) — /,
+    ],
     [{ SLACK_BOT_TOKEN: APP, SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: must start with xoxb- but looks like an app-level token/],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: BOT }, /^SLACK_APP_TOKEN: must start with xapp- but looks like a bot token/],
     [{ SLACK_BOT_TOKEN: `"${BOT}"`, SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: must not be quoted — /],
     [{ SLACK_BOT_TOKEN: `${BOT}\n`, SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: contains whitespace — /],
     [{ SLACK_BOT_TOKEN: 'xoxb-', SLACK_APP_TOKEN: APP }, /^SLACK_BOT_TOKEN: is only the xoxb- prefix — /],
-    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'ftp://slack.com/api' }, /^SLACK_API_URL: must use http:\/\/ or https:\/\//],
+    [
+      { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'ftp://slack.com/api' },
+      /^SLACK_API_URL: must use http:\/\/ or https:\/\//,
+    ],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '0' }, /^PORT: must be at least 1 — /],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '65536' }, /^PORT: must be between 1 and 65535 — /],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, PORT: '3000.5' }, /^PORT: must be a whole number — /],
@@ -167,9 +199,18 @@ describe('loadConfig', () => {
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, MAX_CONCURRENT_JOBS: 'two' }, /^MAX_CONCURRENT_JOBS: must be a whole number — /],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, MAX_CONCURRENT_JOBS: '-1' }, /^MAX_CONCURRENT_JOBS: must be a whole number — /],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, DOCKER_HOST: 'docker.sock' }, /^DOCKER_HOST: must be a socket path or URL — /],
-    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, LOG_LEVEL: 'verbose' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent — /],
-    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_CALL_RETRIES: 'many' }, /^SLACK_CALL_RETRIES: must be a whole number from 0 to 99 — /],
-    [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_METHOD_BUDGETS: 'chat.update:40' }, /^SLACK_METHOD_BUDGETS: "chat.update:40" is not method=calls-per-minute .* — list method=calls-per-minute pairs/],
+    [
+      { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, LOG_LEVEL: 'verbose' },
+      /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent — /,
+    ],
+    [
+      { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_CALL_RETRIES: 'many' },
+      /^SLACK_CALL_RETRIES: must be a whole number from 0 to 99 — /,
+    ],
+    [
+      { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_METHOD_BUDGETS: 'chat.update:40' },
+      /^SLACK_METHOD_BUDGETS: "chat.update:40" is not method=calls-per-minute .* — list method=calls-per-minute pairs/,
+    ],
     [{ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_CHANNEL_POST_BUDGET: '0' }, /^SLACK_CHANNEL_POST_BUDGET: must be at least 1 — /],
   ])('%j → %s', (env, expected) => {
     expect(problemsOf(env)).toEqual([expect.stringMatching(expected)]);
@@ -193,7 +234,9 @@ describe('loadConfig', () => {
   });
 
   it('skips mode-dependent checks when SLACK_MODE itself is invalid', () => {
-    expect(problemsOf({ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'both' })).toEqual([expect.stringMatching(/^SLACK_MODE: must be one of socket, http, local — /)]);
+    expect(problemsOf({ SLACK_BOT_TOKEN: BOT, SLACK_MODE: 'both' })).toEqual([
+      expect.stringMatching(/^SLACK_MODE: must be one of socket, http, local — /),
+    ]);
   });
 
   it('never puts a secret value into a problem or the message', () => {

@@ -28,10 +28,21 @@ describe('redactConfig', () => {
       port: 3000,
       listenHost: '0.0.0.0',
       redis: { url: 'redis://:***@redis.internal:6379/0', prefix: 'sb:', agentUrl: 'redis://redis.internal:6379' },
-      spawner: { type: 'docker', agentImage: 'switchboard-agent:latest', dockerHost: '/var/run/docker.sock', dockerNetwork: 'switchboard-agents' },
+      spawner: {
+        type: 'docker',
+        agentImage: 'switchboard-agent:latest',
+        dockerHost: '/var/run/docker.sock',
+        dockerNetwork: 'switchboard-agents',
+      },
       projectsFile: './projects.yml',
       maxConcurrentJobs: 4,
-      inference: { ollamaUrls: 'https://ollama:***@gpu.internal:11434/', slots: 1, port: 3001, listenHost: '0.0.0.0', firstTokenTimeoutMs: 120_000 },
+      inference: {
+        ollamaUrls: 'https://ollama:***@gpu.internal:11434/',
+        slots: 1,
+        port: 3001,
+        listenHost: '0.0.0.0',
+        firstTokenTimeoutMs: 120_000,
+      },
       logLevel: 'info',
       slackDelivery: { callTimeoutMs: 10_000, callRetries: 3, methodBudgets: {}, channelPostBudget: 60 },
     });

@@ -1,7 +1,14 @@
 // The rules that keep a lost Docker `wait` from passing for an agent's exit
 // (issue 11): a table of what the engine said, and the follower driven by a
 // scripted engine (answers in order; no clock is asserted on).
-import { exitVerdict, followExit, type ContainerLook, type ExitProbe, type WaitAnswer, type WaitCondition } from '../../src/spawners/docker/container-exit.js';
+import {
+  exitVerdict,
+  followExit,
+  type ContainerLook,
+  type ExitProbe,
+  type WaitAnswer,
+  type WaitCondition,
+} from '../../src/spawners/docker/container-exit.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
 const running: ContainerLook = { status: 'running', running: true, exitCode: 0 };
@@ -11,16 +18,51 @@ describe('exitVerdict', () => {
   test.each<[string, ContainerLook, WaitAnswer | undefined, ReturnType<typeof exitVerdict>]>([
     ['a wait that saw the exit, container removed', 'gone', { StatusCode: 3 }, { exitCode: 3, detail: undefined }],
     ['a wait that saw the exit, container not yet removed', exited(3), { StatusCode: 3 }, { exitCode: 3, detail: undefined }],
-    ['the daemon cancelled the wait (-1) but the container runs', running, { StatusCode: -1, Error: { Message: 'context canceled' } }, { waitAgain: 'not-running' }],
-    ['the daemon cancelled the wait (-1), container exited meanwhile', exited(0), { StatusCode: -1, Error: { Message: 'context canceled' } }, { exitCode: 0, detail: undefined }],
-    ['the daemon cancelled the wait (-1), container removed', 'gone', { StatusCode: -1 }, { exitCode: null, detail: expect.stringContaining('exit code is unknown') }],
+    [
+      'the daemon cancelled the wait (-1) but the container runs',
+      running,
+      { StatusCode: -1, Error: { Message: 'context canceled' } },
+      { waitAgain: 'not-running' },
+    ],
+    [
+      'the daemon cancelled the wait (-1), container exited meanwhile',
+      exited(0),
+      { StatusCode: -1, Error: { Message: 'context canceled' } },
+      { exitCode: 0, detail: undefined },
+    ],
+    [
+      'the daemon cancelled the wait (-1), container removed',
+      'gone',
+      { StatusCode: -1 },
+      { exitCode: null, detail: expect.stringContaining('exit code is unknown') },
+    ],
     ['no answer (lost connection), container runs', running, undefined, { waitAgain: 'not-running' }],
-    ['no answer, container created but not yet started', { status: 'created', running: false, exitCode: 0 }, undefined, { waitAgain: 'next-exit' }],
+    [
+      'no answer, container created but not yet started',
+      { status: 'created', running: false, exitCode: 0 },
+      undefined,
+      { waitAgain: 'next-exit' },
+    ],
     ['no answer, container paused', { status: 'paused', running: true, exitCode: 0 }, undefined, { waitAgain: 'not-running' }],
-    ['no answer, container exited with 137', exited(137), undefined, { exitCode: 137, detail: expect.stringMatching(/^it was killed by SIGKILL/) }],
+    [
+      'no answer, container exited with 137',
+      exited(137),
+      undefined,
+      { exitCode: 137, detail: expect.stringMatching(/^it was killed by SIGKILL/) },
+    ],
     ['a wait that saw 143, container removed', 'gone', { StatusCode: 143 }, { exitCode: 143, detail: 'it was terminated by SIGTERM' }],
-    ['killed for memory, not yet removed', exited(137, true), { StatusCode: 137 }, { exitCode: 137, detail: expect.stringContaining('ran out of memory (OOMKilled)') }],
-    ['no answer, container gone', 'gone', undefined, { exitCode: null, detail: expect.stringContaining('removed while the engine could not be asked') }],
+    [
+      'killed for memory, not yet removed',
+      exited(137, true),
+      { StatusCode: 137 },
+      { exitCode: 137, detail: expect.stringContaining('ran out of memory (OOMKilled)') },
+    ],
+    [
+      'no answer, container gone',
+      'gone',
+      undefined,
+      { exitCode: null, detail: expect.stringContaining('removed while the engine could not be asked') },
+    ],
   ])('%s', (_name, look, answer, verdict) => {
     expect(exitVerdict(look, answer)).toEqual(verdict);
   });

@@ -99,7 +99,10 @@ describe('PR links', () => {
 describe('credentials in URLs', () => {
   test.each([
     [TOKEN_URL, 'https://github.com/acme/demo.git'],
-    [`git clone of ${TOKEN_URL} (main) failed: fatal: repository not found`, 'git clone of https://github.com/acme/demo.git (main) failed: fatal: repository not found'],
+    [
+      `git clone of ${TOKEN_URL} (main) failed: fatal: repository not found`,
+      'git clone of https://github.com/acme/demo.git (main) failed: fatal: repository not found',
+    ],
     ['redis://job-1:p@ss@w0rd@redis:6379/0 and https://a:b@c.example/d', 'redis://redis:6379/0 and https://c.example/d'],
     ['no url here, just me@example.com', 'no url here, just me@example.com'],
     ['https://github.com/acme/demo (no credentials)', 'https://github.com/acme/demo (no credentials)'],
@@ -108,7 +111,14 @@ describe('credentials in URLs', () => {
   });
 
   test('a repo URL with oauth2:TOKEN never reaches the status text or the failure text', () => {
-    const running = aJob({ state: 'running', startedAt: aJob().createdAt, step: 1, totalSteps: 3, stepName: 'prepare workspace', stepText: `cloning ${TOKEN_URL} (main)` });
+    const running = aJob({
+      state: 'running',
+      startedAt: aJob().createdAt,
+      step: 1,
+      totalSteps: 3,
+      stepName: 'prepare workspace',
+      stepText: `cloning ${TOKEN_URL} (main)`,
+    });
     const failed = aJob({ state: 'failed', finishedAt: aJob().createdAt + 1, reason: `git clone of ${TOKEN_URL} (main) failed` });
     for (const m of [renderStatus(running), renderStatus(failed), renderResult(failed)]) {
       expect(visible(m)).not.toContain('TOKENvalue');
@@ -121,16 +131,24 @@ describe('the runner cleans every text of an event', () => {
   const secrets = ['s3cr3t-value-xyz'];
 
   test('redaction covers prUrl, branch and ref as well as summary and reason', () => {
-    const done = cleanEvent({ type: 'done', summary: 'used s3cr3t-value-xyz', prUrl: 'https://github.com/a/b/pull/1?t=s3cr3t-value-xyz', branch: 'fix/s3cr3t-value-xyz' }, secrets);
+    const done = cleanEvent(
+      {
+        type: 'done',
+        summary: 'used s3cr3t-value-xyz',
+        prUrl: 'https://github.com/a/b/pull/1?t=s3cr3t-value-xyz',
+        branch: 'fix/s3cr3t-value-xyz',
+      },
+      secrets,
+    );
     expect(JSON.stringify(done)).not.toContain('s3cr3t');
     const started = cleanEvent({ type: 'started', project: 'demo', ref: 'fix s3cr3t-value-xyz', image: 'img', host: 'h' }, secrets);
     expect(started.ref).toBe('fix [redacted]');
   });
 
   test('URL credentials are stripped from progress text and failure reasons', () => {
-    expect(cleanEvent({ type: 'progress', step: 1, total: 3, name: 'prepare workspace', text: `cloning ${TOKEN_URL} (main)` }, []).text).toBe(
-      'cloning https://github.com/acme/demo.git (main)',
-    );
+    expect(
+      cleanEvent({ type: 'progress', step: 1, total: 3, name: 'prepare workspace', text: `cloning ${TOKEN_URL} (main)` }, []).text,
+    ).toBe('cloning https://github.com/acme/demo.git (main)');
     expect(cleanEvent({ type: 'failed', reason: `git clone of ${TOKEN_URL} failed`, retryable: true }, []).reason).not.toContain('TOKEN');
   });
 
@@ -143,7 +161,11 @@ describe('the runner cleans every text of an event', () => {
   });
 
   test('enum fields are left alone', () => {
-    expect(cleanEvent({ type: 'log', text: 'hi', level: 'warn' }, ['warn-is-not-a-secret'])).toEqual({ type: 'log', text: 'hi', level: 'warn' });
+    expect(cleanEvent({ type: 'log', text: 'hi', level: 'warn' }, ['warn-is-not-a-secret'])).toEqual({
+      type: 'log',
+      text: 'hi',
+      level: 'warn',
+    });
   });
 });
 
@@ -175,7 +197,9 @@ describe('the prompt', () => {
   });
 
   test('is built from canonical fields, never from the repo URL (which may carry credentials)', () => {
-    expect(promptFor(job('fix #58'), { ...project, tracker: undefined })).toMatch(/^Fix issue acme\/billing-api#58 of the project billing-api\./);
+    expect(promptFor(job('fix #58'), { ...project, tracker: undefined })).toMatch(
+      /^Fix issue acme\/billing-api#58 of the project billing-api\./,
+    );
     expect(promptFor(job('fix #58'), { ...project, tracker: undefined })).not.toContain('TOKEN');
     expect(promptFor(job('fix #58'), { ...project, tracker: { type: 'jira', repo: 'OPS' } })).toMatch(/^Fix issue OPS-58 \(jira issue\)/);
   });

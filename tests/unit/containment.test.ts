@@ -34,7 +34,9 @@ describe('workspace paths', () => {
   test('the catalogue refuses a workspace that is not a plain absolute path', () => {
     const yaml = (ws: string) => `projects:\n  demo:\n    workspace: "${ws}"\n    agent: { command: ["true"] }\n`;
     expect(() => parseCatalogue(yaml('/srv/checkouts/demo:ro'), 'projects.yml')).toThrow(/projects\.demo\.workspace: must not contain ":"/);
-    expect(() => parseCatalogue(yaml('/srv/checkouts/../../'), 'projects.yml')).toThrow(/projects\.demo\.workspace: must not contain "\." or "\.\." segments/);
+    expect(() => parseCatalogue(yaml('/srv/checkouts/../../'), 'projects.yml')).toThrow(
+      /projects\.demo\.workspace: must not contain "\." or "\.\." segments/,
+    );
     expect(() => parseCatalogue(yaml('/'), 'projects.yml')).toThrow(/projects\.demo\.workspace: must not be \//);
     expect(parseCatalogue(yaml('/srv/checkouts/demo'), 'projects.yml').projects.get('demo')?.workspace).toBe('/srv/checkouts/demo');
   });
@@ -67,7 +69,9 @@ describe('agent containers', () => {
       Mounts: [{ Type: 'volume', Source: '', Target: '/workspace', ReadOnly: false }],
     });
     const mounted = agentHostConfig({ resources, workspace: '/srv/checkouts/demo' }, { network: 'switchboard-agents', runtime: 'runsc' });
-    expect(mounted.Mounts).toEqual([expect.objectContaining({ Type: 'bind', Source: '/srv/checkouts/demo', Target: '/workspace', ReadOnly: false })]);
+    expect(mounted.Mounts).toEqual([
+      expect.objectContaining({ Type: 'bind', Source: '/srv/checkouts/demo', Target: '/workspace', ReadOnly: false }),
+    ]);
     expect(mounted.Runtime).toBe('runsc');
     expect(mounted).not.toHaveProperty('Binds');
   });

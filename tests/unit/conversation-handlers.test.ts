@@ -37,9 +37,15 @@ function chatCore(conversation: Conversation, audit?: AuditRecord[]) {
   let threadText: ThreadTextHandler | undefined;
   const requests = {
     onThreadText: (h: ThreadTextHandler) => (threadText = h),
-    answer: async (req: ChatRequest) => (await threadText?.({ req, job: aJob({ user: 'U0ALICE' }), intent: { kind: 'ignore' }, text: req.text })) ?? { kind: 'silent' },
+    answer: async (req: ChatRequest) =>
+      (await threadText?.({ req, job: aJob({ user: 'U0ALICE' }), intent: { kind: 'ignore' }, text: req.text })) ?? { kind: 'silent' },
   } as unknown as ChatRequests;
-  const chat = new ChatActions({ requests, control: {} as never, logger: silentLogger, ...(audit ? { audit: { record: async (r: AuditRecord) => void audit.push(r) } } : {}) });
+  const chat = new ChatActions({
+    requests,
+    control: {} as never,
+    logger: silentLogger,
+    ...(audit ? { audit: { record: async (r: AuditRecord) => void audit.push(r) } } : {}),
+  });
   bindConversation(conversation, chat, requests);
   return chat;
 }
@@ -78,9 +84,21 @@ describe('the answer button', () => {
     const audit: AuditRecord[] = [];
     await buttonPressed({ chat: chatCore(f.conversation, audit), logger: silentLogger })(p.args);
     // The audit trail says who pressed what on which job, and that it was refused.
-    expect(audit).toEqual([expect.objectContaining({ user: 'U0BOB', kind: 'button', action: ACTIONS.answerQuestion, outcome: 'question-answer:refused', jobId: 'j0000000001' })]);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        user: 'U0BOB',
+        kind: 'button',
+        action: ACTIONS.answerQuestion,
+        outcome: 'question-answer:refused',
+        jobId: 'j0000000001',
+      }),
+    ]);
     expect(p.calls).toEqual(['ack', 'respond']);
-    expect(p.respond.mock.calls[0]?.[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'Only the requester or a project admin may answer this approval.' });
+    expect(p.respond.mock.calls[0]?.[0]).toMatchObject({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: 'Only the requester or a project admin may answer this approval.',
+    });
   });
 
   test('a value that is not one of ours is refused without asking the conversation', async () => {
@@ -95,29 +113,67 @@ describe('the answer button', () => {
 describe('a reply in a job thread', () => {
   const delivery = () => {
     const calls: { method: string; args: Record<string, unknown> }[] = [];
-    return { calls, call: async (c: { method: string; args: unknown }) => (calls.push(c as never), { outcome: 'delivered' as const, result: { ok: true } }) };
+    return {
+      calls,
+      call: async (c: { method: string; args: unknown }) => (
+        calls.push(c as never),
+        { outcome: 'delivered' as const, result: { ok: true } }
+      ),
+    };
   };
-  const event = { channel: 'C0CHAN', user: 'U0ALICE', text: 'also add a test', ts: '1700000000.000300', thread_ts: '1700000000.000100', channel_type: 'channel' };
+  const event = {
+    channel: 'C0CHAN',
+    user: 'U0ALICE',
+    text: 'also add a test',
+    ts: '1700000000.000300',
+    thread_ts: '1700000000.000100',
+    channel_type: 'channel',
+  };
 
   test('that reached the agent gets a reaction on the reply, and no message', async () => {
     const f = fakeConversation({ kind: 'answered' }, { kind: 'forwarded', jobId: 'j0000000001' });
     const d = delivery();
-    await answerMessage({ event, body: { event_id: 'Ev1' }, context }, false, { chat: chatCore(f.conversation), logger: silentLogger, metrics: new Metrics(), delivery: d as never });
+    await answerMessage({ event, body: { event_id: 'Ev1' }, context }, false, {
+      chat: chatCore(f.conversation),
+      logger: silentLogger,
+      metrics: new Metrics(),
+      delivery: d as never,
+    });
     expect(f.replies).toEqual([[expect.objectContaining({ user: 'U0ALICE' }), { user: 'U0ALICE', text: 'also add a test' }]]);
-    expect(d.calls).toEqual([expect.objectContaining({ method: 'reactions.add', args: { channel: 'C0CHAN', timestamp: '1700000000.000300', name: FOLLOW_UP_REACTION } })]);
+    expect(d.calls).toEqual([
+      expect.objectContaining({
+        method: 'reactions.add',
+        args: { channel: 'C0CHAN', timestamp: '1700000000.000300', name: FOLLOW_UP_REACTION },
+      }),
+    ]);
   });
 
   test('that was refused gets the reason in the thread', async () => {
-    const f = fakeConversation({ kind: 'answered' }, { kind: 'refused', message: { blocks: [section(text('Only the requester or a project admin may answer the agent’s question.'))] } });
+    const f = fakeConversation(
+      { kind: 'answered' },
+      { kind: 'refused', message: { blocks: [section(text('Only the requester or a project admin may answer the agent’s question.'))] } },
+    );
     const d = delivery();
-    await answerMessage({ event: { ...event, user: 'U0BOB' }, body: { event_id: 'Ev2' }, context }, false, { chat: chatCore(f.conversation), logger: silentLogger, metrics: new Metrics(), delivery: d as never });
-    expect(d.calls).toEqual([expect.objectContaining({ method: 'chat.postMessage', args: expect.objectContaining({ thread_ts: '1700000000.000100' }) })]);
+    await answerMessage({ event: { ...event, user: 'U0BOB' }, body: { event_id: 'Ev2' }, context }, false, {
+      chat: chatCore(f.conversation),
+      logger: silentLogger,
+      metrics: new Metrics(),
+      delivery: d as never,
+    });
+    expect(d.calls).toEqual([
+      expect.objectContaining({ method: 'chat.postMessage', args: expect.objectContaining({ thread_ts: '1700000000.000100' }) }),
+    ]);
   });
 
   test('that the conversation leaves alone goes on as any other message (here: silence)', async () => {
     const f = fakeConversation({ kind: 'answered' }, { kind: 'ignored' });
     const d = delivery();
-    await answerMessage({ event: { ...event, user: 'U0BOB' }, body: { event_id: 'Ev3' }, context }, false, { chat: chatCore(f.conversation), logger: silentLogger, metrics: new Metrics(), delivery: d as never });
+    await answerMessage({ event: { ...event, user: 'U0BOB' }, body: { event_id: 'Ev3' }, context }, false, {
+      chat: chatCore(f.conversation),
+      logger: silentLogger,
+      metrics: new Metrics(),
+      delivery: d as never,
+    });
     expect(d.calls).toEqual([]);
   });
 });

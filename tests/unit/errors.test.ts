@@ -3,11 +3,15 @@ import { ConfigError, ErrorCode, isCodedError, SwitchboardError, UserFacingError
 import { createLogger } from '../../src/observability/logger.js';
 
 const imageMissing = () =>
-  new SwitchboardError(ErrorCode.AgentImageMissing, 'agent image x:1 is not on the Docker engine: build it (docker build --target agent -t x:1 .)', {
-    userText: 'the agent image is not installed on this Switchboard',
-    operatorHint: 'docker build --target agent -t x:1 .',
-    cause: new Error('(HTTP code 404) no such image'),
-  });
+  new SwitchboardError(
+    ErrorCode.AgentImageMissing,
+    'agent image x:1 is not on the Docker engine: build it (docker build --target agent -t x:1 .)',
+    {
+      userText: 'the agent image is not installed on this Switchboard',
+      operatorHint: 'docker build --target agent -t x:1 .',
+      cause: new Error('(HTTP code 404) no such image'),
+    },
+  );
 
 describe('coded errors', () => {
   it('keep the user text and the operator hint apart', () => {
@@ -19,7 +23,9 @@ describe('coded errors', () => {
   });
 
   it('never hand an uncoded error’s message to the user', () => {
-    expect(userTextOf(new Error('connect ECONNREFUSED 10.0.0.5:6379 redis://:pw@…'), 'internal error, ref `abc`')).toBe('internal error, ref `abc`');
+    expect(userTextOf(new Error('connect ECONNREFUSED 10.0.0.5:6379 redis://:pw@…'), 'internal error, ref `abc`')).toBe(
+      'internal error, ref `abc`',
+    );
     expect(userTextOf(new SwitchboardError(ErrorCode.AgentStartFailed, 'operator detail'), 'fallback')).toBe('fallback');
     expect(userTextOf('a string', 'fallback')).toBe('fallback');
   });

@@ -1,10 +1,4 @@
-import {
-  EVENT_SCHEMA_VERSION,
-  isTerminal,
-  parseAgentEvent,
-  parseControlMessage,
-  type AgentEvent,
-} from '../../src/domain/events.js';
+import { EVENT_SCHEMA_VERSION, isTerminal, parseAgentEvent, parseControlMessage, type AgentEvent } from '../../src/domain/events.js';
 
 const envelope = { v: EVENT_SCHEMA_VERSION, jobId: 'a1b2c3', seq: 0, ts: 1_700_000_000_000 };
 
@@ -25,7 +19,14 @@ const VALID: Record<AgentEvent['type'], Record<string, unknown>> = {
   },
   usage: { ...envelope, type: 'usage', model: 'claude', promptTokens: 1200, completionTokens: 300, costUsd: 0.04 },
   waiting: { ...envelope, type: 'waiting', for: 'gpu', position: 3 },
-  done: { ...envelope, type: 'done', summary: 'Fixed the rounding', prUrl: 'https://github.com/acme/x/pull/7', branch: 'fix-58', commit: 'abc123' },
+  done: {
+    ...envelope,
+    type: 'done',
+    summary: 'Fixed the rounding',
+    prUrl: 'https://github.com/acme/x/pull/7',
+    branch: 'fix-58',
+    commit: 'abc123',
+  },
   failed: { ...envelope, type: 'failed', reason: 'tests failed', step: 3, name: 'test', retryable: false },
 };
 

@@ -70,16 +70,19 @@ describe('FreeTextReader', () => {
     };
   };
 
-  test('a valid answer becomes the grammar\'s command; the route is asked for the reading\'s JSON schema', async () => {
+  test("a valid answer becomes the grammar's command; the route is asked for the reading's JSON schema", async () => {
     const route = light('{"intent":"fix","issue":58,"project":"billing-api"}');
-    expect(await new FreeTextReader({ light: route, logger: silentLogger }).read('could you look at 58 in billing', ['billing-api'])).toBe('fix #58 in billing-api');
+    expect(await new FreeTextReader({ light: route, logger: silentLogger }).read('could you look at 58 in billing', ['billing-api'])).toBe(
+      'fix #58 in billing-api',
+    );
     expect(route.prompts[0]).toMatchObject({ format: { type: 'object', required: ['intent'] } });
   });
 
-  test.each([['invalid JSON', 'I think you mean issue 58'], ['none', '{"intent":"none"}'], ['a route that fails', new Error('no endpoint can serve llama3.2:3b')]])(
-    '%s gives no reading',
-    async (_what, answer) => {
-      expect(await new FreeTextReader({ light: light(answer), logger: silentLogger }).read('hello there', [])).toBeUndefined();
-    },
-  );
+  test.each([
+    ['invalid JSON', 'I think you mean issue 58'],
+    ['none', '{"intent":"none"}'],
+    ['a route that fails', new Error('no endpoint can serve llama3.2:3b')],
+  ])('%s gives no reading', async (_what, answer) => {
+    expect(await new FreeTextReader({ light: light(answer), logger: silentLogger }).read('hello there', [])).toBeUndefined();
+  });
 });

@@ -51,7 +51,9 @@ test('the budget verdict names what was passed, by how much, and where the limit
   expect(overBudget(job, { tokens: 2_000_000 })).toBe(
     'stopped: it used 2,000,512 tokens, more than the 2,000,000 a job of billing-api may use (budget.tokens in the project catalogue)',
   );
-  expect(overBudget(job, { gpuSeconds: 60 })).toBe('stopped: it held the GPU for 100 s, more than the 60 s a job of billing-api may use (budget.gpuSeconds in the project catalogue)');
+  expect(overBudget(job, { gpuSeconds: 60 })).toBe(
+    'stopped: it held the GPU for 100 s, more than the 60 s a job of billing-api may use (budget.gpuSeconds in the project catalogue)',
+  );
 });
 
 test("a project's priority becomes its weight in the GPU queue", () => {

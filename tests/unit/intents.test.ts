@@ -178,9 +178,22 @@ describe('parseIssueUrl', () => {
 describe('GRAMMAR', () => {
   it('follows the DESIGN §2 table', () => {
     const examples = GRAMMAR.flatMap((g) => g.examples);
-    for (const e of ['fix #58 in billing-api', 'fix 58 in billing-api', '#58 in billing-api', 'fix #58',
-      'fix https://github.com/acme/billing-api/issues/58', 'fix acme/billing-api#58',
-      'status', 'cancel', 'stop', 'list', 'jobs', 'projects', 'retry', 'help']) {
+    for (const e of [
+      'fix #58 in billing-api',
+      'fix 58 in billing-api',
+      '#58 in billing-api',
+      'fix #58',
+      'fix https://github.com/acme/billing-api/issues/58',
+      'fix acme/billing-api#58',
+      'status',
+      'cancel',
+      'stop',
+      'list',
+      'jobs',
+      'projects',
+      'retry',
+      'help',
+    ]) {
       expect(examples).toContain(e);
     }
   });

@@ -1,7 +1,10 @@
 import { assertJobId, bullmqAcceptsJobId, isJobId, newJobId, type RandomSource } from '../../src/domain/job-id.js';
 
 /** A random source that always gives the same bytes, repeated to the size asked. */
-const fixedSource = (bytes: number[]): RandomSource => (size) => Uint8Array.from({ length: size }, (_, i) => bytes[i % bytes.length] as number);
+const fixedSource =
+  (bytes: number[]): RandomSource =>
+  (size) =>
+    Uint8Array.from({ length: size }, (_, i) => bytes[i % bytes.length] as number);
 
 /** What the old generator (12 hex characters) made from the same source. */
 const oldJobId = (random: RandomSource) => Buffer.from(random(6)).toString('hex');

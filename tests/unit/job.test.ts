@@ -5,7 +5,6 @@ import { resultMessage } from '../../src/messages/job-result.js';
 import { statusMessage } from '../../src/messages/job-status.js';
 import { renderMessage } from '../../src/slack/render/block-kit.js';
 
-
 const newJob = aJob;
 
 let seq = 0;
@@ -35,7 +34,9 @@ describe('applyEvent', () => {
     expect(JSON.stringify(renderMessage(statusMessage(job, T0 + 2000)))).toContain('1,234 log lines dropped');
     const done = applyEvent(job, ev({ type: 'done', summary: 'fixed' }));
     expect(JSON.stringify(renderMessage(resultMessage(done, T0 + 3000)))).toContain('1,234 log lines dropped');
-    expect(JSON.stringify(renderMessage(resultMessage(applyEvent(newJob(), ev({ type: 'done', summary: 'x' })), T0)))).not.toContain('dropped');
+    expect(JSON.stringify(renderMessage(resultMessage(applyEvent(newJob(), ev({ type: 'done', summary: 'x' })), T0)))).not.toContain(
+      'dropped',
+    );
   });
 
   test('progress: records the step, total, name and text', () => {
@@ -111,12 +112,25 @@ describe('applyEvent', () => {
   });
 
   test('failed: finished with the reason, and the step it names', () => {
-    const job = applyEvent(newJob({ state: 'running', step: 1, stepName: 'clone' }), ev({ type: 'failed', reason: 'tests failed', step: 3, name: 'test', retryable: false }, T0 + 7000));
-    expect(job).toMatchObject({ state: 'failed', finishedAt: T0 + 7000, reason: 'tests failed', retryable: false, step: 3, stepName: 'test' });
+    const job = applyEvent(
+      newJob({ state: 'running', step: 1, stepName: 'clone' }),
+      ev({ type: 'failed', reason: 'tests failed', step: 3, name: 'test', retryable: false }, T0 + 7000),
+    );
+    expect(job).toMatchObject({
+      state: 'failed',
+      finishedAt: T0 + 7000,
+      reason: 'tests failed',
+      retryable: false,
+      step: 3,
+      stepName: 'test',
+    });
   });
 
   test('failed without a step keeps the step the job was at', () => {
-    const job = applyEvent(newJob({ state: 'running', step: 2, stepName: 'build' }), ev({ type: 'failed', reason: 'oom', retryable: true }));
+    const job = applyEvent(
+      newJob({ state: 'running', step: 2, stepName: 'build' }),
+      ev({ type: 'failed', reason: 'oom', retryable: true }),
+    );
     expect(job).toMatchObject({ step: 2, stepName: 'build', retryable: true });
   });
 

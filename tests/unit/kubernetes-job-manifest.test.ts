@@ -17,11 +17,25 @@ const spec: AgentSpec = {
   image: 'registry.example/switchboard-agent:1.0',
   redisUrl: 'redis://job-a1b2c3d4e5f6:pa55word@redis:6379',
   redisPrefix: 'sb:',
-  env: { JOB_ID: 'a1b2c3d4e5f6', PROJECT: 'billing-api', CHANNEL_ID: 'C0123ABCD', USER_ID: 'U0ALICE', REDIS_PREFIX: 'sb:', SWITCHBOARD_SECRET_NAMES: 'GITHUB_TOKEN', GITHUB_TOKEN: 'ghp_s3cret' },
+  env: {
+    JOB_ID: 'a1b2c3d4e5f6',
+    PROJECT: 'billing-api',
+    CHANNEL_ID: 'C0123ABCD',
+    USER_ID: 'U0ALICE',
+    REDIS_PREFIX: 'sb:',
+    SWITCHBOARD_SECRET_NAMES: 'GITHUB_TOKEN',
+    GITHUB_TOKEN: 'ghp_s3cret',
+  },
   resources: { cpus: 2, memoryBytes: 4 * 1024 ** 3 },
   timeoutSeconds: 3600,
 };
-const options = { namespace: 'switchboard', ttlSecondsAfterFinished: 3600, deadlineMarginSeconds: 60, terminationGraceSeconds: 10, runtimeClassName: 'gvisor' };
+const options = {
+  namespace: 'switchboard',
+  ttlSecondsAfterFinished: 3600,
+  deadlineMarginSeconds: 60,
+  terminationGraceSeconds: 10,
+  runtimeClassName: 'gvisor',
+};
 
 test('the Job validates against the official schema and passes the restricted Pod Security Standard', () => {
   const job = jobManifest(spec, options);
@@ -34,17 +48,40 @@ test('the Job validates against the official schema and passes the restricted Po
     { name: 'tmp', emptyDir: {} },
     { name: 'workspace', emptyDir: {} },
   ]);
-  expect(pod.containers[0]!.resources).toEqual({ requests: { cpu: '2000m', memory: '4096Mi' }, limits: { cpu: '2000m', memory: '4096Mi' } });
+  expect(pod.containers[0]!.resources).toEqual({
+    requests: { cpu: '2000m', memory: '4096Mi' },
+    limits: { cpu: '2000m', memory: '4096Mi' },
+  });
 });
 
 test('DESIGN §5: labels, args without the Redis URL, env by name; secret values only in the Secret', () => {
   const job = jobManifest(spec, options);
-  const labels = { 'switchboard.job-id': spec.jobId, 'switchboard.project': 'billing-api', 'switchboard.channel': 'C0123ABCD', 'app.kubernetes.io/managed-by': 'switchboard' };
+  const labels = {
+    'switchboard.job-id': spec.jobId,
+    'switchboard.project': 'billing-api',
+    'switchboard.channel': 'C0123ABCD',
+    'app.kubernetes.io/managed-by': 'switchboard',
+  };
   expect(job.metadata!.labels).toEqual(labels);
   expect(job.spec!.template.metadata!.labels).toEqual(labels);
   const c = job.spec!.template.spec!.containers[0]!;
-  expect(c.args).toEqual(['--headless', '--job-id', spec.jobId, '--platform', 'slack', '--channel-id', 'C0123ABCD', 'fix #58 in billing-api']);
-  expect(c.env).toEqual(expect.arrayContaining([{ name: 'JOB_ID', value: spec.jobId }, { name: 'REDIS_PREFIX', value: 'sb:' }, { name: 'SWITCHBOARD_SECRET_NAMES', value: 'GITHUB_TOKEN' }]));
+  expect(c.args).toEqual([
+    '--headless',
+    '--job-id',
+    spec.jobId,
+    '--platform',
+    'slack',
+    '--channel-id',
+    'C0123ABCD',
+    'fix #58 in billing-api',
+  ]);
+  expect(c.env).toEqual(
+    expect.arrayContaining([
+      { name: 'JOB_ID', value: spec.jobId },
+      { name: 'REDIS_PREFIX', value: 'sb:' },
+      { name: 'SWITCHBOARD_SECRET_NAMES', value: 'GITHUB_TOKEN' },
+    ]),
+  );
   expect(c.envFrom).toEqual([{ secretRef: { name: `${jobName(spec.jobId)}-env` } }]);
   const text = JSON.stringify(job);
   expect(text).not.toContain('ghp_s3cret');
@@ -66,12 +103,27 @@ test('job names are DNS-1123 labels, one per job id', () => {
 describe('failure reasons in plain words', () => {
   const job = (reason?: string, type = 'Failed'): V1Job => ({ status: reason ? { conditions: [{ type, status: 'True', reason }] } : {} });
   const pod = (status: V1Pod['status'], image = 'img:1'): V1Pod => ({ spec: { containers: [{ name: 'agent', image }] }, status });
-  const terminated = (exitCode: number, reason: string) => ({ phase: 'Failed', containerStatuses: [{ name: 'agent', image: 'img:1', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, reason } } }] });
+  const terminated = (exitCode: number, reason: string) => ({
+    phase: 'Failed',
+    containerStatuses: [
+      { name: 'agent', image: 'img:1', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, reason } } },
+    ],
+  });
 
   test.each([
-    ['OOMKilled', job('BackoffLimitExceeded'), [pod(terminated(137, 'OOMKilled'))], { exitCode: 137, detail: expect.stringContaining('ran out of memory (OOMKilled)') }],
-    ['Evicted', job('BackoffLimitExceeded'), [pod({ ...terminated(137, 'Error'), reason: 'Evicted', message: 'low on memory' })], { detail: expect.stringContaining('evicted') }],
-    ['DeadlineExceeded', job('DeadlineExceeded'), [], { exitCode: null, detail: expect.stringContaining("time limit (DeadlineExceeded)") }],
+    [
+      'OOMKilled',
+      job('BackoffLimitExceeded'),
+      [pod(terminated(137, 'OOMKilled'))],
+      { exitCode: 137, detail: expect.stringContaining('ran out of memory (OOMKilled)') },
+    ],
+    [
+      'Evicted',
+      job('BackoffLimitExceeded'),
+      [pod({ ...terminated(137, 'Error'), reason: 'Evicted', message: 'low on memory' })],
+      { detail: expect.stringContaining('evicted') },
+    ],
+    ['DeadlineExceeded', job('DeadlineExceeded'), [], { exitCode: null, detail: expect.stringContaining('time limit (DeadlineExceeded)') }],
     ['a plain exit code', job('BackoffLimitExceeded'), [pod(terminated(3, 'Error'))], { exitCode: 3, detail: undefined }],
     ['success', job('CompletionsReached', 'Complete'), [pod({ ...terminated(0, 'Completed'), phase: 'Succeeded' })], { exitCode: 0 }],
   ])('%s', (_name, j, pods, expected) => {
@@ -79,12 +131,20 @@ describe('failure reasons in plain words', () => {
   });
 
   test.each(['ErrImagePull', 'ImagePullBackOff'])('%s', (reason) => {
-    const p = pod({ phase: 'Pending', containerStatuses: [{ name: 'agent', image: 'img:1', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason } } }] });
+    const p = pod({
+      phase: 'Pending',
+      containerStatuses: [{ name: 'agent', image: 'img:1', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason } } }],
+    });
     expect(verdictOf(job(), [p])).toEqual({ state: 'stuck', detail: `the cluster could not pull the image img:1 (${reason})` });
   });
 
   test('unschedulable', () => {
-    const p = pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] });
+    const p = pod({
+      phase: 'Pending',
+      conditions: [
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' },
+      ],
+    });
     expect(verdictOf(job(), [p])).toEqual({ state: 'unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' });
   });
 });

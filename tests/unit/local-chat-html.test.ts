@@ -1,7 +1,21 @@
 // The Message → HTML renderer of the local chat page: golden files for the
 // message kinds, and escaping held however hostile the input.
 import { MAX_CODE_CHARS, escapeHtml, renderHtml, safeHref } from '../../src/local-chat/render/html.js';
-import { actions, bold, channel, code, contextLine, emoji, fields, link, mention, section, text, type Button, type Message } from '../../src/domain/message.js';
+import {
+  actions,
+  bold,
+  channel,
+  code,
+  contextLine,
+  emoji,
+  fields,
+  link,
+  mention,
+  section,
+  text,
+  type Button,
+  type Message,
+} from '../../src/domain/message.js';
 import { expectGoldenText } from '../support/golden.js';
 import type { JobRecord } from '../../src/domain/job.js';
 import { statusMessage } from '../../src/messages/job-status.js';
@@ -14,23 +28,57 @@ const cancelButton: Button = {
   label: 'Cancel',
   value: 'j0000000001',
   style: 'danger',
-  confirm: { title: 'Cancel this job?', text: 'The agent gets a grace period, then it is stopped.', confirm: 'Cancel the job', deny: 'Keep it running', danger: true },
+  confirm: {
+    title: 'Cancel this job?',
+    text: 'The agent gets a grace period, then it is stopped.',
+    confirm: 'Cancel the job',
+    deny: 'Keep it running',
+    danger: true,
+  },
 };
 const jobLine = contextLine(text('requested by '), mention('you'), text(' · job '), code('j0000000001'));
-const names = { user: (id: string) => (id === 'you' ? 'you' : undefined), channel: (id: string) => (id === 'general' ? 'general' : undefined) };
+const names = {
+  user: (id: string) => (id === 'you' ? 'you' : undefined),
+  channel: (id: string) => (id === 'general' ? 'general' : undefined),
+};
 
 const NOW = T0 + 252_000;
-const running = aJob({ state: 'running', startedAt: T0 + 2000, step: 2, totalSteps: 3, stepName: 'run agent', stepText: 'writing tests', recentLogs: ['PASS a.test.ts', 'FAIL b.test.ts'], host: 'agent-1' });
+const running = aJob({
+  state: 'running',
+  startedAt: T0 + 2000,
+  step: 2,
+  totalSteps: 3,
+  stepName: 'run agent',
+  stepText: 'writing tests',
+  recentLogs: ['PASS a.test.ts', 'FAIL b.test.ts'],
+  host: 'agent-1',
+});
 const finished = (over: Partial<JobRecord>): JobRecord => ({ ...running, finishedAt: T0 + 200_000, ...over });
 
 // The messages the bot really sends (src/messages/), as the local page shows them.
 const KINDS: Record<string, Message> = {
   'status-queued': statusMessage(aJob(), NOW, { queuePosition: 2 }),
   'status-running': statusMessage(running, NOW),
-  'result-done': resultMessage(finished({ state: 'done', summary: 'Fixed the rounding.\nAdded 3 tests.', prUrl: 'https://github.com/acme/billing-api/pull/77', branch: 'fix/58', promptTokens: 12_000, completionTokens: 3400 }), NOW),
+  'result-done': resultMessage(
+    finished({
+      state: 'done',
+      summary: 'Fixed the rounding.\nAdded 3 tests.',
+      prUrl: 'https://github.com/acme/billing-api/pull/77',
+      branch: 'fix/58',
+      promptTokens: 12_000,
+      completionTokens: 3400,
+    }),
+    NOW,
+  ),
   'result-cancelled': resultMessage(finished({ state: 'cancelled', cancelledBy: 'you', reason: 'cancelled by you' }), NOW),
   'help-reply': helpMessage(),
-  queued: { blocks: [section(emoji('hourglass_flowing_sand'), text(' '), bold('demo #1'), text(' — queued: 2nd in line')), jobLine, actions(cancelButton)] },
+  queued: {
+    blocks: [
+      section(emoji('hourglass_flowing_sand'), text(' '), bold('demo #1'), text(' — queued: 2nd in line')),
+      jobLine,
+      actions(cancelButton),
+    ],
+  },
   running: {
     blocks: [
       section(emoji('gear'), text(' '), bold('demo #1'), text(' — running · step 2/3 (run agent) · 12s')),
@@ -42,7 +90,13 @@ const KINDS: Record<string, Message> = {
   },
   done: {
     blocks: [
-      section(emoji('white_check_mark'), text(' '), bold('demo #1'), text(' is done — '), link('https://github.com/acme/demo/pull/7', 'pull request')),
+      section(
+        emoji('white_check_mark'),
+        text(' '),
+        bold('demo #1'),
+        text(' is done — '),
+        link('https://github.com/acme/demo/pull/7', 'pull request'),
+      ),
       { type: 'quote', text: 'Fixed the typo in README.md.\nAdded a line.' },
       fields({ label: 'took', value: [text('14s')] }, { label: 'branch', value: [code('main')] }),
       { type: 'divider' },
@@ -63,7 +117,16 @@ describe('renderHtml', () => {
       {
         blocks: [
           { type: 'header', text: evil },
-          section(text(evil), bold(evil), mention(evil), channel(evil), code(evil), link('javascript:alert(1)', evil), link('https://ok.example/"><script>', evil), emoji('"><x')),
+          section(
+            text(evil),
+            bold(evil),
+            mention(evil),
+            channel(evil),
+            code(evil),
+            link('javascript:alert(1)', evil),
+            link('https://ok.example/"><script>', evil),
+            emoji('"><x'),
+          ),
           fields({ label: evil, value: [text(evil)] }),
           { type: 'quote', text: evil },
           { type: 'code', text: `</pre>${evil}` },
@@ -85,10 +148,11 @@ describe('renderHtml', () => {
     expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
   });
 
-  test('only http(s) URLs and this site\'s own paths are links', () => {
+  test("only http(s) URLs and this site's own paths are links", () => {
     expect(safeHref('https://example.com/a?b=1')).toBe('https://example.com/a?b=1');
     expect(safeHref('/?channel=general#m-1')).toBe('/?channel=general#m-1');
-    for (const bad of ['//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'data:text/html,x', 'ftp://x/y', 'not a url']) expect(safeHref(bad)).toBeUndefined();
+    for (const bad of ['//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'data:text/html,x', 'ftp://x/y', 'not a url'])
+      expect(safeHref(bad)).toBeUndefined();
   });
 
   test('long preformatted text is cut, from the front when the end matters', () => {

@@ -21,8 +21,13 @@ interface KObject {
   [key: string]: any;
 }
 
-const docs = (text: string): KObject[] => parseAllDocuments(text).map((d) => d.toJS() as KObject).filter(Boolean);
-const objects = ['ollama-pvc.yaml', 'ollama-deployment.yaml', 'ollama-service.yaml'].flatMap((f) => docs(readFileSync(join(DIR, f), 'utf8')));
+const docs = (text: string): KObject[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as KObject)
+    .filter(Boolean);
+const objects = ['ollama-pvc.yaml', 'ollama-deployment.yaml', 'ollama-service.yaml'].flatMap((f) =>
+  docs(readFileSync(join(DIR, f), 'utf8')),
+);
 const byKind = (kind: string, list: KObject[] = objects) => list.find((o) => o.kind === kind && o.metadata.name.startsWith('ollama'))!;
 
 async function validate(o: KObject): Promise<void> {
@@ -30,9 +35,12 @@ async function validate(o: KObject): Promise<void> {
   new mod[o.kind]!(o).validate();
 }
 
-test.each(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))('%s validates against the official schema', async (_name, o) => {
-  await expect(validate(o)).resolves.toBeUndefined();
-});
+test.each(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))(
+  '%s validates against the official schema',
+  async (_name, o) => {
+    await expect(validate(o)).resolves.toBeUndefined();
+  },
+);
 
 test('a schema violation in the Ollama Deployment is caught', async () => {
   const broken = structuredClone(byKind('Deployment'));
@@ -72,13 +80,21 @@ if (kubectl) {
     for (const o of rendered) await validate(o);
     const dispatcher = rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard-dispatcher')!;
     const env = Object.fromEntries(
-      (dispatcher.spec.template.spec.containers[0].env as { name: string; value?: string }[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+      (dispatcher.spec.template.spec.containers[0].env as { name: string; value?: string }[])
+        .filter((e) => e.value !== undefined)
+        .map((e) => [e.name, e.value!]),
     );
     const ollama = byKind('Deployment', rendered);
     const numParallel = ollama.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'OLLAMA_NUM_PARALLEL').value;
     expect(env.OLLAMA_SLOTS).toBe(numParallel);
     // The dispatcher's own config check accepts these settings.
     const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...env });
-    expect(config.inference).toMatchObject({ ollamaUrls: 'http://ollama:11434/', slots: 2, heavyModel: 'qwen2.5-coder:32b', lightModel: 'llama3.2:3b', port: 3001 });
+    expect(config.inference).toMatchObject({
+      ollamaUrls: 'http://ollama:11434/',
+      slots: 2,
+      heavyModel: 'qwen2.5-coder:32b',
+      lightModel: 'llama3.2:3b',
+      port: 3001,
+    });
   });
 }

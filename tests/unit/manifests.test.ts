@@ -26,7 +26,10 @@ function yamlFiles(dir: string): string[] {
     return statSync(p).isDirectory() ? yamlFiles(p) : /\.ya?ml$/.test(f) ? [p] : [];
   });
 }
-const docs = (text: string): KObject[] => parseAllDocuments(text).map((d) => d.toJS() as KObject).filter(Boolean);
+const docs = (text: string): KObject[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as KObject)
+    .filter(Boolean);
 
 /** kubernetes-models module of an object: core `v1` → v1/Kind, `apps/v1` → apps/v1/Kind. */
 async function validate(o: KObject): Promise<void> {
@@ -37,7 +40,8 @@ async function validate(o: KObject): Promise<void> {
 // Base objects are whole objects; overlay patches are partial and are checked once rendered.
 const baseFiles = yamlFiles(join(ROOT, 'base')).filter((f) => !f.endsWith('kustomization.yaml'));
 const baseObjects = baseFiles.flatMap((f) => docs(readFileSync(f, 'utf8')).map((o) => ({ file: relative(ROOT, f), o })));
-const podTemplates = (objects: KObject[]) => objects.filter((o) => o.spec?.template?.spec).map((o) => [`${o.kind}/${o.metadata.name}`, o.spec.template.spec] as const);
+const podTemplates = (objects: KObject[]) =>
+  objects.filter((o) => o.spec?.template?.spec).map((o) => [`${o.kind}/${o.metadata.name}`, o.spec.template.spec] as const);
 
 test('the base has every object the issue lists', () => {
   const kinds = baseObjects.map(({ o }) => `${o.kind}/${o.metadata.name}`).sort();
@@ -61,9 +65,12 @@ test('the base has every object the issue lists', () => {
   expect(listed.sort()).toEqual(baseFiles.map((f) => relative(join(ROOT, 'base'), f)).sort());
 });
 
-test.each(baseObjects.map(({ file, o }) => [`${file}: ${o.kind}/${o.metadata.name}`, o] as const))('%s validates against the official schema', async (_name, o) => {
-  await expect(validate(o)).resolves.toBeUndefined();
-});
+test.each(baseObjects.map(({ file, o }) => [`${file}: ${o.kind}/${o.metadata.name}`, o] as const))(
+  '%s validates against the official schema',
+  async (_name, o) => {
+    await expect(validate(o)).resolves.toBeUndefined();
+  },
+);
 
 test.each(podTemplates(baseObjects.map(({ o }) => o)))('%s passes the restricted Pod Security Standard', (_name, pod) => {
   expect(podSecurityViolations(pod)).toEqual([]);
@@ -109,13 +116,21 @@ test("agents' NetworkPolicy: DNS, Redis and INFERENCE_PORT allowed; the dispatch
   expect(np.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/managed-by': 'switchboard' });
   expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
   expect(np.spec.ingress).toEqual([]);
-  const rules: { to: { podSelector?: { matchLabels: Record<string, string> }; ipBlock?: { cidr: string; except: string[] } }[]; ports: { port: number }[] }[] = np.spec.egress;
-  const portsTo = (component: string) => rules.filter((r) => r.to.some((t) => t.podSelector?.matchLabels['app.kubernetes.io/component'] === component)).flatMap((r) => r.ports.map((p) => p.port));
+  const rules: {
+    to: { podSelector?: { matchLabels: Record<string, string> }; ipBlock?: { cidr: string; except: string[] } }[];
+    ports: { port: number }[];
+  }[] = np.spec.egress;
+  const portsTo = (component: string) =>
+    rules
+      .filter((r) => r.to.some((t) => t.podSelector?.matchLabels['app.kubernetes.io/component'] === component))
+      .flatMap((r) => r.ports.map((p) => p.port));
   expect(rules.some((r) => r.ports.some((p) => p.port === 53))).toBe(true);
   expect(portsTo('redis')).toEqual([6379]);
   expect(portsTo('dispatcher')).toEqual([3001]);
   const internet = rules.find((r) => r.to.some((t) => t.ipBlock))!;
-  expect(internet.to[0]!.ipBlock!.except).toEqual(expect.arrayContaining(['169.254.169.254/32', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']));
+  expect(internet.to[0]!.ipBlock!.except).toEqual(
+    expect.arrayContaining(['169.254.169.254/32', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']),
+  );
   expect(internet.ports.map((p) => p.port)).not.toContain(3000);
 });
 
@@ -143,7 +158,9 @@ if (kubectl) {
     for (const [, pod] of podTemplates(rendered)) expect(podSecurityViolations(pod)).toEqual([]);
     const d = rendered.find((o) => o.kind === 'Deployment')!;
     expect(d.spec.template.spec.containers[0].image).toBe('registry.example.com/switchboard/dispatcher:0.1.0');
-    expect(d.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'AGENT_IMAGE', value: 'registry.example.com/switchboard/agent:0.1.0' }]));
+    expect(d.spec.template.spec.containers[0].env).toEqual(
+      expect.arrayContaining([{ name: 'AGENT_IMAGE', value: 'registry.example.com/switchboard/agent:0.1.0' }]),
+    );
     const np = rendered.find((o) => o.kind === 'NetworkPolicy')!;
     expect(JSON.stringify(np)).toContain('203.0.113.10/32');
   });

@@ -18,7 +18,16 @@ import { aJob, T0 } from '../support/jobs.js';
 
 const NOW = T0 + 252_000;
 const THREAD = 'https://acme.slack.com/archives/C0123ABCD/p1700000000000100';
-const running = aJob({ state: 'running', startedAt: T0 + 2000, step: 2, totalSteps: 3, stepName: 'run agent', stepText: 'writing tests', recentLogs: ['PASS a.test.ts', 'FAIL b.test.ts'], host: 'agent-1' });
+const running = aJob({
+  state: 'running',
+  startedAt: T0 + 2000,
+  step: 2,
+  totalSteps: 3,
+  stepName: 'run agent',
+  stepText: 'writing tests',
+  recentLogs: ['PASS a.test.ts', 'FAIL b.test.ts'],
+  host: 'agent-1',
+});
 const finished = (over: Partial<JobRecord>): JobRecord => ({ ...running, finishedAt: T0 + 200_000, ...over });
 
 const buttons = (m: Message) => m.blocks.flatMap((b: MessageBlock) => (b.type === 'actions' ? b.buttons : []));
@@ -26,7 +35,18 @@ const buttons = (m: Message) => m.blocks.flatMap((b: MessageBlock) => (b.type ==
 const KINDS: Record<string, Message> = {
   queued: statusMessage(aJob(), NOW, { queuePosition: 2 }),
   running: statusMessage(running, NOW),
-  done: resultMessage(finished({ state: 'done', summary: 'Fixed the rounding.\nAdded 3 tests.', prUrl: 'https://github.com/acme/billing-api/pull/77', branch: 'fix/58', promptTokens: 12_000, completionTokens: 3400, costUsd: 0.41 }), NOW),
+  done: resultMessage(
+    finished({
+      state: 'done',
+      summary: 'Fixed the rounding.\nAdded 3 tests.',
+      prUrl: 'https://github.com/acme/billing-api/pull/77',
+      branch: 'fix/58',
+      promptTokens: 12_000,
+      completionTokens: 3400,
+      costUsd: 0.41,
+    }),
+    NOW,
+  ),
   failed: resultMessage(finished({ state: 'failed', reason: 'npm test exited with code 1', retryable: true }), NOW),
   cancelled: resultMessage(finished({ state: 'cancelled', cancelledBy: 'U0BOB', reason: 'cancelled by a project admin' }), NOW),
   busy: replyMessage({ kind: 'busy', running, link: THREAD }, NOW) as Message,
@@ -59,8 +79,12 @@ describe('buttons', () => {
 
   test('a finished status has no buttons; a failed or cancelled result has Retry, a done one none', () => {
     for (const state of ['done', 'failed', 'cancelled'] as const) expect(buttons(statusMessage(finished({ state }), NOW))).toEqual([]);
-    expect(buttons(resultMessage(finished({ state: 'failed', reason: 'x' }), NOW))).toEqual([{ actionId: ACTIONS.retryJob, label: 'Retry', value: running.id, style: 'primary' }]);
-    expect(buttons(resultMessage(finished({ state: 'cancelled', cancelledBy: 'U0BOB' }), NOW)).map((b) => b.actionId)).toEqual([ACTIONS.retryJob]);
+    expect(buttons(resultMessage(finished({ state: 'failed', reason: 'x' }), NOW))).toEqual([
+      { actionId: ACTIONS.retryJob, label: 'Retry', value: running.id, style: 'primary' },
+    ]);
+    expect(buttons(resultMessage(finished({ state: 'cancelled', cancelledBy: 'U0BOB' }), NOW)).map((b) => b.actionId)).toEqual([
+      ACTIONS.retryJob,
+    ]);
     expect(buttons(resultMessage(finished({ state: 'done' }), NOW))).toEqual([]);
   });
 });
@@ -84,13 +108,15 @@ describe('who cancelled', () => {
 });
 
 describe('help', () => {
-  test('lists every example and meaning of the parser\'s table, and nothing else as a command', () => {
+  test("lists every example and meaning of the parser's table, and nothing else as a command", () => {
     const json = JSON.stringify(renderMessage(helpMessage()));
     for (const g of GRAMMAR) {
       for (const e of g.examples) expect(json).toContain(`\`${e}\``);
       expect(json).toContain(g.meaning.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
     }
-    const listed = [...json.matchAll(/• (`[^`]+`(?: · `[^`]+`)*) —/g)].flatMap((m) => [...(m[1] ?? '').matchAll(/`([^`]+)`/g)].map((x) => x[1]));
+    const listed = [...json.matchAll(/• (`[^`]+`(?: · `[^`]+`)*) —/g)].flatMap((m) =>
+      [...(m[1] ?? '').matchAll(/`([^`]+)`/g)].map((x) => x[1]),
+    );
     expect(listed.sort()).toEqual(GRAMMAR.flatMap((g) => g.examples).sort());
   });
 });
@@ -107,7 +133,13 @@ describe('list', () => {
 
 describe('plain words from dispatch code', () => {
   test('backtick-quoted spans become structured code, for every renderer alike', () => {
-    expect(quotedCode("I don't know `nope`. Say `projects`.")).toEqual([text("I don't know "), code('nope'), text('. Say '), code('projects'), text('.')]);
+    expect(quotedCode("I don't know `nope`. Say `projects`.")).toEqual([
+      text("I don't know "),
+      code('nope'),
+      text('. Say '),
+      code('projects'),
+      text('.'),
+    ]);
     expect(quotedCode('an unpaired ` stays')).toEqual([text('an unpaired ` stays')]);
     expect(quotedCode('``')).toEqual([]);
   });

@@ -25,7 +25,10 @@ describe('with <agent> in the chat language', () => {
   });
 
   it('a name that cannot be an agent is a hint when addressed, and chatter otherwise', () => {
-    expect(parseIntent('fix #58 in billing-api with ../../bin/sh', addressed)).toMatchObject({ kind: 'unknown', hint: expect.stringContaining('not an agent name') });
+    expect(parseIntent('fix #58 in billing-api with ../../bin/sh', addressed)).toMatchObject({
+      kind: 'unknown',
+      hint: expect.stringContaining('not an agent name'),
+    });
     expect(parseIntent('fix #58 in billing-api with ../../bin/sh', { addressed: false })).toEqual({ kind: 'ignore' });
     expect(parseIntent('fix #58 in billing-api with a lot of care', { addressed: false })).toEqual({ kind: 'ignore' });
   });

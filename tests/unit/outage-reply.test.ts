@@ -26,7 +26,10 @@ function fakes(body: unknown, extra: Record<string, unknown> = {}) {
   };
 }
 
-const message = (event: Record<string, unknown>) => ({ type: 'event_callback', event: { type: 'message', channel: 'C0CHAN', ts: '1.1', user: 'U0ALICE', ...event } });
+const message = (event: Record<string, unknown>) => ({
+  type: 'event_callback',
+  event: { type: 'message', channel: 'C0CHAN', ts: '1.1', user: 'U0ALICE', ...event },
+});
 const run = (down: boolean, args: object) => outageReply({ redisAvailable: () => !down, logger })(args as never);
 
 test('Redis up: the request goes on as usual', async () => {

@@ -38,16 +38,19 @@ describe('catalogue-wide defaults for channels and users', () => {
   });
 
   test('defaults.users and defaults.allowDMs apply to every project', () => {
-    const c = parseCatalogue('defaults:\n  agent: { command: [x] }\n  users: [U0ALICE]\n  allowDMs: true\nprojects:\n  a:\n    repo: https://x/a/b.git\n', 'p.yml');
+    const c = parseCatalogue(
+      'defaults:\n  agent: { command: [x] }\n  users: [U0ALICE]\n  allowDMs: true\nprojects:\n  a:\n    repo: https://x/a/b.git\n',
+      'p.yml',
+    );
     expect(c.get('a')).toMatchObject({ users: ['U0ALICE'], allowDMs: true });
     expect(mayDispatch(c.get('a')!, 'D0DM00001', 'U0ALICE')).toEqual({ ok: true });
     expect(mayDispatch(c.get('a')!, 'C0ANY0001', 'U0BOB').ok).toBe(false);
   });
 
   test('allowDMs must be a boolean', () => {
-    expect(() => parseCatalogue('projects:\n  a:\n    repo: https://x/a/b.git\n    agent: { command: [x] }\n    allowDMs: "yes"\n', 'p.yml')).toThrow(
-      /projects\.a\.allowDMs: must be true or false/,
-    );
+    expect(() =>
+      parseCatalogue('projects:\n  a:\n    repo: https://x/a/b.git\n    agent: { command: [x] }\n    allowDMs: "yes"\n', 'p.yml'),
+    ).toThrow(/projects\.a\.allowDMs: must be true or false/);
   });
 });
 
@@ -96,7 +99,8 @@ describe('refusals name only what the sender may use', () => {
 });
 
 describe('catalogue env: names the dispatcher or the contract uses are refused', () => {
-  const withEnv = (names: string[]) => `projects:\n  a:\n    repo: https://x/a/b.git\n    agent: { command: [x] }\n    env: [${names.join(', ')}]\n`;
+  const withEnv = (names: string[]) =>
+    `projects:\n  a:\n    repo: https://x/a/b.git\n    agent: { command: [x] }\n    env: [${names.join(', ')}]\n`;
   const problemsOf = (yaml: string): string[] => {
     try {
       parseCatalogue(yaml, 'p.yml');
@@ -106,16 +110,33 @@ describe('catalogue env: names the dispatcher or the contract uses are refused',
     return [];
   };
 
-  test.each(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'REDIS_URL', 'REDIS_PASSWORD', 'DOCKER_HOST', 'NODE_OPTIONS', 'PROJECTS_FILE', 'LOG_LEVEL'])(
-    "%s is refused as one of the dispatcher's own settings",
+  test.each([
+    'SLACK_BOT_TOKEN',
+    'SLACK_SIGNING_SECRET',
+    'REDIS_URL',
+    'REDIS_PASSWORD',
+    'DOCKER_HOST',
+    'NODE_OPTIONS',
+    'PROJECTS_FILE',
+    'LOG_LEVEL',
+  ])("%s is refused as one of the dispatcher's own settings", (name) => {
+    expect(problemsOf(withEnv([name]))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^projects\\.a\\.env\\[0\\]: ${name} is one of the dispatcher's own settings .* — give the agent a credential of its own`,
+        ),
+      ),
+    ]);
+  });
+
+  test.each(['JOB_ID', 'PROJECT', 'CHANNEL_ID', 'USER_ID', 'REDIS_PREFIX', 'SWITCHBOARD_REDIS_URL', 'SWITCHBOARD_PROMPT'])(
+    '%s is refused as a name of the agent contract',
     (name) => {
-      expect(problemsOf(withEnv([name]))).toEqual([expect.stringMatching(new RegExp(`^projects\\.a\\.env\\[0\\]: ${name} is one of the dispatcher's own settings .* — give the agent a credential of its own`))]);
+      expect(problemsOf(withEnv([name]))).toEqual([
+        expect.stringMatching(new RegExp(`^projects\\.a\\.env\\[0\\]: ${name} is set by Switchboard itself for every agent`)),
+      ]);
     },
   );
-
-  test.each(['JOB_ID', 'PROJECT', 'CHANNEL_ID', 'USER_ID', 'REDIS_PREFIX', 'SWITCHBOARD_REDIS_URL', 'SWITCHBOARD_PROMPT'])('%s is refused as a name of the agent contract', (name) => {
-    expect(problemsOf(withEnv([name]))).toEqual([expect.stringMatching(new RegExp(`^projects\\.a\\.env\\[0\\]: ${name} is set by Switchboard itself for every agent`))]);
-  });
 
   test('ordinary names pass, and every bad entry is reported at once (defaults too)', () => {
     expect(problemsOf(withEnv(['GITHUB_TOKEN', 'NPM_TOKEN']))).toEqual([]);

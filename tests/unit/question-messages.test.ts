@@ -35,9 +35,27 @@ const event = (over: Partial<QuestionEvent>): QuestionEvent => ({
 
 const QUESTIONS: Record<string, AskedQuestion> = {
   confirm: askedQuestion('j0000000001', event({ default: 'no' }), T0),
-  choice: askedQuestion('j0000000001', event({ questionId: 'q2', kind: 'choice', text: 'Which database should the migration target?', choices: ['postgres', 'mysql', 'sqlite'], default: 'postgres' }), T0),
-  approval: askedQuestion('j0000000001', event({ questionId: 'q3', kind: 'approval', text: 'Push the fix to main?', timeoutSeconds: 120 }), T0),
-  text: askedQuestion('j0000000001', event({ questionId: 'q4', kind: 'text', text: 'What should the new setting be called?', timeoutSeconds: 600 }), T0),
+  choice: askedQuestion(
+    'j0000000001',
+    event({
+      questionId: 'q2',
+      kind: 'choice',
+      text: 'Which database should the migration target?',
+      choices: ['postgres', 'mysql', 'sqlite'],
+      default: 'postgres',
+    }),
+    T0,
+  ),
+  approval: askedQuestion(
+    'j0000000001',
+    event({ questionId: 'q3', kind: 'approval', text: 'Push the fix to main?', timeoutSeconds: 120 }),
+    T0,
+  ),
+  text: askedQuestion(
+    'j0000000001',
+    event({ questionId: 'q4', kind: 'text', text: 'What should the new setting be called?', timeoutSeconds: 600 }),
+    T0,
+  ),
 };
 
 describe('question messages: golden files', () => {
@@ -64,7 +82,9 @@ describe('question messages: golden files', () => {
 
   test('a timeout without a default says the agent is told there is no answer', () => {
     const q = QUESTIONS.text as AskedQuestion;
-    expect(plainText(questionMessage(q).blocks.flatMap((b) => (b.type === 'context' ? b.items.flat() : [])))).toContain('the agent is told there is no answer');
+    expect(plainText(questionMessage(q).blocks.flatMap((b) => (b.type === 'context' ? b.items.flat() : [])))).toContain(
+      'the agent is told there is no answer',
+    );
     const settled = questionMessage(q, { how: 'timed-out', answer: '', at: T0 });
     expect(JSON.stringify(settled)).toContain('the agent was told there is no answer');
   });
@@ -88,7 +108,10 @@ describe('what each kind offers', () => {
   });
 
   it('approvals and text answers are for the requester and the admins', () => {
-    expect(['confirm', 'choice', 'approval', 'text'].filter((k) => onlyRequesterOrAdmin(k as AskedQuestion['kind']))).toEqual(['approval', 'text']);
+    expect(['confirm', 'choice', 'approval', 'text'].filter((k) => onlyRequesterOrAdmin(k as AskedQuestion['kind']))).toEqual([
+      'approval',
+      'text',
+    ]);
     const job = aJob({ user: 'U0ALICE' });
     expect(isRequesterOrAdmin(job, { admins: ['U0ADMIN'] }, 'U0ALICE')).toBe(true);
     expect(isRequesterOrAdmin(job, { admins: ['U0ADMIN'] }, 'U0ADMIN')).toBe(true);
@@ -99,7 +122,14 @@ describe('what each kind offers', () => {
   it('button values name job, question and option, and nothing else parses', () => {
     const q = QUESTIONS.choice as AskedQuestion;
     expect(parseAnswerValue(answerValue(q, 2))).toEqual({ jobId: 'j0000000001', key: questionKey('q2'), index: 2 });
-    for (const bad of [undefined, '', 'j1:zz:1', `j1:${questionKey('q')}:`, `../x:${questionKey('q')}:1`, `j1:${questionKey('q')}:1:extra`]) {
+    for (const bad of [
+      undefined,
+      '',
+      'j1:zz:1',
+      `j1:${questionKey('q')}:`,
+      `../x:${questionKey('q')}:1`,
+      `j1:${questionKey('q')}:1:extra`,
+    ]) {
       expect(parseAnswerValue(bad)).toBeUndefined();
     }
   });

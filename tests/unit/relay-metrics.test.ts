@@ -14,7 +14,7 @@ test('a stream id carries its XADD time', () => {
   expect(xaddTimeOf('0')).toBeUndefined();
 });
 
-test('relay lag: measured from the shown event\'s XADD to the chat call, once per new event; other calls pass through', async () => {
+test("relay lag: measured from the shown event's XADD to the chat call, once per new event; other calls pass through", async () => {
   const metrics = new Metrics();
   const notifier = {
     postStatus: jest.fn(async () => 'ts1'),
@@ -61,7 +61,10 @@ test('spawn latency: every start is timed, by outcome; the rest of the spawner i
 
 test('jobs by state and queue depth are read at scrape time', async () => {
   const metrics = new Metrics();
-  metrics.watchJobs(async () => ({ queued: 3, running: 2 }), async () => 3);
+  metrics.watchJobs(
+    async () => ({ queued: 3, running: 2 }),
+    async () => 3,
+  );
   const text = await metrics.registry.metrics();
   expect(text).toMatch(/^switchboard_jobs\{state="queued"\} 3$/m);
   expect(text).toMatch(/^switchboard_jobs\{state="starting"\} 0$/m);

@@ -70,7 +70,7 @@ describe('renderStatus', () => {
     expect(m.text).toContain('billing-api #58');
   });
 
-  test('shows when it was last refreshed, in the reader\'s time zone, with a UTC fallback', () => {
+  test("shows when it was last refreshed, in the reader's time zone, with a UTC fallback", () => {
     const m = renderStatus(job('running', { step: 1, totalSteps: 3 }), NOW);
     const secs = Math.floor(NOW / 1000);
     expect(blockText(m)).toContain(`updated <!date^${secs}^{time_secs}|${new Date(NOW).toISOString().slice(11, 19)} UTC>`);
@@ -82,7 +82,15 @@ describe('renderStatus', () => {
 
   test('running: step number, total and name, elapsed time, step text, recent logs, host and requester', () => {
     const m = renderStatus(
-      job('running', { startedAt: T0, step: 2, totalSteps: 5, stepName: 'run tests', stepText: 'npm test', recentLogs: ['PASS a.test.ts'], host: 'box-1' }),
+      job('running', {
+        startedAt: T0,
+        step: 2,
+        totalSteps: 5,
+        stepName: 'run tests',
+        stepText: 'npm test',
+        recentLogs: ['PASS a.test.ts'],
+        host: 'box-1',
+      }),
       NOW,
     );
     const text = blockText(m);
@@ -103,7 +111,10 @@ describe('renderStatus', () => {
   });
 
   test('failed: names the step it failed at and why', () => {
-    const m = renderStatus(job('failed', { startedAt: T0, finishedAt: T0 + 60_000, step: 3, totalSteps: 5, stepName: 'test', reason: 'tests failed' }), NOW);
+    const m = renderStatus(
+      job('failed', { startedAt: T0, finishedAt: T0 + 60_000, step: 3, totalSteps: 5, stepName: 'test', reason: 'tests failed' }),
+      NOW,
+    );
     const text = blockText(m);
     expect(text).toContain('failed at step 3/5 (test)');
     expect(text).toContain('tests failed');
@@ -119,7 +130,17 @@ describe('renderStatus', () => {
 
   test.each(ALL_STATES)('%s: agent text cannot mention the channel', (state) => {
     const m = renderStatus(
-      job(state, { step: 1, totalSteps: 2, stepName: MENTION, stepText: MENTION, recentLogs: [MENTION], host: MENTION, reason: MENTION, summary: MENTION, finishedAt: T0 + 1 }),
+      job(state, {
+        step: 1,
+        totalSteps: 2,
+        stepName: MENTION,
+        stepText: MENTION,
+        recentLogs: [MENTION],
+        host: MENTION,
+        reason: MENTION,
+        summary: MENTION,
+        finishedAt: T0 + 1,
+      }),
       NOW,
     );
     expect(visible(m)).not.toContain(MENTION);
@@ -157,7 +178,10 @@ describe('renderResult', () => {
   });
 
   test('failed: the step, the reason, and how to try again', () => {
-    const m = renderResult(job('failed', { startedAt: T0, finishedAt: T0 + 9000, step: 3, totalSteps: 5, stepName: 'test', reason: 'tests failed' }), NOW);
+    const m = renderResult(
+      job('failed', { startedAt: T0, finishedAt: T0 + 9000, step: 3, totalSteps: 5, stepName: 'test', reason: 'tests failed' }),
+      NOW,
+    );
     const text = blockText(m);
     expect(text).toContain('billing-api #58');
     expect(text).toContain('failed at step 3/5 (test)');
@@ -200,7 +224,7 @@ describe('renderReply', () => {
     expect(renderReply(reply, NOW)).toBeUndefined();
   });
 
-  test('help: the grammar, every example and meaning of the parser\'s table', () => {
+  test("help: the grammar, every example and meaning of the parser's table", () => {
     const m = renderReply({ kind: 'help' }, NOW);
     expectWithinSlackLimits(m);
     for (const g of GRAMMAR) {

@@ -10,7 +10,8 @@ function scripted(outcomes: ClaimOutcome['kind'][]) {
   const store = {
     claimResultAnnouncement: async (): Promise<ClaimOutcome> => {
       const kind = outcomes.shift() ?? 'done';
-      if (kind === 'claimed') return { kind, claim: { done: async () => void did.push('done'), release: async () => void did.push('released') } };
+      if (kind === 'claimed')
+        return { kind, claim: { done: async () => void did.push('done'), release: async () => void did.push('released') } };
       return kind === 'done' ? { kind } : { kind, holder: 'working:other' };
     },
   };

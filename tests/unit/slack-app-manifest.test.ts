@@ -4,13 +4,12 @@ import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 
 // ajv-formats is CommonJS: under ESM its default export may arrive wrapped.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (
-  ajv: Ajv,
-) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-const schema = JSON.parse(
-  readFileSync(new URL('../../../shared/slack/manifest.schema.1.0.0.json', import.meta.url), 'utf8'),
-) as Record<string, unknown>;
+const schema = JSON.parse(readFileSync(new URL('../../../shared/slack/manifest.schema.1.0.0.json', import.meta.url), 'utf8')) as Record<
+  string,
+  unknown
+>;
 const manifest = parse(readFileSync(new URL('../../slack-app-manifest.yml', import.meta.url), 'utf8')) as {
   display_information: { name: string };
   features: { bot_user: { display_name: string }; slash_commands: { command: string; description: string; usage_hint?: string }[] };
@@ -57,7 +56,15 @@ describe('slack-app-manifest.yml', () => {
   it('asks for the scopes those features need and nothing broader', () => {
     const scopes = manifest.oauth_config.scopes.bot;
     expect(scopes).toEqual(
-      expect.arrayContaining(['chat:write', 'commands', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'reactions:write']),
+      expect.arrayContaining([
+        'chat:write',
+        'commands',
+        'app_mentions:read',
+        'channels:history',
+        'groups:history',
+        'im:history',
+        'reactions:write',
+      ]),
     );
     // Every Web API method the dispatcher calls is covered: reactions.add needs reactions:write.
     expect(scopes).toContain('reactions:write');

@@ -75,7 +75,16 @@ describe('actions: a button press', () => {
     await handled;
     expect(calls).toEqual(['ack', 'respond']);
     expect(pressed).toEqual([
-      { actionId, value: 'a1b2c3d4e5f6', user: 'U0ALICE', team: 'T0TEST', channel: 'C0CHAN', messageTs: '1700000000.000200', threadTs: '1700000000.000100', sender: { external: false } },
+      {
+        actionId,
+        value: 'a1b2c3d4e5f6',
+        user: 'U0ALICE',
+        team: 'T0TEST',
+        channel: 'C0CHAN',
+        messageTs: '1700000000.000200',
+        threadTs: '1700000000.000100',
+        sender: { external: false },
+      },
     ]);
     const sent = respond.mock.calls[0]?.[0] as { response_type: string; replace_original: boolean; text: string; blocks: unknown[] };
     expect(sent).toMatchObject({ response_type: 'ephemeral', replace_original: false });
@@ -88,10 +97,24 @@ describe('commands: /switchboard', () => {
     const { chat, said } = fakeChat();
     const ack = jest.fn(async () => undefined);
     const respond = jest.fn(async (_m: unknown) => undefined);
-    const command = { text: 'list', channel_id: 'C0CHAN', channel_name: 'general', user_id: 'U0ALICE', team_id: 'T0TEST', trigger_id: 't1' };
+    const command = {
+      text: 'list',
+      channel_id: 'C0CHAN',
+      channel_name: 'general',
+      user_id: 'U0ALICE',
+      team_id: 'T0TEST',
+      trigger_id: 't1',
+    };
     await switchboardCommand({ chat, logger: silentLogger, metrics: new Metrics() })({ command, ack, respond, context } as never);
     expect(ack).toHaveBeenCalledTimes(1);
-    expect(said[0]).toMatchObject({ text: 'list', channel: 'C0CHAN', user: 'U0ALICE', addressed: true, surface: 'slash', sender: { dm: false, external: false } });
+    expect(said[0]).toMatchObject({
+      text: 'list',
+      channel: 'C0CHAN',
+      user: 'U0ALICE',
+      addressed: true,
+      surface: 'slash',
+      sender: { dm: false, external: false },
+    });
     expect(said[0]?.threadTs).toBeUndefined();
     expect(respond.mock.calls[0]?.[0]).toMatchObject({ response_type: 'ephemeral', text: 'hello &lt;there&gt;' });
   });
@@ -111,18 +134,41 @@ describe('commands: /switchboard', () => {
 describe('events: a message', () => {
   const delivery = () => {
     const calls: { method: string; args: Record<string, unknown> }[] = [];
-    return { calls, call: async (c: { method: string; args: unknown }) => (calls.push(c as never), { outcome: 'delivered' as const, result: { ok: true } }) };
+    return {
+      calls,
+      call: async (c: { method: string; args: unknown }) => (
+        calls.push(c as never),
+        { outcome: 'delivered' as const, result: { ok: true } }
+      ),
+    };
   };
 
   test('a person in a thread: the core hears the thread and the message, the answer goes into the thread', async () => {
     const { chat, said } = fakeChat();
     const d = delivery();
     await answerMessage(
-      { event: { channel: 'C0CHAN', user: 'U0ALICE', text: 'stop', ts: '1700000000.000300', thread_ts: '1700000000.000100', channel_type: 'channel' }, body: { event_id: 'Ev1' }, context },
+      {
+        event: {
+          channel: 'C0CHAN',
+          user: 'U0ALICE',
+          text: 'stop',
+          ts: '1700000000.000300',
+          thread_ts: '1700000000.000100',
+          channel_type: 'channel',
+        },
+        body: { event_id: 'Ev1' },
+        context,
+      },
       false,
       { chat, logger: silentLogger, metrics: new Metrics(), delivery: d as never },
     );
-    expect(said[0]).toMatchObject({ text: 'stop', threadTs: '1700000000.000100', messageTs: '1700000000.000300', surface: 'thread', addressed: false });
+    expect(said[0]).toMatchObject({
+      text: 'stop',
+      threadTs: '1700000000.000100',
+      messageTs: '1700000000.000300',
+      surface: 'thread',
+      addressed: false,
+    });
     expect(d.calls).toHaveLength(1);
     expect(d.calls[0]).toMatchObject({ method: 'chat.postMessage', args: { channel: 'C0CHAN', thread_ts: '1700000000.000100' } });
   });
@@ -134,12 +180,16 @@ describe('events: a message', () => {
   ])('%s is never handed to the core', async (_what, over) => {
     const { chat, said } = fakeChat();
     const d = delivery();
-    await answerMessage({ event: { channel: 'C0CHAN', user: 'U0ALICE', text: 'fix #1 in demo', ts: '1.1', ...over }, body: {}, context }, false, {
-      chat,
-      logger: silentLogger,
-      metrics: new Metrics(),
-      delivery: d as never,
-    });
+    await answerMessage(
+      { event: { channel: 'C0CHAN', user: 'U0ALICE', text: 'fix #1 in demo', ts: '1.1', ...over }, body: {}, context },
+      false,
+      {
+        chat,
+        logger: silentLogger,
+        metrics: new Metrics(),
+        delivery: d as never,
+      },
+    );
     expect(said).toEqual([]);
     expect(d.calls).toEqual([]);
   });
@@ -161,7 +211,9 @@ describe('global middleware', () => {
     const seen = new Set<string>();
     const dedupe = {
       claim: async (id: string) =>
-        seen.has(id) ? ({ kind: 'done' } as const) : (seen.add(id), { kind: 'claimed' as const, claim: { done: async () => undefined, release: async () => void seen.delete(id) } }),
+        seen.has(id)
+          ? ({ kind: 'done' } as const)
+          : (seen.add(id), { kind: 'claimed' as const, claim: { done: async () => undefined, release: async () => void seen.delete(id) } }),
     };
     const metrics = new Metrics();
     const mw = dedupeMiddleware(dedupe, metrics, silentLogger);
@@ -178,7 +230,9 @@ describe('global middleware', () => {
     const seen = new Set<string>();
     const dedupe = {
       claim: async (id: string) =>
-        seen.has(id) ? ({ kind: 'done' } as const) : (seen.add(id), { kind: 'claimed' as const, claim: { done: async () => undefined, release: async () => void seen.delete(id) } }),
+        seen.has(id)
+          ? ({ kind: 'done' } as const)
+          : (seen.add(id), { kind: 'claimed' as const, claim: { done: async () => undefined, release: async () => void seen.delete(id) } }),
     };
     const mw = dedupeMiddleware(dedupe, new Metrics(), silentLogger);
     const body = { type: 'event_callback', event_id: 'Ev9', event: { type: 'message', channel: 'C1', ts: '9.9' } };
@@ -195,7 +249,11 @@ describe('global middleware', () => {
   test('Redis unreachable: the delivery is handled unclaimed (it can answer "try again"), never dropped in silence', async () => {
     const dedupe = { claim: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
     const next = jest.fn(async () => undefined);
-    await dedupeMiddleware(dedupe, new Metrics(), silentLogger)({ body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } }, next } as never);
+    await dedupeMiddleware(
+      dedupe,
+      new Metrics(),
+      silentLogger,
+    )({ body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } }, next } as never);
     expect(next).toHaveBeenCalledTimes(1);
   });
 
@@ -224,19 +282,42 @@ describe('the chat core routes presses by action id', () => {
   function core() {
     const audit: AuditRecord[] = [];
     const control = {
-      cancel: jest.fn(async (target: { jobId: string }, by: string) => ({ kind: 'cancel-requested' as const, job: aJob({ id: target.jobId, user: by }) })),
+      cancel: jest.fn(async (target: { jobId: string }, by: string) => ({
+        kind: 'cancel-requested' as const,
+        job: aJob({ id: target.jobId, user: by }),
+      })),
       retry: jest.fn(async () => ({ kind: 'no-job' as const, action: 'retry' as const })),
     } as unknown as JobControl;
-    const chat = new RealChatActions({ requests: {} as ChatRequests, control, audit: { record: async (r) => void audit.push(r) }, logger: silentLogger });
+    const chat = new RealChatActions({
+      requests: {} as ChatRequests,
+      control,
+      audit: { record: async (r) => void audit.push(r) },
+      logger: silentLogger,
+    });
     return { chat, control, audit };
   }
 
   test('job.cancel (also as job.cancel:2) cancels the job named by the value, and is audited', async () => {
     const { chat, control, audit } = core();
-    const answer = await chat.pressed({ actionId: `${ACTIONS.cancelJob}:2`, value: 'a1b2c3d4e5f6', user: 'U0ALICE', channel: 'C0CHAN', messageTs: '1.2' }, 'ref1');
+    const answer = await chat.pressed(
+      { actionId: `${ACTIONS.cancelJob}:2`, value: 'a1b2c3d4e5f6', user: 'U0ALICE', channel: 'C0CHAN', messageTs: '1.2' },
+      'ref1',
+    );
     expect(answer.reply.kind).toBe('cancel-requested');
     expect(control.cancel).toHaveBeenCalledWith({ jobId: 'a1b2c3d4e5f6' }, 'U0ALICE');
-    expect(audit).toEqual([{ user: 'U0ALICE', kind: 'button', action: 'job.cancel', channel: 'C0CHAN', thread: '1.2', surface: 'button', outcome: 'cancel-requested', jobId: 'a1b2c3d4e5f6', text: 'a1b2c3d4e5f6' }]);
+    expect(audit).toEqual([
+      {
+        user: 'U0ALICE',
+        kind: 'button',
+        action: 'job.cancel',
+        channel: 'C0CHAN',
+        thread: '1.2',
+        surface: 'button',
+        outcome: 'cancel-requested',
+        jobId: 'a1b2c3d4e5f6',
+        text: 'a1b2c3d4e5f6',
+      },
+    ]);
   });
 
   test('an action id nothing handles gets a polite answer; one registered later is routed to its handler', async () => {
@@ -244,7 +325,10 @@ describe('the chat core routes presses by action id', () => {
     expect((await chat.pressed({ actionId: 'question.answer', value: 'x', user: 'U0ALICE' }, 'r')).reply.kind).toBe('info');
     chat.onButton('question.answer', async (p) => ({ kind: 'info', text: `answered ${p.value}` }));
     expect(chat.buttonActionIds()).toContain('question.answer');
-    expect((await chat.pressed({ actionId: 'question.answer', value: 'x', user: 'U0ALICE' }, 'r')).reply).toEqual({ kind: 'info', text: 'answered x' });
+    expect((await chat.pressed({ actionId: 'question.answer', value: 'x', user: 'U0ALICE' }, 'r')).reply).toEqual({
+      kind: 'info',
+      text: 'answered x',
+    });
   });
 
   test('action id helpers', () => {
@@ -264,7 +348,13 @@ describe('actions: binding', () => {
     expect(ids).toEqual(expect.arrayContaining([String(actionIdPattern(ACTIONS.cancelJob)), String(actionIdPattern(ACTIONS.retryJob))]));
     expect(ids.at(-1)).toBe('undefined'); // the catch-all comes last
     const catchAll = bound.at(-1)?.listener as (args: unknown) => Promise<void>;
-    const args = (action: object) => ({ ack: async () => undefined, respond: async () => undefined, body: pressBody('x', 'y'), action, context });
+    const args = (action: object) => ({
+      ack: async () => undefined,
+      respond: async () => undefined,
+      body: pressBody('x', 'y'),
+      action,
+      context,
+    });
     await catchAll(args({ action_id: `${ACTIONS.cancelJob}:2`, value: 'j1' }));
     expect(pressed).toEqual([]);
     await catchAll(args({ type: 'static_select', action_id: 'poll.vote', selected_option: { value: 'postgres' } }));

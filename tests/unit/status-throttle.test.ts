@@ -80,7 +80,12 @@ test('the interval can change while the job runs (fair share), and the oldest un
   const r = recorder();
   let interval = 100;
   const closed: string[] = [];
-  const throttle = new StatusThrottle(r.send, () => interval, silentLogger, () => closed.push('closed'));
+  const throttle = new StatusThrottle(
+    r.send,
+    () => interval,
+    silentLogger,
+    () => closed.push('closed'),
+  );
   throttle.offer(state(1));
   await jest.advanceTimersByTimeAsync(0);
   interval = 1000;

@@ -46,7 +46,8 @@ export function systemPrompt(allowed: string): string {
   ].join('\n');
 }
 
-const minutes = (ms: number) => (ms >= 60_000 ? `${Math.round((ms / 60_000) * 10) / 10} min` : ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`);
+const minutes = (ms: number) =>
+  ms >= 60_000 ? `${Math.round((ms / 60_000) * 10) / 10} min` : ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 
 export async function runCodingLoop(o: CodingLoopOptions): Promise<LoopOutcome> {
   const { limits } = o;
@@ -57,7 +58,12 @@ export async function runCodingLoop(o: CodingLoopOptions): Promise<LoopOutcome> 
   const stopped = (): LoopOutcome | undefined => {
     if (o.signal.aborted) return { kind: 'cancelled' };
     if (outOfTime.signal.aborted) {
-      return { kind: 'failed', cap: 'time', retryable: false, reason: `the built-in agent ran out of time: its cap is ${minutes(limits.maxWallMs)} (agent.maxMinutes)` };
+      return {
+        kind: 'failed',
+        cap: 'time',
+        retryable: false,
+        reason: `the built-in agent ran out of time: its cap is ${minutes(limits.maxWallMs)} (agent.maxMinutes)`,
+      };
     }
     return undefined;
   };
@@ -108,7 +114,11 @@ export async function runCodingLoop(o: CodingLoopOptions): Promise<LoopOutcome> 
       for (const call of turn.toolCalls) {
         if (call.name === FINISH_TOOL) {
           const summary = typeof call.arguments.summary === 'string' ? call.arguments.summary.trim() : '';
-          return { kind: 'done', summary: summary || turn.content.trim() || 'The model finished without a summary.', filesWritten: [...written] };
+          return {
+            kind: 'done',
+            summary: summary || turn.content.trim() || 'The model finished without a summary.',
+            filesWritten: [...written],
+          };
         }
         const result = await o.tools.run(call, signal);
         const after = stopped();

@@ -30,7 +30,10 @@ function toOllama(m: ChatMessage): Message {
 export class OllamaChatModel implements ChatModel {
   constructor(private readonly options: OllamaChatModelOptions) {}
 
-  async chat(request: { model: string; messages: readonly ChatMessage[]; tools: readonly ToolSpec[] }, signal: AbortSignal): Promise<ChatTurn> {
+  async chat(
+    request: { model: string; messages: readonly ChatMessage[]; tools: readonly ToolSpec[] },
+    signal: AbortSignal,
+  ): Promise<ChatTurn> {
     signal.throwIfAborted();
     const base = this.options.fetch ?? fetch;
     // The client passes no signal for `stream: false` requests; this fetch adds ours, so a
@@ -43,7 +46,10 @@ export class OllamaChatModel implements ChatModel {
     const response = await client.chat({
       model: request.model,
       messages: request.messages.map(toOllama),
-      tools: request.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } })),
+      tools: request.tools.map((t) => ({
+        type: 'function',
+        function: { name: t.name, description: t.description, parameters: t.parameters },
+      })),
       stream: false,
     });
     return {

@@ -44,7 +44,8 @@ export async function resolveInWorkspace(root: string, given: string): Promise<R
     candidate = resolve(path);
     // /workspace/x as well as the same place through the root's real path.
     if (inside(resolve(root), candidate)) candidate = join(realRoot, relative(resolve(root), candidate));
-    else if (!inside(realRoot, candidate)) throw new PathRefused(given, `it is outside the workspace (${resolve(root)}); give a path relative to it`);
+    else if (!inside(realRoot, candidate))
+      throw new PathRefused(given, `it is outside the workspace (${resolve(root)}); give a path relative to it`);
   } else {
     candidate = resolve(realRoot, path);
     if (!inside(realRoot, candidate)) throw new PathRefused(given, 'it climbs out of the workspace');

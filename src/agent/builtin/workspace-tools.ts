@@ -28,19 +28,30 @@ export const TOOL_SPECS: readonly ToolSpec[] = [
   {
     name: 'list_files',
     description: 'List the files under a directory of the workspace, recursively (.git and node_modules skipped).',
-    parameters: { type: 'object', properties: { path: { type: 'string', description: 'directory relative to the workspace; default "."' } }, required: [] },
+    parameters: {
+      type: 'object',
+      properties: { path: { type: 'string', description: 'directory relative to the workspace; default "."' } },
+      required: [],
+    },
   },
   {
     name: 'read_file',
     description: 'Read a text file of the workspace.',
-    parameters: { type: 'object', properties: { path: { type: 'string', description: 'file relative to the workspace' } }, required: ['path'] },
+    parameters: {
+      type: 'object',
+      properties: { path: { type: 'string', description: 'file relative to the workspace' } },
+      required: ['path'],
+    },
   },
   {
     name: 'search_files',
     description: 'Find lines that contain a text (case-insensitive, not a regex) in the files under a directory.',
     parameters: {
       type: 'object',
-      properties: { text: { type: 'string', description: 'the text to look for' }, path: { type: 'string', description: 'directory; default "."' } },
+      properties: {
+        text: { type: 'string', description: 'the text to look for' },
+        path: { type: 'string', description: 'directory; default "."' },
+      },
       required: ['text'],
     },
   },
@@ -49,7 +60,10 @@ export const TOOL_SPECS: readonly ToolSpec[] = [
     description: 'Create or replace a file of the workspace with exactly the given content (parent directories are created).',
     parameters: {
       type: 'object',
-      properties: { path: { type: 'string', description: 'file relative to the workspace' }, content: { type: 'string', description: 'the whole new content' } },
+      properties: {
+        path: { type: 'string', description: 'file relative to the workspace' },
+        content: { type: 'string', description: 'the whole new content' },
+      },
       required: ['path', 'content'],
     },
   },
@@ -58,7 +72,9 @@ export const TOOL_SPECS: readonly ToolSpec[] = [
     description: 'Run one of the commands the project allows, in the workspace, without a shell. Returns its exit code and output.',
     parameters: {
       type: 'object',
-      properties: { argv: { type: 'array', items: { type: 'string' }, description: 'the command and its arguments, like ["npm", "test"]' } },
+      properties: {
+        argv: { type: 'array', items: { type: 'string' }, description: 'the command and its arguments, like ["npm", "test"]' },
+      },
       required: ['argv'],
     },
   },
@@ -121,7 +137,10 @@ export class WorkspaceTools {
         case 'run_command':
           return await this.runAllowed(call.arguments.argv, signal);
         default:
-          return refusal(call.name, `there is no tool named ${JSON.stringify(call.name)}; the tools are ${TOOL_SPECS.map((t) => t.name).join(', ')}`);
+          return refusal(
+            call.name,
+            `there is no tool named ${JSON.stringify(call.name)}; the tools are ${TOOL_SPECS.map((t) => t.name).join(', ')}`,
+          );
       }
     } catch (err) {
       if (err instanceof PathRefused || err instanceof ToolArgumentError) return refusal(call.name, err.message);
@@ -191,12 +210,16 @@ export class WorkspaceTools {
         const content = await readFile(full, 'utf8');
         if (content.includes('\0')) continue; // binary
         content.split('\n').forEach((line, i) => {
-          if (matches.length < MAX_SEARCH_MATCHES && line.toLowerCase().includes(needle)) matches.push(`${shown(root, full)}:${i + 1}: ${line.slice(0, 300)}`);
+          if (matches.length < MAX_SEARCH_MATCHES && line.toLowerCase().includes(needle))
+            matches.push(`${shown(root, full)}:${i + 1}: ${line.slice(0, 300)}`);
         });
       }
     };
     await walk(dir.real);
-    return { output: matches.length ? cut(matches.join('\n')) : '(no matches)', logLine: `search_files ${JSON.stringify(text)} in ${dir.relative}` };
+    return {
+      output: matches.length ? cut(matches.join('\n')) : '(no matches)',
+      logLine: `search_files ${JSON.stringify(text)} in ${dir.relative}`,
+    };
   }
 
   private async write(path: string, content: string): Promise<ToolResult> {
@@ -211,7 +234,11 @@ export class WorkspaceTools {
       await handle.close();
     }
     const bytes = Buffer.byteLength(content);
-    return { output: `wrote ${bytes} bytes to ${checked.relative}`, logLine: `write_file ${checked.relative} (${bytes} bytes)`, wrote: checked.relative };
+    return {
+      output: `wrote ${bytes} bytes to ${checked.relative}`,
+      logLine: `write_file ${checked.relative} (${bytes} bytes)`,
+      wrote: checked.relative,
+    };
   }
 
   private async runAllowed(argv: unknown, signal: AbortSignal): Promise<ToolResult> {

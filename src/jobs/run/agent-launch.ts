@@ -46,7 +46,10 @@ export class AgentLaunch {
     if (job.state !== 'queued') {
       // Taking over from a replica that stopped: attach to its agent, never start a second one.
       const handle = (await this.deps.spawner.attach(job.id)) ?? goneAgent(job.id);
-      log.info({ agent: handle.ref.slice(0, 12) }, handle.ref === 'gone' ? 'took over a job whose agent is already gone' : 'took over a running agent');
+      log.info(
+        { agent: handle.ref.slice(0, 12) },
+        handle.ref === 'gone' ? 'took over a job whose agent is already gone' : 'took over a running agent',
+      );
       return { job, handle };
     }
     const d = this.deps;
@@ -66,9 +69,11 @@ export class AgentLaunch {
     ]);
     const { spec, missingEnv, secret } = buildAgentSpec(starting, project, d.agent, credential, context ?? {}, inferenceToken);
     if (missingEnv.length) log.warn({ missingEnv }, 'project env names not set on the dispatcher: not passed to the agent');
-    if (project.tracker && project.tracker.type !== 'jira' && !secret.trackerToken) log.warn('no tracker token set on the dispatcher: the runner reads the issue anonymously and cannot push');
+    if (project.tracker && project.tracker.type !== 'jira' && !secret.trackerToken)
+      log.warn('no tracker token set on the dispatcher: the runner reads the issue anonymously and cannot push');
     // The runner takes it with GETDEL before the agent command starts; it never enters the container's env.
-    if (secret.trackerToken) await d.redis.set(d.keys.jobSecret(job.id), encodeJobSecret(secret), 'PX', (project.timeoutMinutes + 5) * 60_000);
+    if (secret.trackerToken)
+      await d.redis.set(d.keys.jobSecret(job.id), encodeJobSecret(secret), 'PX', (project.timeoutMinutes + 5) * 60_000);
     const handle = await d.spawner.start(spec);
     log.info({ agent: handle.ref.slice(0, 12), adopted: handle.adopted }, handle.adopted ? 'took over a running agent' : 'agent started');
     return { job: starting, handle };

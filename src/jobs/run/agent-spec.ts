@@ -123,7 +123,8 @@ export function buildAgentSpec(
   else if (project.repo) env[AGENT_ENV.repo] = project.repo;
   if (settings.inferenceUrl && inferenceToken) {
     // A project that passes its own OPENAI_* (a hosted API, say) keeps both of them; likewise OLLAMA_HOST.
-    const own = (name: string) => project.env.includes(name) || (name.startsWith('OPENAI_') && project.env.some((n) => n.startsWith('OPENAI_')));
+    const own = (name: string) =>
+      project.env.includes(name) || (name.startsWith('OPENAI_') && project.env.some((n) => n.startsWith('OPENAI_')));
     for (const [name, value] of Object.entries(inferenceEnv(settings.inferenceUrl, inferenceToken))) if (!own(name)) env[name] = value;
   }
   // The runner blanks these values out of everything it reports (logs, summary, reasons).

@@ -23,9 +23,10 @@ export class EventReader {
 
   /** Waits up to `blockMs` for entries after the cursor (0: don't wait). */
   async read(blockMs: number, count = 100): Promise<StreamEntry[]> {
-    const pending = blockMs > 0
-      ? this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, this.cursor)
-      : this.redis.xread('COUNT', count, 'STREAMS', this.streamKey, this.cursor);
+    const pending =
+      blockMs > 0
+        ? this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, this.cursor)
+        : this.redis.xread('COUNT', count, 'STREAMS', this.streamKey, this.cursor);
     // A partition that drops packets leaves the connection open and the read unanswered for ever: after a
     // while it is made again, and this read fails (the caller retries; the cursor has not moved).
     let timer: NodeJS.Timeout | undefined;

@@ -84,14 +84,21 @@ export class JobFinisher {
   /** Deletes a job's per-job Redis user and secret (its agent is gone, or is being removed). */
   async forgetAgent(jobId: string, log: Logger): Promise<void> {
     await this.deps.credentials.revoke(jobId).catch((err: unknown) => log.error({ err }, "could not delete the agent's Redis user"));
-    await this.deps.redis.del(this.deps.keys.jobSecret(jobId)).catch((err: unknown) => log.error({ err }, "could not delete the job's secret"));
+    await this.deps.redis
+      .del(this.deps.keys.jobSecret(jobId))
+      .catch((err: unknown) => log.error({ err }, "could not delete the job's secret"));
   }
 
   /** Status updates of one job, paced to its fair share of the chat budget when the notifier knows it. */
   statusThrottle(jobId: string, baseMs: number, log: Logger): StatusThrottle {
     const { notifier } = this.deps;
     const pacer = notifier.statusPacer?.(jobId, baseMs);
-    return new StatusThrottle((j, info) => notifier.updateStatus(j, info), pacer ? () => pacer.intervalMs() : baseMs, log, () => pacer?.close());
+    return new StatusThrottle(
+      (j, info) => notifier.updateStatus(j, info),
+      pacer ? () => pacer.intervalMs() : baseMs,
+      log,
+      () => pacer?.close(),
+    );
   }
 
   async stopAgent(jobId: string, log: Logger): Promise<void> {

@@ -156,7 +156,9 @@ export class JobSupervisor {
       return result;
     } finally {
       for (const lease of held) lease.stop();
-      await supervision.release().catch((err: unknown) => log.warn({ err }, 'could not give up the supervision lease; it lapses on its own'));
+      await supervision
+        .release()
+        .catch((err: unknown) => log.warn({ err }, 'could not give up the supervision lease; it lapses on its own'));
     }
   }
 
@@ -207,7 +209,13 @@ export class JobSupervisor {
   }
 
   /** Stops renewing the job's locks (the finisher frees them) and ends the job. */
-  private async endHeld(job: JobRecord, throttle: StatusThrottle, handle: AgentHandle | undefined, held: HeldLease[], log: Logger): Promise<'finished'> {
+  private async endHeld(
+    job: JobRecord,
+    throttle: StatusThrottle,
+    handle: AgentHandle | undefined,
+    held: HeldLease[],
+    log: Logger,
+  ): Promise<'finished'> {
     for (const lease of held.splice(0)) lease.stop();
     return this.finisher.finish(job, throttle, handle, log);
   }
@@ -231,7 +239,10 @@ export class JobSupervisor {
       const held = await this.leases.acquire(lease);
       if (held) return held;
       if (signal.aborted || Date.now() > deadline) {
-        log.info({ holder: await this.deps.redis.get(lease.key).catch(() => undefined) }, 'another replica supervises this job: left to it');
+        log.info(
+          { holder: await this.deps.redis.get(lease.key).catch(() => undefined) },
+          'another replica supervises this job: left to it',
+        );
         return undefined;
       }
       await new Promise((r) => setTimeout(r, Math.min(500, this.t.takeoverLeaseMs / 4)));

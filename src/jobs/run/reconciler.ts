@@ -31,7 +31,8 @@ import type { QueuedJobData } from '../job-queue.js';
 import { EventReader } from './event-reader.js';
 import { endReason, liveness, NO_HEARTBEAT_YET, observeHeartbeat, type HeartbeatTrack } from './liveness.js';
 
-export type ReconcilerAction = 'adopt' | 'fail-gone' | 'fail-lapsed' | 'fail-overdue' | 'finish-from-stream' | 'remove-orphan' | 'revoke-credentials' | 'free-channel';
+export type ReconcilerAction =
+  'adopt' | 'fail-gone' | 'fail-lapsed' | 'fail-overdue' | 'finish-from-stream' | 'remove-orphan' | 'revoke-credentials' | 'free-channel';
 
 export interface ReconcilerTimings {
   reconcileEveryMs: number;
@@ -220,7 +221,10 @@ export class Reconciler {
     });
     switch (verdict.verdict) {
       case 'alive':
-        log.warn({ agent: agent?.ref.slice(0, 12) }, 'reconciler: a running agent had no supervisor and no queue entry: queued again to be adopted');
+        log.warn(
+          { agent: agent?.ref.slice(0, 12) },
+          'reconciler: a running agent had no supervisor and no queue entry: queued again to be adopted',
+        );
         await this.deps.queue.requeue({ jobId: job.id, channel: job.channel }, project?.priority ?? 0);
         this.count('adopt');
         return;
@@ -239,7 +243,10 @@ export class Reconciler {
       case 'lapsed':
       case 'overdue':
         log.warn({ verdict: verdict.verdict }, 'reconciler: an unsupervised job’s agent lapsed or overstayed: failing it');
-        await this.endJob(failJob(job, endReason(verdict, timeoutMinutes) ?? 'its agent stopped', now), verdict.verdict === 'lapsed' ? 'fail-lapsed' : 'fail-overdue');
+        await this.endJob(
+          failJob(job, endReason(verdict, timeoutMinutes) ?? 'its agent stopped', now),
+          verdict.verdict === 'lapsed' ? 'fail-lapsed' : 'fail-overdue',
+        );
         return;
       default:
         return; // starting, or not sure yet: the next pass looks again
@@ -248,7 +255,12 @@ export class Reconciler {
 
   /** Ends a job under its supervision lease, so that no supervisor starts on it meanwhile. */
   private async endJob(job: JobRecord, action: ReconcilerAction): Promise<void> {
-    const held = await this.deps.leases.acquire({ kind: 'supervision', key: this.deps.keys.jobSupervisor(job.id), owner: this.deps.replicaId, leaseMs: 60_000 });
+    const held = await this.deps.leases.acquire({
+      kind: 'supervision',
+      key: this.deps.keys.jobSupervisor(job.id),
+      owner: this.deps.replicaId,
+      leaseMs: 60_000,
+    });
     if (!held) return; // a supervisor came after all
     try {
       await this.deps.finishFailed(job);
@@ -273,17 +285,28 @@ export class Reconciler {
   /** Stops and removes an agent whose job has ended or is unknown, and deletes what it was given. */
   private async removeOrphan(agent: AgentInfo, job: JobRecord | undefined): Promise<void> {
     const log = this.deps.logger.child({ jobId: agent.jobId, reconciler: true });
-    log.warn({ agent: agent.ref.slice(0, 12), running: agent.running, job: job?.state ?? 'unknown' }, 'reconciler: removing an agent whose job has ended or is unknown');
-    await this.deps.spawner.stop(agent.jobId, this.deps.timings.stopGraceSeconds).catch((err: unknown) => log.error({ err }, 'could not stop the orphan agent'));
+    log.warn(
+      { agent: agent.ref.slice(0, 12), running: agent.running, job: job?.state ?? 'unknown' },
+      'reconciler: removing an agent whose job has ended or is unknown',
+    );
+    await this.deps.spawner
+      .stop(agent.jobId, this.deps.timings.stopGraceSeconds)
+      .catch((err: unknown) => log.error({ err }, 'could not stop the orphan agent'));
     if (isJobId(agent.jobId)) {
-      await this.deps.credentials.revoke(agent.jobId).catch((err: unknown) => log.error({ err }, "could not delete the orphan agent's Redis user"));
+      await this.deps.credentials
+        .revoke(agent.jobId)
+        .catch((err: unknown) => log.error({ err }, "could not delete the orphan agent's Redis user"));
       await this.deps.redis.del(this.deps.keys.jobSecret(agent.jobId)).catch(() => undefined);
     }
     this.count('remove-orphan');
   }
 
   /** Per-job Redis users whose job has ended or is unknown and which no agent uses. */
-  private async revokeUnusedUsers(records: Map<string, JobRecord>, agents: Map<string, AgentInfo>, confirmed: (what: string) => boolean): Promise<void> {
+  private async revokeUnusedUsers(
+    records: Map<string, JobRecord>,
+    agents: Map<string, AgentInfo>,
+    confirmed: (what: string) => boolean,
+  ): Promise<void> {
     const users = await this.deps.redis.hkeys(this.deps.keys.agentUsers);
     for (const jobId of users) {
       if (agents.get(jobId)?.running || !isJobId(jobId)) continue;
@@ -323,7 +346,10 @@ export class Reconciler {
   /** Whether this Switchboard made the agent of a job it has no record of: its Redis user or its event stream is here. */
   private async madeHere(jobId: string): Promise<boolean> {
     if (!isJobId(jobId)) return false;
-    const [user, stream] = await Promise.all([this.deps.redis.hexists(this.deps.keys.agentUsers, jobId), this.deps.redis.exists(this.deps.keys.jobEvents(jobId))]);
+    const [user, stream] = await Promise.all([
+      this.deps.redis.hexists(this.deps.keys.agentUsers, jobId),
+      this.deps.redis.exists(this.deps.keys.jobEvents(jobId)),
+    ]);
     return user === 1 || stream === 1;
   }
 

@@ -155,7 +155,9 @@ export class RelayLoop {
           if (entries.length === READ_COUNT) continue; // not drained yet
           // The stream is drained and no result came: the agent died without a word (or was cancelled).
           const c = await cancelRequest();
-          job = c ? cancelJob(job, c.by, now, c.reason) : failJob(job, endReason(verdict, project.timeoutMinutes) ?? 'the agent exited', now);
+          job = c
+            ? cancelJob(job, c.by, now, c.reason)
+            : failJob(job, endReason(verdict, project.timeoutMinutes) ?? 'the agent exited', now);
           break;
         }
         if (verdict.verdict === 'lapsed') {
@@ -167,7 +169,9 @@ export class RelayLoop {
           }
           // After a cancel request, an agent that goes quiet was cancelled, not broken.
           const c = await cancelRequest();
-          job = c ? cancelJob(job, c.by, now, c.reason) : failJob(job, endReason(verdict, project.timeoutMinutes) ?? 'the agent went silent', now);
+          job = c
+            ? cancelJob(job, c.by, now, c.reason)
+            : failJob(job, endReason(verdict, project.timeoutMinutes) ?? 'the agent went silent', now);
           await deps.stopAgent(jobId, log);
           break;
         }

@@ -48,7 +48,9 @@ export async function announceResult(job: JobRecord, deps: AnnouncementDeps): Pr
     }
     await claim.done(JOB_RECORD_TTL_SECONDS).catch((err: unknown) => log.warn({ err }, 'could not mark the result announced'));
     // The request's ✅/❌: a repeat is harmless (Slack answers already_reacted).
-    await deps.notifier.markRequest?.(job, job.state === 'done' ? 'done' : 'failed').catch((err: unknown) => log.warn({ err }, 'could not mark the request finished'));
+    await deps.notifier
+      .markRequest?.(job, job.state === 'done' ? 'done' : 'failed')
+      .catch((err: unknown) => log.warn({ err }, 'could not mark the request finished'));
     log.info({ state: job.state }, 'result announced');
     return 'announced';
   }

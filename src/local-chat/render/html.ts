@@ -143,7 +143,9 @@ function block(b: MessageBlock, names: HtmlNames): string {
       const parts: string[] = [];
       if (b.text?.length) parts.push(`<p>${renderRichTextHtml(b.text, names)}</p>`);
       if (b.fields?.length) {
-        const fields = b.fields.map((f) => `<div class="sb-field"><b>${escapeHtml(f.label)}</b><span>${renderRichTextHtml(f.value, names)}</span></div>`);
+        const fields = b.fields.map(
+          (f) => `<div class="sb-field"><b>${escapeHtml(f.label)}</b><span>${renderRichTextHtml(f.value, names)}</span></div>`,
+        );
         parts.push(`<div class="sb-fields">${fields.join('')}</div>`);
       }
       return parts.join('');
@@ -154,7 +156,9 @@ function block(b: MessageBlock, names: HtmlNames): string {
       return `<pre>${escapeHtml(codeText(b))}</pre>`;
     case 'context': {
       const items = b.items.filter((i) => i.length > 0);
-      return items.length ? `<div class="sb-context">${items.map((i) => `<span>${renderRichTextHtml(i, names)}</span>`).join(' · ')}</div>` : '';
+      return items.length
+        ? `<div class="sb-context">${items.map((i) => `<span>${renderRichTextHtml(i, names)}</span>`).join(' · ')}</div>`
+        : '';
     }
     case 'actions':
       return b.buttons.length ? `<div class="sb-actions">${b.buttons.map(button).join('')}</div>` : '';

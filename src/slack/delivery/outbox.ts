@@ -36,7 +36,12 @@ export class Outbox {
   ) {}
 
   async keep(entry: Omit<OutboxEntry, 'id' | 'attempts' | 'keptAt'>, retryInMs: number): Promise<OutboxEntry> {
-    const full: OutboxEntry = { ...entry, id: `${entry.jobId ?? 'call'}-${randomBytes(4).toString('hex')}`, keptAt: Date.now(), attempts: 0 };
+    const full: OutboxEntry = {
+      ...entry,
+      id: `${entry.jobId ?? 'call'}-${randomBytes(4).toString('hex')}`,
+      keptAt: Date.now(),
+      attempts: 0,
+    };
     await this.save(full, retryInMs);
     return full;
   }
@@ -50,7 +55,8 @@ export class Outbox {
     const out: OutboxEntry[] = [];
     for (const id of ids) {
       const raw = await this.redis.get(this.itemKey(id));
-      if (raw === null) await this.redis.zrem(this.setKey, id); // expired after 7 days of failing
+      if (raw === null)
+        await this.redis.zrem(this.setKey, id); // expired after 7 days of failing
       else out.push(JSON.parse(raw) as OutboxEntry);
     }
     return out;

@@ -80,14 +80,26 @@ export class SharedBudget {
   /** Takes one token from each bucket (all or none); `reserve` > 0 leaves headroom for urgent calls. */
   async take(buckets: readonly BucketSpec[], reserve: number): Promise<TakeResult> {
     if (buckets.length === 0) return { granted: true };
-    const [ok, wait] = (await this.redis.eval(TAKE, buckets.length, ...buckets.map((b) => this.keyOf(b.name)), reserve, ...params(buckets))) as [number, number];
+    const [ok, wait] = (await this.redis.eval(
+      TAKE,
+      buckets.length,
+      ...buckets.map((b) => this.keyOf(b.name)),
+      reserve,
+      ...params(buckets),
+    )) as [number, number];
     return ok === 1 ? { granted: true } : { granted: false, waitMs: Number(wait) };
   }
 
   /** Slack said 429: nobody spends these buckets for `ms`, and they start empty after. */
   async block(buckets: readonly BucketSpec[], ms: number): Promise<void> {
     if (buckets.length === 0) return;
-    await this.redis.eval(BLOCK, buckets.length, ...buckets.map((b) => this.keyOf(b.name)), Math.max(0, Math.round(ms)), ...params(buckets));
+    await this.redis.eval(
+      BLOCK,
+      buckets.length,
+      ...buckets.map((b) => this.keyOf(b.name)),
+      Math.max(0, Math.round(ms)),
+      ...params(buckets),
+    );
   }
 }
 

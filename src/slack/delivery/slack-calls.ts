@@ -4,7 +4,15 @@
 // would hold back every other call. Here it rejects a 429 at once
 // (rejectRateLimitedCalls), retries nothing itself, and gives up after a
 // timeout; SlackDelivery decides what to retry, when, and for whom.
-import { WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, type WebClientOptions, LogLevel } from '@slack/web-api';
+import {
+  WebClient,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  type WebClientOptions,
+  LogLevel,
+} from '@slack/web-api';
 
 export interface CallClientOptions {
   token: string;
@@ -39,7 +47,9 @@ export type CallFailure =
 export function classifyFailure(err: unknown): CallFailure {
   if (err instanceof WebAPIRateLimitedError) return { kind: 'rate_limited', retryAfterMs: Math.max(1, err.retryAfter) * 1000 };
   if (err instanceof WebAPIHTTPError) {
-    return err.statusCode >= 500 || err.statusCode === 408 ? { kind: 'transient', outcome: 'server_error' } : { kind: 'permanent', outcome: 'platform_error' };
+    return err.statusCode >= 500 || err.statusCode === 408
+      ? { kind: 'transient', outcome: 'server_error' }
+      : { kind: 'permanent', outcome: 'platform_error' };
   }
   if (err instanceof WebAPIRequestError) return { kind: 'transient', outcome: 'network_error' };
   if (err instanceof WebAPIPlatformError) {

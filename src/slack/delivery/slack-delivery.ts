@@ -132,7 +132,8 @@ export class SlackDelivery {
 
   /** Makes one Web API call through its budget; resolves when Slack took it (or it was kept), rejects on an error Slack gave. */
   call(req: CallRequest): Promise<Delivery> {
-    if (this.closed) return Promise.reject(new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${req.method} not sent: the Slack delivery is closed`));
+    if (this.closed)
+      return Promise.reject(new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${req.method} not sent: the Slack delivery is closed`));
     return new Promise<Delivery>((resolve, reject) => {
       const waiter = { resolve, reject };
       const existing = req.coalesceKey !== undefined ? this.coalescing.get(req.coalesceKey) : undefined;
@@ -211,7 +212,11 @@ export class SlackDelivery {
     for (const item of left) {
       if (item.req.durable || item.outboxEntry) await this.keep(item, new Error('the dispatcher stopped before Slack took it'));
       else if (item.priority === PRIORITY.progress) this.settle(item, { outcome: 'dropped' });
-      else this.fail(item, new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${item.req.method} not sent: the delivery closed before it went out`));
+      else
+        this.fail(
+          item,
+          new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${item.req.method} not sent: the delivery closed before it went out`),
+        );
     }
     await Promise.allSettled([...this.calls]);
   }
@@ -263,7 +268,8 @@ export class SlackDelivery {
   }
 
   private launch(item: Pending): void {
-    if (item.req.coalesceKey !== undefined && this.coalescing.get(item.req.coalesceKey) === item) this.coalescing.delete(item.req.coalesceKey);
+    if (item.req.coalesceKey !== undefined && this.coalescing.get(item.req.coalesceKey) === item)
+      this.coalescing.delete(item.req.coalesceKey);
     if (item.serialKey !== undefined) this.inFlight.add(item.serialKey);
     const p = this.execute(item).finally(() => {
       this.calls.delete(p);
@@ -289,8 +295,13 @@ export class SlackDelivery {
       if (item.req.statusOf !== undefined) this.lastRefresh.set(item.req.statusOf, now);
       if (item.req.changedAt !== undefined) this.o.metrics?.slackStatusStaleness.observe((now - item.req.changedAt) / 1000);
       if (item.outboxEntry) {
-        await this.outbox.done(item.outboxEntry.id).catch((err: unknown) => this.log.warn({ err }, 'could not clear a delivered outbox item'));
-        this.log.info({ jobId: item.req.jobId, method, keptFor: now - item.outboxEntry.keptAt }, 'delivered a kept Slack call from the outbox');
+        await this.outbox
+          .done(item.outboxEntry.id)
+          .catch((err: unknown) => this.log.warn({ err }, 'could not clear a delivered outbox item'));
+        this.log.info(
+          { jobId: item.req.jobId, method, keptFor: now - item.outboxEntry.keptAt },
+          'delivered a kept Slack call from the outbox',
+        );
       }
       this.settle(item, { outcome: 'delivered', result });
     } catch (err) {
@@ -301,7 +312,9 @@ export class SlackDelivery {
         // Everyone stops spending this budget for Retry-After; this call goes again after it.
         item.rateLimited += 1;
         log.warn({ retryAfterMs: failure.retryAfterMs }, 'Slack answered 429: pausing this budget for Retry-After');
-        await this.budget.block(item.buckets, failure.retryAfterMs).catch((e: unknown) => log.warn({ err: e }, 'could not share the 429 pause'));
+        await this.budget
+          .block(item.buckets, failure.retryAfterMs)
+          .catch((e: unknown) => log.warn({ err: e }, 'could not share the 429 pause'));
         this.retry(item, failure.retryAfterMs);
         return;
       }
@@ -327,7 +340,9 @@ export class SlackDelivery {
   /** Back into its lane after `delayMs`; a newer pending state of the same message takes its place. */
   private retry(item: Pending, delayMs: number): void {
     if (this.closed) {
-      void (item.req.durable || item.outboxEntry ? this.keep(item, new Error('closed while retrying')) : Promise.resolve(this.settle(item, { outcome: 'dropped' })));
+      void (item.req.durable || item.outboxEntry
+        ? this.keep(item, new Error('closed while retrying'))
+        : Promise.resolve(this.settle(item, { outcome: 'dropped' })));
       return;
     }
     const newer = item.req.coalesceKey !== undefined ? this.coalescing.get(item.req.coalesceKey) : undefined;
@@ -345,7 +360,8 @@ export class SlackDelivery {
     const log = this.log.child({ jobId: item.req.jobId, method: item.req.method });
     try {
       const args = typeof item.req.args === 'function' ? item.req.args() : item.req.args;
-      if (item.outboxEntry) await this.outbox.retryLater(item.outboxEntry, Math.min(10 * 60_000, this.outboxRetryMs * 2 ** (item.outboxEntry.attempts + 1)));
+      if (item.outboxEntry)
+        await this.outbox.retryLater(item.outboxEntry, Math.min(10 * 60_000, this.outboxRetryMs * 2 ** (item.outboxEntry.attempts + 1)));
       else await this.outbox.keep({ jobId: item.req.jobId, method: item.req.method, args }, this.outboxRetryMs);
       log.error({ err }, 'could not deliver to Slack; kept in the outbox and retried later');
       this.settle(item, { outcome: 'kept' });
@@ -361,7 +377,8 @@ export class SlackDelivery {
 
   private fail(item: Pending, err: unknown): void {
     // Slack's own errors (WebAPIPlatformError with data.error) reach the caller as they are.
-    const e = err instanceof Error ? err : new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${item.req.method} failed`, { cause: err });
+    const e =
+      err instanceof Error ? err : new SwitchboardError(ErrorCode.SlackCallFailed, `Slack ${item.req.method} failed`, { cause: err });
     for (const w of item.waiters) w.reject(e);
   }
 }

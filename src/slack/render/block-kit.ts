@@ -2,7 +2,15 @@
 // fallback text. The only place that writes mrkdwn for it: every piece of text
 // is escaped here, ids and URLs are checked before they become mentions and
 // links, and the result stays within Slack's limits however long the input.
-import { clockTime, type Button, type ConfirmDialog, type Inline, type Message, type MessageBlock, type RichText } from '../../domain/message.js';
+import {
+  clockTime,
+  type Button,
+  type ConfirmDialog,
+  type Inline,
+  type Message,
+  type MessageBlock,
+  type RichText,
+} from '../../domain/message.js';
 import { escapeMrkdwn, type Block, type SlackMessage } from './blocks.js';
 
 export const SLACK_LIMITS = {
@@ -193,13 +201,21 @@ function renderBlock(b: MessageBlock, actionId: (id: string) => string, limit: n
         const each = Math.min(SLACK_LIMITS.fieldText, Math.floor(limit / Math.min(b.fields.length, SLACK_LIMITS.fields)));
         block.fields = b.fields
           .slice(0, SLACK_LIMITS.fields)
-          .map((f) => mrkdwnObject(renderRichText([{ type: 'text', text: f.label, bold: true }, { type: 'text', text: '\n' }, ...f.value], each)));
+          .map((f) =>
+            mrkdwnObject(renderRichText([{ type: 'text', text: f.label, bold: true }, { type: 'text', text: '\n' }, ...f.value], each)),
+          );
       }
       return block.text || block.fields ? block : undefined;
     }
     case 'quote': {
-      const quoted = b.text.split('\n').map((l) => `> ${l}`).join('\n');
-      return { type: 'section', text: mrkdwnObject(renderRichText([{ type: 'text', text: quoted }], sectionLimit).replace(/^&gt; /gm, '> ')) };
+      const quoted = b.text
+        .split('\n')
+        .map((l) => `> ${l}`)
+        .join('\n');
+      return {
+        type: 'section',
+        text: mrkdwnObject(renderRichText([{ type: 'text', text: quoted }], sectionLimit).replace(/^&gt; /gm, '> ')),
+      };
     }
     case 'code':
       return { type: 'section', text: mrkdwnObject(codeText(b, sectionLimit)) };
@@ -211,7 +227,10 @@ function renderBlock(b: MessageBlock, actionId: (id: string) => string, limit: n
     }
     case 'actions': {
       if (!b.buttons.length) return undefined;
-      return { type: 'actions', elements: b.buttons.slice(0, SLACK_LIMITS.actionsElements).map((btn) => button(btn, actionId(btn.actionId))) };
+      return {
+        type: 'actions',
+        elements: b.buttons.slice(0, SLACK_LIMITS.actionsElements).map((btn) => button(btn, actionId(btn.actionId))),
+      };
     }
     case 'divider':
       return { type: 'divider' };
@@ -243,7 +262,8 @@ function firstText(blocks: readonly MessageBlock[]): RichText {
   for (const b of blocks) {
     if (b.type === 'header' || b.type === 'quote') return [{ type: 'text', text: b.text }];
     if (b.type === 'section' && b.text?.length) return b.text;
-    if (b.type === 'section' && b.fields?.length) return b.fields.flatMap((f) => [{ type: 'text' as const, text: `${f.label}: ` }, ...f.value]);
+    if (b.type === 'section' && b.fields?.length)
+      return b.fields.flatMap((f) => [{ type: 'text' as const, text: `${f.label}: ` }, ...f.value]);
   }
   return [];
 }

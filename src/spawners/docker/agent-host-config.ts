@@ -17,7 +17,10 @@ export function rootUserProblem(user: string | undefined): string | undefined {
   return undefined;
 }
 
-export function agentHostConfig(spec: Pick<AgentSpec, 'resources' | 'workspace'>, opts: { network: string; runtime?: string }): Docker.HostConfig {
+export function agentHostConfig(
+  spec: Pick<AgentSpec, 'resources' | 'workspace'>,
+  opts: { network: string; runtime?: string },
+): Docker.HostConfig {
   return {
     AutoRemove: true,
     NetworkMode: opts.network,

@@ -63,7 +63,7 @@ export function exitVerdict(look: ContainerLook, answer?: WaitAnswer): AgentExit
   }
   if (look.running || NOT_ENDED.has(look.status)) return { waitAgain: look.status === 'created' ? 'next-exit' : 'not-running' };
   const exitCode = trusted ? trusted.StatusCode : look.exitCode;
-  if (look.oomKilled) return { exitCode, detail: 'the agent ran out of memory (OOMKilled): raise the project\'s resources.memory' };
+  if (look.oomKilled) return { exitCode, detail: "the agent ran out of memory (OOMKilled): raise the project's resources.memory" };
   return { exitCode, detail: trusted?.Error?.Message || signalWords(exitCode) };
 }
 
@@ -95,7 +95,10 @@ export async function followExit(probe: ExitProbe, options: ExitFollowOptions): 
     }
     if (outcome.kind === 'answer') {
       // The engine ended the wait though the container runs (a daemon shutting down): wait again, not in a tight loop.
-      log.warn({ answer: outcome.answer, state: look !== 'gone' ? look.status : 'gone' }, 'the engine ended the wait but the agent container still runs: waiting again');
+      log.warn(
+        { answer: outcome.answer, state: look !== 'gone' ? look.status : 'gone' },
+        'the engine ended the wait but the agent container still runs: waiting again',
+      );
       await pause(delay, signal);
       delay = Math.min(delay * 2, options.backoff.maxMs);
     } else if (lostSince !== undefined) {

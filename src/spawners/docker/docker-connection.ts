@@ -14,7 +14,12 @@ export function dockerConnection(dockerHost: string): WithAgent {
   if (dockerHost.startsWith('tcp://') || dockerHost.startsWith('http://') || dockerHost.startsWith('https://')) {
     const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
     const https = url.protocol === 'https:';
-    return { host: url.hostname, port: Number(url.port || 2375), protocol: https ? 'https' : 'http', ...(https ? {} : { agent: new Agent({ keepAlive: false }) }) };
+    return {
+      host: url.hostname,
+      port: Number(url.port || 2375),
+      protocol: https ? 'https' : 'http',
+      ...(https ? {} : { agent: new Agent({ keepAlive: false }) }),
+    };
   }
   return { socketPath: dockerHost.replace(/^unix:\/\//, ''), agent: new Agent({ keepAlive: false }) };
 }

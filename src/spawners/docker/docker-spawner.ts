@@ -60,14 +60,19 @@ const statusOf = (err: unknown) => (err as DockerError).statusCode;
 function within<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`the Docker engine did not answer ${what} within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`the Docker engine did not answer ${what} within ${ms} ms`), { code: 'ETIMEDOUT' })),
+      ms,
+    );
   });
   return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }
 
 /** No HTTP answer at all (refused, reset, timed out, socket missing): the engine did not answer. */
 const isUnreachable = (err: unknown) =>
-  err instanceof SwitchboardError ? err.code === ErrorCode.DockerUnreachable : typeof err === 'object' && err !== null && statusOf(err) === undefined;
+  err instanceof SwitchboardError
+    ? err.code === ErrorCode.DockerUnreachable
+    : typeof err === 'object' && err !== null && statusOf(err) === undefined;
 
 /** The operator's fix stays in the message (logs); the user only hears that the image is missing. */
 function imageMissing(image: string, cause: unknown): SwitchboardError {
@@ -95,7 +100,9 @@ export class DockerSpawner implements JobSpawner {
 
   constructor(private readonly options: DockerSpawnerOptions) {
     if (['host', 'none'].includes(options.network)) {
-      throw new SwitchboardError(ErrorCode.ConfigInvalid, `agents may not use the ${options.network} network`, { operatorHint: 'set DOCKER_NETWORK to a network of their own, e.g. switchboard-agents' });
+      throw new SwitchboardError(ErrorCode.ConfigInvalid, `agents may not use the ${options.network} network`, {
+        operatorHint: 'set DOCKER_NETWORK to a network of their own, e.g. switchboard-agents',
+      });
     }
     this.docker = new Docker({ ...dockerConnection(options.dockerHost), timeout: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
     this.waiter = new Docker(dockerConnection(options.dockerHost));
@@ -119,13 +126,17 @@ export class DockerSpawner implements JobSpawner {
   private unreachable(err: unknown, waitedMs?: number): Error {
     if (err instanceof SwitchboardError) return err;
     const waited = waitedMs ? ` (tried for ${Math.round(waitedMs / 1000)} s)` : '';
-    return new SwitchboardError(ErrorCode.DockerUnreachable, `Docker engine at ${this.options.dockerHost} does not answer${waited}: ${(err as Error).message}`, {
-      userText: waitedMs
-        ? `the machine that runs agents did not answer for ${Math.round(waitedMs / 1000)} s; ask again in a minute`
-        : 'the machine that runs agents does not answer right now',
-      operatorHint: 'check that the Docker engine runs and that DOCKER_HOST points at its socket',
-      cause: err,
-    });
+    return new SwitchboardError(
+      ErrorCode.DockerUnreachable,
+      `Docker engine at ${this.options.dockerHost} does not answer${waited}: ${(err as Error).message}`,
+      {
+        userText: waitedMs
+          ? `the machine that runs agents did not answer for ${Math.round(waitedMs / 1000)} s; ask again in a minute`
+          : 'the machine that runs agents does not answer right now',
+        operatorHint: 'check that the Docker engine runs and that DOCKER_HOST points at its socket',
+        cause: err,
+      },
+    );
   }
 
   /**
@@ -133,7 +144,12 @@ export class DockerSpawner implements JobSpawner {
    * up to engineWaitMs (a daemon restart takes seconds). Safe for start, attach
    * and stop: the container's name makes a repeated create adopt the first one.
    */
-  private async whileUnreachable<T>(what: string, log: Logger, attempt: () => Promise<T>, attemptMs = this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS): Promise<T> {
+  private async whileUnreachable<T>(
+    what: string,
+    log: Logger,
+    attempt: () => Promise<T>,
+    attemptMs = this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+  ): Promise<T> {
     const { firstMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
     const budget = this.options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS;
     const began = Date.now();
@@ -148,7 +164,8 @@ export class DockerSpawner implements JobSpawner {
       } catch (err) {
         if (!isUnreachable(err)) throw err;
         const waited = Date.now() - began;
-        if (waited + delay > budget || this.closing.signal.aborted) throw this.unreachable(err instanceof SwitchboardError ? err.cause : err, waited);
+        if (waited + delay > budget || this.closing.signal.aborted)
+          throw this.unreachable(err instanceof SwitchboardError ? err.cause : err, waited);
         if (!warned) log.warn({ err, retryForMs: budget }, `the Docker engine does not answer: will try to ${what} again with back-off`);
         warned = true;
         await pause(delay, this.closing.signal);
@@ -175,8 +192,13 @@ export class DockerSpawner implements JobSpawner {
       if (statusOf(err) !== 404) throw err;
     }
     try {
-      await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { 'app.kubernetes.io/managed-by': 'switchboard' } });
-      this.options.logger.info({ network: name }, 'created the agents\' network');
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: { 'app.kubernetes.io/managed-by': 'switchboard' },
+      });
+      this.options.logger.info({ network: name }, "created the agents' network");
     } catch (err) {
       if (statusOf(err) !== 409) throw err; // another replica made it first
     }
@@ -195,7 +217,7 @@ export class DockerSpawner implements JobSpawner {
     if (problem) {
       throw new SwitchboardError(ErrorCode.AgentImageRoot, `agent image ${image} ${problem}`, {
         userText: 'the agent image would run as root, which Switchboard refuses; whoever runs it will find the fix in its logs',
-        operatorHint: 'add a non-root USER to the agent image (the Dockerfile\'s agent target uses USER node)',
+        operatorHint: "add a non-root USER to the agent image (the Dockerfile's agent target uses USER node)",
       });
     }
   }
@@ -260,10 +282,14 @@ export class DockerSpawner implements JobSpawner {
       // The engine did not answer: the container stays (created, or started after all); the retry adopts it.
       if (statusOf(err) === undefined) throw this.unreachable(err);
       await this.removeIfNeverRan(container, log);
-      throw new SwitchboardError(ErrorCode.AgentStartFailed, `the agent container for job ${spec.jobId} could not start: ${(err as Error).message}`, {
-        userText: 'the agent container could not start; whoever runs Switchboard will find why in its logs',
-        cause: err,
-      });
+      throw new SwitchboardError(
+        ErrorCode.AgentStartFailed,
+        `the agent container for job ${spec.jobId} could not start: ${(err as Error).message}`,
+        {
+          userText: 'the agent container could not start; whoever runs Switchboard will find why in its logs',
+          cause: err,
+        },
+      );
     }
     log.info({ containerId: container.id.slice(0, 12) }, 'agent container started');
     return { jobId: spec.jobId, ref: container.id, adopted: false, exited };
@@ -278,7 +304,8 @@ export class DockerSpawner implements JobSpawner {
     try {
       const info = await container.inspect();
       const ran = info.State.Running || info.State.Status !== 'created';
-      if (ran) return void log.warn({ state: info.State.Status }, 'our start failed but the container runs (another call started it): left alone');
+      if (ran)
+        return void log.warn({ state: info.State.Status }, 'our start failed but the container runs (another call started it): left alone');
       await container.remove({ force: true, v: true });
     } catch (err) {
       if (statusOf(err) !== 404) log.warn({ err }, 'could not remove the container that failed to start');
@@ -335,12 +362,17 @@ export class DockerSpawner implements JobSpawner {
         wait: (c, s) => this.waitStream(containerId, c, s),
         inspect: () =>
           within(this.prober.getContainer(containerId).inspect(), this.probeTimeoutMs, 'an inspect').then(
-              (info): ContainerLook => ({ status: info.State.Status, running: info.State.Running, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled }),
-              (err: unknown): ContainerLook => {
-                if (statusOf(err) === 404) return 'gone';
-                throw err;
-              },
-            ),
+            (info): ContainerLook => ({
+              status: info.State.Status,
+              running: info.State.Running,
+              exitCode: info.State.ExitCode,
+              oomKilled: info.State.OOMKilled,
+            }),
+            (err: unknown): ContainerLook => {
+              if (statusOf(err) === 404) return 'gone';
+              throw err;
+            },
+          ),
       },
       {
         condition,
@@ -380,7 +412,7 @@ export class DockerSpawner implements JobSpawner {
             try {
               resolve(JSON.parse(Buffer.concat(chunks).toString()) as WaitAnswer);
             } catch (e) {
-              reject(new Error('the engine\'s wait answer was cut short', { cause: e }));
+              reject(new Error("the engine's wait answer was cut short", { cause: e }));
             }
           });
           res.on('error', reject);

@@ -29,7 +29,10 @@ export interface JobManifestOptions {
  * hash, so two ids never share a name.
  */
 export function jobName(jobId: string): string {
-  const clean = jobId.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '');
+  const clean = jobId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
   const base = `switchboard-job-${clean}`;
   if (clean === jobId && base.length <= 63) return base;
   const hash = createHash('sha256').update(jobId).digest('hex').slice(0, 8);
@@ -132,7 +135,9 @@ export function secretManifest(spec: AgentSpec, owner: { name: string; uid: stri
       name: secretName(spec.jobId),
       namespace,
       labels: agentLabels(spec),
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: 'batch/v1', kind: 'Job', name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true },
+      ],
     },
     stringData,
   };

@@ -51,8 +51,8 @@ export function verdictOf(job: V1Job, pods: V1Pod[]): Verdict {
 function failureWords(jobReason: string | undefined, pod: V1Pod | undefined): string | undefined {
   const terminated = terminatedOf(pod);
   if (pod?.status?.reason === 'Evicted') return `the node evicted the agent (Evicted: ${pod.status.message ?? 'node pressure'})`;
-  if (terminated?.reason === 'OOMKilled') return 'the agent ran out of memory (OOMKilled): raise the project\'s resources.memory';
-  if (jobReason === 'DeadlineExceeded') return 'the agent ran past the project\'s time limit (DeadlineExceeded)';
+  if (terminated?.reason === 'OOMKilled') return "the agent ran out of memory (OOMKilled): raise the project's resources.memory";
+  if (jobReason === 'DeadlineExceeded') return "the agent ran past the project's time limit (DeadlineExceeded)";
   if (jobReason === 'BackoffLimitExceeded' || !jobReason) return signalWords(terminated?.exitCode);
   return `the Job failed (${jobReason})`;
 }

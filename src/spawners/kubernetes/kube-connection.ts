@@ -30,7 +30,9 @@ export function connectKube(options: { namespace?: string; env?: NodeJS.ProcessE
   }
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) {
-    throw new Error('no Kubernetes cluster configured: run the dispatcher in a cluster, or point KUBECONFIG at a kubeconfig with a current context');
+    throw new Error(
+      'no Kubernetes cluster configured: run the dispatcher in a cluster, or point KUBECONFIG at a kubeconfig with a current context',
+    );
   }
   const namespace =
     options.namespace ??

@@ -5,7 +5,16 @@
 // restart it after any other error, with back-off while the API server does
 // not answer. A lost watch never settles an agent's exit: only what the API
 // says about the Job and its pod does (issue 11).
-import { ApiException, BatchV1Api, CoreV1Api, makeInformer, type Informer, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  makeInformer,
+  type Informer,
+  type ObjectCache,
+  type V1Job,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { identityFromLabels, MANAGED_SELECTOR } from '../../domain/agent-contract.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
@@ -47,8 +56,9 @@ const RESYNC_READ_TIMEOUT_MS = 10_000;
 
 /** No HTTP answer at all: the API server did not answer (as opposed to refusing). */
 const isUnreachable = (err: unknown) =>
-  err instanceof SwitchboardError ? err.code === ErrorCode.KubernetesApiFailed && codeOf(err.cause) === undefined : codeOf(err) === undefined;
-
+  err instanceof SwitchboardError
+    ? err.code === ErrorCode.KubernetesApiFailed && codeOf(err.cause) === undefined
+    : codeOf(err) === undefined;
 
 interface Waiter {
   resolve(exit: AgentExit): void;
@@ -127,7 +137,10 @@ export class KubernetesSpawner implements JobSpawner {
     }
     // After the Job, because the Secret's ownerReference needs the Job's uid; the pod waits for it meanwhile.
     try {
-      await this.core.createNamespacedSecret({ namespace: this.namespace, body: secretManifest(spec, { name: job.metadata!.name!, uid: job.metadata!.uid! }, this.namespace) });
+      await this.core.createNamespacedSecret({
+        namespace: this.namespace,
+        body: secretManifest(spec, { name: job.metadata!.name!, uid: job.metadata!.uid! }, this.namespace),
+      });
     } catch (err) {
       if (codeOf(err) !== 409) {
         // Only the Job this call created goes (by uid), and only while it has no Secret: an adopted
@@ -230,12 +243,13 @@ export class KubernetesSpawner implements JobSpawner {
       await this.core.readNamespacedSecret({ name: secret, namespace: this.namespace });
       return void log.warn({ k8sJob: name }, 'our Secret could not be made but another call made it: the Job is left to that call');
     } catch (err) {
-      if (codeOf(err) !== 404) return void log.warn({ err, k8sJob: name }, 'could not check the Job\'s Secret: the Job is left alone');
+      if (codeOf(err) !== 404) return void log.warn({ err, k8sJob: name }, "could not check the Job's Secret: the Job is left alone");
     }
     await this.batch
       .deleteNamespacedJob({ name: name!, namespace: this.namespace, propagationPolicy: 'Background', body: { preconditions: { uid } } })
       .catch((err: unknown) => {
-        if (codeOf(err) !== 404 && codeOf(err) !== 409) log.warn({ err, k8sJob: name }, 'could not delete the Job whose Secret could not be made');
+        if (codeOf(err) !== 404 && codeOf(err) !== 409)
+          log.warn({ err, k8sJob: name }, 'could not delete the Job whose Secret could not be made');
       });
   }
 
@@ -267,8 +281,18 @@ export class KubernetesSpawner implements JobSpawner {
   private async startWatching(): Promise<void> {
     const { kubeConfig } = this.options.connection;
     const ns = this.namespace;
-    this.jobs = makeInformer(kubeConfig, `/apis/batch/v1/namespaces/${ns}/jobs`, () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: MANAGED_SELECTOR }), MANAGED_SELECTOR);
-    this.pods = makeInformer(kubeConfig, `/api/v1/namespaces/${ns}/pods`, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: MANAGED_SELECTOR }), MANAGED_SELECTOR);
+    this.jobs = makeInformer(
+      kubeConfig,
+      `/apis/batch/v1/namespaces/${ns}/jobs`,
+      () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: MANAGED_SELECTOR }),
+      MANAGED_SELECTOR,
+    );
+    this.pods = makeInformer(
+      kubeConfig,
+      `/api/v1/namespaces/${ns}/pods`,
+      () => this.core.listNamespacedPod({ namespace: ns, labelSelector: MANAGED_SELECTOR }),
+      MANAGED_SELECTOR,
+    );
     this.follow('jobs', this.jobs);
     this.follow('pods', this.pods);
     try {
@@ -311,9 +335,9 @@ export class KubernetesSpawner implements JobSpawner {
         if (code !== undefined) waiter.lastExitCode = code;
         if (!job) {
           if (pods.some((p) => !terminatedOf(p))) continue;
-          this.options.logger.warn({ k8sJob: name }, 'the watch missed that an agent\'s Job was deleted: a direct read found it');
+          this.options.logger.warn({ k8sJob: name }, "the watch missed that an agent's Job was deleted: a direct read found it");
           const last = code ?? waiter.lastExitCode;
-          this.settle(name, { exitCode: last ?? null, detail: last === null ? 'the agent\'s Job was deleted before it ran' : undefined });
+          this.settle(name, { exitCode: last ?? null, detail: last === null ? "the agent's Job was deleted before it ran" : undefined });
           continue;
         }
         const verdict = verdictOf(job, pods);
@@ -366,7 +390,10 @@ export class KubernetesSpawner implements JobSpawner {
       failures++;
       if (failingSince === undefined) {
         failingSince = Date.now();
-        this.options.logger.warn({ err, what }, 'Kubernetes watch failed: watching again with back-off (agents\' exits are not assumed meanwhile)');
+        this.options.logger.warn(
+          { err, what },
+          "Kubernetes watch failed: watching again with back-off (agents' exits are not assumed meanwhile)",
+        );
       } else {
         this.options.logger.debug({ err, what, delayMs: delay }, 'Kubernetes watch still failing');
       }
@@ -417,7 +444,7 @@ export class KubernetesSpawner implements JobSpawner {
     const pods = this.podsOf(name);
     if (pods.some((p) => !terminatedOf(p))) return;
     const code = terminatedOf(mainPod(pods))?.exitCode ?? waiter.lastExitCode;
-    this.settle(name, { exitCode: code ?? null, detail: code === null ? 'the agent\'s Job was deleted before it ran' : undefined });
+    this.settle(name, { exitCode: code ?? null, detail: code === null ? "the agent's Job was deleted before it ran" : undefined });
   }
 
   private async evaluate(name: string): Promise<void> {
@@ -435,7 +462,10 @@ export class KubernetesSpawner implements JobSpawner {
         // The Job's condition came before its pod's last state reached our watch (or after an outage the
         // jobs re-listed first and the pods' cache is stale): ask for the pod.
         waiter.settling = true;
-        const fresh = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` }).then((l) => l.items, () => []);
+        const fresh = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${name}` }).then(
+          (l) => l.items,
+          () => [],
+        );
         waiter.settling = false;
         const again = verdictOf(job, fresh);
         return this.settle(name, again.state === 'exited' ? again : verdict);
@@ -464,7 +494,10 @@ export class KubernetesSpawner implements JobSpawner {
           .catch((err: unknown) => this.options.logger.error({ err, k8sJob: name }, 'could not delete an unschedulable Job'))
           .then(() => {
             waiter.settling = false;
-            this.settle(name, { exitCode: null, detail: `no node could take the agent within ${Math.round(graceMs / 1000)} s (Unschedulable: ${still.message})` });
+            this.settle(name, {
+              exitCode: null,
+              detail: `no node could take the agent within ${Math.round(graceMs / 1000)} s (Unschedulable: ${still.message})`,
+            });
           });
       }, graceMs);
       return;
@@ -491,7 +524,10 @@ export class KubernetesSpawner implements JobSpawner {
               ? `Kubernetes answered ${code} when asked to ${action} in namespace ${this.namespace}${message ? `: ${message}` : ''}`
               : `the Kubernetes API at ${server} does not answer (${(err as Error).message})`;
     return new SwitchboardError(ErrorCode.KubernetesApiFailed, text, {
-      userText: code === undefined ? 'the cluster that runs agents does not answer right now' : 'the cluster that runs agents refused to start it; whoever runs Switchboard will find why in its logs',
+      userText:
+        code === undefined
+          ? 'the cluster that runs agents does not answer right now'
+          : 'the cluster that runs agents refused to start it; whoever runs Switchboard will find why in its logs',
       operatorHint: text,
       cause: err,
     });
@@ -500,7 +536,10 @@ export class KubernetesSpawner implements JobSpawner {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function codeOf(err: unknown): number | undefined {

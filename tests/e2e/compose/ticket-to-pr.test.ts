@@ -43,7 +43,11 @@ const composeEnv = {
   AGENTS_NETWORK: `${project}-agents`,
 };
 const compose = (...args: string[]) =>
-  run('docker-compose', ['-p', project, '-f', join(here, 'docker-compose.test.yml'), ...args], { cwd: here, env: composeEnv, maxBuffer: 64 * 1024 * 1024 });
+  run('docker-compose', ['-p', project, '-f', join(here, 'docker-compose.test.yml'), ...args], {
+    cwd: here,
+    env: composeEnv,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 const docker = (...args: string[]) => run('docker', args, { env: dockerEnv, maxBuffer: 64 * 1024 * 1024 });
 const tmp = mkdtempSync(join(tmpdir(), 'sb-e2e-ticket-'));
 
@@ -87,7 +91,14 @@ async function buildImages(): Promise<void> {
 afterAll(async () => {
   await compose('down', '-v', '--remove-orphans', '-t', '2').catch(() => undefined);
   // Agent containers of this stack's channel, should a failure have left one.
-  const { stdout } = await docker('ps', '-aq', '--filter', `label=switchboard.channel=${CHANNEL}`, '--filter', `network=${composeEnv.AGENTS_NETWORK}`).catch(() => ({ stdout: '' }));
+  const { stdout } = await docker(
+    'ps',
+    '-aq',
+    '--filter',
+    `label=switchboard.channel=${CHANNEL}`,
+    '--filter',
+    `network=${composeEnv.AGENTS_NETWORK}`,
+  ).catch(() => ({ stdout: '' }));
   for (const c of stdout.split('\n').filter(Boolean)) await docker('rm', '-f', c).catch(() => undefined);
   await docker('network', 'rm', composeEnv.AGENTS_NETWORK).catch(() => undefined);
   rmSync(tmp, { recursive: true, force: true });
@@ -105,17 +116,33 @@ test('a Slack message becomes a pushed branch and a pull request, reported in th
   const slack = await published('slack', 8081);
   const github = await published('github', 8080);
   const git = await published('git', 8080);
-  await eventually(async () => (await fetch(`${dispatcher}/readyz`, { signal: AbortSignal.timeout(3000) })).status === 200, 'the dispatcher to be ready', 90_000).catch(logsOnFailure);
-  await eventually(async () => (await json<{ socket: number }>(`${slack}/connections`)).socket > 0, 'the dispatcher\'s Socket Mode connection', 30_000).catch(logsOnFailure);
+  await eventually(
+    async () => (await fetch(`${dispatcher}/readyz`, { signal: AbortSignal.timeout(3000) })).status === 200,
+    'the dispatcher to be ready',
+    90_000,
+  ).catch(logsOnFailure);
+  await eventually(
+    async () => (await json<{ socket: number }>(`${slack}/connections`)).socket > 0,
+    "the dispatcher's Socket Mode connection",
+    30_000,
+  ).catch(logsOnFailure);
 
-  const request = await json<{ ts: string }>(`${slack}/say`, { method: 'POST', body: JSON.stringify({ channel: CHANNEL, user: 'U0ALICE', text: 'fix #58 in demo' }) });
-  const thread = async () => (await json<Msg[]>(`${slack}/messages?channel=${CHANNEL}`)).filter((m) => m.bot_id && m.thread_ts === request.ts);
+  const request = await json<{ ts: string }>(`${slack}/say`, {
+    method: 'POST',
+    body: JSON.stringify({ channel: CHANNEL, user: 'U0ALICE', text: 'fix #58 in demo' }),
+  });
+  const thread = async () =>
+    (await json<Msg[]>(`${slack}/messages?channel=${CHANNEL}`)).filter((m) => m.bot_id && m.thread_ts === request.ts);
 
   // An agent container for the channel, in `docker ps`, without the token anywhere in its metadata.
-  const container = await eventually(async () => {
-    const { stdout } = await docker('ps', '--filter', `label=switchboard.channel=${CHANNEL}`, '--format', '{{.ID}}');
-    return stdout.trim().split('\n')[0] || undefined;
-  }, 'an agent container in docker ps', 60_000).catch(logsOnFailure);
+  const container = await eventually(
+    async () => {
+      const { stdout } = await docker('ps', '--filter', `label=switchboard.channel=${CHANNEL}`, '--format', '{{.ID}}');
+      return stdout.trim().split('\n')[0] || undefined;
+    },
+    'an agent container in docker ps',
+    60_000,
+  ).catch(logsOnFailure);
   // The fake agent works for seconds: its container is still there to inspect (labels, env, arguments).
   const { stdout: inspected } = await docker('inspect', container);
   expect(inspected).toContain('"switchboard.project": "demo"');
@@ -123,9 +150,15 @@ test('a Slack message becomes a pushed branch and a pull request, reported in th
   expect(inspected).not.toContain(TOKEN);
 
   // Progress in the thread: the status message is updated in place while the agent works.
-  await eventually(async () => (await thread()).some((m) => m.updates > 0), 'the status message to show progress', 60_000).catch(logsOnFailure);
+  await eventually(async () => (await thread()).some((m) => m.updates > 0), 'the status message to show progress', 60_000).catch(
+    logsOnFailure,
+  );
 
-  const result = await eventually(async () => (await thread()).find((m) => /is done|failed/.test(m.text ?? '')), 'the final message', 120_000).catch(logsOnFailure);
+  const result = await eventually(
+    async () => (await thread()).find((m) => /is done|failed/.test(m.text ?? '')),
+    'the final message',
+    120_000,
+  ).catch(logsOnFailure);
   const state = await json<{ opened: { url: string; head: string; body: string }[] }>(`${github}/_double/state`);
   expect(state.opened).toHaveLength(1);
   const pr = state.opened[0];
@@ -146,10 +179,14 @@ test('a Slack message becomes a pushed branch and a pull request, reported in th
   expect(refs[`refs/heads/${pr?.head}`]).toMatch(/^[0-9a-f]{40}$/);
 
   // The container is removed after the job.
-  await eventually(async () => {
-    const { stdout } = await docker('ps', '-aq', '--filter', `label=switchboard.channel=${CHANNEL}`);
-    return stdout.trim() === '';
-  }, 'the agent container to be removed', 60_000);
+  await eventually(
+    async () => {
+      const { stdout } = await docker('ps', '-aq', '--filter', `label=switchboard.channel=${CHANNEL}`);
+      return stdout.trim() === '';
+    },
+    'the agent container to be removed',
+    60_000,
+  );
 
   // No log line of the stack shows the token.
   const { stdout: logs } = await compose('logs', '--no-color');

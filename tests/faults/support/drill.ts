@@ -34,7 +34,11 @@ export async function watchAgentStarts(docker: Docker): Promise<AgentStarts> {
   const running = new Set<string>();
   let peakRunning = 0;
   const stream = (await docker.getEvents({
-    filters: JSON.stringify({ type: ['container'], event: ['create', 'start', 'die'], label: ['app.kubernetes.io/managed-by=switchboard'] }),
+    filters: JSON.stringify({
+      type: ['container'],
+      event: ['create', 'start', 'die'],
+      label: ['app.kubernetes.io/managed-by=switchboard'],
+    }),
   })) as NodeJS.ReadableStream & { destroy(): void };
   let pending = '';
   stream.on('data', (chunk: Buffer) => {
@@ -120,14 +124,23 @@ export async function expectAftermath(h: Harness, opts: AftermathOptions): Promi
   // Every final result delivered once (the delivery may still be on its way: wait for it, then count).
   for (const job of jobs) {
     await eventually(async () => resultMessages(h, job).length > 0, `the result of job ${job.id} (${job.state}) in its thread`, 30_000);
-    expect({ job: job.id, results: resultMessages(h, job).map((m) => m.text) }).toEqual({ job: job.id, results: [expect.stringMatching(RESULT)] });
+    expect({ job: job.id, results: resultMessages(h, job).map((m) => m.text) }).toEqual({
+      job: job.id,
+      results: [expect.stringMatching(RESULT)],
+    });
   }
 
   // Every affected user told, in the drill's words.
   for (const job of jobs.filter(opts.affected ?? (() => true))) {
     const messages = job.threadTs ? botReplies(h, job.channel, job.threadTs) : [];
-    const told = typeof opts.told === 'function' ? opts.told(job, messages) : messages.some((m) => opts.told instanceof RegExp && opts.told.test(m.text ?? ''));
-    if (!told) throw new Error(`job ${job.id} (${job.state}, ${job.reason ?? 'no reason'}): its thread does not say ${String(opts.told)}:\n${messages.map((m) => `  ${m.text}`).join('\n')}`);
+    const told =
+      typeof opts.told === 'function'
+        ? opts.told(job, messages)
+        : messages.some((m) => opts.told instanceof RegExp && opts.told.test(m.text ?? ''));
+    if (!told)
+      throw new Error(
+        `job ${job.id} (${job.state}, ${job.reason ?? 'no reason'}): its thread does not say ${String(opts.told)}:\n${messages.map((m) => `  ${m.text}`).join('\n')}`,
+      );
   }
 
   // No channel (or workspace) left locked.

@@ -36,7 +36,21 @@ export async function ownRedis(): Promise<OwnRedis> {
     async start() {
       server = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', agentNetworkGateway(), '--protected-mode', 'no', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          agentNetworkGateway(),
+          '--protected-mode',
+          'no',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--save',
+          '',
+        ],
         { stdio: 'ignore' },
       );
       const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });

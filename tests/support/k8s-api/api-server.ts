@@ -23,7 +23,11 @@ const ROUTES: { re: RegExp; resource: Resource; apiVersion: string; kind: string
 ];
 const GROUP: Record<Resource, string> = { jobs: 'batch', pods: '', secrets: '' };
 
-export type DeleteHandler = (resource: Resource, object: KObject, options: { propagationPolicy: string; gracePeriodSeconds?: number }) => StatusBody | KObject;
+export type DeleteHandler = (
+  resource: Resource,
+  object: KObject,
+  options: { propagationPolicy: string; gracePeriodSeconds?: number },
+) => StatusBody | KObject;
 
 export class ApiServer {
   private server?: Server;
@@ -85,7 +89,8 @@ export class ApiServer {
     const sendStatus = (s: StatusBody) => send(s.code, s);
     try {
       if (req.headers.authorization !== `Bearer ${this.options.token}`) return sendStatus(failure(401, 'Unauthorized'));
-      if (url.pathname === '/version') return send(200, { major: '1', minor: '33', gitVersion: 'v1.33.0-switchboard-double', platform: 'linux/amd64' });
+      if (url.pathname === '/version')
+        return send(200, { major: '1', minor: '33', gitVersion: 'v1.33.0-switchboard-double', platform: 'linux/amd64' });
       const route = ROUTES.find((r) => r.re.test(url.pathname));
       if (!route) return sendStatus(failure(404, 'the server could not find the requested resource'));
       const [, namespace, name] = url.pathname.match(route.re)! as [string, string, string | undefined];
@@ -94,26 +99,42 @@ export class ApiServer {
       const verb = verbOf(req.method ?? 'GET', name, query);
       if (!this.options.namespaces.includes(namespace)) {
         return sendStatus(
-          failure(403, `${qualified} is forbidden: User "system:serviceaccount:switchboard:switchboard" cannot ${verb} resource "${resource}" in API group "${GROUP[resource]}" in the namespace "${namespace}"`, {
-            kind: resource,
-            group: GROUP[resource] || undefined,
-            name,
-          }),
+          failure(
+            403,
+            `${qualified} is forbidden: User "system:serviceaccount:switchboard:switchboard" cannot ${verb} resource "${resource}" in API group "${GROUP[resource]}" in the namespace "${namespace}"`,
+            {
+              kind: resource,
+              group: GROUP[resource] || undefined,
+              name,
+            },
+          ),
         );
       }
       const refusal = this.refusals.findIndex((r) => r.verb === verb && r.resource === resource);
       if (refusal >= 0) {
         const { code } = this.refusals.splice(refusal, 1)[0]!;
-        return sendStatus(failure(code, `Internal error occurred: ${verb} ${qualified} refused by the test`, { name, group: GROUP[resource] || undefined, kind: resource }));
+        return sendStatus(
+          failure(code, `Internal error occurred: ${verb} ${qualified} refused by the test`, {
+            name,
+            group: GROUP[resource] || undefined,
+            kind: resource,
+          }),
+        );
       }
-      const notFound = () => failure(404, `${qualified} "${name}" not found`, { name, group: GROUP[resource] || undefined, kind: resource });
+      const notFound = () =>
+        failure(404, `${qualified} "${name}" not found`, { name, group: GROUP[resource] || undefined, kind: resource });
       switch (verb) {
         case 'watch':
           return this.watch(res, route, namespace, query);
         case 'list': {
           const matches = parseLabelSelector(query.labelSelector ?? null);
           const items = this.store.list(resource, namespace).filter((o) => matches(o.metadata.labels));
-          return send(200, { apiVersion: route.apiVersion, kind: `${route.kind}List`, metadata: { resourceVersion: String(this.store.currentVersion()) }, items });
+          return send(200, {
+            apiVersion: route.apiVersion,
+            kind: `${route.kind}List`,
+            metadata: { resourceVersion: String(this.store.currentVersion()) },
+            items,
+          });
         }
         case 'get': {
           const o = this.store.get(resource, namespace, name!);
@@ -121,7 +142,10 @@ export class ApiServer {
         }
         case 'create': {
           if (name) return sendStatus(failure(405, 'the server does not allow this method on the requested resource'));
-          if (!String(req.headers['content-type'] ?? '').includes('json')) return sendStatus(failure(415, `the body of the request was in an unknown format - accepted media types include: application/json`));
+          if (!String(req.headers['content-type'] ?? '').includes('json'))
+            return sendStatus(
+              failure(415, `the body of the request was in an unknown format - accepted media types include: application/json`),
+            );
           const body = JSON.parse(await readBody(req)) as KObject;
           if (body?.metadata && body.metadata.namespace && body.metadata.namespace !== namespace) {
             return sendStatus(failure(400, 'the namespace of the provided object does not match the namespace sent on the request'));
@@ -130,7 +154,13 @@ export class ApiServer {
           if (invalid) return sendStatus(invalid);
           body.metadata.namespace = namespace;
           if (this.store.get(resource, namespace, body.metadata.name)) {
-            return sendStatus(failure(409, `${qualified} "${body.metadata.name}" already exists`, { name: body.metadata.name, group: GROUP[resource] || undefined, kind: resource }));
+            return sendStatus(
+              failure(409, `${qualified} "${body.metadata.name}" already exists`, {
+                name: body.metadata.name,
+                group: GROUP[resource] || undefined,
+                kind: resource,
+              }),
+            );
           }
           return send(201, this.onCreate(resource, body));
         }
@@ -138,14 +168,26 @@ export class ApiServer {
           const o = this.store.get(resource, namespace, name!);
           if (!o) return sendStatus(notFound());
           const raw = await readBody(req);
-          const opts = raw ? (JSON.parse(raw) as { propagationPolicy?: string; gracePeriodSeconds?: number; preconditions?: { uid?: string } }) : {};
+          const opts = raw
+            ? (JSON.parse(raw) as { propagationPolicy?: string; gracePeriodSeconds?: number; preconditions?: { uid?: string } })
+            : {};
           const wantUid = opts.preconditions?.uid;
           if (wantUid && wantUid !== o.metadata.uid) {
-            return sendStatus(failure(409, `Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${o.metadata.uid}`, { name: name!, group: GROUP[resource] || undefined, kind: resource }, 'Conflict'));
+            return sendStatus(
+              failure(
+                409,
+                `Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${o.metadata.uid}`,
+                { name: name!, group: GROUP[resource] || undefined, kind: resource },
+                'Conflict',
+              ),
+            );
           }
           const propagationPolicy = query.propagationPolicy ?? opts.propagationPolicy ?? (resource === 'jobs' ? 'Orphan' : 'Background');
           const grace = query.gracePeriodSeconds ?? opts.gracePeriodSeconds;
-          const result = this.onDelete(resource, o, { propagationPolicy, gracePeriodSeconds: grace === undefined ? undefined : Number(grace) });
+          const result = this.onDelete(resource, o, {
+            propagationPolicy,
+            gracePeriodSeconds: grace === undefined ? undefined : Number(grace),
+          });
           return result.kind === 'Status' ? sendStatus(result as StatusBody) : send(200, result);
         }
         default:
@@ -170,7 +212,8 @@ export class ApiServer {
       res.end();
       return;
     }
-    const relevant = (c: Change) => c.resource === route.resource && c.object.metadata.namespace === namespace && matches(c.object.metadata.labels);
+    const relevant = (c: Change) =>
+      c.resource === route.resource && c.object.metadata.namespace === namespace && matches(c.object.metadata.labels);
     if (!from || from === '0') {
       for (const o of this.store.list(route.resource, namespace)) if (matches(o.metadata.labels)) write('ADDED', o);
     } else {
@@ -180,7 +223,12 @@ export class ApiServer {
     const bookmarks =
       query.allowWatchBookmarks === 'true'
         ? setInterval(
-            () => write('BOOKMARK', { kind: route.kind, apiVersion: route.apiVersion, metadata: { resourceVersion: String(this.store.currentVersion()) } }),
+            () =>
+              write('BOOKMARK', {
+                kind: route.kind,
+                apiVersion: route.apiVersion,
+                metadata: { resourceVersion: String(this.store.currentVersion()) },
+              }),
             this.options.bookmarkIntervalMs ?? 1000,
           )
         : undefined;

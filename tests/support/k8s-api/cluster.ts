@@ -42,7 +42,8 @@ export class Cluster {
   create(resource: 'jobs' | 'pods' | 'secrets', object: KObject): KObject {
     if (resource === 'secrets') {
       const data: Record<string, string> = { ...(object.data as Record<string, string> | undefined) };
-      for (const [k, v] of Object.entries((object.stringData as Record<string, string> | undefined) ?? {})) data[k] = Buffer.from(v).toString('base64');
+      for (const [k, v] of Object.entries((object.stringData as Record<string, string> | undefined) ?? {}))
+        data[k] = Buffer.from(v).toString('base64');
       delete object.stringData;
       object.data = data;
       object.type ??= 'Opaque';
@@ -58,7 +59,12 @@ export class Cluster {
     // The controller-uid labels and selector come with the uid, so in a second write.
     const uid = created.metadata.uid!;
     const job = this.store.update('jobs', created.metadata.namespace!, created.metadata.name, (j) => {
-      const labels = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': j.metadata.name, 'controller-uid': uid, 'job-name': j.metadata.name };
+      const labels = {
+        'batch.kubernetes.io/controller-uid': uid,
+        'batch.kubernetes.io/job-name': j.metadata.name,
+        'controller-uid': uid,
+        'job-name': j.metadata.name,
+      };
       j.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
       j.spec.template.metadata = { ...j.spec.template.metadata, labels: { ...j.spec.template.metadata?.labels, ...labels } };
     })!;
@@ -67,7 +73,11 @@ export class Cluster {
   }
 
   /** API server delete hook: pods are deleted gracefully by their kubelet; owners take their dependents along. */
-  delete(resource: 'jobs' | 'pods' | 'secrets', object: KObject, options: { propagationPolicy: string; gracePeriodSeconds?: number }): StatusBody | KObject {
+  delete(
+    resource: 'jobs' | 'pods' | 'secrets',
+    object: KObject,
+    options: { propagationPolicy: string; gracePeriodSeconds?: number },
+  ): StatusBody | KObject {
     const { namespace, name, uid } = object.metadata as { namespace: string; name: string; uid: string };
     if (resource === 'pods') {
       const grace = options.gracePeriodSeconds ?? object.spec.terminationGracePeriodSeconds ?? 30;
@@ -86,15 +96,28 @@ export class Cluster {
 
   /** Evicts a job's running pod, as the kubelet does under node pressure. */
   async evict(namespace: string, podName: string): Promise<void> {
-    await this.stopContainer(podName, 0, { reason: 'Evicted', message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 64Mi.' });
+    await this.stopContainer(podName, 0, {
+      reason: 'Evicted',
+      message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 64Mi.',
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     await Promise.all([...this.containers.values()].map((c) => c.remove({ force: true }).catch(() => undefined)));
-    const leftovers = await this.node.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`switchboard-k8s-double=${this.node.runLabel}`] }) });
-    await Promise.all(leftovers.map((c) => this.node.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    const leftovers = await this.node.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`switchboard-k8s-double=${this.node.runLabel}`] }),
+    });
+    await Promise.all(
+      leftovers.map((c) =>
+        this.node.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
   }
 
   private later(ms: number, fn: () => unknown): void {
@@ -147,11 +170,20 @@ export class Cluster {
     const requests = pod.spec.containers[0]?.resources?.requests ?? {};
     const cpu = parseCpu(requests.cpu ?? '0');
     const memory = parseMemory(requests.memory ?? '0');
-    const short = [cpu > this.node.capacity.cpu && 'Insufficient cpu', memory > this.node.capacity.memoryBytes && 'Insufficient memory'].filter(Boolean);
+    const short = [
+      cpu > this.node.capacity.cpu && 'Insufficient cpu',
+      memory > this.node.capacity.memoryBytes && 'Insufficient memory',
+    ].filter(Boolean);
     if (short.length) {
       this.store.update('pods', namespace, name, (p) => {
         p.status.conditions = [
-          { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `0/1 nodes are available: 1 ${short.join(', 1 ')}. preemption: 0/1 nodes are available.`, lastTransitionTime: now() },
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: `0/1 nodes are available: 1 ${short.join(', 1 ')}. preemption: 0/1 nodes are available.`,
+            lastTransitionTime: now(),
+          },
         ];
       });
       return;
@@ -172,7 +204,9 @@ export class Cluster {
 
   private setWaiting(namespace: string, name: string, containerName: string, image: string, reason: string, message: string): void {
     this.store.update('pods', namespace, name, (p) => {
-      p.status.containerStatuses = [{ name: containerName, image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, message } } }];
+      p.status.containerStatuses = [
+        { name: containerName, image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, message } } },
+      ];
     });
   }
 
@@ -198,7 +232,14 @@ export class Cluster {
         const value = (secret(ref.name)?.data as Record<string, string> | undefined)?.[ref.key];
         if (value === undefined) {
           if (ref.optional) continue;
-          return this.setWaiting(namespace, name, c.name, c.image, 'CreateContainerConfigError', `couldn't find key ${ref.key} in Secret ${namespace}/${ref.name}`);
+          return this.setWaiting(
+            namespace,
+            name,
+            c.name,
+            c.image,
+            'CreateContainerConfigError',
+            `couldn't find key ${ref.key} in Secret ${namespace}/${ref.name}`,
+          );
         }
         env.push(`${e.name}=${decode(value)}`);
       } else env.push(`${e.name}=${e.value ?? ''}`);
@@ -211,9 +252,12 @@ export class Cluster {
       return;
     }
     const sc = { ...pod.spec.securityContext, ...c.securityContext };
-    const emptyDirs = new Set((pod.spec.volumes ?? []).filter((v: { emptyDir?: unknown }) => v.emptyDir).map((v: { name: string }) => v.name));
+    const emptyDirs = new Set(
+      (pod.spec.volumes ?? []).filter((v: { emptyDir?: unknown }) => v.emptyDir).map((v: { name: string }) => v.name),
+    );
     const tmpfs: Record<string, string> = {};
-    for (const m of c.volumeMounts ?? []) if (emptyDirs.has(m.name)) tmpfs[m.mountPath] = `rw,exec,size=256m,uid=${sc.runAsUser ?? 0},gid=${sc.fsGroup ?? sc.runAsGroup ?? 0}`;
+    for (const m of c.volumeMounts ?? [])
+      if (emptyDirs.has(m.name)) tmpfs[m.mountPath] = `rw,exec,size=256m,uid=${sc.runAsUser ?? 0},gid=${sc.fsGroup ?? sc.runAsGroup ?? 0}`;
     const limits = c.resources?.limits ?? {};
     const deleting = () => {
       const p = this.store.get('pods', namespace, name);
@@ -225,23 +269,23 @@ export class Cluster {
     let container: Docker.Container;
     try {
       container = await this.node.docker.createContainer({
-      name: `k8s-double-${this.node.runLabel}-${name}`,
-      Image: c.image,
-      Entrypoint: c.command,
-      Cmd: c.args,
-      Env: env,
-      User: sc.runAsUser !== undefined ? `${sc.runAsUser}:${sc.runAsGroup ?? sc.runAsUser}` : undefined,
-      WorkingDir: c.workingDir,
-      Labels: { 'switchboard-k8s-double': this.node.runLabel, 'io.kubernetes.pod.name': name, 'io.kubernetes.pod.namespace': namespace },
-      HostConfig: {
-        NetworkMode: this.node.network,
-        ReadonlyRootfs: sc.readOnlyRootFilesystem === true,
-        Tmpfs: tmpfs,
-        CapDrop: sc.capabilities?.drop ?? [],
-        SecurityOpt: sc.allowPrivilegeEscalation === false ? ['no-new-privileges'] : [],
-        Memory: limits.memory ? parseMemory(limits.memory) : undefined,
-        NanoCpus: limits.cpu ? Math.round(parseCpu(limits.cpu) * 1e9) : undefined,
-      },
+        name: `k8s-double-${this.node.runLabel}-${name}`,
+        Image: c.image,
+        Entrypoint: c.command,
+        Cmd: c.args,
+        Env: env,
+        User: sc.runAsUser !== undefined ? `${sc.runAsUser}:${sc.runAsGroup ?? sc.runAsUser}` : undefined,
+        WorkingDir: c.workingDir,
+        Labels: { 'switchboard-k8s-double': this.node.runLabel, 'io.kubernetes.pod.name': name, 'io.kubernetes.pod.namespace': namespace },
+        HostConfig: {
+          NetworkMode: this.node.network,
+          ReadonlyRootfs: sc.readOnlyRootFilesystem === true,
+          Tmpfs: tmpfs,
+          CapDrop: sc.capabilities?.drop ?? [],
+          SecurityOpt: sc.allowPrivilegeEscalation === false ? ['no-new-privileges'] : [],
+          Memory: limits.memory ? parseMemory(limits.memory) : undefined,
+          NanoCpus: limits.cpu ? Math.round(parseCpu(limits.cpu) * 1e9) : undefined,
+        },
       });
     } catch (err) {
       return this.podFinished(namespace, name, 128, 'StartError', startedAt, { reason: 'StartError', message: (err as Error).message });
@@ -262,7 +306,16 @@ export class Cluster {
       p.status.podIP = '10.244.0.' + (1 + Math.floor(Math.random() * 250));
       p.status.conditions = [...(p.status.conditions ?? []), { type: 'Ready', status: 'True', lastTransitionTime: startedAt }];
       p.status.containerStatuses = [
-        { name: c.name, image: c.image, imageID: `docker-pullable://${c.image}`, containerID: `docker://${container.id}`, ready: true, restartCount: 0, started: true, state: { running: { startedAt } } },
+        {
+          name: c.name,
+          image: c.image,
+          imageID: `docker-pullable://${c.image}`,
+          containerID: `docker://${container.id}`,
+          ready: true,
+          restartCount: 0,
+          started: true,
+          state: { running: { startedAt } },
+        },
       ];
     });
     this.store.update('jobs', namespace, pod.metadata.ownerReferences![0]!.name, (j) => (j.status.ready = 1));
@@ -273,28 +326,58 @@ export class Cluster {
       const info = await container.inspect().catch(() => undefined);
       this.containers.delete(name);
       await container.remove({ force: true }).catch(() => undefined);
-      this.podFinished(namespace, name, StatusCode, info?.State.OOMKilled ? 'OOMKilled' : StatusCode === 0 ? 'Completed' : 'Error', startedAt);
+      this.podFinished(
+        namespace,
+        name,
+        StatusCode,
+        info?.State.OOMKilled ? 'OOMKilled' : StatusCode === 0 ? 'Completed' : 'Error',
+        startedAt,
+      );
     })();
     this.finals.set(name, final);
     await final;
     this.finals.delete(name);
   }
 
-  private podFinished(namespace: string, name: string, exitCode: number, reason: string, startedAt: string, podReason?: { reason: string; message: string }): void {
+  private podFinished(
+    namespace: string,
+    name: string,
+    exitCode: number,
+    reason: string,
+    startedAt: string,
+    podReason?: { reason: string; message: string },
+  ): void {
     const pod = this.store.update('pods', namespace, name, (p) => {
       p.status.phase = exitCode === 0 ? 'Succeeded' : 'Failed';
       if (podReason) Object.assign(p.status, podReason);
       const cs = p.status.containerStatuses?.[0] ?? {};
-      p.status.containerStatuses = [{ ...cs, ready: false, started: false, state: { terminated: { exitCode, reason, startedAt, finishedAt: now(), containerID: cs.containerID } } }];
-      p.status.conditions = (p.status.conditions ?? []).map((c: { type: string }) => (c.type === 'Ready' ? { ...c, status: 'False', reason: 'PodCompleted' } : c));
+      p.status.containerStatuses = [
+        {
+          ...cs,
+          ready: false,
+          started: false,
+          state: { terminated: { exitCode, reason, startedAt, finishedAt: now(), containerID: cs.containerID } },
+        },
+      ];
+      p.status.conditions = (p.status.conditions ?? []).map((c: { type: string }) =>
+        c.type === 'Ready' ? { ...c, status: 'False', reason: 'PodCompleted' } : c,
+      );
     });
     const jobName = pod?.metadata.ownerReferences?.[0]?.name;
     if (!jobName) return;
-    if (exitCode === 0) this.finishJob(namespace, jobName, 'Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', { succeeded: 1 });
+    if (exitCode === 0)
+      this.finishJob(namespace, jobName, 'Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', { succeeded: 1 });
     else this.finishJob(namespace, jobName, 'Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', { failed: 1 });
   }
 
-  private finishJob(namespace: string, name: string, type: 'Complete' | 'Failed', reason: string, message: string, counts: Record<string, number>): void {
+  private finishJob(
+    namespace: string,
+    name: string,
+    type: 'Complete' | 'Failed',
+    reason: string,
+    message: string,
+    counts: Record<string, number>,
+  ): void {
     const t = now();
     const job = this.store.update('jobs', namespace, name, (j) => {
       if ((j.status.conditions ?? []).some((c: { type: string }) => c.type === 'Complete' || c.type === 'Failed')) return;
@@ -354,7 +437,17 @@ export function parseCpu(q: string | number): number {
   return s.endsWith('m') ? Number(s.slice(0, -1)) / 1000 : Number(s);
 }
 
-const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+const MEMORY_UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
 export function parseMemory(q: string | number): number {
   const m = String(q).match(/^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T|)$/);
   if (!m) throw new Error(`not a memory quantity: ${q}`);

@@ -94,7 +94,14 @@ function modelEntry(name: string) {
     modified_at: '2025-10-01T12:00:00.000000000Z',
     size: 4_683_087_332,
     digest: Buffer.from(name).toString('hex').padEnd(64, '0').slice(0, 64),
-    details: { parent_model: '', format: 'gguf', family: 'qwen2', families: ['qwen2'], parameter_size: '7.6B', quantization_level: 'Q4_K_M' },
+    details: {
+      parent_model: '',
+      format: 'gguf',
+      family: 'qwen2',
+      families: ['qwen2'],
+      parameter_size: '7.6B',
+      quantization_level: 'Q4_K_M',
+    },
   };
 }
 

@@ -31,7 +31,13 @@ async function job(i) {
   const ts = posted.result.ts;
   const end = Date.now() + runMs;
   for (let n = 1; Date.now() < end; n++) {
-    const d = await delivery.call({ method: 'chat.update', args: { channel, ts, text: `step ${n}` }, priority: 'progress', coalesceKey: `status:${channel}`, statusOf: channel });
+    const d = await delivery.call({
+      method: 'chat.update',
+      args: { channel, ts, text: `step ${n}` },
+      priority: 'progress',
+      coalesceKey: `status:${channel}`,
+      statusOf: channel,
+    });
     if (d.outcome === 'delivered') updates++;
   }
 }

@@ -11,13 +11,28 @@ import { InferenceRouter } from '../../../dist/inference/router.js';
 
 const env = process.env;
 const redis = new Redis(env.REDIS_URL);
-const queue = new SlotQueue(redis, slotQueueKeys(env.PREFIX), { slots: Number(env.SLOTS), leaseMs: 30_000, ticketTtlMs: 10_000, pollMs: 500 });
-const router = new InferenceRouter(new EndpointPool([new OllamaProvider(env.OLLAMA_URL)]), queue, { models: { heavy: 'qwen2.5-coder:7b' }, firstChunkTimeoutMs: 30_000 });
+const queue = new SlotQueue(redis, slotQueueKeys(env.PREFIX), {
+  slots: Number(env.SLOTS),
+  leaseMs: 30_000,
+  ticketTtlMs: 10_000,
+  pollMs: 500,
+});
+const router = new InferenceRouter(new EndpointPool([new OllamaProvider(env.OLLAMA_URL)]), queue, {
+  models: { heavy: 'qwen2.5-coder:7b' },
+  firstChunkTimeoutMs: 30_000,
+});
 
 let completed = 0;
 async function job(i) {
   for (let r = 0; r < Number(env.REQUESTS); r++) {
-    const s = await router.stream({ route: 'heavy', kind: 'chat', body: { messages: [] }, tenant: `${env.NAME}-${i}`, weight: 1, signal: new globalThis.AbortController().signal });
+    const s = await router.stream({
+      route: 'heavy',
+      kind: 'chat',
+      body: { messages: [] },
+      tenant: `${env.NAME}-${i}`,
+      weight: 1,
+      signal: new globalThis.AbortController().signal,
+    });
     for await (const _ of s.chunks) void _;
     completed += 1;
   }

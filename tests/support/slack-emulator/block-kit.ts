@@ -18,8 +18,20 @@ export const LIMITS = {
 } as const;
 
 const KNOWN_BLOCK_TYPES = new Set([
-  'actions', 'context', 'divider', 'file', 'header', 'image', 'input',
-  'rich_text', 'section', 'video', 'markdown', 'call', 'table', 'context_actions',
+  'actions',
+  'context',
+  'divider',
+  'file',
+  'header',
+  'image',
+  'input',
+  'rich_text',
+  'section',
+  'video',
+  'markdown',
+  'call',
+  'table',
+  'context_actions',
 ]);
 
 type Obj = Record<string, unknown>;

@@ -16,10 +16,7 @@ export function signRequest(secret: string, body: string, ts: number | string = 
   return { 'X-Slack-Request-Timestamp': timestamp, 'X-Slack-Signature': `v0=${hex}` };
 }
 
-export type HttpOutcome =
-  | { kind: 'response'; status: number; body: unknown }
-  | { kind: 'timeout' }
-  | { kind: 'error'; message: string };
+export type HttpOutcome = { kind: 'response'; status: number; body: unknown } | { kind: 'timeout' } | { kind: 'error'; message: string };
 
 function parseBody(raw: string, contentType: string | undefined): unknown {
   if (raw === '') return undefined;
@@ -54,7 +51,12 @@ export function postToApp(
     const req = request(url, {
       method: 'POST',
       agent: false,
-      headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers, 'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)' },
+      headers: {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+        'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+      },
     });
     const timer = setTimeout(() => {
       done({ kind: 'timeout' });

@@ -59,7 +59,10 @@ export class SlackEmulator {
   private readonly base: string;
   private requestUrl: string | undefined;
 
-  private constructor(private readonly server: Server, opts: EmulatorOptions) {
+  private constructor(
+    private readonly server: Server,
+    opts: EmulatorOptions,
+  ) {
     const port = (server.address() as AddressInfo).port;
     this.base = opts.publicBase ?? `127.0.0.1:${port}`;
     this.apiUrl = `http://${this.base}/api/`;
@@ -178,16 +181,25 @@ export class SlackEmulator {
 
   /** A readable summary of recent state, for failure messages. */
   dump(headline: string): string {
-    const msgs = this.ws.list().slice(-15).map((m) =>
-      `  ${m.channel} ts=${m.ts}${m.thread_ts ? ` thread=${m.thread_ts}` : ''} ${m.bot_id ? 'bot' : m.user}: ${JSON.stringify(m.text ?? '').slice(0, 120)}${m.blocks ? ` [${m.blocks.length} blocks]` : ''}`,
-    );
-    const calls = this.calls.slice(-15).map((c) => `  ${c.method} ${c.status} ${c.ok ? 'ok' : c.error} ${JSON.stringify(c.args).slice(0, 160)}`);
+    const msgs = this.ws
+      .list()
+      .slice(-15)
+      .map(
+        (m) =>
+          `  ${m.channel} ts=${m.ts}${m.thread_ts ? ` thread=${m.thread_ts}` : ''} ${m.bot_id ? 'bot' : m.user}: ${JSON.stringify(m.text ?? '').slice(0, 120)}${m.blocks ? ` [${m.blocks.length} blocks]` : ''}`,
+      );
+    const calls = this.calls
+      .slice(-15)
+      .map((c) => `  ${c.method} ${c.status} ${c.ok ? 'ok' : c.error} ${JSON.stringify(c.args).slice(0, 160)}`);
     const dels = this.deliveries.slice(-10).map((d) => `  ${d.kind} ${d.transport} attempt=${d.attempt} ${d.outcome}`);
     return [
       `SlackEmulator: ${headline}`,
-      `messages (last ${msgs.length}):`, ...msgs,
-      `web api calls (last ${calls.length}):`, ...calls,
-      `deliveries (last ${dels.length}):`, ...dels,
+      `messages (last ${msgs.length}):`,
+      ...msgs,
+      `web api calls (last ${calls.length}):`,
+      ...calls,
+      `deliveries (last ${dels.length}):`,
+      ...dels,
       `socket connections: ${this.hub.connections()}, request URL: ${this.requestUrl ?? '(none)'}`,
     ].join('\n');
   }
@@ -233,7 +245,11 @@ export class SlackEmulator {
     await this.deliver('events_api', eventCallback(this.identity, messageEvent, event_id), `message event ${event_id}`);
     if (!m.text.includes(`<@${this.botUserId}>`)) return { event_id, ts };
     const mention_event_id = this.ws.nextEventId();
-    await this.deliver('events_api', eventCallback(this.identity, { type: 'app_mention', ...common }, mention_event_id), `app_mention event ${mention_event_id}`);
+    await this.deliver(
+      'events_api',
+      eventCallback(this.identity, { type: 'app_mention', ...common }, mention_event_id),
+      `app_mention event ${mention_event_id}`,
+    );
     return { event_id, ts, mention_event_id };
   }
 
@@ -241,7 +257,13 @@ export class SlackEmulator {
    * Another app's bot posts in a channel (a CI bot, say): a `message` event with its `bot_id`,
    * `app_id` and bot user, as Slack sends for chat.postMessage by a bot token (no subtype).
    */
-  async otherBotSays(m: { channel: string; text: string; botId?: string; botUserId?: string; appId?: string }): Promise<{ event_id: string; ts: string }> {
+  async otherBotSays(m: {
+    channel: string;
+    text: string;
+    botId?: string;
+    botUserId?: string;
+    appId?: string;
+  }): Promise<{ event_id: string; ts: string }> {
     const ts = this.ws.nextTs();
     const botId = m.botId ?? 'B0OTHERBOT';
     const user = m.botUserId ?? 'U0OTHERBOT';
@@ -264,7 +286,12 @@ export class SlackEmulator {
     return { event_id, ts };
   }
 
-  async slashCommand(c: { channel: string; user: string; text: string; command?: string }): Promise<{ ackBody: unknown; response_url: string }> {
+  async slashCommand(c: {
+    channel: string;
+    user: string;
+    text: string;
+    command?: string;
+  }): Promise<{ ackBody: unknown; response_url: string }> {
     const responseUrl = this.newResponseUrl();
     const body = slashCommandBody(this.identity, { ...c, command: c.command ?? '/switchboard' }, responseUrl, this.ws.triggerId());
     const ackBody = await this.deliver('slash_commands', body, `slash command ${body.command}`);
@@ -327,7 +354,14 @@ export class SlackEmulator {
   }
 
   private async socketAttempt(id: string, kind: DeliveryKind, payload: object, attempt: number, reason: string): Promise<Attempt> {
-    const record: DeliveryAttempt = { id, kind, transport: 'socket', attempt, outcome: 'pending', ...(reason ? { retry_reason: reason } : {}) };
+    const record: DeliveryAttempt = {
+      id,
+      kind,
+      transport: 'socket',
+      attempt,
+      outcome: 'pending',
+      ...(reason ? { retry_reason: reason } : {}),
+    };
     this.deliveries.push(record);
     if (!(await this.hub.waitForConnection(this.ackTimeoutMs, this.closing.signal))) {
       record.outcome = this.closing.signal.aborted ? 'cancelled' : 'no_connection';
@@ -352,8 +386,22 @@ export class SlackEmulator {
     return { ok: false, reason: 'timeout' };
   }
 
-  private async httpAttempt(id: string, kind: DeliveryKind, payload: object, attempt: number, reason: string, url: string): Promise<Attempt> {
-    const record: DeliveryAttempt = { id, kind, transport: 'http', attempt, outcome: 'pending', ...(reason ? { retry_reason: reason } : {}) };
+  private async httpAttempt(
+    id: string,
+    kind: DeliveryKind,
+    payload: object,
+    attempt: number,
+    reason: string,
+    url: string,
+  ): Promise<Attempt> {
+    const record: DeliveryAttempt = {
+      id,
+      kind,
+      transport: 'http',
+      attempt,
+      outcome: 'pending',
+      ...(reason ? { retry_reason: reason } : {}),
+    };
     this.deliveries.push(record);
     let body: string;
     let contentType: string;

@@ -22,9 +22,7 @@ export function eventCallback(id: Identity, event: Record<string, unknown>, even
     type: 'event_callback',
     event_id: eventId,
     event_time: Math.floor(Date.now() / 1000),
-    authorizations: [
-      { enterprise_id: null, team_id: id.teamId, user_id: id.botUserId, is_bot: true, is_enterprise_install: false },
-    ],
+    authorizations: [{ enterprise_id: null, team_id: id.teamId, user_id: id.botUserId, is_bot: true, is_enterprise_install: false }],
     is_ext_shared_channel: false,
     event_context: `4-${Buffer.from(`${id.teamId}:${eventId}`).toString('base64url')}`,
   };

@@ -29,7 +29,11 @@ type Args = Record<string, unknown>;
 type Result = Record<string, unknown>;
 
 class ApiError extends Error {
-  constructor(readonly code: string, readonly messages: string[] = [], readonly extra: Result = {}) {
+  constructor(
+    readonly code: string,
+    readonly messages: string[] = [],
+    readonly extra: Result = {},
+  ) {
     super(code);
   }
 }
@@ -332,7 +336,12 @@ export class WebApi {
       deleted: false,
       real_name: `Emulated ${user}`,
       is_bot: false,
-      profile: { display_name: name, real_name: `Emulated ${user}`, display_name_normalized: name, real_name_normalized: `Emulated ${user}` },
+      profile: {
+        display_name: name,
+        real_name: `Emulated ${user}`,
+        display_name_normalized: name,
+        real_name_normalized: `Emulated ${user}`,
+      },
     };
   }
 

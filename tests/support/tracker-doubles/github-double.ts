@@ -42,14 +42,29 @@ export async function startGitHubDouble(options: TrackerDoubleOptions): Promise<
     if (token) state.tokensSeen.add(token);
     const budget = state.spend(token);
     const reset = String(Math.floor(Date.now() / 1000) + 3600);
-    const rate = { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': String(budget.remaining), 'x-ratelimit-reset': reset, 'x-ratelimit-used': String(5000 - budget.remaining), 'x-ratelimit-resource': 'core' };
+    const rate = {
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': String(budget.remaining),
+      'x-ratelimit-reset': reset,
+      'x-ratelimit-used': String(5000 - budget.remaining),
+      'x-ratelimit-resource': 'core',
+    };
     if (!budget.ok) {
-      return sendJson(res, 403, { message: 'API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.', documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api` }, rate);
+      return sendJson(
+        res,
+        403,
+        {
+          message: 'API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.',
+          documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api`,
+        },
+        rate,
+      );
     }
     const access = state.access(token, repo);
     if (access === 'unknown-token') return sendJson(res, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' }, rate);
     // A repository the token may not see does not exist, as far as GitHub says.
-    if (!state.hasRepo(repo) || access === 'none') return sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS, status: '404' }, rate);
+    if (!state.hasRepo(repo) || access === 'none')
+      return sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS, status: '404' }, rate);
 
     if (kind === 'issues' && req.method === 'GET' && num) {
       const issue = state.issue(repo, Number(num));
@@ -83,21 +98,55 @@ export async function startGitHubDouble(options: TrackerDoubleOptions): Promise<
     }
     if (kind === 'pulls' && req.method === 'POST' && !num) {
       if (access !== 'write') {
-        return sendJson(res, 403, { message: 'Resource not accessible by personal access token', documentation_url: `${DOCS}/pulls/pulls#create-a-pull-request`, status: '403' }, rate);
+        return sendJson(
+          res,
+          403,
+          {
+            message: 'Resource not accessible by personal access token',
+            documentation_url: `${DOCS}/pulls/pulls#create-a-pull-request`,
+            status: '403',
+          },
+          rate,
+        );
       }
       const body = await readJson(req);
       const head = String(body.head ?? '');
       const baseBranch = String(body.base ?? '');
       const invalid = (field: string, message: string) =>
-        sendJson(res, 422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field, code: 'custom', message }], documentation_url: DOCS, status: '422' }, rate);
+        sendJson(
+          res,
+          422,
+          {
+            message: 'Validation Failed',
+            errors: [{ resource: 'PullRequest', field, code: 'custom', message }],
+            documentation_url: DOCS,
+            status: '422',
+          },
+          rate,
+        );
       if (!body.title) return invalid('title', 'title is missing');
       if (!state.branchExists(repo, head)) return invalid('head', `head ${head} does not exist`);
       if (!state.branchExists(repo, baseBranch)) return invalid('base', `base ${baseBranch} does not exist`);
-      if (state.opened.some((p) => p.repo === repo && p.head === head)) return invalid('head', `A pull request already exists for ${owner}:${head}.`);
+      if (state.opened.some((p) => p.repo === repo && p.head === head))
+        return invalid('head', `A pull request already exists for ${owner}:${head}.`);
       const number = state.opened.filter((p) => p.repo === repo).length + 1;
-      const opened = { number, repo, head, base: baseBranch, title: String(body.title), body: String(body.body ?? ''), url: `${base}/${repo}/pull/${number}`, by: token ?? '' };
+      const opened = {
+        number,
+        repo,
+        head,
+        base: baseBranch,
+        title: String(body.title),
+        body: String(body.body ?? ''),
+        url: `${base}/${repo}/pull/${number}`,
+        by: token ?? '',
+      };
       state.opened.push(opened);
-      return sendJson(res, 201, { number, html_url: opened.url, state: 'open', title: opened.title, head: { ref: head }, base: { ref: baseBranch } }, rate);
+      return sendJson(
+        res,
+        201,
+        { number, html_url: opened.url, state: 'open', title: opened.title, head: { ref: head }, base: { ref: baseBranch } },
+        rate,
+      );
     }
     return sendJson(res, 404, { message: 'Not Found', documentation_url: DOCS, status: '404' }, rate);
   }

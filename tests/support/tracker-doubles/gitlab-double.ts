@@ -42,8 +42,19 @@ export async function startGitLabDouble(options: TrackerDoubleOptions): Promise<
     if (token) state.tokensSeen.add(token);
     const budget = state.spend(token);
     const reset = Math.floor(Date.now() / 1000) + 60;
-    const rate = { 'ratelimit-limit': '600', 'ratelimit-remaining': String(budget.remaining), 'ratelimit-reset': String(reset), 'ratelimit-observed': String(600 - budget.remaining) };
-    if (!budget.ok) return sendJson(res, 429, { message: 'Retry later' }, { ...rate, 'retry-after': '60', 'ratelimit-resettime': new Date(reset * 1000).toUTCString() });
+    const rate = {
+      'ratelimit-limit': '600',
+      'ratelimit-remaining': String(budget.remaining),
+      'ratelimit-reset': String(reset),
+      'ratelimit-observed': String(600 - budget.remaining),
+    };
+    if (!budget.ok)
+      return sendJson(
+        res,
+        429,
+        { message: 'Retry later' },
+        { ...rate, 'retry-after': '60', 'ratelimit-resettime': new Date(reset * 1000).toUTCString() },
+      );
     const access = state.access(token, repo);
     if (access === 'unknown-token') return sendJson(res, 401, { message: '401 Unauthorized' }, rate);
     if (!state.hasRepo(repo)) return sendJson(res, 404, { message: '404 Project Not Found' }, rate);
@@ -53,18 +64,33 @@ export async function startGitLabDouble(options: TrackerDoubleOptions): Promise<
       const issue = state.issue(repo, Number(num));
       if (!issue) return sendJson(res, 404, { message: '404 Issue Not Found' }, rate);
       if (notes) {
-        const all = state.commentsOf(issue).map((c, i) => ({ id: i + 1, body: c.body, author: { username: c.author }, created_at: c.createdAt, system: false }));
+        const all = state
+          .commentsOf(issue)
+          .map((c, i) => ({ id: i + 1, body: c.body, author: { username: c.author }, created_at: c.createdAt, system: false }));
         // A system note, as GitLab interleaves them ("added ~bug label"): not a comment.
         all.push({ id: 999, body: 'added ~bug label', author: { username: 'gitlab' }, created_at: '2026-01-02T00:00:00Z', system: true });
         const desc = url.searchParams.get('sort') !== 'asc';
         all.sort((a, b) => (desc ? -1 : 1) * a.created_at.localeCompare(b.created_at));
         const perPage = Number(url.searchParams.get('per_page') ?? 20);
-        return sendJson(res, 200, all.slice(0, perPage), { ...rate, 'x-total': String(all.length), 'x-total-pages': '1', 'x-page': '1', 'x-per-page': String(perPage) });
+        return sendJson(res, 200, all.slice(0, perPage), {
+          ...rate,
+          'x-total': String(all.length),
+          'x-total-pages': '1',
+          'x-page': '1',
+          'x-per-page': String(perPage),
+        });
       }
       return sendJson(
         res,
         200,
-        { iid: Number(num), title: issue.title, description: issue.body, labels: issue.labels ?? [], state: 'opened', web_url: `${base}/${repo}/-/issues/${num}` },
+        {
+          iid: Number(num),
+          title: issue.title,
+          description: issue.body,
+          labels: issue.labels ?? [],
+          state: 'opened',
+          web_url: `${base}/${repo}/-/issues/${num}`,
+        },
         rate,
       );
     }
@@ -77,11 +103,31 @@ export async function startGitLabDouble(options: TrackerDoubleOptions): Promise<
       if (!state.branchExists(repo, source)) return sendJson(res, 422, { message: ['Source branch does not exist'] }, rate);
       if (!state.branchExists(repo, target)) return sendJson(res, 422, { message: ['Target branch does not exist'] }, rate);
       const existing = state.opened.find((p) => p.repo === repo && p.head === source);
-      if (existing) return sendJson(res, 409, { message: [`Another open merge request already exists for this source branch: !${existing.number}`] }, rate);
+      if (existing)
+        return sendJson(
+          res,
+          409,
+          { message: [`Another open merge request already exists for this source branch: !${existing.number}`] },
+          rate,
+        );
       const iid = state.opened.filter((p) => p.repo === repo).length + 1;
-      const opened = { number: iid, repo, head: source, base: target, title: String(body.title), body: String(body.description ?? ''), url: `${base}/${repo}/-/merge_requests/${iid}`, by: token ?? '' };
+      const opened = {
+        number: iid,
+        repo,
+        head: source,
+        base: target,
+        title: String(body.title),
+        body: String(body.description ?? ''),
+        url: `${base}/${repo}/-/merge_requests/${iid}`,
+        by: token ?? '',
+      };
       state.opened.push(opened);
-      return sendJson(res, 201, { iid, web_url: opened.url, state: 'opened', title: opened.title, source_branch: source, target_branch: target }, rate);
+      return sendJson(
+        res,
+        201,
+        { iid, web_url: opened.url, state: 'opened', title: opened.title, source_branch: source, target_branch: target },
+        rate,
+      );
     }
     return sendJson(res, 404, { error: '404 Not Found' }, rate);
   }

@@ -13,7 +13,10 @@ export interface ActionDeps {
   logger: Logger;
 }
 
-type PressArgs = Pick<SlackActionMiddlewareArgs<BlockAction<ButtonAction>>, 'ack' | 'body' | 'action'> & { respond: RespondFn; context: AllMiddlewareArgs['context'] };
+type PressArgs = Pick<SlackActionMiddlewareArgs<BlockAction<ButtonAction>>, 'ack' | 'body' | 'action'> & {
+  respond: RespondFn;
+  context: AllMiddlewareArgs['context'];
+};
 
 /** The shared adapter: who pressed what on which message, to the core and back. */
 export async function answerPress({ ack, body, action, respond, context }: PressArgs, deps: ActionDeps): Promise<void> {

@@ -13,7 +13,8 @@ export function registerActionListeners(app: App, deps: ActionDeps): void {
   // One adapter serves every id: the core picks the named handler (chat/chat-actions.ts).
   const press = buttonPressed(deps) as ButtonListener;
   const bound = new Map<string, ButtonListener>([ACTIONS.cancelJob, ACTIONS.retryJob, ACTIONS.answerQuestion].map((id) => [id, press]));
-  for (const [actionId, listener] of bound) app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionIdPattern(actionId) }, listener);
+  for (const [actionId, listener] of bound)
+    app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: actionIdPattern(actionId) }, listener);
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions' }, async (args) => {
     if (bound.has(baseActionId(args.action.action_id))) return; // its own listener has it
     await press(args);

@@ -40,7 +40,8 @@ export function switchboardCommand(deps: CommandDeps) {
       ref,
     );
     const { reply } = answer;
-    if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
+    if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected')
+      deps.metrics.jobsRequested.inc({ outcome: reply.kind });
     deps.logger.info({ ref, channel: command.channel_id, user: command.user_id, reply: reply.kind }, 'answered /switchboard');
     if (answer.message) await respond({ response_type: 'ephemeral', ...renderMessage(answer.message) });
   };

@@ -69,7 +69,8 @@ export async function answerMessage({ event: msg, body, context }: EventArgs, me
     ref,
   );
   const { reply } = answer;
-  if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected') deps.metrics.jobsRequested.inc({ outcome: reply.kind });
+  if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected')
+    deps.metrics.jobsRequested.inc({ outcome: reply.kind });
   if (reply.kind !== 'silent') deps.logger.info({ ref, channel: msg.channel, user: msg.user, reply: reply.kind }, 'answered a message');
   if (answer.reaction) {
     // The agent has it: said without a message of our own. Best effort; `already_reacted` after a redelivery is fine.
@@ -80,14 +81,24 @@ export async function answerMessage({ event: msg, body, context }: EventArgs, me
       });
   }
   if (answer.message) {
-    const posted = await deps.delivery.call({ method: 'chat.postMessage', args: { channel: msg.channel, thread_ts: threadTs, ...renderMessage(answer.message) }, priority: 'urgent' });
+    const posted = await deps.delivery.call({
+      method: 'chat.postMessage',
+      args: { channel: msg.channel, thread_ts: threadTs, ...renderMessage(answer.message) },
+      priority: 'urgent',
+    });
     const ts = posted.outcome === 'delivered' ? (posted.result as { ts?: string }).ts : undefined;
     // The first refusal of a burst: edited to say how many more asked, once the burst is over (not awaited: Slack has its ack).
     if (answer.later && ts) void editLater(answer.later, msg.channel, ts, ref, deps);
   }
 }
 
-async function editLater(later: Promise<Message | undefined>, channel: string, ts: string, ref: string, deps: MessageEventDeps): Promise<void> {
+async function editLater(
+  later: Promise<Message | undefined>,
+  channel: string,
+  ts: string,
+  ref: string,
+  deps: MessageEventDeps,
+): Promise<void> {
   try {
     const message = await later;
     if (message) await deps.delivery.call({ method: 'chat.update', args: { channel, ts, ...renderMessage(message) }, priority: 'post' });
@@ -98,7 +109,11 @@ async function editLater(later: Promise<Message | undefined>, channel: string, t
 
 export function messageReceived(deps: MessageEventDeps) {
   return async function handleMessageEvent(args: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs): Promise<void> {
-    await answerMessage({ event: args.message as IncomingMessage, body: args.body as EventArgs['body'], context: args.context }, false, deps);
+    await answerMessage(
+      { event: args.message as IncomingMessage, body: args.body as EventArgs['body'], context: args.context },
+      false,
+      deps,
+    );
   };
 }
 

@@ -54,7 +54,10 @@ export function dedupeKey(body: Body): { id: string; ttlSeconds?: number } | und
   if (body.command !== undefined) {
     if (body.trigger_id) return { id: `command:${body.team_id ?? ''}:${body.trigger_id}` };
     // No trigger (a proxy dropped it?): the same words from the same person in the same place, moments apart, are one command.
-    return { id: `command:${body.team_id ?? ''}:${body.channel_id ?? ''}:${body.user_id ?? ''}:${body.command}:${body.text ?? ''}`, ttlSeconds: BUTTON_DEDUPE_SECONDS };
+    return {
+      id: `command:${body.team_id ?? ''}:${body.channel_id ?? ''}:${body.user_id ?? ''}:${body.command}:${body.text ?? ''}`,
+      ttlSeconds: BUTTON_DEDUPE_SECONDS,
+    };
   }
   if (body.trigger_id) return { id: `trigger:${body.trigger_id}` };
   return undefined;
@@ -76,7 +79,10 @@ export function dedupeMiddleware(dedupe: Dedupe, metrics: Metrics, logger: Logge
     }
     if (claimed.kind !== 'claimed') {
       metrics.slackEvents.inc({ kind: 'duplicate' });
-      logger.info({ key: key.id, slackEventId: (body as Body).event_id, state: claimed.kind }, claimed.kind === 'done' ? 'already handled: skipped' : 'being handled by another replica: skipped');
+      logger.info(
+        { key: key.id, slackEventId: (body as Body).event_id, state: claimed.kind },
+        claimed.kind === 'done' ? 'already handled: skipped' : 'being handled by another replica: skipped',
+      );
       // Commands and buttons still want their acknowledgement, or Slack shows an error and retries.
       const ack = (args as { ack?: () => Promise<void> }).ack;
       if (ack) await ack().catch((err: unknown) => logger.debug({ err }, 'a repeat was already acknowledged'));
@@ -86,9 +92,15 @@ export function dedupeMiddleware(dedupe: Dedupe, metrics: Metrics, logger: Logge
       await next();
     } catch (err) {
       // Not handled: a redelivery may try again (the error itself reaches Bolt's error handler).
-      await claimed.claim.release().catch((e: unknown) => logger.warn({ err: e, key: key.id }, 'could not release the claim of a delivery that failed'));
+      await claimed.claim
+        .release()
+        .catch((e: unknown) => logger.warn({ err: e, key: key.id }, 'could not release the claim of a delivery that failed'));
       throw err;
     }
-    await claimed.claim.done(key.ttlSeconds ?? REMEMBER_SECONDS).catch((err: unknown) => logger.warn({ err, key: key.id }, 'could not mark a delivery handled: a redelivery after its lease may be handled again'));
+    await claimed.claim
+      .done(key.ttlSeconds ?? REMEMBER_SECONDS)
+      .catch((err: unknown) =>
+        logger.warn({ err, key: key.id }, 'could not mark a delivery handled: a redelivery after its lease may be handled again'),
+      );
   };
 }
