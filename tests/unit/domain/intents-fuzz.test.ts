@@ -2,7 +2,7 @@
 // valid, malformed and hostile (unicode, huge strings, Slack markup fragments,
 // injection attempts). It must never throw, and every result must be an intent
 // or a rejection that says what would work. A failure prints the seed and the
-// input, so it can be replayed: FUZZ_SEED=<seed> npm test -- tests/unit/intents-fuzz.test.ts
+// input, so it can be replayed: FUZZ_SEED=<seed> npm test -- tests/unit/domain/intents-fuzz.test.ts
 import { MAX_ISSUE, parseIntent, parseIssueUrl, type Intent, type ParseContext } from '../../../src/domain/intents.js';
 import { PROJECT_NAME } from '../../../src/domain/project.js';
 import { prng } from '../../../bench/support.js';
