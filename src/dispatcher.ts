@@ -1,5 +1,6 @@
 // Wires one dispatcher replica: config in, running Slack app, queue worker and
 // relay out. main.ts calls it for production; end-to-end tests call it too.
+import { internalError } from './domain/text.js';
 import type { Config } from './config/env.js';
 import { redactConfig } from './config/redact.js';
 import { CatalogueWatcher } from './config/catalogue-watcher.js';
@@ -352,7 +353,7 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
       // The crash itself is logged by the queue; chat only gets the ref.
       const job = await store.get(jobId);
       if (!job) return;
-      await supervisor.finishFailed(failJob(job, `Switchboard could not run the job (internal error, ref \`${jobId}\`)`, Date.now()));
+      await supervisor.finishFailed(failJob(job, `Switchboard could not run the job (${internalError(jobId)})`, Date.now()));
     },
   );
 

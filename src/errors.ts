@@ -24,10 +24,26 @@ export enum ErrorCode {
   SlackCallFailed = 'SLACK_CALL_FAILED',
   /** Redis did not answer when the dispatcher started. */
   RedisUnreachable = 'REDIS_UNREACHABLE',
-  /** Redis is down for now: requests are told to try again in a minute. */
-  RedisUnavailable = 'REDIS_UNAVAILABLE',
   /** Slack refused SLACK_BOT_TOKEN or SLACK_APP_TOKEN (invalid_auth, not_authed, token_revoked…). */
   SlackTokenRejected = 'SLACK_TOKEN_REJECTED',
+  /** A request body over the route's limit (413). */
+  HttpBodyTooLarge = 'HTTP_BODY_TOO_LARGE',
+  /** The built-in agent's model called a tool with arguments it does not take. */
+  AgentToolArgument = 'AGENT_TOOL_ARGUMENT',
+  /** The built-in agent asked for a path outside its workspace. */
+  AgentPathRefused = 'AGENT_PATH_REFUSED',
+  /** The runner was started without what the container contract gives it (DESIGN §5). */
+  RunnerUsage = 'RUNNER_USAGE',
+  /** No inference endpoint can take a request now. */
+  InferenceNoEndpoint = 'INFERENCE_NO_ENDPOINT',
+  /** The inference router cannot serve a request (its HTTP status says why). */
+  InferenceUnavailable = 'INFERENCE_UNAVAILABLE',
+  /** The agents' inference endpoint refused a request (its HTTP status says why). */
+  InferenceRequestRefused = 'INFERENCE_REQUEST_REFUSED',
+  /** An inference provider (Ollama, an OpenAI-compatible server) failed a call. */
+  InferenceProviderFailed = 'INFERENCE_PROVIDER_FAILED',
+  /** GitHub or GitLab refused or failed a call (its kind says which way). */
+  TrackerFailed = 'TRACKER_FAILED',
 }
 
 export interface CodedError extends Error {

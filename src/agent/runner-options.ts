@@ -1,6 +1,7 @@
 // What the runner is told: the contract's arguments (DESIGN §5) and its
 // environment. Parsed once, with every problem named.
 import { parseArgs } from 'node:util';
+import { ErrorCode } from '../errors.js';
 import { AGENT_ENV } from '../domain/agent-contract.js';
 import type { LoopLimits } from './builtin/coding-loop.js';
 import type { TrackerConfig } from '../trackers/tracker.js';
@@ -55,7 +56,9 @@ export interface BuiltinAgentOptions {
 /** When the dispatcher does not say (an older dispatcher, a test): the catalogue's defaults. */
 export const BUILTIN_LIMIT_DEFAULTS: LoopLimits = { maxIterations: 30, maxTokens: 500_000, maxWallMs: 50 * 60_000 };
 
-export class RunnerUsageError extends Error {}
+export class RunnerUsageError extends Error {
+  readonly code = ErrorCode.RunnerUsage;
+}
 
 const VALUE_OPTIONS = new Set(['--job-id', '--redis-url', '--platform', '--channel-id']);
 const OPTION_NAMES = new Set(['--headless', ...VALUE_OPTIONS]);

@@ -11,11 +11,11 @@ import type { AuditRecord } from '../state/audit-log.js';
 import type { Logger } from '../observability/logger.js';
 import { replyMessage } from './reply-messages.js';
 import type { ChatRequests, ThreadTextHandler } from './chat-requests.js';
-import type { Reply } from './replies.js';
-import type { ChatRequest } from './replies.js';
+import type { ChatRequest, Reply } from './replies.js';
 import type { JobControl } from '../jobs/job-control.js';
 import { FOLLOW_UP_REACTION } from '../jobs/conversation.js';
 import type { BurstLead } from '../state/refusal-burst.js';
+import type { ChatEvent } from './chat-event.js';
 
 /** Where something was said: a channel message, an @mention, a DM, a thread reply, the slash command. */
 export type Surface = 'message' | 'mention' | 'dm' | 'thread' | 'slash';
@@ -126,10 +126,11 @@ export class ChatActions {
     return [...this.buttons.keys()];
   }
 
-  /** Text said to the bot (or in its hearing). `ref` names the event in logs ("internal error, ref X"). */
-  async said(s: Said, ref: string): Promise<Answer> {
-    const log = this.deps.logger.child({ ref, channel: s.channel, user: s.user });
-    const reply = await this.deps.requests.answer({ ...s, ref }, ref, (err) => log.error({ err, ref }, 'could not answer a message'));
+  /** Text said to the bot (or in its hearing); `event.ref` names it in logs and in "internal error, ref X". */
+  async said(s: Said, event: ChatEvent): Promise<Answer> {
+    const { ref } = event;
+    const log = event.log.child({ channel: s.channel, user: s.user });
+    const reply = await this.deps.requests.answer({ ...s, ref }, ref, (err) => log.error({ err }, 'could not answer a message'));
     if (reply.kind !== 'silent') {
       const action = parseIntent(s.text.slice(0, 4000), { addressed: s.addressed, botUserId: s.botUserId }).kind;
       await this.audit({
@@ -151,10 +152,11 @@ export class ChatActions {
   }
 
   /** A button pressed. Unknown action ids get a polite answer, never an error. */
-  async pressed(p: Press, ref: string): Promise<Answer> {
+  async pressed(p: Press, event: ChatEvent): Promise<Answer> {
+    const { ref } = event;
     const action = baseActionId(p.actionId);
     const handler = this.buttons.get(action);
-    const log = this.deps.logger.child({ ref, action, user: p.user, channel: p.channel });
+    const log = event.log.child({ action, user: p.user, channel: p.channel });
     let reply: Reply;
     if (!handler) {
       log.warn('a button with an action id nothing handles was pressed');
@@ -163,7 +165,7 @@ export class ChatActions {
       try {
         reply = await handler(p);
       } catch (err) {
-        log.error({ err, ref }, 'could not handle a button press');
+        log.error({ err }, 'could not handle a button press');
         reply = { kind: 'internal-error', ref };
       }
     }

@@ -3,7 +3,6 @@
 // agent carries, the Redis keys it may touch, and the stream and heartbeat
 // limits. The spawners (docker, kubernetes) and the runner import it; a change
 // here is a change of the contract, so other deployables must follow.
-import { keys } from './keys.js';
 
 /** The runner's command-line options. */
 export const AGENT_OPTIONS = {
@@ -123,10 +122,4 @@ export function agentArgs(run: { jobId: string; channel: string; request: string
     run.channel,
     run.request,
   ];
-}
-
-/** The only three keys an agent may touch (its per-job ACL user names exactly these). */
-export function agentKeys(prefix: string, jobId: string): { events: string; control: string; heartbeat: string } {
-  const k = keys(prefix);
-  return { events: k.jobEvents(jobId), control: k.jobControl(jobId), heartbeat: k.jobHeartbeat(jobId) };
 }

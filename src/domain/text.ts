@@ -94,3 +94,8 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   }
   return out;
 }
+
+/** What a person is told when something broke on our side: the ref finds the log lines (chat/chat-event.ts). */
+export function internalError(ref: string): string {
+  return `internal error, ref \`${ref}\``;
+}

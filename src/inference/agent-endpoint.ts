@@ -8,6 +8,7 @@
 // Python, JS) keep in front of /api/…. A request whose token names no live job
 // gets 401; one whose job is over its budget gets 403.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ErrorCode } from '../errors.js';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { isFinished, type JobRecord } from '../domain/job.js';
@@ -39,6 +40,7 @@ const MAX_BODY = 32 * 1024 * 1024;
 const VERSION = '0.12.6';
 
 class HttpError extends Error {
+  readonly code = ErrorCode.InferenceRequestRefused;
   constructor(
     readonly status: number,
     message: string,

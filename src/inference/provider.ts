@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors.js';
 // The inference provider port: only the calls the router makes (STYLE habit 4,
 // bullmq's "ports declare only the commands actually used"). Bodies and chunks
 // stay in Ollama's wire format (docs/api.md), so an agent's request passes
@@ -28,6 +29,7 @@ export type GenerationKind = 'chat' | 'generate';
 export type ProviderFailure = 'unavailable' | 'busy' | 'model-missing' | 'rejected' | 'interrupted';
 
 export class ProviderError extends Error {
+  readonly code = ErrorCode.InferenceProviderFailed;
   constructor(
     readonly failure: ProviderFailure,
     message: string,

@@ -5,6 +5,7 @@
 // endpoint cools down (endpoint-pool.ts). When none can serve, the error says
 // why for each.
 import { EndpointPool, hasModel, type EndpointState } from './endpoint-pool.js';
+import { ErrorCode } from '../errors.js';
 import { ProviderError, type GenerationBody, type GenerationChunk, type GenerationKind } from './provider.js';
 import { NoEndpointError, type SlotGrant, type SlotQueue } from './slot-queue.js';
 
@@ -28,6 +29,7 @@ export interface Usage {
 
 /** Why the router could not serve a request; `status` is what an HTTP client gets. */
 export class InferenceUnavailableError extends Error {
+  readonly code = ErrorCode.InferenceUnavailable;
   constructor(
     message: string,
     readonly status: number,

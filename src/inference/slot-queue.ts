@@ -15,6 +15,7 @@
 // polls, so a dead waiter never blocks the head of the line. A release
 // publishes on a channel, and every replica's waiters look again.
 import { randomBytes } from 'node:crypto';
+import { ErrorCode } from '../errors.js';
 import type { Redis } from 'ioredis';
 import { stripUrlCredentials } from '../domain/text.js';
 
@@ -182,6 +183,7 @@ export interface SlotGrant {
 }
 
 export class NoEndpointError extends Error {
+  readonly code = ErrorCode.InferenceNoEndpoint;
   constructor() {
     super('no endpoint can take the request now');
     this.name = 'NoEndpointError';

@@ -205,10 +205,6 @@ export class JobQueue {
     });
   }
 
-  async ping(): Promise<void> {
-    await this.connection.ping();
-  }
-
   /** After close() ran out of time (Redis away): drops the connections without waiting for anything. */
   abandon(): void {
     this.shutdown.abort();

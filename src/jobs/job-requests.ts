@@ -1,6 +1,7 @@
 // Turns "fix #58 in billing-api" into a queued job — or into a clear no:
 // unknown project, not allowed here, or the channel is busy. Only one job
 // holds a channel; the lock is taken before anything is posted or queued.
+import { internalError } from '../domain/text.js';
 import { failJob, newJob, type JobRecord } from '../domain/job.js';
 import { newJobId } from '../domain/job-id.js';
 import { UserFacingError } from '../errors.js';
@@ -190,7 +191,7 @@ export class JobRequests {
       }
       await this.deps.enqueue({ jobId, channel: req.channel }, project.priority);
     } catch (err) {
-      const reason = err instanceof UserFacingError ? err.userText : `could not be queued (internal error, ref \`${jobId}\`)`;
+      const reason = err instanceof UserFacingError ? err.userText : `could not be queued (${internalError(jobId)})`;
       await this.deps.store.save(failJob(job, reason ?? 'could not be queued', Date.now())).catch(() => undefined);
       await this.deps.lock.release(req.channel, jobId);
       if (waits) await this.deps.waiting?.leave(job).catch(() => false);
@@ -198,7 +199,7 @@ export class JobRequests {
       log.error({ err }, 'could not queue the job');
       return {
         kind: 'rejected',
-        message: `I couldn't start that job (internal error, ref \`${jobId}\`). Nothing is running; try again in a moment.`,
+        message: `I couldn't start that job (${internalError(jobId)}). Nothing is running; try again in a moment.`,
       };
     }
     log.info({ issue: req.issue, user: req.user }, 'job queued');

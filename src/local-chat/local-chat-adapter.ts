@@ -3,6 +3,7 @@
 // writes or presses goes to the same core, and its answer, a domain Message,
 // is posted into the thread and rendered to HTML when served.
 import type { ChatActions } from '../chat/chat-actions.js';
+import { chatEvent } from '../chat/chat-event.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LocalChatHandler } from './local-chat-routes.js';
@@ -21,6 +22,7 @@ export class LocalChatAdapter implements LocalChatHandler {
 
   async message(posted: { id: string; channel: string; threadId?: string; user: string; text: string }): Promise<void> {
     const thread = posted.threadId ?? posted.id;
+    const event = chatEvent(this.deps.logger, posted.id);
     // Everything written on the local page is addressed to the bot: the page is a conversation with it.
     const answer = await this.deps.chat.said(
       {
@@ -33,13 +35,12 @@ export class LocalChatAdapter implements LocalChatHandler {
         surface: posted.threadId ? 'thread' : 'message',
         sender: { dm: false, external: false },
       },
-      posted.id,
+      event,
     );
     const { reply } = answer;
     if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected')
       this.deps.metrics.jobsRequested.inc({ outcome: reply.kind });
-    if (reply.kind !== 'silent')
-      this.deps.logger.info({ ref: posted.id, channel: posted.channel, reply: reply.kind }, 'answered a message on the local page');
+    if (reply.kind !== 'silent') event.log.info({ channel: posted.channel, reply: reply.kind }, 'answered a message on the local page');
     // A follow-up that reached the agent is acknowledged on the message itself, as Slack's reaction does.
     if (answer.reaction) await this.deps.store.mark(posted.id, answer.reaction);
     if (answer.message)
@@ -55,6 +56,7 @@ export class LocalChatAdapter implements LocalChatHandler {
     value?: string;
   }): Promise<void> {
     const thread = press.threadId ?? press.messageId;
+    const event = chatEvent(this.deps.logger, press.messageId);
     const answer = await this.deps.chat.pressed(
       {
         actionId: press.actionId,
@@ -65,12 +67,9 @@ export class LocalChatAdapter implements LocalChatHandler {
         threadTs: thread,
         sender: { external: false },
       },
-      press.messageId,
+      event,
     );
-    this.deps.logger.info(
-      { ref: press.messageId, action: press.actionId, reply: answer.reply.kind },
-      'answered a button press on the local page',
-    );
+    event.log.info({ action: press.actionId, reply: answer.reply.kind }, 'answered a button press on the local page');
     // Slack shows a press's answer to the presser alone; the local page has one person, so it goes into the thread.
     if (answer.message)
       await this.deps.store.post({ channel: press.channel, threadId: thread, author: 'bot', user: BOT_USER, message: answer.message });

@@ -43,5 +43,5 @@ export const silentLogger: Logger = pino({ level: 'silent' });
 
 /** A job's logger: every line carries the job id and the chat event that asked for it (Slack event id, or a command's trigger). */
 export function jobLogger(logger: Logger, job: { id: string; requestRef?: string }): Logger {
-  return logger.child({ jobId: job.id, ...(job.requestRef ? { slackEventId: job.requestRef } : {}) });
+  return logger.child({ jobId: job.id, ...(job.requestRef ? { ref: job.requestRef } : {}) });
 }

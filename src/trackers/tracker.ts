@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors.js';
 // The port every issue tracker implements (GitHub, GitLab): read an issue,
 // open a pull/merge request. The runner uses it to read the issue and publish
 // the agent's work; the dispatcher uses it to find which project has `#58`.
@@ -66,6 +67,7 @@ export interface Tracker {
 export type TrackerErrorKind = 'not-found' | 'no-access' | 'rate-limited' | 'refused' | 'unreachable';
 
 export class TrackerError extends Error {
+  readonly code = ErrorCode.TrackerFailed;
   constructor(
     readonly kind: TrackerErrorKind,
     message: string,

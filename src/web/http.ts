@@ -2,6 +2,7 @@
 // matching for the dispatcher's own listener (local mode), request bodies with
 // a size cap, and responses that always carry the same protective headers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ErrorCode } from '../errors.js';
 import type { HttpRoute } from '../observability/http-routes.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -37,7 +38,9 @@ export function queryOf(req: IncomingMessage): URLSearchParams {
   return new URL(req.url ?? '/', 'http://localhost').searchParams;
 }
 
-export class BodyTooLarge extends Error {}
+export class BodyTooLarge extends Error {
+  readonly code = ErrorCode.HttpBodyTooLarge;
+}
 
 /** The request body as JSON, at most `limit` bytes; undefined when it is not JSON. */
 export async function readJson(req: IncomingMessage, limit = 16 * 1024): Promise<unknown> {

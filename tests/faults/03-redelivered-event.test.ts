@@ -85,7 +85,7 @@ test('the same event delivered three times, to three different replicas, starts 
   const skipped = replicas.flatMap((r) => r.logLines().filter((l) => String(l.msg).includes('skipped')));
   expect(answered).toHaveLength(1);
   expect(skipped.length).toBeGreaterThanOrEqual(2);
-  expect(skipped.every((l) => l.slackEventId === 'Ev0REDELIVER1')).toBe(true);
+  expect(skipped.every((l) => l.ref === 'Ev0REDELIVER1')).toBe(true);
 
   const jobs = await harnessJobs(harness);
   expect(jobs).toHaveLength(1);
@@ -95,7 +95,7 @@ test('the same event delivered three times, to three different replicas, starts 
   expect(botReplies(harness, CHANNEL, ts).map((m) => m.text?.replace(/\s+/g, ' ').slice(0, 40))).toHaveLength(2);
   // The job's log lines carry the Slack event id from the request to the result.
   const lines = replicas.flatMap((r) => r.logLines()).filter((l) => l.jobId === jobs[0]?.id);
-  expect(lines.find((l) => l.msg === 'job queued')?.slackEventId).toBe('Ev0REDELIVER1');
-  expect(lines.find((l) => l.msg === 'result announced')?.slackEventId).toBe('Ev0REDELIVER1');
+  expect(lines.find((l) => l.msg === 'job queued')?.ref).toBe('Ev0REDELIVER1');
+  expect(lines.find((l) => l.msg === 'result announced')?.ref).toBe('Ev0REDELIVER1');
   passed = true;
 });

@@ -2,6 +2,7 @@
 // job records, the Slack emulator (through the real WebClient) for the status
 // message, and a catalogue parsed from YAML. The queue is a list we read back.
 import { Redis } from 'ioredis';
+import { chatEvent } from '../../src/chat/chat-event.js';
 import { parseCatalogue } from '../../src/config/catalogue.js';
 import { keys as keysFor } from '../../src/domain/keys.js';
 import { ChannelLock } from '../../src/state/channel-lock.js';
@@ -382,14 +383,17 @@ describe('free text the grammar does not understand', () => {
     expect(queued).toHaveLength(0);
     const id = reply.kind === 'reading' ? reply.id : '';
 
-    const shown = (await actions.said({ ...say('could you have a look at 58 in billing please'), surface: 'mention' }, 'Ev1')).message;
+    const shown = (
+      await actions.said({ ...say('could you have a look at 58 in billing please'), surface: 'mention' }, chatEvent(silentLogger, 'Ev1'))
+    ).message;
     const buttons = shown?.blocks.flatMap((b) => (b.type === 'actions' ? b.buttons : [])) ?? [];
     expect(buttons.map((b) => [b.actionId, b.label])).toEqual([
       [ACTIONS.runReading, 'Run'],
       [ACTIONS.dropReading, 'Cancel'],
     ]);
 
-    const press = (actionId: string, user: string) => actions.pressed({ actionId, value: id, user, channel: 'C0GENERAL' }, 'Ev2');
+    const press = (actionId: string, user: string) =>
+      actions.pressed({ actionId, value: id, user, channel: 'C0GENERAL' }, chatEvent(silentLogger, 'Ev2'));
     const mallory = await press(ACTIONS.runReading, 'U0MALLORY');
     expect(mallory.reply).toMatchObject({ kind: 'reading-not-yours', requester: 'U0ALICE' });
     expect(plainText(mallory.message?.blocks[0]?.type === 'section' ? (mallory.message.blocks[0].text ?? []) : [])).toContain(
@@ -415,7 +419,7 @@ describe('free text the grammar does not understand', () => {
     expect(reading).toMatchObject({ kind: 'reading', command: 'fix #3 in vault' });
     const run = await actions.pressed(
       { actionId: ACTIONS.runReading, value: reading.kind === 'reading' ? reading.id : '', user: 'U0BOB' },
-      'Ev3',
+      chatEvent(silentLogger, 'Ev3'),
     );
     expect(run.reply).toMatchObject({ kind: 'rejected' });
     expect(queued).toHaveLength(0);
@@ -423,10 +427,14 @@ describe('free text the grammar does not understand', () => {
     lightAnswer = '{"intent":"status"}';
     const second = await chat.handle(say('how are things going'));
     const id = second.kind === 'reading' ? second.id : '';
-    expect((await actions.pressed({ actionId: ACTIONS.dropReading, value: id, user: 'U0ALICE' }, 'Ev4')).reply).toEqual({
+    expect(
+      (await actions.pressed({ actionId: ACTIONS.dropReading, value: id, user: 'U0ALICE' }, chatEvent(silentLogger, 'Ev4'))).reply,
+    ).toEqual({
       kind: 'reading-dropped',
       command: 'status',
     });
-    expect((await actions.pressed({ actionId: ACTIONS.runReading, value: id, user: 'U0ALICE' }, 'Ev5')).reply.kind).toBe('reading-gone');
+    expect(
+      (await actions.pressed({ actionId: ACTIONS.runReading, value: id, user: 'U0ALICE' }, chatEvent(silentLogger, 'Ev5'))).reply.kind,
+    ).toBe('reading-gone');
   });
 });

@@ -1,6 +1,13 @@
 import { Writable } from 'node:stream';
 import { ConfigError, ErrorCode, isCodedError, SwitchboardError, UserFacingError, userTextOf } from '../../src/errors.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { BodyTooLarge } from '../../src/web/http.js';
+import { PathRefused } from '../../src/agent/builtin/workspace-paths.js';
+import { RunnerUsageError } from '../../src/agent/runner-options.js';
+import { NoEndpointError } from '../../src/inference/slot-queue.js';
+import { InferenceUnavailableError } from '../../src/inference/router.js';
+import { ProviderError } from '../../src/inference/provider.js';
+import { TrackerError } from '../../src/trackers/tracker.js';
 
 const imageMissing = () =>
   new SwitchboardError(
@@ -71,5 +78,23 @@ describe('the logger', () => {
     expect(lines.join('')).not.toContain('ghp_TOKENvalue123');
     expect(lines.join('')).toContain('https://github.com/acme/demo.git');
     expect(() => JSON.parse(lines[0] ?? '')).not.toThrow();
+  });
+});
+
+describe('every error class has a code', () => {
+  it('the exported error classes are coded errors, each with its own code', () => {
+    const errors = [
+      new BodyTooLarge('request body over 16 bytes'),
+      new PathRefused('../etc', 'outside the workspace'),
+      new RunnerUsageError('--job-id is missing'),
+      new NoEndpointError(),
+      new InferenceUnavailableError('no GPU', 503),
+      new ProviderError('busy', 'the endpoint is busy', 503),
+      new TrackerError('not-found', 'issue #58 not found', { status: 404 }),
+    ];
+    for (const err of errors) expect(isCodedError(err)).toBe(true);
+    expect(new Set(errors.map((e) => (e as { code: string }).code)).size).toBe(errors.length);
+    // A code that is not in the enum is not a coded error (Node's own codes, say).
+    expect(isCodedError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(false);
   });
 });

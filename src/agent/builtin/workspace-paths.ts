@@ -4,9 +4,11 @@
 // path of the deepest part that exists, so a link made by an earlier command
 // (`ln -s /etc x`, then `x/passwd`) is caught too.
 import { lstat, realpath } from 'node:fs/promises';
+import { ErrorCode } from '../../errors.js';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export class PathRefused extends Error {
+  readonly code = ErrorCode.AgentPathRefused;
   constructor(
     readonly given: string,
     why: string,

@@ -3,6 +3,7 @@
 // model; a refusal or a failure is text too ("error: …"), so the model can
 // correct itself. Only `finish` ends the loop.
 import { constants } from 'node:fs';
+import { ErrorCode } from '../../errors.js';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ToolCall, ToolSpec } from './chat-model.js';
@@ -105,7 +106,9 @@ const stringArg = (args: Record<string, unknown>, name: string, fallback?: strin
   throw new ToolArgumentError(`argument "${name}" must be a string`);
 };
 
-class ToolArgumentError extends Error {}
+class ToolArgumentError extends Error {
+  readonly code = ErrorCode.AgentToolArgument;
+}
 
 export interface WorkspaceToolsOptions {
   root: string;

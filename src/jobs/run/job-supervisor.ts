@@ -4,6 +4,7 @@
 // (agent-launch), relays the agent's events (relay-loop) and ends it
 // (job-finisher). Everything it needs survives in Redis, so another replica
 // can take over mid-job; the replica's lease keeper renews every lease it holds.
+import { internalError } from '../../domain/text.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { cancelJob, failJob, isFinished, type JobRecord } from '../../domain/job.js';
@@ -200,7 +201,7 @@ export class JobSupervisor {
     } catch (err) {
       log.error({ err }, 'could not start the agent');
       // Only an error's user text reaches chat; operator hints and host details stay in the log.
-      const why = userTextOf(err, `internal error, ref \`${jobId}\``);
+      const why = userTextOf(err, internalError(jobId));
       return end(failJob(job, `the agent could not be started: ${why}`, this.now()));
     }
     const outcome = await this.relay.run({ ...launched, project, throttle, log, signal });

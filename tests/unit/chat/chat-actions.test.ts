@@ -1,6 +1,7 @@
 // The chat core (chat/chat-actions.ts) routes button presses by action id to
 // the handler registered for it, with small fakes of the parts it calls.
 import { jest } from '@jest/globals';
+import { chatEvent } from '../../../src/chat/chat-event.js';
 import { ChatActions as RealChatActions } from '../../../src/chat/chat-actions.js';
 import type { ChatRequests } from '../../../src/chat/chat-requests.js';
 import type { JobControl } from '../../../src/jobs/job-control.js';
@@ -32,7 +33,7 @@ describe('the chat core routes presses by action id', () => {
     const { chat, control, audit } = core();
     const answer = await chat.pressed(
       { actionId: `${ACTIONS.cancelJob}:2`, value: 'a1b2c3d4e5f6', user: 'U0ALICE', channel: 'C0CHAN', messageTs: '1.2' },
-      'ref1',
+      chatEvent(silentLogger, 'ref1'),
     );
     expect(answer.reply.kind).toBe('cancel-requested');
     expect(control.cancel).toHaveBeenCalledWith({ jobId: 'a1b2c3d4e5f6' }, 'U0ALICE');
@@ -53,10 +54,12 @@ describe('the chat core routes presses by action id', () => {
 
   test('an action id nothing handles gets a polite answer; one registered later is routed to its handler', async () => {
     const { chat } = core();
-    expect((await chat.pressed({ actionId: 'question.answer', value: 'x', user: 'U0ALICE' }, 'r')).reply.kind).toBe('info');
+    expect(
+      (await chat.pressed({ actionId: 'question.answer', value: 'x', user: 'U0ALICE' }, chatEvent(silentLogger, 'r'))).reply.kind,
+    ).toBe('info');
     chat.onButton('question.answer', async (p) => ({ kind: 'info', text: `answered ${p.value}` }));
     expect(chat.buttonActionIds()).toContain('question.answer');
-    expect((await chat.pressed({ actionId: 'question.answer', value: 'x', user: 'U0ALICE' }, 'r')).reply).toEqual({
+    expect((await chat.pressed({ actionId: 'question.answer', value: 'x', user: 'U0ALICE' }, chatEvent(silentLogger, 'r'))).reply).toEqual({
       kind: 'info',
       text: 'answered x',
     });

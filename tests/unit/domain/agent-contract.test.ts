@@ -1,7 +1,8 @@
 // The agent contract (DESIGN §5) from both sides: what the spawners pass is
 // what the runner parses, with the Redis URL as an argument (Docker) or from
 // SWITCHBOARD_REDIS_URL (Kubernetes); labels and keys as the design names them.
-import { AGENT_ENV, agentArgs, agentKeys, agentLabels, identityFromLabels, MANAGED_SELECTOR } from '../../../src/domain/agent-contract.js';
+import { AGENT_ENV, agentArgs, agentLabels, identityFromLabels, MANAGED_SELECTOR } from '../../../src/domain/agent-contract.js';
+import { keys } from '../../../src/domain/keys.js';
 import { parseRunnerOptions } from '../../../src/agent/runner-options.js';
 
 const run = {
@@ -58,10 +59,12 @@ test('labels name the job, project and channel, and read back', () => {
   expect(MANAGED_SELECTOR).toBe('app.kubernetes.io/managed-by=switchboard');
 });
 
-test("an agent's three keys", () => {
-  expect(agentKeys('sb:', run.jobId)).toEqual({
-    events: `sb:job:${run.jobId}:events`,
-    control: `sb:job:${run.jobId}:control`,
-    heartbeat: `sb:job:${run.jobId}:heartbeat`,
-  });
+test("an agent's keys (its per-job ACL user names these, state/agent-credentials.ts)", () => {
+  const k = keys('sb:');
+  expect([k.jobEvents(run.jobId), k.jobControl(run.jobId), k.jobHeartbeat(run.jobId), k.jobSecret(run.jobId)]).toEqual([
+    `sb:job:${run.jobId}:events`,
+    `sb:job:${run.jobId}:control`,
+    `sb:job:${run.jobId}:heartbeat`,
+    `sb:job:${run.jobId}:secret`,
+  ]);
 });

@@ -5,6 +5,7 @@
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, RespondFn, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { ChatActions } from '../../../chat/chat-actions.js';
 import { isExternalSender } from '../../../domain/permissions.js';
+import { chatEventOf } from '../event-context.js';
 import type { Logger } from '../../../observability/logger.js';
 import { renderMessage } from '../../render/block-kit.js';
 
@@ -23,7 +24,7 @@ export async function answerPress({ ack, body, action, respond, context }: Press
   await ack();
   const container = body.container as { channel_id?: string; message_ts?: string; thread_ts?: string } | undefined;
   const channel = body.channel?.id ?? container?.channel_id;
-  const ref = body.trigger_id ?? action.action_ts;
+  const event = chatEventOf(context, { trigger_id: body.trigger_id, actions: [action] }, deps.logger);
   // A button carries `value`; a select menu (a choice question, say) its `selected_option`.
   const value = action.value ?? (action as { selected_option?: { value?: string } }).selected_option?.value;
   const answer = await deps.chat.pressed(
@@ -37,9 +38,9 @@ export async function answerPress({ ack, body, action, respond, context }: Press
       ...(container?.thread_ts ? { threadTs: container.thread_ts } : {}),
       sender: { external: isExternalSender(body.user.team_id, context.teamId ?? body.team?.id) },
     },
-    ref,
+    event,
   );
-  deps.logger.info({ ref, action: action.action_id, user: body.user.id, channel, reply: answer.reply.kind }, 'answered a button press');
+  event.log.info({ action: action.action_id, user: body.user.id, channel, reply: answer.reply.kind }, 'answered a button press');
   if (answer.message) await respond({ response_type: 'ephemeral', replace_original: false, ...renderMessage(answer.message) });
 }
 

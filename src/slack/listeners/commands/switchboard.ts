@@ -3,6 +3,7 @@
 import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { ChatActions } from '../../../chat/chat-actions.js';
 import { isExternalSender } from '../../../domain/permissions.js';
+import { chatEventOf } from '../event-context.js';
 import type { Logger } from '../../../observability/logger.js';
 import type { Metrics } from '../../../observability/metrics.js';
 import { renderMessage } from '../../render/block-kit.js';
@@ -20,7 +21,7 @@ type CommandArgs = Pick<SlackCommandMiddlewareArgs, 'command' | 'ack'> & { respo
 export function switchboardCommand(deps: CommandDeps) {
   return async function handleSwitchboardCommand({ command, ack, respond, context }: CommandArgs): Promise<void> {
     await ack();
-    const ref = command.trigger_id;
+    const event = chatEventOf(context, command, deps.logger);
     const answer = await deps.chat.said(
       {
         text: command.text || 'help',
@@ -37,12 +38,12 @@ export function switchboardCommand(deps: CommandDeps) {
           external: isExternalSender((command as { user_team?: string }).user_team, context.teamId ?? command.team_id),
         },
       },
-      ref,
+      event,
     );
     const { reply } = answer;
     if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected')
       deps.metrics.jobsRequested.inc({ outcome: reply.kind });
-    deps.logger.info({ ref, channel: command.channel_id, user: command.user_id, reply: reply.kind }, 'answered /switchboard');
+    event.log.info({ channel: command.channel_id, user: command.user_id, reply: reply.kind }, 'answered /switchboard');
     if (answer.message) await respond({ response_type: 'ephemeral', ...renderMessage(answer.message) });
   };
 }

@@ -9,6 +9,7 @@ import type { Metrics } from '../../../observability/metrics.js';
 import { renderMessage } from '../../render/block-kit.js';
 import type { Message } from '../../../domain/message.js';
 import type { SlackDelivery } from '../../delivery/slack-delivery.js';
+import { chatEventOf } from '../event-context.js';
 
 export interface MessageEventDeps {
   chat: ChatActions;
@@ -43,7 +44,8 @@ function surfaceOf(msg: IncomingMessage, mention: boolean): Surface {
 /** One person's message (from either event); the answer goes into its thread. */
 export async function answerMessage({ event: msg, body, context }: EventArgs, mention: boolean, deps: MessageEventDeps): Promise<void> {
   if (msg.subtype !== undefined || msg.bot_id !== undefined || !msg.user || !msg.text) return;
-  const ref = body.event_id ?? msg.ts;
+  const event = chatEventOf(context, { ...body, event: msg }, deps.logger);
+  const { ref, log } = event;
   const botUserId = context.botUserId;
   const addressed = msg.channel_type === 'im' || mention || (botUserId !== undefined && msg.text.includes(`<@${botUserId}>`));
   const threadTs = msg.thread_ts ?? msg.ts;
@@ -66,12 +68,12 @@ export async function answerMessage({ event: msg, body, context }: EventArgs, me
         external: isExternalSender(msg.user_team ?? msg.team, context.teamId ?? body.team_id),
       },
     },
-    ref,
+    event,
   );
   const { reply } = answer;
   if (reply.kind === 'queued' || reply.kind === 'busy' || reply.kind === 'rejected')
     deps.metrics.jobsRequested.inc({ outcome: reply.kind });
-  if (reply.kind !== 'silent') deps.logger.info({ ref, channel: msg.channel, user: msg.user, reply: reply.kind }, 'answered a message');
+  if (reply.kind !== 'silent') log.info({ channel: msg.channel, user: msg.user, reply: reply.kind }, 'answered a message');
   if (answer.reaction) {
     // The agent has it: said without a message of our own. Best effort; `already_reacted` after a redelivery is fine.
     await deps.delivery

@@ -10,6 +10,7 @@ import type { Logger } from '../../../observability/logger.js';
 import type { Metrics } from '../../../observability/metrics.js';
 import type { ClaimOutcome } from '../../../state/handled-once.js';
 import { REMEMBER_SECONDS } from '../../../state/event-dedupe.js';
+import { attachChatEvent } from '../event-context.js';
 
 export interface Dedupe {
   claim(id: string): Promise<ClaimOutcome>;
@@ -30,7 +31,7 @@ interface Body {
   trigger_id?: string;
   user?: { id?: string };
   container?: { channel_id?: string; message_ts?: string };
-  actions?: { action_id?: string; value?: string }[];
+  actions?: { action_id?: string; value?: string; action_ts?: string }[];
 }
 
 /** The id a delivery is claimed under, and for how long; undefined: not deduplicated. */
@@ -66,6 +67,8 @@ export function dedupeKey(body: Body): { id: string; ttlSeconds?: number } | und
 export function dedupeMiddleware(dedupe: Dedupe, metrics: Metrics, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async function handleOnce(args) {
     const { body, next } = args;
+    // The delivery's chat event, made once here: every line about it carries its ref.
+    const log = attachChatEvent(args.context, body as Body, logger)?.log ?? logger;
     const key = dedupeKey(body as Body);
     if (!key) return next();
     let claimed: ClaimOutcome;
@@ -74,18 +77,18 @@ export function dedupeMiddleware(dedupe: Dedupe, metrics: Metrics, logger: Logge
     } catch (err) {
       // Redis is unreachable: handle it unclaimed. Safe: nothing can start without Redis (the channel lock is
       // there too), so a repeat can at worst answer "try again" twice; silence would be worse.
-      logger.warn({ err, key: key.id }, 'could not claim a Slack delivery (Redis unreachable?): handled unclaimed');
+      log.warn({ err, key: key.id }, 'could not claim a Slack delivery (Redis unreachable?): handled unclaimed');
       return next();
     }
     if (claimed.kind !== 'claimed') {
       metrics.slackEvents.inc({ kind: 'duplicate' });
-      logger.info(
-        { key: key.id, slackEventId: (body as Body).event_id, state: claimed.kind },
+      log.info(
+        { key: key.id, state: claimed.kind },
         claimed.kind === 'done' ? 'already handled: skipped' : 'being handled by another replica: skipped',
       );
       // Commands and buttons still want their acknowledgement, or Slack shows an error and retries.
       const ack = (args as { ack?: () => Promise<void> }).ack;
-      if (ack) await ack().catch((err: unknown) => logger.debug({ err }, 'a repeat was already acknowledged'));
+      if (ack) await ack().catch((err: unknown) => log.debug({ err }, 'a repeat was already acknowledged'));
       return;
     }
     try {
@@ -94,13 +97,13 @@ export function dedupeMiddleware(dedupe: Dedupe, metrics: Metrics, logger: Logge
       // Not handled: a redelivery may try again (the error itself reaches Bolt's error handler).
       await claimed.claim
         .release()
-        .catch((e: unknown) => logger.warn({ err: e, key: key.id }, 'could not release the claim of a delivery that failed'));
+        .catch((e: unknown) => log.warn({ err: e, key: key.id }, 'could not release the claim of a delivery that failed'));
       throw err;
     }
     await claimed.claim
       .done(key.ttlSeconds ?? REMEMBER_SECONDS)
       .catch((err: unknown) =>
-        logger.warn({ err, key: key.id }, 'could not mark a delivery handled: a redelivery after its lease may be handled again'),
+        log.warn({ err, key: key.id }, 'could not mark a delivery handled: a redelivery after its lease may be handled again'),
       );
   };
 }

@@ -76,5 +76,5 @@ test("a job's logger carries its id and the Slack event id that asked for it", (
   const lines: string[] = [];
   const child = jest.fn((bindings: object) => (lines.push(JSON.stringify(bindings)), undefined));
   jobLogger({ child } as never, { id: 'a1b2c3d4e5f6', requestRef: 'Ev0123' });
-  expect(lines).toEqual(['{"jobId":"a1b2c3d4e5f6","slackEventId":"Ev0123"}']);
+  expect(lines).toEqual(['{"jobId":"a1b2c3d4e5f6","ref":"Ev0123"}']);
 });

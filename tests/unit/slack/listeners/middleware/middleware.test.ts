@@ -44,8 +44,8 @@ describe('global middleware', () => {
     const mw = dedupeMiddleware(dedupe, metrics, silentLogger);
     const next = jest.fn(async () => undefined);
     const ack = jest.fn(async () => undefined);
-    await mw({ body: pressBody(ACTIONS.cancelJob, 'j1'), next, ack } as never);
-    await mw({ body: pressBody(ACTIONS.cancelJob, 'j1'), next, ack } as never);
+    await mw({ body: pressBody(ACTIONS.cancelJob, 'j1'), context: {}, next, ack } as never);
+    await mw({ body: pressBody(ACTIONS.cancelJob, 'j1'), context: {}, next, ack } as never);
     expect(next).toHaveBeenCalledTimes(1);
     expect(ack).toHaveBeenCalledTimes(1);
     expect((await metrics.slackEvents.get()).values.find((v) => v.labels.kind === 'duplicate')?.value).toBe(1);
@@ -64,10 +64,10 @@ describe('global middleware', () => {
     const failing = jest.fn(async () => {
       throw new Error('Redis blinked');
     });
-    await expect(mw({ body, next: failing } as never)).rejects.toThrow('Redis blinked');
+    await expect(mw({ body, context: {}, next: failing } as never)).rejects.toThrow('Redis blinked');
     const next = jest.fn(async () => undefined);
-    await mw({ body, next } as never);
-    await mw({ body, next } as never);
+    await mw({ body, context: {}, next } as never);
+    await mw({ body, context: {}, next } as never);
     expect(next).toHaveBeenCalledTimes(1);
   });
 
@@ -78,7 +78,7 @@ describe('global middleware', () => {
       dedupe,
       new Metrics(),
       silentLogger,
-    )({ body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } }, next } as never);
+    )({ body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } }, context: {}, next } as never);
     expect(next).toHaveBeenCalledTimes(1);
   });
 
