@@ -78,7 +78,11 @@ describe('global middleware', () => {
       dedupe,
       new Metrics(),
       silentLogger,
-    )({ body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } }, context: {}, next } as never);
+    )({
+      body: { type: 'event_callback', event_id: 'Ev8', event: { type: 'message', channel: 'C1', ts: '8.8' } },
+      context: {},
+      next,
+    } as never);
     expect(next).toHaveBeenCalledTimes(1);
   });
 
