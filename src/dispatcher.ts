@@ -1,5 +1,6 @@
 // Wires one dispatcher replica: config in, running Slack app, queue worker and
 // relay out. main.ts calls it for production; end-to-end tests call it too.
+// Over 350 lines: it is the one place that constructs a replica's parts, a few lines of options each.
 import { internalError } from './domain/text.js';
 import type { Config } from './config/env.js';
 import { redactConfig } from './config/redact.js';
@@ -24,12 +25,9 @@ import { JobQueue } from './jobs/job-queue.js';
 import { JobRequests } from './jobs/job-requests.js';
 import { ChatRequests } from './chat/chat-requests.js';
 import { JobSupervisor, DEFAULT_TIMINGS, type SupervisorTimings } from './jobs/run/job-supervisor.js';
-import { createSlackApp, registerErrorHandler } from './slack/app.js';
-import { SlackConnection, type SlackIdentity } from './slack/slack-connection.js';
-import { outageReply } from './slack/outage-reply.js';
-import { SlackJobNotifier } from './slack/slack-job-notifier.js';
-import { SlackDelivery, createDeliveryClient, defaultBudgetSettings } from './slack/delivery/index.js';
-import { registerListeners } from './slack/listeners/index.js';
+import { SlackConnection } from './slack/slack-connection.js';
+import { slackSurface } from './slack/slack-surface.js';
+import { localSurface } from './local-chat/local-surface.js';
 import { JobControls } from './state/job-controls.js';
 import { AuditLog } from './state/audit-log.js';
 import { JobControl } from './jobs/job-control.js';
@@ -38,17 +36,8 @@ import { DashboardData } from './dashboard/dashboard-data.js';
 import { dashboardAccess } from './dashboard/dashboard-access.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { JobEventStreams } from './dashboard/job-event-stream.js';
-import { createLocalChat } from './local-chat/index.js';
-import { startWebServer, type WebServer } from './web/http.js';
-import type { HttpRoute } from './observability/http-routes.js';
-import type { JobNotifier } from './jobs/ports.js';
-import type { JobRecord } from './domain/job.js';
-import type { Keys } from './domain/keys.js';
-import type { Redis } from 'ioredis';
-import { SlackConversationChat } from './slack/slack-conversation-chat.js';
 import { Conversation } from './jobs/conversation.js';
 import { bindConversation } from './chat/conversation-bindings.js';
-import { type ConversationChat } from './jobs/ports.js';
 import { WaitingJobs } from './jobs/waiting-jobs.js';
 import { ChannelLine } from './state/channel-line.js';
 import { QuestionStore } from './state/question-store.js';
@@ -57,6 +46,7 @@ import { FreeTextConfirmations, FreeTextReader, lightRouteOn, registerReadingBut
 import { PendingReadings } from './state/pending-readings.js';
 import { LeaseKeeper } from './state/lease-keeper.js';
 import { Reconciler } from './jobs/run/reconciler.js';
+import { startHousekeeping } from './jobs/housekeeping.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
@@ -357,20 +347,8 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     },
   );
 
-  // Queued jobs keep their channel while they wait (any replica may have queued them: every replica renews them);
-  // running ones are held by their supervisor. The lease keeper renews both.
-  leases.renewEvery('queued channel', timings.lockLeaseMs / 4, async () =>
-    (await queue.waiting()).map((w) => ({
-      kind: 'queued channel',
-      key: keys.channelLock(w.channel),
-      owner: w.jobId,
-      leaseMs: timings.lockLeaseMs,
-    })),
-  );
-  // A line whose channel lost its holder (a replica died mid-hand-over) moves on.
-  const lineSweep = setInterval(() => {
-    void waitingJobs.sweep().catch((err: unknown) => logger.warn({ err }, 'could not sweep the channels’ lines'));
-  }, timings.lockLeaseMs / 4);
+  // Queued jobs keep their channels, orphaned lines move on, unanswered questions get their defaults (jobs/housekeeping.ts).
+  const housekeeping = startHousekeeping({ keys, leases, queue, lines: waitingJobs, conversation, timings, logger });
   // What crashes and lost writes leave behind (unsupervised agents, orphans, stale locks), on one replica at a time.
   const reconciler = new Reconciler({
     redis,
@@ -390,17 +368,6 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     now: options.now,
   });
   reconciler.start();
-  // Questions nobody answered in time get their default; every replica looks, the first one settles it.
-  let expiring = false;
-  const questionClock = setInterval(() => {
-    if (expiring) return;
-    expiring = true;
-    void conversation
-      .expireDue()
-      .catch((err: unknown) => logger.warn({ err }, 'could not apply the defaults of unanswered questions'))
-      .finally(() => (expiring = false));
-  }, timings.questionCheckMs);
-
   await surface.start(chat);
   logger.info({ mode: config.slack.mode, port: config.port, host: config.listenHost, spawner: spawner.kind }, 'Switchboard is up');
 
@@ -418,10 +385,9 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     const deadlineMs = options.stopDeadlineMs ?? 20_000;
     logger.info({ deadlineMs, jobs: [...held] }, 'shutting down: no new requests or jobs; running agents are left for another replica');
     const handBack = async () => {
-      clearInterval(lineSweep);
+      housekeeping.close();
       reconciler.close();
       jobStreams.close();
-      clearInterval(questionClock);
       stopRestoringUsers();
       redisHealth.close();
       await surface.stopListening();
@@ -456,116 +422,4 @@ export async function startDispatcher(config: Config, options: DispatcherOptions
     redis.disconnect();
     logger.info({ handedBack: inTime }, 'stopped');
   }
-}
-
-/** The chat a dispatcher talks through: Slack (socket or http mode), or the local chat page (local mode). */
-interface ChatSurface {
-  notifier: JobNotifier & { threadLink(job: JobRecord): Promise<string | undefined> };
-  /** Where the conversation (questions, their answers) is shown. */
-  conversationChat: ConversationChat;
-  /** Binds the chat core to the chat and starts listening on PORT. */
-  start(chat: ChatActions): Promise<void>;
-  /** Takes no more messages. */
-  stopListening(): Promise<void>;
-  /** After the queue has stopped: what is left to deliver is delivered or kept. */
-  close(): Promise<void>;
-}
-
-function slackSurface(
-  config: Config,
-  routes: HttpRoute[],
-  deps: {
-    redis: Redis;
-    keys: Keys;
-    dedupe: EventDedupe;
-    logger: Logger;
-    metrics: Metrics;
-    connection: SlackConnection;
-    redisAvailable: () => boolean;
-    onFatal: (err: Error) => void;
-  },
-): ChatSurface {
-  const { logger, metrics, connection } = deps;
-  const botToken = config.slack.botToken;
-  if (botToken === undefined) throw new Error('SLACK_BOT_TOKEN is required outside SLACK_MODE=local'); // loadConfig says so first
-  const app = createSlackApp({
-    slack: config.slack,
-    port: config.port,
-    host: config.listenHost,
-    routes,
-    logger,
-    identity: (): Promise<SlackIdentity> => connection.whenIdentified(),
-    onSocketState: (state) => {
-      connection.socketState(state);
-      // A dropped socket may mean Slack is down, or our token was revoked: find out, and say it once.
-      if (state === 'disconnected') connection.recheck();
-    },
-  });
-  registerErrorHandler(app, logger);
-  let server: WebServer | undefined;
-  // Every Web API call made for a job goes through the delivery (budgets shared in Redis, priorities, retries).
-  const delivery = new SlackDelivery({
-    client: createDeliveryClient({ token: botToken, apiUrl: config.slack.apiUrl, timeoutMs: config.slackDelivery.callTimeoutMs }),
-    token: botToken,
-    redis: deps.redis,
-    keys: deps.keys,
-    budgets: defaultBudgetSettings({
-      methodLimits: config.slackDelivery.methodBudgets,
-      channelPostLimit: config.slackDelivery.channelPostBudget,
-    }),
-    retries: config.slackDelivery.callRetries,
-    logger,
-    metrics,
-  });
-  delivery.start();
-  return {
-    notifier: new SlackJobNotifier(delivery),
-    conversationChat: new SlackConversationChat(delivery),
-    async start(chat) {
-      // Redis down: the user is told to try again, before anything that needs Redis (dedupe) runs.
-      app.use(outageReply({ redisAvailable: deps.redisAvailable, logger }));
-      registerListeners(app, { chat, dedupe: deps.dedupe, logger, metrics, delivery });
-      // A rejected token stops start-up here; an unreachable Slack is said once and retried in the background.
-      const answered = await connection.start(deps.onFatal);
-      if (config.slack.mode === 'http') {
-        await app.start({ port: config.port, host: config.listenHost });
-        return;
-      }
-      // Socket mode: health and metrics answer from now on, whether Slack does or not.
-      server = await startWebServer({ port: config.port, host: config.listenHost, routes, logger });
-      const listening = connection.whenIdentified().then(() => app.start());
-      if (answered) await listening;
-      else void listening.catch((err: Error) => deps.onFatal(err));
-    },
-    async stopListening() {
-      connection.close();
-      await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
-      await server?.close();
-    },
-    close: () => delivery.close(),
-  };
-}
-
-/** SLACK_MODE=local: the chat page and the dashboard on PORT, no Slack at all. */
-function localSurface(config: Config, routes: HttpRoute[], deps: { redis: Redis; logger: Logger; metrics: Metrics }): ChatSurface {
-  const local = createLocalChat({ redis: deps.redis, prefix: config.redis.prefix, logger: deps.logger, metrics: deps.metrics });
-  let server: WebServer | undefined;
-  return {
-    notifier: local.notifier,
-    conversationChat: local.conversationChat,
-    async start(chat) {
-      server = await startWebServer({
-        port: config.port,
-        host: config.listenHost,
-        routes: [...routes, ...local.routes(chat)],
-        logger: deps.logger,
-      });
-      deps.logger.info({ url: `http://localhost:${config.port}/` }, 'the local chat page is up: open it in a browser');
-    },
-    async stopListening() {
-      local.close();
-      await server?.close();
-    },
-    close: async () => undefined,
-  };
 }
