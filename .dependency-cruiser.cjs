@@ -2,7 +2,7 @@
 // in CI. Type-only imports count: a type that points up is a dependency that points up.
 // A folder added to src/ comes with its rule here, in the same commit.
 //
-// Low to high: errors.ts and domain/ → observability/ → messages/, config/, trackers/,
+// Low to high: errors.ts and domain/ → observability/ → shared/ → messages/, config/, trackers/,
 // state/, spawners/, inference/ → jobs/ (jobs/run/) → chat/ → the adapters (slack/,
 // local-chat/), dashboard/, web/ → dispatcher.ts → main.ts. The agent/ runner is a
 // program of its own (it runs in the container) and stands on domain/ and trackers/.
@@ -51,6 +51,12 @@ module.exports = {
       "The runner in the container loads only domain/, trackers/ and errors.ts: not the dispatcher's config, Slack or state.",
     ),
     onlyImports(
+      'shared-low',
+      'shared/',
+      ['observability/', ERRORS],
+      'shared/ holds mechanisms many folders use (retry while a peer does not answer, a pause): they know no folder above.',
+    ),
+    onlyImports(
       'observability-low',
       'observability/',
       ['domain/', ERRORS],
@@ -78,7 +84,7 @@ module.exports = {
     onlyImports(
       'spawners-low',
       'spawners/',
-      ['domain/', 'observability/', ERRORS],
+      ['domain/', 'shared/', 'observability/', ERRORS],
       'Spawners run agents; they know nothing of jobs/, chat/ or slack/.',
     ),
     onlyImports(
@@ -132,7 +138,7 @@ module.exports = {
       from: {
         path: '^src/',
         pathNot:
-          '^src/(domain|agent|observability|messages|trackers|config|state|spawners|inference|web|jobs|chat|slack|local-chat|dashboard)/|^src/[^/]+\\.ts$',
+          '^src/(domain|agent|shared|observability|messages|trackers|config|state|spawners|inference|web|jobs|chat|slack|local-chat|dashboard)/|^src/[^/]+\\.ts$',
       },
       to: {},
     },

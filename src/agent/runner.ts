@@ -28,11 +28,10 @@ import type { BuiltinAgentOptions } from './runner-options.js';
 import { createTracker, TrackerError, type Tracker, type TrackerIssue } from '../trackers/index.js';
 import { renderPrompt } from '../trackers/issue-prompt.js';
 import { takeJobSecret } from './job-secret.js';
-import { authEnv, commitWork, jobBranch, pushJobBranch, startJobBranch } from './git-workspace.js';
-import { commitMessageFor, pullRequestBodyFor, titleFor, type PublishContext } from './pull-request-text.js';
+import { authEnv, jobBranch, startJobBranch } from './git-workspace.js';
+import { gitEnvOf, publishWork, type RunnerOutcome, type Work } from './publish-work.js';
 
 type StepName = 'read issue' | 'prepare workspace' | 'run agent' | 'publish' | 'finish';
-const DEFAULT_AUTHOR = { name: 'Switchboard', email: 'switchboard@localhost' };
 const CANCEL_GRACE_MS = 10_000;
 const KEEP_OUTPUT_LINES = 200;
 const DRAIN_MS = 10 * 60_000;
@@ -94,7 +93,7 @@ export interface RunnerDeps {
   drainMs?: number;
 }
 
-export type RunnerOutcome = 'done' | 'failed';
+export type { RunnerOutcome } from './publish-work.js';
 
 export class AgentRunner {
   private readonly events: EventPublisher;
@@ -431,90 +430,21 @@ export class AgentRunner {
 
   /** The runner's git environment: its own, without GIT_* settings (the push adds only the header). */
   private gitEnv(): NodeJS.ProcessEnv {
-    return Object.fromEntries(Object.entries(this.deps.env).filter(([k]) => !k.startsWith('GIT_')));
+    return gitEnvOf(this.deps.env);
   }
 
-  /**
-   * After the agent: commit what it changed on the job's branch, push that
-   * branch alone, open the pull/merge request, and report it. A pull request
-   * the agent opened itself for this repository is reported instead.
-   */
-  private async publish(w: {
-    tracker: Tracker;
-    token?: string;
-    issue?: TrackerIssue;
-    branch: string;
-    base: string;
-    summary: string;
-    agentPr?: string;
-    agentBranch?: string;
-    agentCommit?: string;
-  }): Promise<RunnerOutcome> {
-    const o = this.options;
-    if (w.agentPr && w.tracker.ownsPullRequestUrl(w.agentPr)) {
-      await this.progress('publish', `the agent opened ${w.agentPr} itself`);
-      await this.emit({ type: 'done', summary: w.summary, prUrl: w.agentPr, branch: w.agentBranch ?? w.branch, commit: w.agentCommit });
-      return 'done';
-    }
-    await this.progress('publish', `committing on ${w.branch}`);
-    // Nothing the agent started may outlive it into the push, which holds the token.
-    const killed = this.deps.killStrays?.() ?? 0;
-    if (killed) this.deps.log(`ended ${killed} process(es) the agent command left running`);
-    const context: PublishContext = {
-      issue: o.issue,
+  /** After the agent: its work becomes a pull request (publish-work.ts). */
+  private publish(w: Work): Promise<RunnerOutcome> {
+    return publishWork(this.options, w, {
       ref: this.ref,
-      title: w.issue?.title,
-      summary: w.summary,
-      requester: o.requester,
-      channelName: o.channelName,
-      threadUrl: o.threadUrl,
-      jobId: o.jobId,
-      trackerType: w.tracker.config.type,
-    };
-    const committed = await commitWork(o.workspaceDir, w.base, {
-      author: o.commitAuthor ?? DEFAULT_AUTHOR,
-      message: commitMessageFor(context),
       env: this.gitEnv(),
+      progress: (text) => this.progress('publish', text),
+      emit: (body) => this.emit(body),
+      fail: (reason, retryable) => this.fail('publish', reason, retryable),
+      cancelled: () => this.cancelled,
+      killStrays: () => this.deps.killStrays?.() ?? 0,
+      log: (msg) => this.deps.log(msg),
     });
-    if (committed.kind === 'error') return this.fail('publish', committed.reason, false);
-    if (committed.kind === 'unchanged') {
-      await this.emit({
-        type: 'done',
-        summary: `No changes: the agent changed no files, so nothing was committed or pushed and no pull request was opened.\n${w.summary}`,
-        branch: o.branch,
-      });
-      return 'done';
-    }
-    if (this.cancelled) return this.fail('publish', this.cancelled, true);
-    await this.progress('publish', `pushing ${w.branch}`);
-    const pushed = await pushJobBranch(o.workspaceDir, {
-      repoUrl: o.repo ?? '',
-      branch: w.branch,
-      commit: committed.commit,
-      env: this.gitEnv(),
-      auth: authEnv(o.repo ?? '', w.tracker.config, w.token),
-    });
-    if (!pushed.ok) {
-      const transient =
-        /could not resolve|connection (refused|reset|timed out)|timed out|unable to access/i.test(pushed.reason) &&
-        !/40[13]/.test(pushed.reason);
-      return this.fail('publish', `the push of ${w.branch} was refused: ${pushed.reason}`, transient);
-    }
-    const kind = w.tracker.config.type === 'github' ? 'pull request' : 'merge request';
-    await this.progress('publish', `opening the ${kind}`);
-    try {
-      const opened = await w.tracker.openPullRequest({
-        head: w.branch,
-        base: o.branch,
-        title: titleFor(context),
-        body: pullRequestBodyFor(context),
-      });
-      await this.emit({ type: 'done', summary: w.summary, prUrl: opened.url, branch: w.branch, commit: committed.commit });
-      return 'done';
-    } catch (err) {
-      const e = err instanceof TrackerError ? err : new TrackerError('unreachable', (err as Error).message, { cause: err });
-      return this.fail('publish', `${w.branch} was pushed, but the ${kind} was refused: ${e.message}`, e.retryable);
-    }
   }
 
   private async emitFinal(body: Verdict): Promise<RunnerOutcome> {

@@ -13,7 +13,8 @@
 // are unit-tested as a table of engine answers.
 import type { Logger } from '../../observability/logger.js';
 import type { AgentExit } from '../spawner.js';
-import { pause } from '../pause.js';
+import { pause } from '../../shared/pause.js';
+import { retryWhileUnreachable } from '../../shared/retry.js';
 import { signalWords } from '../exit-words.js';
 
 export type WaitCondition = 'next-exit' | 'not-running';
@@ -151,20 +152,11 @@ async function waitOrLook(probe: ExitProbe, condition: WaitCondition, options: E
 
 /** Inspects until the engine answers (back-off, one warning per outage); undefined when following stopped. */
 async function lookUntilAnswered(probe: ExitProbe, options: ExitFollowOptions): Promise<ContainerLook | undefined> {
-  const { signal, log } = options;
-  let delay = options.backoff.firstMs;
-  let warned = false;
-  while (!signal.aborted) {
-    try {
-      const look = await probe.inspect();
-      if (warned) log.info('the Docker engine answers again');
-      return look;
-    } catch (err) {
-      if (!warned) log.warn({ err }, 'the Docker engine does not answer: asking again with back-off until it does');
-      warned = true;
-      await pause(delay, signal);
-      delay = Math.min(delay * 2, options.backoff.maxMs);
-    }
+  const { signal, log, backoff } = options;
+  try {
+    return await retryWhileUnreachable(() => probe.inspect(), { peer: 'the Docker engine', log, backoff, signal });
+  } catch (err) {
+    if (signal.aborted) return undefined;
+    throw err;
   }
-  return undefined;
 }

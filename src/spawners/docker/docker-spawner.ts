@@ -14,7 +14,7 @@ import { dockerConnection } from './docker-connection.js';
 import { agentHostConfig, rootUserProblem } from './agent-host-config.js';
 import { ErrorCode, SwitchboardError } from '../../errors.js';
 import { followExit, type ContainerLook, type WaitAnswer, type WaitCondition } from './container-exit.js';
-import { pause } from '../pause.js';
+import { retryWhileUnreachable } from '../../shared/retry.js';
 
 export interface DockerSpawnerOptions {
   dockerHost: string;
@@ -150,28 +150,17 @@ export class DockerSpawner implements JobSpawner {
     attempt: () => Promise<T>,
     attemptMs = this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
   ): Promise<T> {
-    const { firstMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
-    const budget = this.options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS;
-    const began = Date.now();
-    let delay = firstMs;
-    let warned = false;
-    for (;;) {
-      try {
-        // A hung attempt counts as no answer; repeating it is safe (see above).
-        const result = await within(attempt(), attemptMs, `to ${what}`);
-        if (warned) log.info({ afterMs: Date.now() - began }, `the Docker engine answers again: could ${what}`);
-        return result;
-      } catch (err) {
-        if (!isUnreachable(err)) throw err;
-        const waited = Date.now() - began;
-        if (waited + delay > budget || this.closing.signal.aborted)
-          throw this.unreachable(err instanceof SwitchboardError ? err.cause : err, waited);
-        if (!warned) log.warn({ err, retryForMs: budget }, `the Docker engine does not answer: will try to ${what} again with back-off`);
-        warned = true;
-        await pause(delay, this.closing.signal);
-        delay = Math.min(delay * 2, maxMs);
-      }
-    }
+    return retryWhileUnreachable(() => within(attempt(), attemptMs, `to ${what}`), {
+      peer: 'the Docker engine',
+      what,
+      log,
+      backoff: this.options.backoff ?? DEFAULT_BACKOFF,
+      budgetMs: this.options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
+      signal: this.closing.signal,
+      // A hung attempt counts as no answer; repeating it is safe (see above).
+      isUnreachable,
+      giveUp: (err, waited) => this.unreachable(err instanceof SwitchboardError ? err.cause : err, waited),
+    });
   }
 
   /** Creates the agents' network if it is missing (once per process; two replicas racing is fine). */

@@ -8,7 +8,7 @@ import { ErrorCode, SwitchboardError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { AgentHandle, AgentInfo, AgentSpec, JobSpawner } from '../spawner.js';
 import type { KubeConnection } from './kube-connection.js';
-import { pause } from '../pause.js';
+import { retryWhileUnreachable } from '../../shared/retry.js';
 import { jobManifest, jobName, secretManifest, secretName } from './job-manifest.js';
 import { AgentWatch } from './agent-watch.js';
 import { codeOf, isUnreachable, readableApiError } from './api-errors.js';
@@ -132,24 +132,16 @@ export class KubernetesSpawner implements JobSpawner {
    * Runs `attempt` again, with back-off, while the API server does not answer,
    * for up to apiWaitMs; refusals (4xx, 5xx) are not retried.
    */
-  private async whileUnreachable<T>(what: string, log: Logger, attempt: () => Promise<T>): Promise<T> {
-    const budget = this.options.apiWaitMs ?? DEFAULT_API_WAIT_MS;
-    const began = Date.now();
-    let delay = Math.min(this.options.rewatchDelayMs ?? 1000, 1000);
-    let warned = false;
-    for (;;) {
-      try {
-        const result = await attempt();
-        if (warned) log.info({ afterMs: Date.now() - began }, `the Kubernetes API answers again: could ${what}`);
-        return result;
-      } catch (err) {
-        if (!isUnreachable(err) || Date.now() - began + delay > budget || this.closing.signal.aborted) throw err;
-        if (!warned) log.warn({ err, retryForMs: budget }, `the Kubernetes API does not answer: will try to ${what} again with back-off`);
-        warned = true;
-        await pause(delay, this.closing.signal);
-        delay = Math.min(delay * 2, 5_000);
-      }
-    }
+  private whileUnreachable<T>(what: string, log: Logger, attempt: () => Promise<T>): Promise<T> {
+    return retryWhileUnreachable(attempt, {
+      peer: 'the Kubernetes API',
+      what,
+      log,
+      backoff: { firstMs: Math.min(this.options.rewatchDelayMs ?? 1000, 1000), maxMs: 5_000 },
+      budgetMs: this.options.apiWaitMs ?? DEFAULT_API_WAIT_MS,
+      signal: this.closing.signal,
+      isUnreachable,
+    });
   }
 
   /**

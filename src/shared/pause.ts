@@ -1,4 +1,4 @@
-// A delay for back-off loops that ends early when the spawner closes.
+// A delay for back-off loops that ends early when its owner closes.
 
 /** Resolves after `ms`, or at once when `signal` aborts (already or meanwhile). */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
