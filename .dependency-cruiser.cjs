@@ -5,7 +5,7 @@
 // Low to high: errors.ts and domain/ → observability/ → shared/ → messages/, config/, trackers/,
 // state/, spawners/, inference/ → jobs/ (jobs/run/) → chat/ → the adapters (slack/,
 // local-chat/), dashboard/, web/ → dispatcher.ts → main.ts. The agent/ runner is a
-// program of its own (it runs in the container) and stands on domain/ and trackers/.
+// program of its own (it runs in the container) and stands on domain/, trackers/ and shared/.
 
 /** Forbids `from` (a folder of src/) to import anything but `allowed` (folders or files of src/). */
 const onlyImports = (name, from, allowed, comment) => ({
@@ -47,8 +47,8 @@ module.exports = {
     onlyImports(
       'agent-closure',
       'agent/',
-      ['domain/', 'trackers/', ERRORS],
-      "The runner in the container loads only domain/, trackers/ and errors.ts: not the dispatcher's config, Slack or state.",
+      ['domain/', 'trackers/', 'shared/', ERRORS],
+      "The runner in the container loads only domain/, trackers/, shared/ (mechanisms with no dispatcher in them) and errors.ts: not the dispatcher's config, Slack or state.",
     ),
     onlyImports(
       'shared-low',

@@ -1,43 +1,40 @@
 // Reads control messages (cancel, answers) addressed to this job, with
-// blocking reads on a connection of its own.
+// blocking reads (shared/stream-tail.ts) on a connection of its own.
 import type { Redis } from 'ioredis';
 import { parseControlMessage, type ControlMessage } from '../domain/events.js';
+import { fieldOf, StreamTail } from '../shared/stream-tail.js';
 
 const BLOCK_MS = 5000;
+/** A read unanswered this long past its block sits on a dead connection: it is made again. */
 const NO_ANSWER_MS = 10_000;
+const RETRY_MS = 500;
 
 export class ControlListener {
   private stopped = false;
+  private readonly tail: StreamTail;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly streamKey: string,
+    redis: Redis,
+    streamKey: string,
     private readonly onMessage: (msg: ControlMessage) => void,
-  ) {}
+  ) {
+    this.tail = new StreamTail(redis, streamKey, '0', NO_ANSWER_MS);
+  }
 
   async run(): Promise<void> {
-    let cursor = '0';
     while (!this.stopped) {
-      let reply: [string, [string, string[]][]][] | null;
-      // A read that outlives its block by far sits on a dead connection (a partition that drops packets): make a new one.
-      // (The read in flight is sent again on the new connection, and answers there.)
-      const watchdog = setInterval(() => this.redis.disconnect(true), BLOCK_MS + NO_ANSWER_MS);
+      let entries;
       try {
-        reply = (await this.redis.xread('BLOCK', BLOCK_MS, 'STREAMS', this.streamKey, cursor)) as typeof reply;
+        entries = await this.tail.read(BLOCK_MS);
       } catch {
+        // Redis is away or the connection was made again: read again shortly, from the same cursor.
         if (this.stopped) return;
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, RETRY_MS));
         continue;
-      } finally {
-        clearInterval(watchdog);
       }
-      for (const [, entries] of reply ?? []) {
-        for (const [id, fields] of entries) {
-          cursor = id;
-          const idx = fields.indexOf('m');
-          const msg = parseControlMessage(idx >= 0 ? fields[idx + 1] : undefined);
-          if (msg) this.onMessage(msg);
-        }
+      for (const { fields } of entries) {
+        const msg = parseControlMessage(fieldOf(fields, 'm'));
+        if (msg) this.onMessage(msg);
       }
     }
   }
@@ -45,6 +42,6 @@ export class ControlListener {
   /** Interrupts the blocking read. */
   close(): void {
     this.stopped = true;
-    this.redis.disconnect();
+    this.tail.close();
   }
 }

@@ -3,6 +3,7 @@
 // connection of the page's own. Reconnecting pages send Last-Event-ID and
 // miss nothing the capped feed still holds.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fieldOf, StreamTail } from '../shared/stream-tail.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import { PAGE_HEADERS, send } from '../web/http.js';
@@ -10,7 +11,6 @@ import type { HtmlNames } from './render/html.js';
 import { toWire, type LocalChatKeys, type LocalChatStore } from './local-chat-store.js';
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
-type XReadReply = [string, [string, string[]][]][] | null;
 
 export class LocalChatFeed {
   private open = 0;
@@ -31,7 +31,7 @@ export class LocalChatFeed {
   async serve(req: IncomingMessage, res: ServerResponse, after: string | undefined): Promise<void> {
     if (this.open >= (this.deps.maxStreams ?? 32))
       return send(res, 503, 'text/plain; charset=utf-8', 'too many open pages\n', { 'retry-after': '10' });
-    let cursor = [req.headers['last-event-id'], after].find((c): c is string => typeof c === 'string' && STREAM_ID.test(c)) ?? '$';
+    const cursor = [req.headers['last-event-id'], after].find((c): c is string => typeof c === 'string' && STREAM_ID.test(c)) ?? '$';
     res.writeHead(200, {
       ...PAGE_HEADERS,
       'content-type': 'text/event-stream; charset=utf-8',
@@ -47,23 +47,20 @@ export class LocalChatFeed {
       gone = true;
       conn.disconnect();
     });
+    const tail = new StreamTail(conn, this.deps.keys.feed, cursor);
     try {
       while (!gone) {
-        const reply = (await conn
-          .xread('COUNT', 100, 'BLOCK', this.deps.blockMs ?? 15_000, 'STREAMS', this.deps.keys.feed, cursor)
-          .catch((err: unknown) => {
-            if (!gone) this.deps.logger.warn({ err }, 'reading the local chat feed failed');
-            return undefined;
-          })) as XReadReply | undefined;
-        if (reply === undefined) break;
-        const entries = reply?.[0]?.[1] ?? [];
+        const entries = await tail.read(this.deps.blockMs ?? 15_000).catch((err: unknown) => {
+          if (!gone) this.deps.logger.warn({ err }, 'reading the local chat feed failed');
+          return undefined;
+        });
+        if (entries === undefined) break;
         if (!entries.length) {
           res.write(': keep-alive\n\n');
           continue;
         }
-        for (const [id, fields] of entries) {
-          cursor = id;
-          const messageId = fields[fields.indexOf('id') + 1];
+        for (const { id, fields } of entries) {
+          const messageId = fieldOf(fields, 'id');
           const message = messageId ? await this.deps.store.get(messageId) : undefined;
           if (message) res.write(`id: ${id}\nevent: message\ndata: ${JSON.stringify(toWire(message, this.deps.names))}\n\n`);
         }

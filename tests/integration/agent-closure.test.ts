@@ -1,8 +1,8 @@
 // The agent runner's closure (README, "How it fits together"): what
 // `node dist/agent/main.js` loads in the container, followed through the
 // compiled JavaScript's value imports (types are gone by then). It must stay
-// within agent/, domain/, trackers/ and errors.js: the container never loads
-// the dispatcher's config schema, Slack's rate table or the Redis state code.
+// within agent/, domain/, trackers/, shared/ and errors.js: the container never
+// loads the dispatcher's config schema, Slack's rate table or the Redis state code.
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -26,13 +26,13 @@ function closure(entry: string): string[] {
   return [...seen].map((f) => relative(DIST, f)).sort();
 }
 
-const ALLOWED = /^(agent\/|domain\/|trackers\/|errors\.js$)/;
+const ALLOWED = /^(agent\/|domain\/|trackers\/|shared\/|errors\.js$)/;
 
-test('dist/agent/main.js reaches only agent/, domain/, trackers/ and errors.js', async () => {
+test('dist/agent/main.js reaches only agent/, domain/, trackers/, shared/ and errors.js', async () => {
   await ensureDispatcherBuild();
   const reached = closure(join(DIST, 'agent', 'main.js'));
   // The walk itself works: it reaches the runner and the event schema it publishes.
-  expect(reached).toEqual(expect.arrayContaining(['agent/main.js', 'agent/runner.js', 'domain/events.js']));
+  expect(reached).toEqual(expect.arrayContaining(['agent/main.js', 'agent/runner.js', 'domain/events.js', 'shared/stream-tail.js']));
   expect(reached.filter((f) => !ALLOWED.test(f))).toEqual([]);
 });
 
