@@ -78,7 +78,7 @@ module.exports = {
     onlyImports(
       'state-low',
       'state/',
-      ['domain/', 'observability/', ERRORS],
+      ['domain/', 'shared/', 'observability/', ERRORS],
       'state/ is Redis: locks, leases, stores. It knows no jobs, chat or spawners.',
     ),
     onlyImports(
@@ -90,7 +90,7 @@ module.exports = {
     onlyImports(
       'inference-low',
       'inference/',
-      ['domain/', 'config/', 'observability/', ERRORS],
+      ['domain/', 'shared/', 'config/', 'observability/', ERRORS],
       'The inference router is a service of its own beside the jobs.',
     ),
     onlyImports('web-low', 'web/', ['domain/', 'observability/', ERRORS], 'web/ is the small HTTP server; routes are handed to it.'),

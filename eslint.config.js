@@ -35,6 +35,11 @@ export default tseslint.config(
     },
   },
   {
+    // Build helpers (scripts/), run with Node.
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
+  {
     // Tool configuration in CommonJS (.dependency-cruiser.cjs).
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },

@@ -5,61 +5,16 @@
 // is never forgotten, and two replicas finishing or sweeping at once never
 // start two jobs: the lock passes to exactly one waiting job, in order.
 import type { Redis } from 'ioredis';
+import { luaScript } from '../shared/lua.js';
 import type { Keys } from '../domain/keys.js';
 
-/**
- * KEYS[1] channel lock · KEYS[2] the channel's line · KEYS[3] channels with a line
- * ARGV[1] job id · ARGV[2] lease ms · ARGV[3] channel id · ARGV[4] line TTL ms
- * Returns {1} when the job took the free channel, {0, holder, position} when it waits (1 = next).
- */
-const TAKE_OR_WAIT = `
-local holder = redis.call('GET', KEYS[1])
-if not holder or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return {1}
-end
-local pos = redis.call('LPOS', KEYS[2], ARGV[1])
-if not pos then pos = redis.call('RPUSH', KEYS[2], ARGV[1]) - 1 end
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[3])
-return {0, holder, pos + 1}`;
+const TAKE_OR_WAIT = luaScript(import.meta.url, 'channel-line-take-or-wait.lua');
 
-/**
- * KEYS[1] channel lock · KEYS[2] the channel's line
- * ARGV[1] the releasing owner ('' = only if nobody holds the channel) · ARGV[2] lease ms
- * Returns the job id the channel passed to, '' when it is free now, false when
- * someone else holds it (nothing changed).
- */
-const PASS_ON = `
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return false end
-local nextJob = redis.call('LPOP', KEYS[2])
-if nextJob then
-  redis.call('SET', KEYS[1], nextJob, 'PX', ARGV[2])
-  return nextJob
-end
-if holder then redis.call('DEL', KEYS[1]) end
-return ''`;
+const PASS_ON = luaScript(import.meta.url, 'channel-line-pass-on.lua');
 
-/**
- * KEYS[1] channel lock · KEYS[2] the channel's line · ARGV[1] owner
- * Frees the channel only when the owner holds it and nobody waits; returns 1 when it did.
- */
-const FREE_IF_NONE_WAITING = `
-if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('LLEN', KEYS[2]) == 0 then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
+const FREE_IF_NONE_WAITING = luaScript(import.meta.url, 'channel-line-free-if-none-waiting.lua');
 
-/**
- * KEYS[1] the channel's line · KEYS[2] channels with a line · ARGV[1] channel id
- * Forgets a channel whose line is empty; returns 1 when it did.
- */
-const FORGET_IF_EMPTY = `
-if redis.call('LLEN', KEYS[1]) == 0 then
-  return redis.call('SREM', KEYS[2], ARGV[1])
-end
-return 0`;
+const FORGET_IF_EMPTY = luaScript(import.meta.url, 'channel-line-forget-if-empty.lua');
 
 /** A line outlives any job that could be waiting in it (job records live a week). */
 const LINE_TTL_MS = 7 * 24 * 3600 * 1000;

@@ -3,27 +3,7 @@
 // channel whose owner vanished without anyone to release it.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../domain/keys.js';
-
-/**
- * KEYS[1] lock key · ARGV[1] owner token · ARGV[2] lease ms
- * Returns 1 when the caller owns the lock (renewed), 0 otherwise.
- */
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-/**
- * KEYS[1] lock key · ARGV[1] owner token
- * Returns 1 when the lock was released, 0 when the caller did not own it.
- */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
+import { releaseOwned, renewOwned } from './owner-lease.js';
 
 export type AcquireResult = { acquired: true } | { acquired: false; holder: string };
 
@@ -54,12 +34,13 @@ export class ChannelLock {
 
   /** Extends the lease if `owner` still holds the channel. */
   async renew(channel: string, owner: string, leaseMs: number): Promise<boolean> {
-    return (await this.redis.eval(RENEW, 1, this.keyOf(channel), owner, String(leaseMs))) === 1;
+    const [renewed] = await renewOwned(this.redis, [{ key: this.keyOf(channel), owner, leaseMs }]);
+    return renewed === true;
   }
 
   /** Frees the channel if `owner` holds it; never frees someone else's lock. */
   async release(channel: string, owner: string): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 1, this.keyOf(channel), owner)) === 1;
+    return releaseOwned(this.redis, this.keyOf(channel), owner);
   }
 
   /** The Redis key of one channel's (or workspace's) lock, for the lease keeper. */

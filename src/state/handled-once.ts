@@ -5,31 +5,14 @@
 // it again; a repeat after `done` is recognised and skipped. The lease is
 // renewed while the work runs, so slow work is never taken twice.
 import { hostname } from 'node:os';
+import { luaScript } from '../shared/lua.js';
+import { releaseOwned, renewOwned } from './owner-lease.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 const DONE = 'done';
 
-/**
- * Takes a free key for one worker.
- * KEYS[1] the key · ARGV[1] the worker's token · ARGV[2] lease (ms)
- * Returns nil when taken, else the current value ('done' or another worker's token).
- */
-const CLAIM = `
-local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
-return false`;
-
-/**
- * Renews (ARGV[2] = lease ms) or, with ARGV[2] = 0, deletes the key if this worker still holds it.
- * KEYS[1] the key · ARGV[1] the worker's token · ARGV[2] lease (ms) or 0
- * Returns 1 when the worker held it, else 0.
- */
-const HOLDER_ONLY = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) == 0 then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
-return 1`;
+const CLAIM = luaScript(import.meta.url, 'handled-once-claim.lua');
 
 export interface Claim {
   /** Handled: a repeat within `rememberSeconds` is skipped. Stops the renewal. */
@@ -66,7 +49,7 @@ export class HandledOnce {
     let ended = false;
     const renewal = setInterval(
       () => {
-        void this.redis.eval(HOLDER_ONLY, 1, key, token, this.leaseMs).catch((err: unknown) => this.onError(err));
+        void renewOwned(this.redis, [{ key, owner: token, leaseMs: this.leaseMs }]).catch((err: unknown) => this.onError(err));
       },
       Math.max(1, Math.floor(this.leaseMs / 3)),
     );
@@ -86,7 +69,7 @@ export class HandledOnce {
         release: async () => {
           if (ended) return;
           end();
-          await this.redis.eval(HOLDER_ONLY, 1, key, token, 0);
+          await releaseOwned(this.redis, key, token);
         },
       },
     };

@@ -7,47 +7,10 @@
 // error is not a loss: the lease is tried again at the next tick.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { luaScript } from '../shared/lua.js';
+import { releaseOwned, renewOwned } from './owner-lease.js';
 
-/**
- * KEYS[i] lease keys · ARGV[1] JSON array: each key's lease ms · ARGV[2] JSON array: each key's owner
- * Returns an array of 1 (renewed) or 0 (lost: gone or another owner), one per key.
- */
-const RENEW_ALL = `
-local leases = cjson.decode(ARGV[1])
-local owners = cjson.decode(ARGV[2])
-local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == owners[i] then
-    redis.call('PEXPIRE', key, leases[i])
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-return out`;
-
-/**
- * KEYS[1] lease key · ARGV[1] owner · ARGV[2] lease ms
- * Returns 1 when the caller holds the lease now (taken, or already its own and renewed), 0 otherwise.
- */
-const TAKE = `
-local holder = redis.call('GET', KEYS[1])
-if holder == false then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-/** KEYS[1] lease key · ARGV[1] owner · Returns 1 when deleted, 0 when it was not the owner's. */
-const GIVE_UP = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
+const TAKE = luaScript(import.meta.url, 'lease-keeper-take.lua');
 
 export interface Lease {
   /** What it is, for logs: 'channel', 'workspace', 'supervision', 'reconciler', … */
@@ -130,7 +93,7 @@ export class LeaseKeeper {
       release: async () => {
         tracked.delete(entry);
         entry.held = false;
-        await redis.eval(GIVE_UP, 1, lease.key, lease.owner);
+        await releaseOwned(redis, lease.key, lease.owner);
       },
     };
   }
@@ -163,9 +126,9 @@ export class LeaseKeeper {
       }
       if (!due.length && !extra.length) return;
       const leases = [...due.map((t) => t.lease), ...extra];
-      const results = await this.renew(leases);
+      const renewed = await renewOwned(this.options.redis, leases);
       due.forEach((t, i) => {
-        if (results[i] === 1) {
+        if (renewed[i]) {
           t.renewedAt = now;
           return;
         }
@@ -187,16 +150,5 @@ export class LeaseKeeper {
     } finally {
       this.ticking = false;
     }
-  }
-
-  private async renew(leases: Lease[]): Promise<number[]> {
-    const reply = (await this.options.redis.eval(
-      RENEW_ALL,
-      leases.length,
-      ...leases.map((l) => l.key),
-      JSON.stringify(leases.map((l) => l.leaseMs)),
-      JSON.stringify(leases.map((l) => l.owner)),
-    )) as number[];
-    return reply;
   }
 }

@@ -3,20 +3,10 @@
 // hands a reading out once, and only to its requester, atomically, so two
 // presses of Run (or Run on two replicas) run it once.
 import type { Redis } from 'ioredis';
+import { luaScript } from '../shared/lua.js';
 import type { PendingReading } from '../domain/free-text.js';
 
-// KEYS[1] = the reading's key
-// ARGV[1] = the user who pressed
-// returns: {'taken', json} | {'not-yours', json} | {'gone'}
-const TAKE = `
-local v = redis.call('GET', KEYS[1])
-if not v then return {'gone'} end
-local ok, r = pcall(cjson.decode, v)
-if not ok then return {'gone'} end
-if r.user ~= ARGV[1] then return {'not-yours', v} end
-redis.call('DEL', KEYS[1])
-return {'taken', v}
-`;
+const TAKE = luaScript(import.meta.url, 'pending-readings-take.lua');
 
 export type Taken = { kind: 'taken'; reading: PendingReading } | { kind: 'not-yours'; reading: PendingReading } | { kind: 'gone' };
 

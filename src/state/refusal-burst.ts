@@ -5,27 +5,11 @@
 // answer is edited to say how many more asked. Every later refusal of the
 // burst is only counted. The count lives in Redis, so all replicas share it.
 import type { Redis } from 'ioredis';
+import { luaScript } from '../shared/lua.js';
 
-/**
- * Joins the channel's burst.
- * KEYS[1] the burst's counter · ARGV[1] safety lease (ms: a burst whose leader died ends by itself)
- * Returns the place in the burst (1 = leader).
- */
-const JOIN = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
-return n`;
+const JOIN = luaScript(import.meta.url, 'refusal-burst-join.lua');
 
-/**
- * The leader looks again: the burst ends when nobody joined since it last looked (or when told to end).
- * KEYS[1] the counter · ARGV[1] the count it saw last time · ARGV[2] 1 to end now · ARGV[3] safety lease (ms)
- * Returns {count, ended (1/0)}; an ended burst's counter is gone, so the next refusal leads a new one.
- */
-const LOOK = `
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n <= tonumber(ARGV[1]) or ARGV[2] == '1' then redis.call('DEL', KEYS[1]) return {n, 1} end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-return {n, 0}`;
+const LOOK = luaScript(import.meta.url, 'refusal-burst-look.lua');
 
 export interface BurstSettings {
   /** The burst is over when nobody else was refused for this long. */

@@ -3,6 +3,7 @@
 // dropped. A sorted set orders item ids by their next attempt; each item's
 // call is its own key with a TTL, like every job key.
 import { randomBytes } from 'node:crypto';
+import { luaScript } from '../../shared/lua.js';
 import type { Redis } from 'ioredis';
 
 export const OUTBOX_TTL_SECONDS = 7 * 24 * 60 * 60;
@@ -17,16 +18,7 @@ export interface OutboxEntry {
   attempts: number;
 }
 
-/**
- * Claims due items for one sweeper: moves them `lease` ms into the future so
- * no other replica takes them meanwhile (a sweeper that dies just lets the lease run out).
- * KEYS[1] the sorted set · ARGV[1] now (ms) · ARGV[2] lease (ms) · ARGV[3] at most this many
- * Returns the claimed ids.
- */
-const CLAIM = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id) end
-return ids`;
+const CLAIM = luaScript(import.meta.url, 'outbox-claim.lua');
 
 export class Outbox {
   constructor(
