@@ -4,6 +4,7 @@
 // The command may speak the line protocol (line-protocol.ts): its events are
 // published, its verdict becomes the job's final event, and answers and thread
 // follow-ups reach it on stdin.
+// Over 350 lines: one job's steps, in order, read best in one place; publishing is apart (publish-work.ts).
 import { hostname } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import type { Redis } from 'ioredis';

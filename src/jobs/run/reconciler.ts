@@ -15,6 +15,7 @@
 //   - a channel lock held by a job that has ended or is unknown: freed.
 // Anything destructive is done only when two passes in a row found it, so a
 // job being started or finished at that moment is never mistaken for debris.
+// Over 350 lines: one pass and its checks, a few lines each, sharing the pass's view of agents and records.
 import type { Redis } from 'ioredis';
 import { applyEvent, failJob, isFinished, type JobRecord } from '../../domain/job.js';
 import { isJobId } from '../../domain/job-id.js';

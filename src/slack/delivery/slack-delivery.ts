@@ -15,6 +15,7 @@
 //   call is retried after it; 5xx, timeouts and network errors are retried a
 //   bounded number of times; a durable call (a result) that still fails is
 //   kept in the Redis outbox and retried later, and logged with its job id.
+// Over 350 lines: the lanes, the coalescing and the outbox hand-over share one queue's state.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { WebAPICallResult, WebClient } from '@slack/web-api';

@@ -5,6 +5,7 @@
 // The engine may go away (a daemon restart, a dropped socket): an agent's exit
 // is then learned from the engine when it answers again (container-exit.ts),
 // never guessed; starts, attaches and stops retry for a while (ENGINE_WAIT).
+// Over 350 lines: create, adopt, start and stop on one engine, each with its lost-connection cases; the exit watch is apart (container-exit.ts).
 import { setMaxListeners } from 'node:events';
 import Docker from 'dockerode';
 import type { Logger } from '../../observability/logger.js';
