@@ -1,3 +1,4 @@
+// The agent's output in batches: by interval, size and characters, and capped in rate for a flooding agent.
 import { jest } from '@jest/globals';
 import { LineBatcher } from '../../../src/agent/line-batcher.js';
 

@@ -1,3 +1,4 @@
+// The agent's result read from its output: the pull request it named, and the summary of its last lines.
 import { findPrUrl, summarize } from '../../../src/agent/result.js';
 
 // ---------------------------------------------------------------- results

@@ -1,29 +1,6 @@
+// The runner's options from the contract's arguments and environment, and the agent command built from them.
 import { commandFor, parseRunnerOptions, RunnerUsageError } from '../../../src/agent/runner-options.js';
-
-// ---------------------------------------------------------------- fixtures
-
-const CONTRACT_ARGS = [
-  '--headless',
-  '--job-id',
-  'a1b2c3d4e5f6',
-  '--redis-url',
-  'redis://redis:6379',
-  '--platform',
-  'slack',
-  '--channel-id',
-  'C0123ABCD',
-  'fix #58 in billing-api',
-];
-
-const CONTRACT_ENV = {
-  JOB_ID: 'a1b2c3d4e5f6',
-  PROJECT: 'billing-api',
-  CHANNEL_ID: 'C0123ABCD',
-  USER_ID: 'U0123ABCD',
-  REDIS_PREFIX: 'sbx:',
-  SWITCHBOARD_AGENT_COMMAND: JSON.stringify(['claude', '-p', '{prompt}']),
-  SWITCHBOARD_REPO: 'https://github.com/acme/billing-api.git',
-};
+import { CONTRACT_ARGS, CONTRACT_ENV } from '../../support/contract-fixtures.js';
 
 // ---------------------------------------------------------------- runner options
 

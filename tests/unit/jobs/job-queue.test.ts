@@ -1,3 +1,4 @@
+// The queue's priorities: the catalogue's priority in BullMQ's range.
 import { queuePriority } from '../../../src/jobs/job-queue.js';
 
 // ---------------------------------------------------------------- queue priority and docker

@@ -1,15 +1,7 @@
+// What a spawner hands every agent: the contract's arguments (request last) and labels.
 import { parseRunnerOptions } from '../../../src/agent/runner-options.js';
 import { agentArgs, agentLabels } from '../../../src/spawners/spawner.js';
-
-const CONTRACT_ENV = {
-  JOB_ID: 'a1b2c3d4e5f6',
-  PROJECT: 'billing-api',
-  CHANNEL_ID: 'C0123ABCD',
-  USER_ID: 'U0123ABCD',
-  REDIS_PREFIX: 'sbx:',
-  SWITCHBOARD_AGENT_COMMAND: JSON.stringify(['claude', '-p', '{prompt}']),
-  SWITCHBOARD_REPO: 'https://github.com/acme/billing-api.git',
-};
+import { CONTRACT_ENV } from '../../support/contract-fixtures.js';
 
 describe('agentArgs and agentLabels', () => {
   test('the arguments are exactly the contract, request last', () => {

@@ -1,3 +1,4 @@
+// What the spawner starts for a job (DESIGN §5): the contract's environment, the project's env names, the prompt, the agent's own Redis user.
 import { commandFor, parseRunnerOptions } from '../../../../src/agent/runner-options.js';
 import { agentRedisUrl, buildAgentSpec, promptFor, type AgentSettings } from '../../../../src/jobs/run/agent-spec.js';
 import { agentArgs } from '../../../../src/spawners/spawner.js';

@@ -1,3 +1,4 @@
+// DOCKER_HOST read as dockerode's connection options.
 import { dockerConnection } from '../../../../src/spawners/docker/docker-connection.js';
 
 describe('dockerConnection', () => {

@@ -2,48 +2,11 @@
 // respond, the delivery and the chat core (no Bolt running), they acknowledge
 // first, hand over who said or pressed what where, and render the answer.
 import { jest } from '@jest/globals';
-import type { Answer, ChatActions, Press, Said } from '../../../../../src/chat/chat-actions.js';
 import { ACTIONS, actionIdPattern } from '../../../../../src/domain/actions.js';
-import { section, text } from '../../../../../src/domain/message.js';
 import { silentLogger } from '../../../../../src/observability/logger.js';
 import { buttonPressed } from '../../../../../src/slack/listeners/actions/button-pressed.js';
 import { registerActionListeners } from '../../../../../src/slack/listeners/actions/index.js';
-
-const ANSWER: Answer = { reply: { kind: 'info', text: 'hello' }, message: { blocks: [section(text('hello <there>'))] } };
-
-/** A chat core that records what it was told and answers ANSWER (or waits for `gate`). */
-function fakeChat(gate?: Promise<void>) {
-  const said: Said[] = [];
-  const pressed: Press[] = [];
-  const chat = {
-    said: async (s: Said) => {
-      said.push(s);
-      await gate;
-      return ANSWER;
-    },
-    pressed: async (p: Press) => {
-      pressed.push(p);
-      await gate;
-      return ANSWER;
-    },
-    buttonActionIds: () => [ACTIONS.cancelJob, ACTIONS.retryJob],
-  } as unknown as ChatActions;
-  return { chat, said, pressed };
-}
-
-const context = { botUserId: 'U0BOT', teamId: 'T0TEST' } as never;
-
-function pressBody(actionId: string, value: string, user = 'U0ALICE') {
-  return {
-    type: 'block_actions',
-    trigger_id: '123.456.abc',
-    user: { id: user, team_id: 'T0TEST' },
-    team: { id: 'T0TEST' },
-    channel: { id: 'C0CHAN' },
-    container: { type: 'message', channel_id: 'C0CHAN', message_ts: '1700000000.000200', thread_ts: '1700000000.000100' },
-    actions: [{ type: 'button', action_id: actionId, value, action_ts: '1700000001.000000' }],
-  };
-}
+import { fakeChat, context, pressBody } from '../../../../support/slack-listener-fakes.js';
 
 describe('actions: a button press', () => {
   test.each([

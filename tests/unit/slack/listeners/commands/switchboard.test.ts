@@ -2,36 +2,10 @@
 // respond, the delivery and the chat core (no Bolt running), they acknowledge
 // first, hand over who said or pressed what where, and render the answer.
 import { jest } from '@jest/globals';
-import type { Answer, ChatActions, Press, Said } from '../../../../../src/chat/chat-actions.js';
-import { ACTIONS } from '../../../../../src/domain/actions.js';
-import { section, text } from '../../../../../src/domain/message.js';
 import { Metrics } from '../../../../../src/observability/metrics.js';
 import { silentLogger } from '../../../../../src/observability/logger.js';
 import { switchboardCommand } from '../../../../../src/slack/listeners/commands/switchboard.js';
-
-const ANSWER: Answer = { reply: { kind: 'info', text: 'hello' }, message: { blocks: [section(text('hello <there>'))] } };
-
-/** A chat core that records what it was told and answers ANSWER (or waits for `gate`). */
-function fakeChat(gate?: Promise<void>) {
-  const said: Said[] = [];
-  const pressed: Press[] = [];
-  const chat = {
-    said: async (s: Said) => {
-      said.push(s);
-      await gate;
-      return ANSWER;
-    },
-    pressed: async (p: Press) => {
-      pressed.push(p);
-      await gate;
-      return ANSWER;
-    },
-    buttonActionIds: () => [ACTIONS.cancelJob, ACTIONS.retryJob],
-  } as unknown as ChatActions;
-  return { chat, said, pressed };
-}
-
-const context = { botUserId: 'U0BOT', teamId: 'T0TEST' } as never;
+import { fakeChat, context } from '../../../../support/slack-listener-fakes.js';
 
 describe('commands: /switchboard', () => {
   test('acknowledges, passes the text as addressed from the slash surface, answers ephemerally', async () => {

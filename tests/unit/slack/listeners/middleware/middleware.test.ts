@@ -1,24 +1,12 @@
-// The Slack listeners are thin adapters: called here with small fakes of ack,
-// respond, the delivery and the chat core (no Bolt running), they acknowledge
-// first, hand over who said or pressed what where, and render the answer.
+// The global middleware of every Slack delivery, called with small fakes (no
+// Bolt running): dedupe keys and claims, and the deliveries' metrics.
 import { jest } from '@jest/globals';
 import { ACTIONS } from '../../../../../src/domain/actions.js';
 import { Metrics } from '../../../../../src/observability/metrics.js';
 import { silentLogger } from '../../../../../src/observability/logger.js';
 import { dedupeKey, dedupeMiddleware } from '../../../../../src/slack/listeners/middleware/dedupe.js';
 import { deliveryKind, metricsMiddleware } from '../../../../../src/slack/listeners/middleware/metrics.js';
-
-function pressBody(actionId: string, value: string, user = 'U0ALICE') {
-  return {
-    type: 'block_actions',
-    trigger_id: '123.456.abc',
-    user: { id: user, team_id: 'T0TEST' },
-    team: { id: 'T0TEST' },
-    channel: { id: 'C0CHAN' },
-    container: { type: 'message', channel_id: 'C0CHAN', message_ts: '1700000000.000200', thread_ts: '1700000000.000100' },
-    actions: [{ type: 'button', action_id: actionId, value, action_ts: '1700000001.000000' }],
-  };
-}
+import { pressBody } from '../../../../support/slack-listener-fakes.js';
 
 describe('global middleware', () => {
   test('dedupe keys: one message as `message` and `app_mention` is one key; a double click is one key for a few seconds', () => {
