@@ -28,6 +28,7 @@ const FILES = [
   'tsconfig.json',
   'tsconfig.build.json',
   'src',
+  'scripts',
   'demo',
   'docker',
   'projects.example.yml',
