@@ -1,26 +1,14 @@
 // retryWhileUnreachable: tries again with back-off while the peer does not
 // answer, says the outage and its end once each, throws refusals at once, and
 // gives up when its budget is spent or its owner closes.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { retryWhileUnreachable } from '../../../src/shared/retry.js';
-
-function capturingLogger() {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(JSON.parse(String(chunk)) as { level: number; msg: string });
-      done();
-    },
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
-}
+import { LogTap } from '../../support/log-tap.js';
 
 const noAnswer = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 const backoff = { firstMs: 1, maxMs: 4 };
 
 test('an outage of several tries is said once, and its end once', async () => {
-  const { log, lines } = capturingLogger();
+  const { logger: log, lines } = new LogTap();
   let tries = 0;
   const result = await retryWhileUnreachable(
     async () => {
@@ -38,7 +26,7 @@ test('an outage of several tries is said once, and its end once', async () => {
 });
 
 test('a refusal is an answer: thrown at once, not retried', async () => {
-  const { log, lines } = capturingLogger();
+  const { logger: log, lines } = new LogTap();
   let tries = 0;
   const refused = new Error('409 conflict');
   await expect(
@@ -55,7 +43,7 @@ test('a refusal is an answer: thrown at once, not retried', async () => {
 });
 
 test('a spent budget gives up with the giveUp error, naming how long it tried', async () => {
-  const { log } = capturingLogger();
+  const { logger: log } = new LogTap();
   await expect(
     retryWhileUnreachable(
       async () => {
@@ -74,7 +62,7 @@ test('a spent budget gives up with the giveUp error, naming how long it tried', 
 });
 
 test('without a budget it asks until it gets an answer or its owner closes', async () => {
-  const { log, lines } = capturingLogger();
+  const { logger: log, lines } = new LogTap();
   const closing = new AbortController();
   let tries = 0;
   const asking = retryWhileUnreachable(

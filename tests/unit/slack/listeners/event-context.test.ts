@@ -2,23 +2,11 @@
 // middleware makes the chat event once, the listeners reuse it, and its
 // logger's lines carry `ref`.
 import { jest } from '@jest/globals';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { attachChatEvent, chatEventOf, deliveryRef } from '../../../../src/slack/listeners/event-context.js';
 import { dedupeMiddleware } from '../../../../src/slack/listeners/middleware/dedupe.js';
 import { Metrics } from '../../../../src/observability/metrics.js';
 import { silentLogger } from '../../../../src/observability/logger.js';
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
+import { LogTap } from '../../../support/log-tap.js';
 
 test('the ref is the event id, else the trigger, else the action or message timestamp', () => {
   expect(deliveryRef({ event_id: 'Ev1', trigger_id: 'T1', event: { ts: '1.1' } })).toBe('Ev1');
@@ -29,7 +17,7 @@ test('the ref is the event id, else the trigger, else the action or message time
 });
 
 test('the middleware makes the chat event once; a listener takes that same one, and its lines carry the ref', async () => {
-  const { logger, lines } = capturingLogger();
+  const { logger, lines } = new LogTap();
   const context: Record<string, unknown> = {};
   const body = { type: 'event_callback', event_id: 'Ev0ONCE', event: { type: 'message', channel: 'C1', ts: '9.9' } };
   const next = jest.fn(async () => undefined);
